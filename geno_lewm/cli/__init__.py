@@ -1,0 +1,1 @@
+"""Console-script entry points of GenoLeWM (each module exposes ``main``)."""

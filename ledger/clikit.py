@@ -1,0 +1,103 @@
+"""One runner for every console script: typed errors become ``error[CODE]`` + ``hint`` + exit code.
+
+Usage in a command module::
+
+    from ledger.clikit import ArgumentParser, run_cli
+
+    def _main(argv: list[str] | None) -> int:
+        parser = ArgumentParser(prog="geno-lewm-x", description="…")
+        args = parser.parse_args(argv)
+        ...
+        return 0
+
+    def main(argv: list[str] | None = None) -> int:
+        return run_cli(_main, argv)
+
+Contract (docs/errors.md): data goes to stdout, messages to stderr; a :class:`GenoError` prints
+``error[CODE]: message``, a blank line and ``hint: …`` and exits with its family's code; Ctrl-C
+exits 130; any other exception is ``INTERNAL.UNEXPECTED`` (exit 70). Tracebacks are printed only
+with ``--debug`` (anywhere in argv) or ``GENO_LEWM_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from ledger.errors import EXIT_INTERRUPTED, GenoError, InputError, InternalError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse.ArgumentParser`` whose usage errors raise ``INPUT.USAGE`` instead of exiting.
+
+    It also accepts a global ``--debug`` flag on every command.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102 - argparse hook
+        raise InputError("USAGE", f"{self.prog}: {message}", f"run `{self.prog} --help` for usage")
+
+
+def debug_enabled(argv: Sequence[str] | None) -> bool:
+    """True when ``--debug`` is in ``argv`` or ``GENO_LEWM_DEBUG`` is set to a true value."""
+    if os.environ.get("GENO_LEWM_DEBUG", "").lower() in {"1", "true", "yes"}:
+        return True
+    args = sys.argv[1:] if argv is None else argv
+    return "--debug" in args
+
+
+def report_error(err: GenoError, stream=None) -> None:
+    """Print ``err`` in the documented form to ``stream`` (stderr by default)."""
+    stream = stream or sys.stderr
+    print(err.render(), file=stream)
+
+
+def run_cli(main: Callable[[list[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
+    """Run ``main(argv)`` and translate its outcome into the documented exit code.
+
+    Returns the exit code (callers pass it to ``sys.exit``); never lets a traceback reach the user
+    unless debugging was asked for.
+    """
+    args = None if argv is None else list(argv)
+    debug = debug_enabled(args)
+    try:
+        code = main(args)
+        return int(code or 0)
+    except GenoError as err:
+        if debug:
+            traceback.print_exc()
+        report_error(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error of ours.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - swallow further writes
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # noqa: BLE001 - last-resort translation is the point
+        if debug:
+            traceback.print_exc()
+        err = InternalError("UNEXPECTED", f"{type(exc).__name__}: {exc}")
+        report_error(err)
+        return err.exit_code
+
+
+def entry_point(main: Callable[[list[str] | None], int | None]) -> Callable[[], NoReturn]:
+    """Wrap ``main`` as a console-script entry point that exits with :func:`run_cli`'s code."""
+
+    def _entry() -> NoReturn:
+        sys.exit(run_cli(main))
+
+    _entry.__doc__ = main.__doc__
+    return _entry
