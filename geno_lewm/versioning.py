@@ -69,6 +69,8 @@ class ReleaseId:
         """Parse and validate a release id; the error names the first bad part."""
         if not isinstance(text, str) or not text.startswith("geno-lewm-v"):
             raise ReleaseIdError(str(text), "prefix", "must start with 'geno-lewm-v'")
+        if not re.search(r"-r[^-]*$", text):
+            raise ReleaseIdError(text, "revision", "missing the '-r<N>' suffix")
         m = _RELEASE_ID.match(text)
         if not m:
             raise ReleaseIdError(text, "structure", "expected geno-lewm-v<X.Y.Z>-<encoder-id>-r<N>")
