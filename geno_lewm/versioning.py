@@ -112,6 +112,7 @@ SCHEMAS: dict[str, Schema] = {
         Schema("clinvar_shard", "1.0.0", "RFC-0006", frozenset({"schema_version"})),
         Schema("calibration_table", "1.0.0", "RFC-0009", frozenset({"schema_version", "buckets"})),
         Schema("ledger_event", "1.0.0", "RFC-0012", frozenset({"schema_version", "kind"})),
+        Schema("eval_metrics", "1.0.0", "docs/evaluation.md", frozenset({"schema_version", "generated_by", "rows", "negative_findings"})),
     ]
 }
 
