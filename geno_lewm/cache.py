@@ -1,0 +1,147 @@
+"""RFC-0002 window-embedding cache: content-keyed Parquet shards of per-window hidden states.
+
+A shard holds the hidden states (at the state contract's layer) of one window. Its key is
+``sha256(window sha256 + encoder hash + state-contract hash)``, so a new encoder or contract can
+never reuse old entries. Shards are written atomically; on read every field (schema version,
+key, hashes, shape, payload sha256) is checked, and a corrupt or mismatched shard raises
+``RESOURCE.CACHE_CORRUPT`` inside :meth:`WindowCache.load` and is rebuilt by
+:meth:`WindowCache.get_or_compute` (never silently used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ledger.errors import InputError, ResourceError
+from ledger.fsutil import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+
+SCHEMA_NAME = "window_embedding_shard"
+SCHEMA_VERSION = "1.0.0"
+_COLUMNS = ("schema_version", "key", "window_sha256", "encoder_hash", "state_contract_hash", "tokens", "hidden", "dtype", "payload_sha256", "payload")
+
+
+def window_sha256(seq: str) -> str:
+    """SHA-256 of the upper-cased window sequence (ASCII)."""
+    return hashlib.sha256(seq.upper().encode("ascii")).hexdigest()
+
+
+def cache_key(seq: str, encoder_hash: str, contract_hash: str) -> str:
+    """The content key of a window's shard."""
+    return hashlib.sha256(f"{window_sha256(seq)}:{encoder_hash}:{contract_hash}".encode()).hexdigest()
+
+
+class WindowCache:
+    """Per-window hidden states on disk, keyed by window content + encoder hash + contract hash."""
+
+    def __init__(self, cache_dir: str | os.PathLike[str], *, encoder_hash: str, contract_hash: str) -> None:
+        self.dir = Path(cache_dir)
+        self.encoder_hash = encoder_hash
+        self.contract_hash = contract_hash
+        self.stats: dict[str, int] = {"hits": 0, "misses": 0, "rebuilt": 0}
+
+    def shard_path(self, key: str) -> Path:
+        """Where the shard for ``key`` lives (two-level fan-out)."""
+        return self.dir / key[:2] / f"{key}.parquet"
+
+    def load(self, seq: str) -> torch.Tensor | None:
+        """The cached (T, H) hidden states of ``seq``; None when absent; ``RESOURCE.CACHE_CORRUPT`` if bad."""
+        import numpy as np
+        import pyarrow.parquet as pq
+        import torch
+
+        key = cache_key(seq, self.encoder_hash, self.contract_hash)
+        path = self.shard_path(key)
+        if not path.is_file():
+            return None
+        try:
+            table = pq.read_table(path)
+            row = {c: table.column(c)[0].as_py() for c in _COLUMNS}
+        except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
+            raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
+        expect = {
+            "schema_version": SCHEMA_VERSION,
+            "key": key,
+            "window_sha256": window_sha256(seq),
+            "encoder_hash": self.encoder_hash,
+            "state_contract_hash": self.contract_hash,
+            "dtype": "float32",
+        }
+        for field, want in expect.items():
+            if row[field] != want:
+                raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} has {field}={str(row[field])[:16]!r}, expected {want[:16]!r}")
+        payload = row["payload"]
+        if hashlib.sha256(payload).hexdigest() != row["payload_sha256"] or len(payload) != 4 * row["tokens"] * row["hidden"]:
+            raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} payload does not match its sha256/shape")
+        arr = np.frombuffer(payload, dtype="<f4").reshape(row["tokens"], row["hidden"])
+        return torch.from_numpy(arr.copy())  # (T, H)
+
+    def store(self, seq: str, hidden: torch.Tensor) -> Path:
+        """Write ``hidden`` (T, H) for ``seq`` atomically; return the shard path."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if hidden.dim() != 2:
+            raise InputError("CACHE_SHAPE", f"cache entries are (T, H) tensors, got {tuple(hidden.shape)}")
+        key = cache_key(seq, self.encoder_hash, self.contract_hash)
+        payload = hidden.detach().to("cpu").float().contiguous().numpy().astype("<f4").tobytes()
+        row = {
+            "schema_version": SCHEMA_VERSION,
+            "key": key,
+            "window_sha256": window_sha256(seq),
+            "encoder_hash": self.encoder_hash,
+            "state_contract_hash": self.contract_hash,
+            "tokens": int(hidden.shape[0]),
+            "hidden": int(hidden.shape[1]),
+            "dtype": "float32",
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+            "payload": payload,
+        }
+        schema = pa.schema(
+            [(c, pa.binary() if c == "payload" else pa.int64() if c in ("tokens", "hidden") else pa.string()) for c in _COLUMNS],
+            metadata={b"schema_name": SCHEMA_NAME.encode(), b"schema_version": SCHEMA_VERSION.encode()},
+        )
+        table = pa.table({c: [row[c]] for c in _COLUMNS}, schema=schema)
+        path = self.shard_path(key)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return path
+
+    def get_or_compute(self, windows: list[str], compute: Callable[[list[str]], list[torch.Tensor]]) -> list[torch.Tensor]:
+        """Per-window (T, H) hidden states: cached ones are read, the rest computed in one call and stored.
+
+        A corrupt or mismatched shard is reported on stderr with ``RESOURCE.CACHE_CORRUPT`` and
+        rebuilt from ``compute``.
+        """
+        out: list[torch.Tensor | None] = [None] * len(windows)
+        todo: dict[str, list[int]] = {}
+        for i, seq in enumerate(windows):
+            try:
+                got = self.load(seq)
+            except ResourceError as err:
+                print(f"warning[{err.code}]: {err.message}; rebuilding it", file=sys.stderr)
+                self.stats["rebuilt"] += 1
+                got = None
+            if got is None:
+                todo.setdefault(seq, []).append(i)
+            else:
+                self.stats["hits"] += 1
+                out[i] = got
+        if todo:
+            seqs = list(todo)
+            computed = compute(seqs)
+            if len(computed) != len(seqs):
+                raise InputError("CACHE_COMPUTE", f"compute returned {len(computed)} entries for {len(seqs)} windows")
+            for seq, hidden in zip(seqs, computed):
+                self.store(seq, hidden)
+                self.stats["misses"] += 1
+                for i in todo[seq]:
+                    out[i] = hidden.detach().to("cpu").float().contiguous()  # (T, H)
+        return out  # type: ignore[return-value]

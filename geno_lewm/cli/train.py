@@ -1,0 +1,125 @@
+"""``geno-lewm-train``: build the tiny stand-in encoder, preflight real inputs, train, resume, package."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError, ReleaseError
+
+
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog="geno-lewm-train", description="Train the GenoLeWM predictor over a frozen Carbon encoder (docs/model.md).")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--build-tiny-encoder", metavar="DIR", help="write the tiny stand-in Carbon checkpoint into DIR and exit")
+    mode.add_argument("--carbon-preflight", action="store_true", help="check inputs and write training_preflight_report.json into --run-dir")
+    mode.add_argument("--carbon-train", action="store_true", help="train into --run-dir (which becomes a model package)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --build-tiny-encoder")
+    p.add_argument("--pretrain-steps", type=int, default=40, help="LM pretraining steps for --build-tiny-encoder (0 = random weights)")
+    p.add_argument("--training-config", help="training config YAML (default: the bundled configs/train-tiny-cpu.yaml)")
+    p.add_argument("--carbon-model-dir", help="local Carbon checkpoint directory (config, safetensors, tokenizer files)")
+    p.add_argument("--dataset-dir", help="dataset package directory (FASTA/VCF and release evidence)")
+    p.add_argument("--fasta", help="reference FASTA (default: the one in --dataset-dir, else the bundled example)")
+    p.add_argument("--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default as for --fasta)")
+    p.add_argument("--run-dir", help="run directory")
+    p.add_argument("--cache-dir", help="window-embedding cache directory (default: <run-dir>/window_cache)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override runtime.device")
+    p.add_argument("--resume-from", help="predictor_checkpoint.pt of the run in --run-dir")
+    p.add_argument("--stop-after-steps", type=int, help="stop after this step, keeping the checkpoint (interruption rehearsal)")
+    p.add_argument("--package-release-run", action="store_true", help="after training, run tools.release.training_run's package_run")
+    p.add_argument("--metadata-json", help="release metadata JSON passed to --package-release-run")
+    p.add_argument("--min-gpu-gib", type=float, default=40.0, help="preflight: minimum CUDA memory (default 40)")
+    p.add_argument("--allow-cpu", action="store_true", help="preflight: accept a machine without a suitable GPU (rehearsal)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--json", action="store_true", help="print the resulting report as JSON on stdout")
+    return p
+
+
+def _find_one(root: Path, patterns: tuple[str, ...], what: str) -> Path:
+    hits = sorted({f for pat in patterns for f in root.glob(pat)})
+    if len(hits) != 1:
+        raise InputError("DATASET_LAYOUT", f"expected one {what} in the dataset directory, found {len(hits)}", f"pass --{what.lower()} explicitly")
+    return hits[0]
+
+
+def _inputs(args) -> tuple[Path, Path | None]:
+    from geno_lewm.resources import example_path
+
+    if args.dataset_dir:
+        root = Path(args.dataset_dir)
+        fasta = Path(args.fasta) if args.fasta else _find_one(root, ("*.fa", "*.fasta", "*.fna"), "FASTA")
+        vcf = Path(args.vcf) if args.vcf else _find_one(root, ("*.vcf", "*.vcf.gz"), "VCF")
+        return fasta, vcf
+    return Path(args.fasta) if args.fasta else example_path("rCRS_chrM.fa"), Path(args.vcf) if args.vcf else example_path("mt_known_variants.vcf")
+
+
+def _need(args, *names: str) -> None:
+    for n in names:
+        if getattr(args, n.replace("-", "_")) is None:
+            raise InputError("USAGE", f"geno-lewm-train: --{n} is required here", "run `geno-lewm-train --help` for usage")
+
+
+def _main(argv: list[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    if args.build_tiny_encoder:
+        from geno_lewm.encoder.tiny import STAND_IN_SENTENCE, build_tiny_carbon
+
+        out = build_tiny_carbon(args.build_tiny_encoder, seed=args.seed, pretrain_steps=args.pretrain_steps)
+        print(f"wrote tiny stand-in encoder to {out.name}/ — {STAND_IN_SENTENCE}", file=sys.stderr)
+        return 0
+    from geno_lewm.resources import config_path
+
+    config_file = Path(args.training_config) if args.training_config else config_path("train-tiny-cpu.yaml")
+    if args.carbon_preflight:
+        _need(args, "carbon-model-dir", "run-dir")
+        from geno_lewm.train.preflight import REPORT_NAME, run_preflight
+
+        report = run_preflight(training_config=config_file, carbon_model_dir=args.carbon_model_dir, run_dir=args.run_dir, dataset_dir=args.dataset_dir, min_gpu_gib=args.min_gpu_gib, allow_cpu=args.allow_cpu, require_dataset=not args.allow_cpu or args.dataset_dir is not None)
+        print(json.dumps(report, indent=2, sort_keys=True) if args.json else f"preflight passed; wrote {REPORT_NAME}")
+        return 0
+    _need(args, "carbon-model-dir", "run-dir")
+    if args.package_release_run:
+        _release_packager()  # fail before training if the packager is missing
+    from geno_lewm.train.config import load_config
+    from geno_lewm.train.loop import train_run
+
+    fasta, vcf = _inputs(args)
+    record = train_run(
+        load_config(config_file),
+        model_dir=args.carbon_model_dir,
+        run_dir=args.run_dir,
+        fasta=fasta,
+        vcf=vcf,
+        dataset_dir=args.dataset_dir,
+        cache_dir=args.cache_dir,
+        resume_from=args.resume_from,
+        stop_after_steps=args.stop_after_steps,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    if args.package_release_run and record["status"] == "completed":
+        _release_packager()(args.run_dir, metadata_json=args.metadata_json)
+    if args.json:
+        print(json.dumps(record, indent=2, sort_keys=True))
+    else:
+        print(f"run {record['run_id']}: {record['status']} at step {record['steps_completed']}" + (f"; model_id {record['model_id']}" if record.get("model_id") else ""))
+    return 0
+
+
+def _release_packager():
+    try:
+        from tools.release.training_run import package_run
+    except ImportError:
+        raise ReleaseError("PACKAGER_MISSING", "--package-release-run needs tools.release.training_run, which is not available in this installation", "package the run later with `python -m tools.release.training_run --run-dir … --metadata-json …`") from None
+    return package_run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``geno-lewm-train`` and return its exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

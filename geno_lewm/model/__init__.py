@@ -1,0 +1,1 @@
+"""The trainable parts: action encoder, predictor and losses (torch imported inside submodules)."""

@@ -1,0 +1,73 @@
+"""LeWorldModel-style predictor: a transformer over a short history of latent states, conditioned on
+the action by AdaLN-zero, with a zero-initialised residual head so the untrained predictor returns
+the source state exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from geno_lewm.model.config import PredictorConfig
+
+
+def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)  # (B, K, d)
+
+
+class AdaLNBlock(nn.Module):
+    """Pre-norm transformer block whose norms are shifted/scaled/gated by the action (AdaLN-zero)."""
+
+    def __init__(self, d: int, heads: int, mlp_ratio: int, action_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d, elementwise_affine=False)
+        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.norm2 = nn.LayerNorm(d, elementwise_affine=False)
+        self.mlp = nn.Sequential(nn.Linear(d, mlp_ratio * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_ratio * d, d))
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(action_dim, 6 * d))
+        nn.init.zeros_(self.ada[1].weight)
+        nn.init.zeros_(self.ada[1].bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """(B, K, d), (B, A) → (B, K, d)."""
+        sh1, sc1, g1, sh2, sc2, g2 = self.ada(c).chunk(6, dim=-1)  # 6 x (B, d)
+        h = _modulate(self.norm1(x), sh1, sc1)  # (B, K, d)
+        h, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)  # (B, K, d)
+        x = x + g1.unsqueeze(1) * h  # (B, K, d)
+        h = self.mlp(_modulate(self.norm2(x), sh2, sc2))  # (B, K, d)
+        return x + g2.unsqueeze(1) * h  # (B, K, d)
+
+
+class Predictor(nn.Module):
+    """(states (B, K, D), action (B, A)) → predicted next latent (B, D) = last state + residual."""
+
+    def __init__(self, cfg: PredictorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        drop = cfg.dropout_pct / 100.0
+        self.inp = nn.Linear(cfg.state_dim, d)
+        self.pos = nn.Parameter(torch.randn(cfg.history, d) * 0.02)  # (K_max, d)
+        self.act = nn.Sequential(nn.Linear(cfg.action_dim, d), nn.SiLU(), nn.Linear(d, d))
+        self.blocks = nn.ModuleList(AdaLNBlock(d, cfg.heads, cfg.mlp_ratio, d, drop) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(d, elementwise_affine=False)
+        self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(d, 2 * d))
+        self.head = nn.Linear(d, cfg.state_dim)
+        nn.init.zeros_(self.final_ada[1].weight)
+        nn.init.zeros_(self.final_ada[1].bias)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, states: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """(B, K, D), (B, A) → (B, D); K ≤ cfg.history, the last state is the source state."""
+        _, k, _ = states.shape
+        if k > self.cfg.history:
+            raise ValueError(f"history of {k} states exceeds the predictor's maximum {self.cfg.history}")
+        x = self.inp(states) + self.pos[-k:]  # (B, K, d)
+        c = self.act(action)  # (B, d)
+        mask = torch.triu(torch.ones(k, k, dtype=torch.bool, device=states.device), diagonal=1) if k > 1 else None  # (K, K)
+        for block in self.blocks:
+            x = block(x, c, mask)  # (B, K, d)
+        shift, scale = self.final_ada(c).chunk(2, dim=-1)  # 2 x (B, d)
+        h = _modulate(self.norm(x), shift, scale)[:, -1]  # (B, d)
+        return states[:, -1] + self.head(h)  # (B, D)

@@ -1,0 +1,299 @@
+"""Model package = a directory with ``manifest.json`` (RFC-0011, manifest half).
+
+Layout: ``manifest.json``, ``encoder/`` (the Carbon checkpoint files, role ``encoder``),
+``predictor.safetensors``, ``action_encoder.safetensors``, ``config.effective.yaml`` and optional
+``calibration.parquet``. The manifest is stored as canonical JSON bytes (``ledger.canonical``), so
+``model_id`` = SHA-256 of those bytes = SHA-256 of the file. Floats never appear (decimal
+strings instead). A manifest at the current ``schema_version`` must have exactly the fields below
+(unknown keys are ``PROVENANCE.MANIFEST_SCHEMA``); one from a later MINOR of the same MAJOR is
+read by the loader contract (unknown optional fields ignored, unknown required fields rejected).
+Loading verifies every artifact's sha256 and size first (``PROVENANCE.*`` naming the file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from ledger.canonical import canonical_json, sha256_hex
+from ledger.errors import ProvenanceError
+from ledger.fsutil import atomic_write_bytes
+from ledger.identity import check_identity, check_public_path, file_identity, is_sha256_hex
+
+from geno_lewm.versioning import SCHEMAS, ReleaseId, load_document
+
+if TYPE_CHECKING:
+    import torch
+
+    from geno_lewm.edits import EditSpec
+
+MANIFEST_SCHEMA_VERSION = SCHEMAS["manifest"].version
+ARTIFACT_ROLES = ("encoder", "predictor", "action_encoder", "config", "calibration")
+
+
+class ModelInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Model name and version (version = package semver the checkpoint was trained under)."""
+
+    name: str  # always "geno-lewm"
+    version: str  # MAJOR.MINOR.PATCH
+    package_version: str  # exact geno_lewm.__version__ (may carry a pre-release part)
+
+
+class EncoderInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The frozen encoder the predictor was trained against."""
+
+    id: str  # encoder id, e.g. carbon-500m or tiny-carbon
+    revision: str  # checkpoint revision
+    hash: str  # sha256 over the checkpoint files (geno_lewm.encoder.carbon.checkpoint_hash)
+    stand_in: bool  # true for the tiny stand-in (not real Carbon weights)
+    num_layers: int  # transformer blocks
+    hidden_size: int  # hidden width H
+
+
+class StateContractInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """geno_lewm.state.StateContract fields plus its hash."""
+
+    layer: int  # hidden-state layer
+    pooling: str  # centred | window_mean
+    radius: int  # tokens each side of the locus token
+    normalize: str  # none | layernorm | l2
+    dtype: str  # float32 | bfloat16
+    window_bp: int  # window width in bases
+    hash: str  # StateContract.hash()
+
+
+class Artifact(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One package file: package-relative path, role, sha256 and size."""
+
+    path: str  # package-relative POSIX path
+    role: Literal["encoder", "predictor", "action_encoder", "config", "calibration"]  # what the file is
+    sha256: str  # lower-case hex
+    size: int  # bytes
+
+
+class Architecture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Shapes needed to rebuild the trainable modules before loading their weights."""
+
+    action: dict  # geno_lewm.model.config.ActionConfig fields
+    predictor: dict  # geno_lewm.model.config.PredictorConfig fields
+
+
+class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The model package manifest (RFC-0011 §2)."""
+
+    schema_version: str  # "1.0.0"
+    generated_by: str  # the command that wrote it
+    model: ModelInfo  # name/version
+    release_id: str  # geno-lewm-v<X.Y.Z>-<encoder-id>-r<N>
+    encoder: EncoderInfo  # frozen encoder identity
+    state_contract: StateContractInfo  # the latent-state contract
+    architecture: Architecture  # trainable module shapes
+    artifacts: list[Artifact]  # sorted by path
+    training_config_hash: str  # sha256 of the canonical effective training config
+    dataset_snapshot_id: str  # id of the dataset snapshot trained on
+    stand_in: bool  # true when built on the stand-in encoder
+    note: str  # one sentence; says "stand-in" when stand_in is true
+
+
+def _fail(msg: str) -> ProvenanceError:
+    return ProvenanceError("MANIFEST_SCHEMA", f"manifest.json: {msg}", "regenerate the package with geno-lewm-train or restore the original manifest")
+
+
+def validate_manifest(doc: dict) -> Manifest:
+    """Decode and check a manifest dict (closed schema at the current version, loader contract otherwise)."""
+    if not isinstance(doc, dict):
+        raise _fail("not a JSON object")
+    data = load_document("manifest", doc)  # SchemaCompatError on a foreign MAJOR / unknown required field
+    if data.get("schema_version") != MANIFEST_SCHEMA_VERSION:
+        known = set(Manifest.__struct_fields__)
+        data = {k: v for k, v in data.items() if k in known}
+        data["schema_version"] = MANIFEST_SCHEMA_VERSION
+    try:
+        man = msgspec.convert(data, Manifest, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _fail(str(exc)) from None
+    ReleaseId.parse(man.release_id)
+    paths = [a.path for a in man.artifacts]
+    if paths != sorted(paths) or len(set(paths)) != len(paths):
+        raise _fail("artifacts must be unique and sorted by path")
+    for a in man.artifacts:
+        check_public_path(a.path, "artifact path")
+        if not is_sha256_hex(a.sha256) or a.size < 0:
+            raise _fail(f"artifact {a.path} has a malformed sha256/size")
+    for h in (man.encoder.hash, man.state_contract.hash, man.training_config_hash):
+        if not is_sha256_hex(h):
+            raise _fail("encoder/state-contract/config hashes must be sha256 hex")
+    if man.stand_in != man.encoder.stand_in or (man.stand_in and "stand-in" not in man.note):
+        raise _fail("stand_in must match the encoder and the note must say 'stand-in'")
+    return man
+
+
+def manifest_bytes(manifest: Manifest | dict) -> bytes:
+    """Canonical JSON bytes of a manifest (what is written to disk and hashed)."""
+    return canonical_json(manifest)
+
+
+def manifest_id(manifest: Manifest | dict) -> str:
+    """``model_id``: SHA-256 of the canonical manifest bytes."""
+    return sha256_hex(manifest_bytes(manifest))
+
+
+def parse_manifest_bytes(data: bytes) -> dict:
+    """Decode manifest.json bytes (``PROVENANCE.MANIFEST_SCHEMA`` when not JSON)."""
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"not valid JSON ({exc})") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Package files: verify, id, write, reseal
+# --------------------------------------------------------------------------------------------
+
+MANIFEST_NAME = "manifest.json"
+
+
+def read_manifest(model_dir: str | os.PathLike[str]) -> Manifest:
+    """Read and schema-check ``manifest.json`` (no artifact hashing)."""
+    path = Path(model_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory", "point at a model package (a directory with manifest.json)")
+    return validate_manifest(parse_manifest_bytes(path.read_bytes()))
+
+
+def model_id_of(model_dir: str | os.PathLike[str]) -> str:
+    """``model_id``: SHA-256 of the canonical bytes of the package's manifest."""
+    path = Path(model_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory")
+    return manifest_id(parse_manifest_bytes(path.read_bytes()))
+
+
+def verify_package(model_dir: str | os.PathLike[str]) -> dict:
+    """The manifest (as a dict) after checking every artifact's sha256 and size.
+
+    Raises ``PROVENANCE.MISSING_ARTIFACT`` / ``PROVENANCE.STALE_ARTIFACT`` naming the first bad
+    file, and ``PROVENANCE.UNLISTED_ARTIFACT`` for a file under ``encoder/`` the manifest does not
+    list (it could change what the loader reads).
+    """
+    root = Path(model_dir)
+    man = read_manifest(root)
+    for art in man.artifacts:
+        check_identity({"path": art.path, "sha256": art.sha256, "size": art.size}, root)
+    listed = {a.path for a in man.artifacts}
+    enc_dir = root / "encoder"
+    if enc_dir.is_dir():
+        for f in sorted(enc_dir.rglob("*")):
+            rel = f.relative_to(root).as_posix()
+            if f.is_file() and rel not in listed:
+                raise ProvenanceError("UNLISTED_ARTIFACT", f"{rel} is in the package but not in the manifest", "remove the file or reseal the package")
+    return msgspec.to_builtins(man)
+
+
+def write_manifest(model_dir: str | os.PathLike[str], manifest: Manifest) -> str:
+    """Write ``manifest`` as canonical bytes atomically; return its ``model_id``."""
+    validate_manifest(msgspec.to_builtins(manifest))
+    data = manifest_bytes(manifest)
+    atomic_write_bytes(Path(model_dir) / MANIFEST_NAME, data)
+    return sha256_hex(data)
+
+
+def artifact_entries(model_dir: str | os.PathLike[str], files: list[tuple[str, str]]) -> list[Artifact]:
+    """Artifact entries (sorted by path) for ``(rel_path, role)`` pairs under ``model_dir``."""
+    out = []
+    for rel, role in files:
+        ident = file_identity(Path(model_dir) / check_public_path(rel, "artifact path"), model_dir)
+        if role not in ARTIFACT_ROLES:
+            raise ProvenanceError("MANIFEST_SCHEMA", f"unknown artifact role {role!r} for {rel}", f"roles: {', '.join(ARTIFACT_ROLES)}")
+        out.append(Artifact(path=ident["path"], role=role, sha256=ident["sha256"], size=ident["size"]))  # type: ignore[arg-type]
+    return sorted(out, key=lambda a: a.path)
+
+
+def reseal(model_dir: str | os.PathLike[str], *, add: list[tuple[str, str]] | tuple = ()) -> str:
+    """Add/update ``(rel_path, role)`` artifacts, rewrite the manifest, return the new ``model_id``.
+
+    Every artifact not being replaced is verified first, so resealing never blesses a tampered file.
+    """
+    root = Path(model_dir)
+    man = read_manifest(root)
+    replaced = {check_public_path(rel, "artifact path") for rel, _ in add}
+    for art in man.artifacts:
+        if art.path not in replaced:
+            check_identity({"path": art.path, "sha256": art.sha256, "size": art.size}, root)
+    keep = [a for a in man.artifacts if a.path not in replaced]
+    new = sorted(keep + artifact_entries(root, list(add)), key=lambda a: a.path)
+    return write_manifest(root, msgspec.structs.replace(man, artifacts=new))
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a package
+# --------------------------------------------------------------------------------------------
+
+
+class ModelPackage:
+    """A verified model package: encoder, state contract, action encoder and predictor, ready to predict."""
+
+    def __init__(self, model_dir: Path, manifest: dict, model_id: str, encoder, contract, action_encoder, predictor) -> None:
+        self.dir = model_dir
+        self.manifest = manifest
+        self.model_id = model_id
+        self.encoder = encoder
+        self.contract = contract
+        self.action_encoder = action_encoder
+        self.predictor = predictor
+        self.stand_in = bool(manifest["stand_in"])
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str], *, device: str = "auto") -> ModelPackage:
+        """Verify every artifact, then load the encoder and the trained modules (weights only)."""
+        from safetensors.torch import load_file
+
+        from geno_lewm.encoder.carbon import CarbonEncoder
+        from geno_lewm.model.action import ActionEncoder
+        from geno_lewm.model.config import ActionConfig, PredictorConfig
+        from geno_lewm.model.predictor import Predictor
+        from geno_lewm.state import StateContract
+
+        root = Path(model_dir)
+        manifest = verify_package(root)
+        model_id = model_id_of(root)
+        sc = dict(manifest["state_contract"])
+        recorded_hash = sc.pop("hash")
+        contract = msgspec.convert(sc, StateContract)
+        if contract.hash() != recorded_hash:
+            raise ProvenanceError("STATE_CONTRACT_MISMATCH", "the manifest's state contract does not hash to its recorded value", "this runtime pools states differently; use the geno-lewm version the model was trained with")
+        encoder = CarbonEncoder.load(root / "encoder", device=device)
+        if encoder.identity.hash != manifest["encoder"]["hash"]:
+            raise ProvenanceError("ENCODER_MISMATCH", "encoder/ files do not hash to the manifest's encoder hash")
+        arch = manifest["architecture"]
+        action = ActionEncoder(msgspec.convert(arch["action"], ActionConfig))
+        predictor = Predictor(msgspec.convert(arch["predictor"], PredictorConfig))
+        pkg = cls(root, manifest, model_id, encoder, contract, action, predictor)
+        for module, role in ((action, "action_encoder"), (predictor, "predictor")):
+            path = pkg.artifact_path(role)
+            if path is None:
+                raise ProvenanceError("MISSING_ARTIFACT", f"the manifest lists no {role} artifact")
+            module.load_state_dict(load_file(str(path)), strict=True)
+            module.to(encoder.device).eval().requires_grad_(False)
+        return pkg
+
+    def artifact_path(self, role: str) -> Path | None:
+        """Path of the first artifact with ``role`` (None when the manifest has none)."""
+        for art in self.manifest["artifacts"]:
+            if art["role"] == role:
+                return self.dir / art["path"]
+        return None
+
+    def predict(self, source_states: torch.Tensor, edits: list[EditSpec]) -> torch.Tensor:
+        """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call."""
+        import torch
+
+        dev = next(self.predictor.parameters()).device
+        with torch.inference_mode():
+            a = self.action_encoder.embed(edits)  # (B, A)
+            s = source_states.to(dev, torch.float32).unsqueeze(1)  # (B, 1, D)
+            return self.predictor(s, a).float().cpu()  # (B, D)

@@ -1,0 +1,57 @@
+"""Runtime settings shared by training and scoring: device choice, determinism, thread count, seeds.
+
+torch is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TYPE_CHECKING
+
+from ledger.errors import InputError, ResourceError
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available else CPU; ``cuda`` without a GPU is ``RESOURCE.NO_CUDA``."""
+    import torch
+
+    if name not in DEVICE_CHOICES and not (isinstance(name, str) and name.startswith("cuda:")):
+        raise InputError("BAD_DEVICE", f"unknown device {name!r}", "use auto, cpu or cuda")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ResourceError("NO_CUDA", f"device {name!r} was requested but no CUDA device is available", "run on a CUDA machine, or use --device cpu / runtime.device: cpu for a rehearsal")
+    return torch.device(name)
+
+
+def configure_determinism(seed: int, *, threads: int | None = None, deterministic: bool = True) -> None:
+    """Seed python/numpy/torch, pin the torch thread count and turn on deterministic algorithms.
+
+    On CUDA, deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; it is set here when absent
+    (it must be set before the first cuBLAS call to take effect).
+    """
+    import numpy as np
+    import torch
+
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    if threads is not None and threads > 0:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+    if torch.backends.cudnn.is_available():
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = deterministic
+
+
+def step_seed(seed: int, step: int, stream: int = 0) -> int:
+    """A per-step seed derived from the run seed (so a resumed run draws the same batches)."""
+    return (seed * 1_000_003 + step * 7_919 + stream * 104_729) % (2**63 - 1)

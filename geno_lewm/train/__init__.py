@@ -1,0 +1,1 @@
+"""Training package: config schema, data, loop, preflight and resume (torch imported inside)."""
