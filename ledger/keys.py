@@ -1,0 +1,139 @@
+"""Ed25519 maintainer keys: generate, load, sign, and derive the stable key id.
+
+A key id is ``"ed25519:" + first 32 hex of sha256(raw 32-byte public key)``; the ledger's
+``key_registered`` events carry the base64 public key so any verifier can rebuild the key from
+the ledger alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ledger.errors import LedgerError
+
+KEY_ID_PREFIX = "ed25519:"
+
+
+def key_id_for(raw_public_key: bytes) -> str:
+    """The key id of a raw 32-byte Ed25519 public key."""
+    return KEY_ID_PREFIX + hashlib.sha256(raw_public_key).hexdigest()[:32]
+
+
+def public_key_from_b64(text: str) -> ed25519.Ed25519PublicKey:
+    """Rebuild a public key from its base64 raw form (``LEDGER.BAD_KEY`` if malformed)."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    except (ValueError, TypeError) as exc:
+        raise LedgerError("BAD_KEY", f"malformed Ed25519 public key: {exc}", "register keys with `geno-lewm-ledger keygen` output") from None
+
+
+def verify_signature(public_key: ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    """True when ``signature`` is a valid Ed25519 signature of ``data`` by ``public_key``."""
+    try:
+        public_key.verify(signature, data)
+        return True
+    except InvalidSignature:
+        return False
+
+
+class Signer:
+    """A loaded Ed25519 private key that signs ledger events.
+
+    Attributes: ``key_id`` (stable id, see :func:`key_id_for`) and ``public_key_b64`` (base64 of
+    the raw public key, as recorded in ``genesis``/``key_registered`` events).
+    """
+
+    def __init__(self, private_key: ed25519.Ed25519PrivateKey) -> None:
+        self._key = private_key
+        raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.public_key_raw: bytes = raw
+        self.public_key_b64: str = base64.b64encode(raw).decode("ascii")
+        self.key_id: str = key_id_for(raw)
+
+    @classmethod
+    def generate(cls) -> "Signer":
+        """A fresh in-memory key (tests and benchmarks; use :func:`keygen` for a key file)."""
+        return cls(ed25519.Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Signer":
+        """Load a PEM (PKCS#8) Ed25519 private key written by :func:`keygen`."""
+        p = Path(path)
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise LedgerError("KEY_NOT_FOUND", f"key file not found: {p.name}", "create one with `geno-lewm-ledger keygen --out KEY`") from None
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as exc:
+            raise LedgerError("BAD_KEY", f"{p.name} is not an unencrypted PEM private key ({exc})", "create one with `geno-lewm-ledger keygen --out KEY`") from None
+        if not isinstance(key, ed25519.Ed25519PrivateKey):
+            raise LedgerError("BAD_KEY", f"{p.name} is not an Ed25519 key", "create one with `geno-lewm-ledger keygen --out KEY`")
+        return cls(key)
+
+    def sign(self, data: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``data``."""
+        return self._key.sign(data)
+
+    def private_pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM (what :func:`keygen` writes)."""
+        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def keygen(out_path: str | os.PathLike[str]) -> str:
+    """Write a new Ed25519 private key (PEM, mode 0600) to ``out_path``; return its key id.
+
+    Refuses to overwrite an existing file (``LEDGER.KEY_EXISTS``). The file is created with
+    ``O_EXCL`` and mode 0600 so the key is never world-readable, even briefly.
+    """
+    p = Path(out_path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    signer = Signer.generate()
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise LedgerError("KEY_EXISTS", f"temporary key file {tmp.name} exists", "remove the stale temporary file") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(signer.private_pem())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, p)  # atomic and refuses to overwrite
+        except FileExistsError:
+            raise LedgerError("KEY_EXISTS", f"key file {p.name} already exists", "choose another --out path; never overwrite a key") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return signer.key_id
+
+
+#: Batches at least this large are signed/verified on a thread pool (OpenSSL releases the GIL).
+PARALLEL_MIN = 512
+
+
+def _workers(n: int, workers: int | None) -> int:
+    return max(1, min(workers or os.cpu_count() or 1, n // (PARALLEL_MIN // 2) or 1))
+
+
+def sign_many(signer: Signer, messages: list[bytes], *, workers: int | None = None) -> list[bytes]:
+    """Sign each message; large batches use one thread per core (Ed25519 in OpenSSL runs without the GIL)."""
+    w = _workers(len(messages), workers)
+    if len(messages) < PARALLEL_MIN or w == 1:
+        return [signer.sign(m) for m in messages]
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = -(-len(messages) // w)
+    chunks = [messages[i : i + step] for i in range(0, len(messages), step)]
+    with ThreadPoolExecutor(w) as ex:
+        parts = list(ex.map(lambda ch: [signer.sign(m) for m in ch], chunks))
+    return [s for part in parts for s in part]

@@ -1,0 +1,64 @@
+"""The default workspace: a directory holding ``ledger.duckdb`` and ``keys/maintainer.key``.
+
+The workspace directory is ``$GENO_LEWM_WORKSPACE`` or ``./geno-lewm-workspace``. Commands that take
+``--ledger``/``--key`` default to the workspace's files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ledger.errors import LedgerError
+
+ENV_VAR = "GENO_LEWM_WORKSPACE"
+DEFAULT_DIR = "geno-lewm-workspace"
+
+
+def default_workspace_dir() -> Path:
+    """``$GENO_LEWM_WORKSPACE`` or ``./geno-lewm-workspace``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
+
+
+class Workspace:
+    """A workspace directory with the ledger and the maintainer key."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, origin: str = "geno-lewm") -> None:
+        self.dir = Path(directory) if directory is not None else default_workspace_dir()
+        self.origin = origin
+
+    @property
+    def ledger_path(self) -> Path:
+        """``<dir>/ledger.duckdb``."""
+        return self.dir / "ledger.duckdb"
+
+    @property
+    def key_path(self) -> Path:
+        """``<dir>/keys/maintainer.key``."""
+        return self.dir / "keys" / "maintainer.key"
+
+    def ensure(self) -> "Workspace":
+        """Create the key (mode 0600) and the ledger with its genesis if missing; return self."""
+        from ledger.keys import Signer, keygen
+        from ledger.store import Ledger
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not self.key_path.exists():
+            if self.ledger_path.exists():
+                raise LedgerError("KEY_NOT_FOUND", "the workspace ledger exists but its maintainer key is missing", f"restore {self.key_path.name} or use --key")
+            keygen(self.key_path)
+        if not self.ledger_path.exists():
+            Ledger.init(self.ledger_path, Signer.load(self.key_path), origin=self.origin)
+        return self
+
+    def open_ledger(self, *, read_only: bool = False, busy_timeout_s: float = 10.0):
+        """Open the workspace ledger (``LEDGER.NOT_FOUND`` if missing)."""
+        from ledger.store import Ledger
+
+        return Ledger.open(self.ledger_path, read_only=read_only, busy_timeout_s=busy_timeout_s)
+
+    def signer(self):
+        """Load the maintainer key."""
+        from ledger.keys import Signer
+
+        return Signer.load(self.key_path)
