@@ -1,0 +1,119 @@
+"""Rollout speed benchmark: K-step rollout through the predictor vs re-encoding every step.
+
+``python -m bench.rollout --model-dir M --fasta F [--chains 16] [--steps 5 20]`` times, for each K,
+(a) K predictor calls over a batch of synthetic SNV chains, starting from one encoded source state,
+and (b) the re-encoding path: the encoder runs on the edited window at every step and the state is
+pooled (what you pay without a world model). It reports the measured speed-up beside the FLOP
+ratio of one encoder pass to one predictor call (``torch.utils.flop_counter``). Results go to
+``bench/results/rollout.json``. Timing evidence only: not model quality, clinical or release evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.fsutil import atomic_write_text
+
+CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
+
+
+def flops(fn) -> int:
+    """FLOPs counted by torch's FlopCounterMode for one call of ``fn``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def _main(argv: list[str] | None) -> int:
+    p = ArgumentParser(prog="python -m bench.rollout", description="K-step rollout through the predictor vs re-encoding each step.")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--chains", type=int, default=16)
+    p.add_argument("--steps", type=int, nargs="+", default=[5, 20])
+    p.add_argument("--samples", type=int, default=3)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.add_argument("--output-json", default="bench/results/rollout.json")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from geno_lewm.edits import apply_edit
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.rollout import synthetic_chains
+    from geno_lewm.runtime import configure_determinism
+    from geno_lewm.scoring.netguard import no_network
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.state import encode_states
+
+    configure_determinism(0)
+    with no_network():
+        pkg = ModelPackage.load(args.model_dir, device=args.device)
+    wbp = int(pkg.contract.window_bp)
+    results: list[dict[str, Any]] = []
+    with Reference(args.fasta) as ref:
+        for k in args.steps:
+            chains = synthetic_chains(ref, wbp, n_chains=args.chains, steps=k, seed=k)
+            src = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
+
+            def predictor_path() -> None:
+                z = src
+                for t in range(k):
+                    z = pkg.predict(z, [c.edits[t] for c in chains])  # (C, D)
+
+            def encoder_path() -> None:
+                seqs = [c.window.seq for c in chains]
+                for t in range(k):
+                    seqs = [apply_edit(s, c.edits[t]) for s, c in zip(seqs, chains, strict=True)]
+                    encode_states(pkg.encoder, pkg.contract, seqs, [c.edits[t].locus for c in chains])  # (C, D)
+
+            predictor_path()
+            encoder_path()
+            tp, te = [], []
+            for _ in range(args.samples):
+                t = time.perf_counter()
+                predictor_path()
+                tp.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                encoder_path()
+                te.append(time.perf_counter() - t)
+            mp, me = statistics.median(tp), statistics.median(te)
+            results.append({"k": k, "chains": len(chains), "predictor_rollout_s": round(mp, 5), "reencode_rollout_s": round(me, 5), "measured_speedup": round(me / mp, 2)})
+        one = [chains[0].window.seq]
+        f_enc = flops(lambda: pkg.encoder.hidden_states(one, pkg.contract.resolved_layer(pkg.encoder.num_layers)))
+        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]]))
+    doc = {
+        "schema_version": "1.0.0",
+        "generated_by": "bench.rollout",
+        "model_id": pkg.model_id,
+        "release_id": pkg.manifest["release_id"],
+        "stand_in": pkg.stand_in,
+        "device": pkg.encoder.device.type,
+        "torch_threads": torch.get_num_threads(),
+        "samples": args.samples,
+        "flops_per_encoder_pass": f_enc,
+        "flops_per_predictor_call": f_pred,
+        "flop_ratio_encoder_to_predictor": round(f_enc / max(f_pred, 1), 2),
+        "results": results,
+        "claim_boundary": CLAIM,
+    }
+    atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    for r in results:
+        print(f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rollout benchmark and return its exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""``geno-lewm-verify-receipts``: recompute receipt commitments (and re-score a sample given inputs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ledger.clikit import ArgumentParser, run_cli
+
+
+def _main(argv: list[str] | None) -> int:
+    p = ArgumentParser(prog="geno-lewm-verify-receipts", description="Verify receipts against the model package and score rows; fails naming the first bad receipt line.")
+    p.add_argument("--model-dir", required=True, help="model package directory the receipts claim")
+    p.add_argument("--receipts", required=True, help="receipts JSONL")
+    p.add_argument("--scores", required=True, help="score rows JSONL written with the receipts")
+    p.add_argument("--fasta", help="reference FASTA: rebuild and hash every committed reference window")
+    p.add_argument("--vcf", help="input VCF (with --fasta): re-score a sample of receipts")
+    p.add_argument("--sample", type=int, default=16, help="receipts to re-score with --fasta/--vcf (default 16)")
+    p.add_argument("--revocation-list", help="JSON list of yanked model ids (warns model_yanked; still verifies)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    args = p.parse_args(argv)
+    if args.vcf and not args.fasta:
+        p.error("--vcf needs --fasta")
+    from geno_lewm.scoring.receipts import verify_receipts
+
+    res = verify_receipts(args.model_dir, args.receipts, args.scores, fasta=args.fasta, vcf=args.vcf, revocation_list=args.revocation_list, sample=args.sample, device=args.device)
+    for w in res.warnings:
+        upgrade = f"; upgrade to {w['upgrade_to']}" if w.get("upgrade_to") else ""
+        print(f"warning[{w['code']}]: model {w['model_id'][:16]}… is yanked ({w['reason']}){upgrade}", file=sys.stderr)
+    print(f"verified {res.receipts:,} receipts against {res.score_rows:,} scored rows ({res.error_rows:,} error rows); windows checked {res.windows_checked:,}; re-scored {res.rescored:,}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``geno-lewm-verify-receipts`` and return its exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Score rows: the record ``geno-lewm-score`` writes per ALT, and its canonical JSON bytes.
+
+Fields (fixed order, every row has every field; docs/scoring.md):
+
+``schema_version``  ``"1.0.0"``
+``generated_by``    ``"geno-lewm-score"``
+``model_id``        sha256 of the model package's manifest
+``chrom``, ``pos``, ``id``, ``ref``, ``alt``   the variant key (1-based ``pos``, ALT split per row)
+``score``           raw score: L2 norm of (predicted latent − source latent), canonical decimal
+``percentile``      calibrated percentile in [0, 100] within the row's bucket (null if uncalibrated)
+``bucket``          the calibration bucket used (after back-off), ``"uncalibrated"`` without a table
+``confidence``      n / (n + min_count) for the bucket's null count n (null if uncalibrated)
+``error_code``      null when scored, else a stable ``INPUT.*`` code and ``error_message``
+``stand_in``        true when the encoder is the tiny stand-in (no biological skill)
+
+Numbers are written as raw canonical-decimal tokens (:mod:`geno_lewm.numerics`), so the bytes of a
+row are a pure function of the canonical strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from geno_lewm.numerics import canonical_decimal, json_number
+
+SCORE_ROW_SCHEMA_VERSION: Final = "1.0.0"
+GENERATED_BY: Final = "geno-lewm-score"
+UNCALIBRATED: Final = "uncalibrated"
+
+#: Field names of a score row, in the order they are written.
+SCORE_ROW_FIELDS: Final[tuple[str, ...]] = (
+    "schema_version",
+    "generated_by",
+    "model_id",
+    "chrom",
+    "pos",
+    "id",
+    "ref",
+    "alt",
+    "score",
+    "percentile",
+    "bucket",
+    "confidence",
+    "error_code",
+    "error_message",
+    "stand_in",
+)
+
+_ENC = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One output row: a scored ALT (``error_code`` None) or a per-variant error row."""
+
+    model_id: str
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    vid: str | None
+    score: str | None  # canonical decimal strings from here on
+    percentile: str | None
+    bucket: str | None
+    confidence: str | None
+    error_code: str | None
+    error_message: str | None
+    stand_in: bool
+    record: int = 0  # ordinal of the input VCF record (not written; groups ALTs for the VCF writer)
+
+    @property
+    def ok(self) -> bool:
+        """True for a scored row."""
+        return self.error_code is None
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """The variant key ``{chrom, pos, ref, alt}``."""
+        return {"chrom": self.chrom, "pos": self.pos, "ref": self.ref, "alt": self.alt}
+
+    def output_fields(self) -> dict[str, str | None]:
+        """The canonical strings that enter the receipt's output commitment."""
+        return {"score": self.score, "percentile": self.percentile, "bucket": self.bucket, "confidence": self.confidence}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as plain Python values (numbers parsed back from their canonical strings)."""
+        return {
+            "schema_version": SCORE_ROW_SCHEMA_VERSION,
+            "generated_by": GENERATED_BY,
+            "model_id": self.model_id,
+            "chrom": self.chrom,
+            "pos": self.pos,
+            "id": self.vid,
+            "ref": self.ref,
+            "alt": self.alt,
+            "score": None if self.score is None else float(self.score),
+            "percentile": None if self.percentile is None else float(self.percentile),
+            "bucket": self.bucket,
+            "confidence": None if self.confidence is None else float(self.confidence),
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "stand_in": self.stand_in,
+        }
+
+    def to_json(self) -> bytes:
+        """One JSON line (no newline): fixed field order, numbers as canonical raw tokens."""
+        d = self.to_dict()
+        for name in ("score", "percentile", "confidence"):
+            value = getattr(self, name)
+            d[name] = None if value is None else msgspec.Raw(value.encode("ascii"))
+        return _ENC.encode(d)
+
+
+def scored_row(model_id: str, variant, score: float, percentile: float | None, bucket: str | None, confidence: float | None, *, stand_in: bool) -> ScoreRow:
+    """A row for a scored variant; numbers are canonicalised here."""
+    return ScoreRow(
+        model_id,
+        variant.chrom,
+        variant.pos,
+        variant.ref,
+        variant.alt,
+        variant.vid,
+        canonical_decimal(score),
+        None if percentile is None else canonical_decimal(percentile),
+        bucket if bucket is not None else UNCALIBRATED,
+        None if confidence is None else canonical_decimal(confidence),
+        None,
+        None,
+        stand_in,
+        variant.record,
+    )
+
+
+def error_row(model_id: str, issue, *, stand_in: bool) -> ScoreRow:
+    """A per-variant error row for a :class:`~geno_lewm.scoring.variants.VariantIssue`."""
+    return ScoreRow(model_id, issue.chrom, issue.pos, issue.ref, issue.alt, issue.vid, None, None, None, None, issue.code, issue.message, stand_in, issue.record)
+
+
+def canonical_field(value: Any) -> str | None:
+    """Canonical string of a row's number as read back from JSON (None stays None)."""
+    return None if value is None else canonical_decimal(value)
+
+
+__all__ = [
+    "GENERATED_BY",
+    "SCORE_ROW_FIELDS",
+    "SCORE_ROW_SCHEMA_VERSION",
+    "UNCALIBRATED",
+    "ScoreRow",
+    "canonical_field",
+    "error_row",
+    "json_number",
+    "scored_row",
+]

@@ -1,0 +1,249 @@
+"""Run a scoring job: VCF + FASTA + model package → score rows, receipts and optional VCF/Parquet.
+
+:func:`score_vcf` is what ``geno-lewm-score`` runs and what the terminal demo, the benchmark and
+the release tooling call programmatically. :class:`ScoringSession` holds a verified, loaded model
+package, its calibration table and the run's runtime description so several inputs can be scored
+without reloading. Everything runs inside :func:`geno_lewm.scoring.netguard.no_network`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from geno_lewm.scoring.batching import Shard, Sharder, chunked
+from geno_lewm.scoring.netguard import no_network
+from geno_lewm.scoring.progress import Progress
+from geno_lewm.scoring.reference import Reference
+from geno_lewm.scoring.rows import GENERATED_BY, ScoreRow, error_row, scored_row
+from geno_lewm.scoring.variants import Region, Variant, VariantIssue, read_variants
+
+SUMMARY_SCHEMA_VERSION: Final = "1.0.0"
+STAND_IN_NOTE: Final = "Scored with the tiny stand-in encoder: the scores carry no biological skill."
+
+
+def utc_now() -> str:
+    """UTC timestamp ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ScoringSession:
+    """A verified, loaded model package ready to score (encoder, predictor, calibration table)."""
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None) -> None:
+        from geno_lewm import __version__
+        from geno_lewm.calibration import CalibrationTable, calibration_hash
+        from geno_lewm.package import ModelPackage
+        from geno_lewm.runtime import configure_determinism
+
+        import torch
+
+        configure_determinism(0, threads=threads, deterministic=True)
+        with no_network():
+            self.package = ModelPackage.load(model_dir, device=device)
+        self.model_id: str = self.package.model_id
+        self.stand_in: bool = bool(self.package.stand_in)
+        self.contract_hash: str = self.package.contract.hash()
+        cal = self.package.artifact_path("calibration")
+        self.calibration = CalibrationTable.read(cal) if cal is not None else None
+        self.calibration_hash = calibration_hash(cal) if cal is not None else None
+        dtype = str(self.package.encoder.dtype).replace("torch.", "")
+        self.runtime = {"package_version": __version__, "torch_version": torch.__version__.split("+")[0], "device": self.package.encoder.device.type, "dtype": dtype}
+
+    @property
+    def window_bp(self) -> int:
+        """The state contract's window width."""
+        return int(self.package.contract.window_bp)
+
+    def max_allele_bp(self) -> int:
+        """Longest REF/ALT the tiling rule can place (a quarter window)."""
+        return max(1, self.window_bp // 4)
+
+    def scorer(self, reference: Reference, *, batch_size: int = 64):
+        """A fresh :class:`~geno_lewm.scoring.scorer.Scorer` over ``reference``."""
+        from geno_lewm.scoring.scorer import Scorer
+
+        return Scorer(self.package, reference, batch_size=batch_size)
+
+    def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
+        """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied)."""
+        from geno_lewm.calibration import features_of
+        from geno_lewm.scoring.receipts import build_receipt
+
+        for r in results:
+            if isinstance(r, VariantIssue):
+                yield error_row(self.model_id, r, stand_in=self.stand_in), None
+                continue
+            p = r.placed
+            pct = bucket = conf = None
+            if self.calibration is not None:
+                f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
+                look = self.calibration.lookup(r.score, f)
+                pct, bucket, conf = look.percentile, look.bucket, look.confidence
+            row = scored_row(self.model_id, p.variant, r.score, pct, bucket, conf, stand_in=self.stand_in)
+            receipt = build_receipt(row, p.window, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp)
+            yield row, receipt
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did (printed as ``--json``; counted into the batch receipt report)."""
+
+    model_id: str
+    release_id: str
+    stand_in: bool
+    records: int = 0
+    alts: int = 0
+    scored: int = 0
+    errors: int = 0
+    errors_by_code: dict[str, int] = field(default_factory=dict)
+    outside_shard: int = 0
+    seconds: float = 0.0
+    work: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+    shard: str | None = None
+    calibrated: bool = False
+    runtime: dict[str, str] = field(default_factory=dict)
+    timestamp: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary (``generated_by=geno-lewm-score``)."""
+        return {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "generated_by": GENERATED_BY,
+            "model_id": self.model_id,
+            "release_id": self.release_id,
+            "stand_in": self.stand_in,
+            **({"stand_in_note": STAND_IN_NOTE} if self.stand_in else {}),
+            "inputs": self.inputs,
+            "region": self.region,
+            "shard": self.shard,
+            "counts": {
+                "records": self.records,
+                "alts": self.alts,
+                "scored": self.scored,
+                "errors": self.errors,
+                "errors_by_code": dict(sorted(self.errors_by_code.items())),
+                "outside_shard": self.outside_shard,
+            },
+            "work": self.work,
+            "calibrated": self.calibrated,
+            "runtime": self.runtime,
+            "timing": {"seconds": round(self.seconds, 3), "alts_per_second": round(self.alts / self.seconds, 1) if self.seconds > 0 else None},
+            "outputs": self.outputs,
+            "timestamp": self.timestamp,
+        }
+
+    def stderr_line(self) -> str:
+        """One human line for stderr."""
+        errs = ", ".join(f"{c}×{n}" for c, n in sorted(self.errors_by_code.items()))
+        note = " [stand-in model: no biological skill]" if self.stand_in else ""
+        return f"scored {self.scored:,} of {self.alts:,} ALTs in {self.seconds:.2f}s; {self.errors:,} error rows{(' (' + errs + ')') if errs else ''}{note}"
+
+
+def score_vcf(
+    model_dir: str | os.PathLike[str],
+    vcf: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    *,
+    output_scores: str | os.PathLike[str],
+    output_receipts: str | os.PathLike[str],
+    output_vcf: str | os.PathLike[str] | None = None,
+    output_parquet: str | os.PathLike[str] | None = None,
+    region: str | Region | None = None,
+    shard: str | Shard | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    threads: int | None = None,
+    progress: bool = True,
+    session: ScoringSession | None = None,
+) -> ScoreSummary:
+    """Score every ALT of ``vcf`` and write the outputs atomically; return the run summary.
+
+    Streams the VCF (bounded memory), groups variants by reference window, encodes each distinct
+    window once, runs the predictor batched and writes one score row per ALT (error rows included)
+    and one receipt per scored ALT. Never touches the network.
+    """
+    from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter
+
+    reg = Region.parse(region) if isinstance(region, str) else region
+    shd = Shard.parse(shard) if isinstance(shard, str) else shard
+    sess = session or ScoringSession(model_dir, device=device, threads=threads)
+    stamp = utc_now()
+    summary = ScoreSummary(sess.model_id, str(sess.package.manifest["release_id"]), sess.stand_in, region=str(reg) if reg else None, shard=str(shd) if shd else None, calibrated=sess.calibration is not None, runtime=dict(sess.runtime), timestamp=stamp)
+    summary.inputs = {"vcf": Path(vcf).name, "fasta": Path(fasta).name, "model_dir": Path(model_dir).name}
+    t0 = time.perf_counter()
+    bar = Progress("geno-lewm-score", enabled=progress)
+    errors: Counter[str] = Counter()
+    with no_network(), Reference(fasta) as ref:
+        scorer = sess.scorer(ref, batch_size=batch_size)
+        sharder = Sharder(shd, ref.contigs, ref.lengths, sess.window_bp)
+
+        def kept() -> Iterator[Variant | VariantIssue]:
+            last_record = -1
+            for item in read_variants(vcf, ref, region=reg, max_allele_bp=sess.max_allele_bp()):
+                if item.record != last_record:
+                    last_record = item.record
+                    summary.records += 1
+                if not sharder.keeps(item.chrom, item.pos - 1):
+                    summary.outside_shard += 1
+                    continue
+                yield item
+
+        with contextlib.ExitStack() as stack:
+            scores_w = stack.enter_context(JsonlWriter(output_scores))
+            receipts_w = stack.enter_context(JsonlWriter(output_receipts))
+            vcf_w = stack.enter_context(VcfWriter(output_vcf, contigs=ref.lengths, model_id=sess.model_id, stand_in=sess.stand_in)) if output_vcf else None
+            pq_w = stack.enter_context(ParquetWriter(output_parquet)) if output_parquet else None
+            for chunk in chunked(kept(), max(batch_size * 8, 256)):
+                n_err = 0
+                for row, receipt in sess.rows(scorer.score(chunk), timestamp=stamp):
+                    scores_w.write(row)
+                    if vcf_w is not None:
+                        vcf_w.write(row)
+                    if pq_w is not None:
+                        pq_w.write(row)
+                    summary.alts += 1
+                    if receipt is None:
+                        errors[row.error_code or "?"] += 1
+                        n_err += 1
+                    else:
+                        receipts_w.write(receipt)
+                        summary.scored += 1
+                bar.update(len(chunk), n_err)
+        bar.close()
+        summary.work = scorer.stats.to_dict()
+    summary.errors = sum(errors.values())
+    summary.errors_by_code = dict(errors)
+    summary.seconds = time.perf_counter() - t0
+    summary.outputs = {k: Path(v).name for k, v in {"scores": output_scores, "receipts": output_receipts, "vcf": output_vcf, "parquet": output_parquet}.items() if v}
+    return summary
+
+
+def rescore_variants(model_dir: str | os.PathLike[str], fasta: str | os.PathLike[str], variants: list[Variant], *, device: str = "cpu", session: ScoringSession | None = None) -> list[dict[str, str | None] | None]:
+    """Re-score ``variants`` and return each one's canonical outputs (None for an error row)."""
+    sess = session or ScoringSession(model_dir, device=device)
+    with no_network(), Reference(fasta) as ref:
+        scorer = sess.scorer(ref)
+        out: list[dict[str, str | None] | None] = []
+        for row, receipt in sess.rows(scorer.score(list(variants)), timestamp=""):
+            out.append(row.output_fields() if receipt is not None else None)
+    return out
+
+
+def print_summary(summary: ScoreSummary, *, stream=None) -> None:
+    """Print the human summary line to stderr."""
+    print(summary.stderr_line(), file=stream or sys.stderr)
+
+
+__all__ = ["STAND_IN_NOTE", "ScoreSummary", "ScoringSession", "print_summary", "rescore_variants", "score_vcf", "utc_now"]

@@ -1,0 +1,215 @@
+"""The scorer: reference windows encoded once, every variant one batched predictor call.
+
+For a chunk of variants (:meth:`Scorer.score`):
+
+1. each variant is placed in its tile's reference window (:mod:`geno_lewm.scoring.batching`) and
+   turned into an :class:`~geno_lewm.edits.EditSpec` validated against the window;
+2. windows not already in the run's window cache (an LRU of per-window hidden states at the
+   contract layer) are encoded, ``batch_size`` windows per encoder call: **one encoder pass per
+   distinct window per run** for coordinate-sorted input (counted in :attr:`Scorer.stats`);
+3. the source state of each variant is pooled at its edit locus by the state contract's one path
+   (:func:`geno_lewm.state.pool_states`), and the predictor maps (source state, edit) to the
+   predicted latent of the edited window, in micro-batches of exactly :data:`PREDICTOR_BATCH` rows
+   (the last one padded by repeating its first row): fixed shapes make each variant's score
+   independent of which other variants share its batch, so shards, regions and re-scoring
+   reproduce the same bytes (part of the numerical contract, docs/scoring.md);
+4. the raw score is ``||predicted − source||_2``: the predicted latent shift.
+
+No encoder call is made for the edited (ALT) window: that is what the zero-shot baseline pays.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from geno_lewm.scoring.batching import tile_centre, tile_index
+from geno_lewm.scoring.variants import Variant, VariantIssue
+from ledger.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from geno_lewm.edits import EditSpec
+    from geno_lewm.windows import Window
+
+
+#: Rows per predictor call (fixed, padded): part of the numerical contract.
+PREDICTOR_BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A variant placed in its reference window, with its validated edit."""
+
+    variant: Variant
+    window: Window
+    edit: EditSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A scored variant: placement plus the raw score (float, not yet canonicalised)."""
+
+    placed: Placed
+    score: float
+
+    @property
+    def variant(self) -> Variant:
+        """The scored variant."""
+        return self.placed.variant
+
+
+@dataclass
+class ScorerStats:
+    """Work counters of one run (the benchmark and the tests read them)."""
+
+    encoder_calls: int = 0  # forward passes of the encoder
+    windows_encoded: int = 0  # windows passed through the encoder (sum of batch sizes)
+    distinct_windows: set[tuple[str, int]] = field(default_factory=set)  # (chrom, start0) seen
+    predictor_calls: int = 0  # batched predictor calls
+    variants_scored: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Integers for summaries and reports."""
+        return {
+            "encoder_calls": self.encoder_calls,
+            "windows_encoded": self.windows_encoded,
+            "distinct_windows": len(self.distinct_windows),
+            "predictor_calls": self.predictor_calls,
+            "variants_scored": self.variants_scored,
+        }
+
+
+class WindowPlacer:
+    """Places variants in their tile's reference window (shared by the scorer and the baseline)."""
+
+    def __init__(self, reference: Any, window_bp: int, *, capacity: int = 1024) -> None:
+        self.reference = reference
+        self.window_bp = int(window_bp)
+        self.capacity = capacity
+        self._windows: OrderedDict[tuple[str, int], Window] = OrderedDict()
+
+    def window_for(self, chrom: str, pos0: int) -> Window:
+        """The reference window of the tile holding ``pos0`` (memoised, LRU)."""
+        from geno_lewm.windows import reference_window
+
+        tile = tile_index(pos0, self.window_bp)
+        key = (chrom, tile)
+        win = self._windows.get(key)
+        if win is None:
+            length = self.reference.lengths[chrom]
+            centre = min(tile_centre(tile, self.window_bp), max(length - 1, 0))
+            win = reference_window(self.reference.fasta, chrom, centre, self.window_bp)
+            self._windows[key] = win
+            if len(self._windows) > self.capacity:
+                self._windows.popitem(last=False)
+        else:
+            self._windows.move_to_end(key)
+        return win
+
+    def place(self, variant: Variant) -> Placed | VariantIssue:
+        """Place ``variant`` and validate its edit; an invalid edit becomes a :class:`VariantIssue`."""
+        from geno_lewm.edits import EditSpec
+
+        try:
+            win = self.window_for(variant.chrom, variant.pos0)
+            edit = EditSpec.from_vcf(win.start0, variant.pos, variant.ref, variant.alt)
+            edit.validate(win.seq)
+        except InputError as err:
+            return VariantIssue(variant.chrom, variant.pos, variant.ref, variant.alt, err.code, err.message, variant.vid, variant.alt_index, variant.record)
+        return Placed(variant, win, edit)
+
+
+class Scorer:
+    """Scores variants with a loaded :class:`geno_lewm.package.ModelPackage`."""
+
+    def __init__(self, package: Any, reference: Any, *, batch_size: int = 64, cache_windows: int = 256) -> None:
+        if batch_size < 1:
+            raise InputError("BAD_BATCH_SIZE", f"batch size must be >= 1 (got {batch_size})", "pass --batch-size N with N >= 1")
+        self.package = package
+        self.reference = reference
+        self.contract = package.contract
+        self.encoder = package.encoder
+        self.window_bp = int(self.contract.window_bp)
+        self.batch_size = batch_size
+        self.layer = self.contract.resolved_layer(self.encoder.num_layers)
+        self.stats = ScorerStats()
+        self._hidden: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()  # LRU of (T, H)
+        self._capacity = max(1, cache_windows)
+        self.placer = WindowPlacer(reference, self.window_bp, capacity=4 * self._capacity)
+
+    # -- placement -------------------------------------------------------------------------------
+    def window_for(self, chrom: str, pos0: int) -> Window:
+        """The reference window of the tile holding ``pos0`` (memoised)."""
+        return self.placer.window_for(chrom, pos0)
+
+    def place(self, variant: Variant) -> Placed | VariantIssue:
+        """Place ``variant`` in its window and validate its edit (issues instead of exceptions)."""
+        return self.placer.place(variant)
+
+    # -- encoder side ----------------------------------------------------------------------------
+    def _ensure_hidden(self, windows: list[Window]) -> None:
+        """Encode the windows not in the LRU, ``batch_size`` per encoder call."""
+        missing: list[Window] = []
+        seen: set[tuple[str, int]] = set()
+        for w in windows:
+            key = (w.chrom, w.start0)
+            self.stats.distinct_windows.add(key)
+            if key in self._hidden:
+                self._hidden.move_to_end(key)
+            elif key not in seen:
+                seen.add(key)
+                missing.append(w)
+        for i in range(0, len(missing), self.batch_size):
+            batch = missing[i : i + self.batch_size]
+            hidden = self.encoder.hidden_states([w.seq for w in batch], self.layer)  # (B, T, H)
+            self.stats.encoder_calls += 1
+            self.stats.windows_encoded += len(batch)
+            for w, h in zip(batch, hidden.unbind(0), strict=True):
+                self._hidden[(w.chrom, w.start0)] = h.clone()  # (T, H)
+        needed = {(w.chrom, w.start0) for w in windows}  # all at the LRU's young end now
+        while len(self._hidden) > max(self._capacity, len(needed)):
+            self._hidden.popitem(last=False)
+
+    def source_states(self, placed: list[Placed]) -> torch.Tensor:
+        """Source latent states pooled at each edit locus: (B, D)."""
+        import torch
+
+        from geno_lewm.state import locus_token_indices, pool_states
+
+        self._ensure_hidden([p.window for p in placed])
+        hidden = torch.stack([self._hidden[(p.window.chrom, p.window.start0)] for p in placed])  # (B, T, H)
+        idx = locus_token_indices(self.encoder.tokenizer, self.contract, [p.edit.locus for p in placed])  # (B,)
+        return pool_states(hidden, idx, self.contract)  # (B, D)
+
+    # -- predictor side --------------------------------------------------------------------------
+    def predict_scores(self, placed: list[Placed]) -> list[float]:
+        """Raw scores ``||predict(source, edit) − source||_2`` for placed variants (fixed-shape batches)."""
+        import torch
+
+        out: list[float] = []
+        self._ensure_hidden([p.window for p in placed])
+        for i in range(0, len(placed), PREDICTOR_BATCH):
+            batch = placed[i : i + PREDICTOR_BATCH]
+            n = len(batch)
+            padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
+            src = self.source_states(padded)  # (P, D)
+            with torch.inference_mode():
+                pred = self.package.predict(src, [p.edit for p in padded])  # (P, D)
+                shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)
+            self.stats.predictor_calls += 1
+            out.extend(float(x) for x in shift.tolist())
+        self.stats.variants_scored += len(out)
+        return out
+
+    def score(self, items: list[Variant | VariantIssue]) -> list[Scored | VariantIssue]:
+        """Score a chunk of reader items, keeping input order (issues pass through)."""
+        results: list[Scored | VariantIssue | Placed] = [it if isinstance(it, VariantIssue) else self.place(it) for it in items]
+        placed = [r for r in results if isinstance(r, Placed)]
+        scores = iter(self.predict_scores(placed)) if placed else iter(())
+        return [Scored(r, next(scores)) if isinstance(r, Placed) else r for r in results]
+
+
+__all__ = ["PREDICTOR_BATCH", "Placed", "Scored", "Scorer", "ScorerStats", "WindowPlacer"]

@@ -1,0 +1,213 @@
+"""Streaming, atomic writers for score rows: JSONL, Parquet and an annotated bgzipped+tabix VCF.
+
+Each writer is a context manager fed one :class:`~geno_lewm.scoring.rows.ScoreRow` at a time (memory
+stays bounded: Parquet row groups are flushed every ``row_group_size`` rows, the VCF writer holds
+one record's ALTs). Files appear only when the block succeeds (``ledger.fsutil.atomic_path``); on an
+error nothing is left behind.
+
+The annotated VCF is sites-only (``CHROM POS ID REF ALT QUAL FILTER INFO``): one record per input
+record (ALTs re-joined), with the per-ALT INFO fields declared in the header:
+``GLEWM_SCORE`` (Float, A), ``GLEWM_PCT`` (Float, A), ``GLEWM_BUCKET`` (String, A),
+``GLEWM_CONF`` (Float, A), ``GLEWM_ERR`` (String, A); the model id is a ``##geno_lewm_model_id``
+header line. It needs coordinate-sorted input (tabix): unsorted input is ``INPUT.VCF_UNSORTED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from geno_lewm.scoring.rows import ScoreRow
+from ledger.errors import InputError
+from ledger.fsutil import atomic_path
+
+
+class JsonlWriter:
+    """Write rows (or any objects with ``to_json() -> bytes``) as JSON lines, atomically."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._stack = contextlib.ExitStack()
+        self._fh: IO[bytes] | None = None
+
+    def __enter__(self) -> JsonlWriter:
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._fh = self._stack.enter_context(open(tmp, "wb"))
+        return self
+
+    def write(self, row: Any) -> None:
+        """Append one row."""
+        assert self._fh is not None
+        self._fh.write(row.to_json() + b"\n")
+        self.count += 1
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._stack.__exit__(*exc)
+
+
+class ParquetWriter:
+    """Write score rows as Parquet (same fields as the JSONL rows), in row groups."""
+
+    def __init__(self, path: str | os.PathLike[str], *, row_group_size: int = 65536) -> None:
+        self.path = Path(path)
+        self.row_group_size = row_group_size
+        self.count = 0
+        self._buf: list[dict[str, Any]] = []
+        self._stack = contextlib.ExitStack()
+        self._writer = None
+
+    @staticmethod
+    def schema():
+        """The Arrow schema of a score row."""
+        import pyarrow as pa
+
+        return pa.schema(
+            [
+                ("schema_version", pa.string()),
+                ("generated_by", pa.string()),
+                ("model_id", pa.string()),
+                ("chrom", pa.string()),
+                ("pos", pa.int64()),
+                ("id", pa.string()),
+                ("ref", pa.string()),
+                ("alt", pa.string()),
+                ("score", pa.float64()),
+                ("percentile", pa.float64()),
+                ("bucket", pa.string()),
+                ("confidence", pa.float64()),
+                ("error_code", pa.string()),
+                ("error_message", pa.string()),
+                ("stand_in", pa.bool_()),
+            ]
+        )
+
+    def __enter__(self) -> ParquetWriter:
+        import pyarrow.parquet as pq
+
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._writer = pq.ParquetWriter(os.fspath(tmp), self.schema(), compression="zstd")
+        self._stack.callback(self._writer.close)
+        return self
+
+    def write(self, row: ScoreRow) -> None:
+        """Append one row (flushed in row groups)."""
+        self._buf.append(row.to_dict())
+        self.count += 1
+        if len(self._buf) >= self.row_group_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._buf and self._writer is not None:
+            self._writer.write_table(pa.Table.from_pylist(self._buf, schema=self.schema()))
+            self._buf = []
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        if exc[0] is None:
+            self._flush()
+        return self._stack.__exit__(*exc)
+
+
+_INFO_LINES = (
+    '##INFO=<ID=GLEWM_SCORE,Number=A,Type=Float,Description="GenoLeWM raw score: L2 norm of predicted minus source latent (canonical 8 significant digits)">',
+    '##INFO=<ID=GLEWM_PCT,Number=A,Type=Float,Description="GenoLeWM calibrated percentile within the calibration bucket (0-100)">',
+    '##INFO=<ID=GLEWM_BUCKET,Number=A,Type=String,Description="GenoLeWM calibration bucket used after back-off">',
+    '##INFO=<ID=GLEWM_CONF,Number=A,Type=Float,Description="GenoLeWM calibration confidence n/(n+min_count) of the bucket used">',
+    '##INFO=<ID=GLEWM_ERR,Number=A,Type=String,Description="GenoLeWM per-ALT error code when the ALT was not scored">',
+)
+
+
+class VcfWriter:
+    """Write an annotated, bgzipped, tabix-indexed sites-only VCF (``.vcf.gz`` + ``.tbi``)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, contigs: dict[str, int], model_id: str, stand_in: bool) -> None:
+        self.path = Path(path)
+        if not self.path.name.endswith(".vcf.gz"):
+            raise InputError("BAD_OUTPUT_NAME", f"--output-vcf must end with .vcf.gz (got {self.path.name})", "name the annotated VCF like scores.vcf.gz")
+        self.contigs = dict(contigs)
+        self.model_id = model_id
+        self.stand_in = stand_in
+        self.count = 0
+        self._group: list[ScoreRow] = []
+        self._last: tuple[int, int] | None = None
+        self._order = {c: i for i, c in enumerate(self.contigs)}
+        self._tmp: Path | None = None
+        self._vf = None
+
+    def _header(self):
+        import pysam
+
+        hdr = pysam.VariantHeader()
+        hdr.add_line(f"##geno_lewm_model_id={self.model_id}")
+        if self.stand_in:
+            hdr.add_line("##geno_lewm_stand_in=true (tiny stand-in encoder; scores carry no biological skill)")
+        for name, length in self.contigs.items():
+            hdr.contigs.add(name, length=length)
+        for line in _INFO_LINES:
+            hdr.add_line(line)
+        return hdr
+
+    def __enter__(self) -> VcfWriter:
+        import pysam
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.partial.vcf.gz")
+        self._vf = pysam.VariantFile(os.fspath(self._tmp), "wz", header=self._header())
+        return self
+
+    def write(self, row: ScoreRow) -> None:
+        """Add one row; the ALTs of one input record (same ``record`` ordinal) share an output record."""
+        if self._group:
+            head = self._group[0]
+            if head.record != row.record:
+                self._emit()
+        self._group.append(row)
+        self.count += 1
+
+    def _emit(self) -> None:
+        rows, self._group = self._group, []
+        head = rows[0]
+        if head.chrom not in self._order:
+            return  # contigs absent from the FASTA cannot be placed in an indexed VCF
+        key = (self._order[head.chrom], head.pos)
+        if self._last is not None and key < self._last:
+            raise InputError("VCF_UNSORTED", f"input is not coordinate-sorted at {head.chrom}:{head.pos}", "sort the VCF (bcftools sort) to write --output-vcf")
+        self._last = key
+        rec = self._vf.new_record(contig=head.chrom, start=head.pos - 1, stop=head.pos - 1 + len(head.ref), alleles=(head.ref, *[r.alt for r in rows]), id=head.vid)
+        rec.info["GLEWM_SCORE"] = tuple(None if r.score is None else float(r.score) for r in rows)
+        rec.info["GLEWM_PCT"] = tuple(None if r.percentile is None else float(r.percentile) for r in rows)
+        rec.info["GLEWM_BUCKET"] = tuple(r.bucket or "." for r in rows)
+        rec.info["GLEWM_CONF"] = tuple(None if r.confidence is None else float(r.confidence) for r in rows)
+        rec.info["GLEWM_ERR"] = tuple(r.error_code or "." for r in rows)
+        self._vf.write(rec)
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        import pysam
+
+        tmp = self._tmp
+        assert tmp is not None and self._vf is not None
+        tbi = Path(os.fspath(tmp) + ".tbi")
+        ok = exc_type is None
+        try:
+            if ok and self._group:
+                self._emit()
+        except BaseException:
+            ok = False
+            raise
+        finally:
+            self._vf.close()
+            if ok:
+                pysam.tabix_index(os.fspath(tmp), preset="vcf", force=True)
+                os.replace(tbi, os.fspath(self.path) + ".tbi")
+                os.replace(tmp, self.path)
+            else:
+                for p in (tmp, tbi):
+                    with contextlib.suppress(FileNotFoundError):
+                        p.unlink()
+
+
+__all__ = ["JsonlWriter", "ParquetWriter", "VcfWriter"]
