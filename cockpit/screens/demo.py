@@ -1,0 +1,136 @@
+"""The Demo screen: score the example VCF (or a chosen VCF + FASTA) with the current model package.
+
+Scoring runs ``geno_lewm.scoring.run.score_vcf`` in a background worker (torch is imported there,
+never at cockpit start-up), then ``geno_lewm.scoring.receipts.verify_receipts`` checks every
+receipt against the package, the reference windows and a re-scored sample; the score rows are
+shown in an Arrow-backed table with the verification result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Static
+
+from cockpit.arrow_table import ArrowTable
+from cockpit.base import CockpitScreen, TopBar
+from cockpit.messages import LogLine, ResultReady
+
+if TYPE_CHECKING:
+    from cockpit.services import DemoResult
+
+#: Score-row columns shown first (others follow when present).
+DEMO_COLUMNS = ["chrom", "pos", "ref", "alt", "score", "percentile", "bucket", "confidence", "error_code"]
+
+
+class DemoScreen(CockpitScreen):
+    """Score a VCF with the current model package; show rows and the receipt verification."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "score", "Score", priority=True, id="demo.score"),
+        Binding("y", "copy_model", "Copy model id", id="demo.copy"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: DemoResult | None = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        """Top bar, three path inputs, status, results table, footer."""
+        yield TopBar("Demo")
+        for key, label in (("model", "model"), ("vcf", "VCF  "), ("fasta", "FASTA")):
+            with Horizontal(classes="demo-row"):
+                yield Static(f"{label} ", classes="demo-label")
+                yield Input(id=f"demo-{key}")
+        yield Static(" ctrl+r: score (Enter in a field too)", id="demo-status", markup=False)
+        yield ArrowTable(id="demo-results", empty_text="(not scored yet)")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Prefill the example VCF and FASTA, and the current model package."""
+        vcf, fasta = self.services.demo_examples()
+        self.query_one("#demo-vcf", Input).value = str(vcf)
+        self.query_one("#demo-fasta", Input).value = str(fasta)
+        super().on_mount()
+
+    def reload(self) -> None:
+        """Find the current model package (from the ledger) when the model field is empty."""
+        if not self.query_one("#demo-model", Input).value:
+            self._find_model()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="demo-model")
+    def _find_model(self) -> None:
+        self.post_message(ResultReady("demo-model", self.services.current_model_package()))
+
+    @on(ResultReady)
+    def _result(self, message: ResultReady) -> None:
+        if message.what == "demo-model":
+            field = self.query_one("#demo-model", Input)
+            if message.payload is not None and not field.value:
+                field.value = str(message.payload)
+            elif message.payload is None and not field.value:
+                field.placeholder = "no model package recorded yet: run the rehearsal (5 then r) or type a model dir"
+        elif message.what == "demo":
+            self._show(message.payload)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_score()
+
+    def action_score(self) -> None:
+        """Score the VCF in a background worker, then verify the receipts."""
+        if self.running:
+            self.notify("scoring is already running")
+            return
+        model = self.query_one("#demo-model", Input).value.strip()
+        vcf = self.query_one("#demo-vcf", Input).value.strip()
+        fasta = self.query_one("#demo-fasta", Input).value.strip()
+        if not model:
+            self.demo_failed("error[INPUT.USAGE]: no model package\n\nhint: run the rehearsal (it builds one) or type a model package directory")
+            return
+        self.running = True
+        status = self.query_one("#demo-status", Static)
+        status.remove_class("error", "ok")
+        status.update(" ◌ loading the model package and scoring… (first use imports torch)")
+        self._score(model, vcf, fasta)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="demo")
+    def _score(self, model: str, vcf: str, fasta: str) -> None:
+        result = self.services.score_demo(model, vcf, fasta, log=lambda line: self.post_message(LogLine(line)))
+        self.post_message(ResultReady("demo", result))
+
+    @on(LogLine)
+    def _log(self, message: LogLine) -> None:
+        self.query_one("#demo-status", Static).update(" ◌ " + message.text)
+
+    def _show(self, result: DemoResult) -> None:
+        self.running = False
+        self.result = result
+        cols = [c for c in DEMO_COLUMNS if c in result.rows.column_names]
+        self.query_one("#demo-results", ArrowTable).set_table(result.rows, columns=cols)
+        status = self.query_one("#demo-status", Static)
+        v = result.verify
+        mark = "✓" if v.ok else "✗"
+        note = "  [stand-in model: no biological skill]" if result.stand_in else ""
+        status.add_class("ok" if v.ok else "error")
+        status.update(
+            f" {mark} {result.scored} scored, {result.errors} error rows · receipts {mark} verified "
+            f"({v.receipts} receipts, {v.windows_checked} windows, {v.rescored} re-scored) · model {result.model_id[:12]}…{note}"
+        )
+
+    def demo_failed(self, text: str) -> None:
+        """Show a scoring failure (called by the app's worker-error handler)."""
+        self.running = False
+        status = self.query_one("#demo-status", Static)
+        status.add_class("error")
+        status.update(" ✗ " + text.replace("\n\n", "  ").replace("\n", " "))
+
+    def action_copy_model(self) -> None:
+        """Copy the model id of the last scoring run."""
+        if self.result is not None:
+            self.cockpit.copy_value(self.result.model_id, "model id")

@@ -1,0 +1,149 @@
+"""The Rehearse screen: run the whole offline rehearsal with per-step progress.
+
+Lists the rehearsal plan (``tools.release.rehearse.PLAN``), then calls
+``tools.release.rehearse.rehearse(workdir, progress=…)`` in a background worker. Every progress
+line goes to the log; the rehearsal announces each step with a ``== <step>`` line, which moves
+that step's row to ``running`` (and the one before it to ``passed``: the rehearsal stops at the
+first failure). When it returns, its result's step outcomes set the final word for each row.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Log, ProgressBar, Static
+
+from cockpit.base import CockpitScreen, TopBar
+from cockpit.messages import RehearsalFinished, RehearsalProgress
+
+#: state -> glyph shown beside the word.
+GLYPHS = {"pending": "·", "running": "◌", "passed": "✓", "failed": "✗", "not run": "-"}
+#: The prefix the rehearsal puts before a step's name when it starts it.
+STEP_MARK = "== "
+
+
+class RehearseScreen(CockpitScreen):
+    """The offline rehearsal, started from the UI, with per-step progress."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "start", "Start rehearsal", id="rehearse.start"),
+    ]
+
+    def __init__(self, *, until: str | None = None) -> None:
+        super().__init__()
+        self.until = until
+        self.running = False
+        self.result: Any = None
+        self.plan: list[str] = []
+        self.step_states: dict[str, str] = {}
+        self._current: str | None = None
+        self._started = 0.0
+
+    def compose(self) -> ComposeResult:
+        """Top bar, status, per-step table, progress bar, log, footer."""
+        yield TopBar("Rehearse")
+        yield Static(" r: run the whole release offline on the example data (fixture rehearsal)", id="rehearse-status", markup=False)
+        table: DataTable = DataTable(id="rehearse-steps", cursor_type="row")
+        table.add_column("state", key="state", width=10)
+        table.add_column("step", key="step", width=20)
+        table.add_column("detail", key="detail")
+        yield table
+        yield ProgressBar(total=1, show_eta=False, id="rehearse-progress")
+        yield Log(id="rehearse-log", max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """List the plan, every step pending."""
+        self.plan = self.services.rehearsal_plan()
+        self._reset_rows()
+        super().on_mount()
+
+    def _reset_rows(self) -> None:
+        table = self.query_one("#rehearse-steps", DataTable)
+        table.clear()
+        self.step_states = {}
+        for step in self.plan:
+            table.add_row(f"{GLYPHS['pending']} pending", step, "", key=step)
+            self.step_states[step] = "pending"
+        self.query_one("#rehearse-progress", ProgressBar).update(total=max(len(self.plan), 1), progress=0)
+
+    def _set(self, step: str, state: str, detail: str = "") -> None:
+        if step not in self.step_states:
+            return
+        self.step_states[step] = state
+        table = self.query_one("#rehearse-steps", DataTable)
+        table.update_cell(step, "state", f"{GLYPHS.get(state, '·')} {state}")
+        table.update_cell(step, "detail", detail)
+        done = sum(1 for s in self.step_states.values() if s in ("passed", "failed"))
+        self.query_one("#rehearse-progress", ProgressBar).update(progress=done)
+
+    def action_start(self) -> None:
+        """Start the rehearsal in a background worker (once at a time)."""
+        if self.running:
+            self.notify("the rehearsal is already running")
+            return
+        self.running = True
+        self.result = None
+        self._current = None
+        self._started = time.monotonic()
+        self._reset_rows()
+        self.query_one("#rehearse-log", Log).clear()
+        status = self.query_one("#rehearse-status", Static)
+        status.remove_class("error", "ok")
+        status.update(" ◌ rehearsal running…")
+        self._run(self.until)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rehearse")
+    def _run(self, until: str | None) -> None:
+        result = self.services.rehearse(lambda line: self.post_message(RehearsalProgress(str(line))), until=until)
+        self.post_message(RehearsalFinished(result))
+
+    @on(RehearsalProgress)
+    def _progress(self, message: RehearsalProgress) -> None:
+        text = str(message.event)
+        self.query_one("#rehearse-log", Log).write_lines(text.splitlines() or [""])
+        if text.startswith(STEP_MARK):
+            step = text[len(STEP_MARK):].strip()
+            if self._current is not None and self.step_states.get(self._current) == "running":
+                self._set(self._current, "passed")
+            self._current = step
+            self._set(step, "running")
+            index = self.plan.index(step) + 1 if step in self.plan else 0
+            self.query_one("#rehearse-status", Static).update(
+                f" ◌ step {index}/{len(self.plan)}: {step}   {time.monotonic() - self._started:.0f} s"
+            )
+
+    @on(RehearsalFinished)
+    def _finished(self, message: RehearsalFinished) -> None:
+        self.running = False
+        self.result = result = message.result
+        outcomes = {o.name: o for o in getattr(result, "steps", [])}
+        for step in self.plan:
+            o = outcomes.get(step)
+            if o is None:
+                self._set(step, "not run")
+            elif o.ok:
+                self._set(step, "passed")
+            else:
+                self._set(step, "failed", f"error[{o.code}] {o.message}")
+        status = self.query_one("#rehearse-status", Static)
+        took = time.monotonic() - self._started
+        passed = sum(1 for o in outcomes.values() if o.ok)
+        if result.ok:
+            status.add_class("ok")
+            status.update(f" ✓ rehearsal passed: {passed} steps in {took:.1f} s (fixture: stand-in encoder)")
+        else:
+            status.add_class("error")
+            status.update(f" ✗ rehearsal stopped at {result.stopped_at} after {passed} passed steps ({took:.1f} s)")
+        self.cockpit.poll_now()
+
+    def run_failed(self, text: str) -> None:
+        """Show a crashed rehearsal (called by the app's worker-error handler)."""
+        self.running = False
+        status = self.query_one("#rehearse-status", Static)
+        status.add_class("error")
+        status.update(" ✗ " + text.replace("\n\n", "  ").replace("\n", " "))

@@ -1,0 +1,362 @@
+"""The headless calls the cockpit makes: a thin facade over ``ledger`` and ``tools.release``.
+
+The cockpit adds no release logic of its own. Every state, gate, verification and step run comes
+from the same functions ``geno-lewm-release`` and ``geno-lewm-ledger`` use; this module only opens
+the workspace, calls them, and shapes their results for display. Each ledger read opens its own
+short read-only handle (the ledger holds no connection between operations), so a step appending
+from another process is never blocked for long by the cockpit, nor the cockpit by it.
+
+Nothing here imports torch, transformers or textual; scoring (the Demo screen) imports its stack
+inside :meth:`Services.score_demo`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ledger.store import StoredEvent
+    from ledger.verify import VerifyReport
+    from tools.release.gates import GateState, StepRunInfo
+    from tools.release.runner import StepOutcome
+    from tools.release.steps import StepSpec
+
+#: Columns of the Ledger screen's table (one row per event).
+EVENT_COLUMNS = ["seq", "kind", "ts", "step", "key_id", "hash"]
+
+#: The Ledger screen's query: every event, one row each, straight to Arrow.
+EVENTS_QUERY = (
+    "SELECT seq, kind, ts, json_extract_string(body_json, '$.step') AS step, key_id, hash, event_id "
+    "FROM v_events ORDER BY seq"
+)
+
+#: Example queries of the SQL console (name, query); one keystroke each.
+EXAMPLE_QUERIES: list[tuple[str, str]] = [
+    ("gates", "SELECT name, status, blocked_by, issue_refs FROM v_gates"),
+    ("blockers", "SELECT name, status, issue_refs, failed_steps, pending_steps FROM v_blockers"),
+    ("step runs", "SELECT step, status, code, started_ts, run_id FROM v_steps ORDER BY started_seq DESC"),
+    ("artifacts", "SELECT step, role, path, left(sha256, 12) AS sha256, size FROM v_artifacts ORDER BY seq DESC"),
+    ("events by kind", "SELECT kind, count(*) AS n, min(ts) AS first, max(ts) AS last FROM v_events GROUP BY kind ORDER BY n DESC"),
+    ("keys", "SELECT key_id, label, status, registered_seq, revoked_seq FROM v_keys"),
+]
+
+
+def default_workdir() -> Path:
+    """The default workspace: ``$GENO_LEWM_WORKSPACE`` or ``./geno-lewm-workspace``."""
+    from ledger.workspace import default_workspace_dir
+
+    return default_workspace_dir()
+
+
+@dataclass
+class ArtifactRow:
+    """One recorded input or output of a step run, with whether its bytes on disk still match."""
+
+    role: str  # "input" or "output"
+    path: str  # package-relative path
+    sha256: str  # recorded digest
+    size: int  # recorded size in bytes
+    state: str  # "fresh", "stale" or "missing" (from tools.release.artifacts.stale_identities)
+
+
+@dataclass
+class StepView:
+    """Everything the Step screen shows about one step."""
+
+    name: str  # step name
+    description: str  # one line from the registry
+    module: str  # module holding its ``main``
+    kind: str  # "release" or "command"
+    available: bool  # whether its module is installed
+    fixed_args: list[str]  # arguments always passed first
+    latest: StepRunInfo | None  # the latest finished run (None if never run)
+    artifacts: list[ArtifactRow] = field(default_factory=list)  # identities recorded by ``latest``
+    runs: pa.Table | None = None  # the last runs from v_steps (newest first)
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """The exact command the step runs for user ``argv`` (before the runner adds workspace flags)."""
+        return ["python", "-m", self.module, *self.fixed_args, *argv]
+
+
+@dataclass
+class EventDetail:
+    """An event opened from the Ledger screen: decoded body, identity, signature and inclusion proof."""
+
+    event: StoredEvent  # the stored event
+    body: dict[str, Any]  # decoded (upcast) body
+    hash_ok: bool  # recomputed event hash equals the stored one
+    signature: str  # "valid", "INVALID" or "unknown key"
+    checkpoint_seq: int | None  # seq of the latest checkpoint (None if none yet)
+    checkpoint_size: int | None  # events covered by that checkpoint
+    checkpoint_root: str | None  # its Merkle root (hex)
+    proof: list[str] = field(default_factory=list)  # inclusion proof (hex) of this event in that checkpoint
+    proof_status: str = ""  # "verified", "not covered (…)" or the verification error
+
+
+@dataclass
+class DemoResult:
+    """A Demo scoring run: the score rows (Arrow), the run summary and the receipt verification."""
+
+    rows: pa.Table  # score rows as written by geno-lewm-score (one per ALT, error rows included)
+    summary: Any  # geno_lewm.scoring.run.ScoreSummary
+    verify: Any  # geno_lewm.scoring.receipts.VerifyResult
+    out_dir: Path  # where the scores and receipts were written
+
+    @property
+    def model_id(self) -> str:
+        """The scored model package's id."""
+        return str(self.summary.model_id)
+
+    @property
+    def stand_in(self) -> bool:
+        """True when the package uses the tiny stand-in encoder (no biological skill)."""
+        return bool(self.summary.stand_in)
+
+    @property
+    def scored(self) -> int:
+        """Number of ALTs scored."""
+        return int(self.summary.scored)
+
+    @property
+    def errors(self) -> int:
+        """Number of error rows."""
+        return int(self.summary.errors)
+
+
+class Services:
+    """The cockpit's handle on one release working directory (workspace + artifact root)."""
+
+    def __init__(self, workdir: str | os.PathLike[str]) -> None:
+        self.workdir = Path(workdir).absolute()
+
+    # -- workspace ----------------------------------------------------------------------------
+
+    @property
+    def workspace(self):
+        """The :class:`ledger.workspace.Workspace` in ``workdir``."""
+        from ledger.workspace import Workspace
+
+        return Workspace(self.workdir)
+
+    def ensure(self) -> None:
+        """Create the workspace (key and ledger with genesis) on first run."""
+        self.workspace.ensure()
+
+    def _read(self):
+        return self.workspace.open_ledger(read_only=True)
+
+    # -- release ------------------------------------------------------------------------------
+
+    def gate_states(self) -> list[GateState]:
+        """Every gate's derived state (``tools.release.status.gate_states``)."""
+        from tools.release.status import gate_states
+
+        return gate_states(self.workdir)
+
+    def steps(self) -> dict[str, StepSpec]:
+        """The step registry (``tools.release.steps.STEPS``)."""
+        from tools.release.steps import STEPS
+
+        return STEPS
+
+    def step_view(self, name: str, *, runs_limit: int = 20) -> StepView:
+        """The Step screen's data: registry entry, latest run, its artifacts (fresh or stale) and last runs."""
+        from tools.release.artifacts import stale_identities
+        from tools.release.gates import latest_runs
+        from tools.release.steps import step as get_step
+
+        spec = get_step(name)
+        ledger = self._read()
+        try:
+            latest = latest_runs(ledger.events(kinds=["step_started", "step_passed", "step_failed", "artifact_recorded"])).get(name)
+            runs = ledger.arrow(
+                "SELECT status, code, started_ts, ended_ts, run_id, message FROM v_steps "
+                f"WHERE step = {_sql_str(name)} ORDER BY started_seq DESC LIMIT {int(runs_limit)}"
+            )
+        finally:
+            ledger.close()
+        rows: list[ArtifactRow] = []
+        if latest is not None:
+            for role, idents in (("input", latest.inputs), ("output", latest.outputs)):
+                bad = dict(stale_identities(idents, self.workdir))
+                rows += [ArtifactRow(role, i["path"], i["sha256"], i["size"], bad.get(i["path"], "fresh")) for i in idents]
+        return StepView(
+            name=spec.name, description=spec.description, module=spec.module, kind=spec.kind, available=spec.available(),
+            fixed_args=list(spec.fixed_args), latest=latest, artifacts=rows, runs=runs,
+        )
+
+    def run_step(self, name: str, argv: Sequence[str], log: Callable[[str], None]) -> StepOutcome:
+        """Run a step with ledger recording (``tools.release.runner.run_step``); never raises for a step failure."""
+        from tools.release.runner import run_step
+
+        return run_step(name, list(argv), self.workdir, log=log)
+
+    def rehearsal_plan(self) -> list[str]:
+        """The rehearsal's step names, in order (``tools.release.rehearse.PLAN``)."""
+        from tools.release.rehearse import PLAN
+
+        return [entry.step for entry in PLAN]
+
+    def rehearse(self, progress: Callable[[str], None], *, until: str | None = None) -> Any:
+        """Run the offline rehearsal in ``workdir`` (``tools.release.rehearse.rehearse``); ``until`` stops after that step."""
+        from tools.release.rehearse import rehearse
+
+        return rehearse(self.workdir, progress=progress, until=until)
+
+    # -- ledger -------------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """(number of events, hash of the last event)."""
+        ledger = self._read()
+        try:
+            return ledger.head()
+        finally:
+            ledger.close()
+
+    def events_table(self) -> pa.Table:
+        """Every event as one Arrow table (DuckDB → Arrow, no per-row Python)."""
+        return self.query(EVENTS_QUERY)
+
+    def query(self, sql: str) -> pa.Table:
+        """A read-only auditor query over the ledger's tables and views (write statements refused)."""
+        ledger = self._read()
+        try:
+            return ledger.arrow(sql)
+        finally:
+            ledger.close()
+
+    def verify(self) -> VerifyReport:
+        """Verify the whole ledger, including recorded artifacts under ``workdir``."""
+        ledger = self._read()
+        try:
+            return ledger.verify(artifacts_root=self.workdir)
+        finally:
+            ledger.close()
+
+    def event_detail(self, seq: int) -> EventDetail:
+        """Open event ``seq``: decoded body, hash and signature checks, inclusion proof in the latest checkpoint."""
+        from ledger import chain, merkle
+        from ledger.errors import LedgerError
+        from ledger.keys import public_key_from_b64, verify_signature
+
+        ledger = self._read()
+        try:
+            ev = ledger.get(seq)
+            keys = dict(ledger.sql("SELECT key_id, public_key FROM v_keys")[1])
+            cps = ledger.sql("SELECT seq, size, root FROM v_checkpoints ORDER BY seq DESC LIMIT 1")[1]
+            leaves: list[bytes] = []
+            if cps and seq < cps[0][1]:
+                leaves = [merkle.leaf_hash(bytes.fromhex(h)) for (h,) in ledger.sql(f"SELECT hash FROM events WHERE seq < {int(cps[0][1])} ORDER BY seq")[1]]
+        finally:
+            ledger.close()
+        hash_ok = chain.event_hash(seq=ev.seq, event_id=ev.event_id, kind=ev.kind, ts=ev.ts, key_id=ev.key_id, prev_hash=ev.prev_hash, body=ev.body) == ev.hash
+        pub = keys.get(ev.key_id)
+        if pub is None:
+            signature = "unknown key"
+        else:
+            signature = "valid" if verify_signature(public_key_from_b64(pub), bytes.fromhex(ev.sig), chain.event_pae(ev.body)) else "INVALID"
+        detail = EventDetail(ev, ev.data, hash_ok, signature, None, None, None)
+        if cps:
+            cp_seq, size, root = cps[0]
+            detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = cp_seq, size, root
+            if seq >= size:
+                detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1})"
+            else:
+                proof = merkle.inclusion_proof(leaves, seq)
+                detail.proof = [p.hex() for p in proof]
+                try:
+                    merkle.verify_inclusion(leaves[seq], seq, size, proof, bytes.fromhex(root))
+                    detail.proof_status = "verified"
+                except LedgerError as err:
+                    detail.proof_status = f"FAILED: {err.code}: {err.message}"
+        else:
+            detail.proof_status = "no checkpoint yet (run `geno-lewm-ledger checkpoint`)"
+        return detail
+
+    def append_note(self, text: str) -> int:
+        """Append a ``note`` event signed with the workspace key; return its seq."""
+        ws = self.workspace
+        ledger = ws.open_ledger()
+        try:
+            return ledger.append("note", {"text": text}, ws.signer())
+        finally:
+            ledger.close()
+
+    # -- demo ---------------------------------------------------------------------------------
+
+    def demo_examples(self) -> tuple[Path, Path]:
+        """The bundled example VCF and FASTA."""
+        from geno_lewm.resources import example_path
+
+        return example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa")
+
+    def current_model_package(self) -> Path | None:
+        """The model package directory the latest passed ``model_package`` run recorded (None if none)."""
+        ledger = self._read()
+        try:
+            rows = ledger.sql(
+                "SELECT a.path FROM v_artifacts a JOIN v_steps s ON s.run_id = a.run_id "
+                "WHERE s.step = 'model_package' AND s.status = 'passed' AND a.role = 'output' "
+                "AND (a.path = 'manifest.json' OR a.path LIKE '%/manifest.json') ORDER BY a.seq DESC LIMIT 1"
+            )[1]
+        finally:
+            ledger.close()
+        if not rows:
+            return None
+        directory = (self.workdir / rows[0][0]).parent
+        return directory if directory.is_dir() else None
+
+    def score_demo(self, model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *,
+                   log: Callable[[str], None] = lambda line: None) -> DemoResult:
+        """Score ``vcf`` against ``fasta`` with ``model_dir`` (``score_vcf``), then verify the receipts.
+
+        Outputs go to ``<workdir>/demo/``. Imports the scoring stack (and torch) here, not at
+        cockpit start-up.
+        """
+        import pyarrow.json as pajson
+
+        from geno_lewm.scoring.receipts import verify_receipts
+        from geno_lewm.scoring.run import score_vcf
+
+        out = self.workdir / "demo"
+        out.mkdir(parents=True, exist_ok=True)
+        scores, receipts = out / "scores.jsonl", out / "receipts.jsonl"
+        log("scoring…")
+        summary = score_vcf(model_dir, vcf, fasta, output_scores=scores, output_receipts=receipts, progress=False, device="cpu")
+        log(summary.stderr_line() + "; verifying receipts…")
+        result = verify_receipts(model_dir, receipts, scores, fasta=fasta, vcf=vcf, device="cpu")
+        rows = pajson.read_json(scores)
+        return DemoResult(rows=rows, summary=summary, verify=result, out_dir=out)
+
+    def export(self, table: pa.Table, path: str | os.PathLike[str]) -> Path:
+        """Write ``table`` atomically as CSV or Parquet (chosen by the file suffix); return the path."""
+        from ledger.errors import InputError
+        from ledger.fsutil import atomic_path
+
+        dest = Path(path)
+        if not dest.is_absolute():
+            dest = self.workdir / dest
+        suffix = dest.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputError("EXPORT_FORMAT", f"cannot export to {dest.name}: use a .csv or .parquet name", "end the file name in .csv or .parquet")
+        with atomic_path(dest) as tmp:
+            if suffix == ".csv":
+                import pyarrow.csv as pacsv
+
+                pacsv.write_csv(table, tmp)
+            else:
+                import pyarrow.parquet as pq
+
+                pq.write_table(table, tmp)
+        return dest
+
+
+def _sql_str(text: str) -> str:
+    """A SQL string literal for ``text`` (single quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"

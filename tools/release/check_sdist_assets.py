@@ -1,0 +1,115 @@
+"""``python -m tools.release.check_sdist_assets``: INV-REL-6 — the sdist carries the release assets.
+
+Builds the source distribution into a temporary directory (``python -m build --sdist`` when the
+``build`` package and the build backend are installed, else ``uv build --sdist --offline``), or
+checks a given ``--sdist`` archive, and verifies it contains ``bench/``, ``configs/first_experiment/``
+(including the dataset snapshot spec), ``tools/``, ``docs/``, ``rfcs/``, ``examples/``,
+``README.md``, ``ROADMAP.md`` and ``AGENTS.md``. Importable: :func:`check_sdist_assets`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import ReleaseError, ResourceError
+
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.recording import StepRun
+
+REQUIRED_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")
+REQUIRED_FILES = ("README.md", "ROADMAP.md", "AGENTS.md", "configs/first_experiment/dataset-snapshot-snv.json")
+
+
+def sdist_members(archive: str | Path) -> list[str]:
+    """Member paths of an sdist, relative to its top-level ``<name>-<version>/`` folder."""
+    with tarfile.open(archive, "r:gz") as tf:
+        names = tf.getnames()
+    out = []
+    for n in names:
+        parts = n.split("/", 1)
+        if len(parts) == 2 and parts[1]:
+            out.append(parts[1])
+    return sorted(out)
+
+
+def missing_assets(members: list[str]) -> list[str]:
+    """Required folders/files absent from ``members`` (folders count when any file is under them)."""
+    have = set(members)
+    missing = [d for d in REQUIRED_DIRS if not any(m.startswith(d) for m in members)]
+    missing += [f for f in REQUIRED_FILES if f not in have]
+    return missing
+
+
+def build_sdist(project_root: str | Path, out_dir: str | Path) -> Path:
+    """Build the sdist of ``project_root`` into ``out_dir``; return the archive path."""
+    root, out = Path(project_root), Path(out_dir)
+    if importlib.util.find_spec("build") and importlib.util.find_spec("hatchling"):
+        cmd = [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), str(root)]
+    elif shutil.which("uv"):
+        cmd = ["uv", "build", "--sdist", "--offline", "--out-dir", str(out), str(root)]
+    else:
+        raise ResourceError("NO_BUILD_TOOL", "neither `python -m build` (with hatchling) nor `uv` is available", "install the dev group (build) or uv")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    archives = sorted(out.glob("*.tar.gz"))
+    if proc.returncode != 0 or not archives:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise ReleaseError("SDIST_BUILD_FAILED", f"sdist build failed: {' | '.join(tail)}", "run the build command by hand to see the full output")
+    return archives[-1]
+
+
+def check_sdist_assets(project_root: str | Path | None = None, *, sdist: str | Path | None = None) -> dict[str, Any]:
+    """Build (or take) the sdist and check INV-REL-6; return ``{archive, members, missing}``.
+
+    Raises ``RELEASE.SDIST_ASSETS`` naming the missing assets.
+    """
+    if sdist is not None:
+        members = sdist_members(sdist)
+        name = Path(sdist).name
+    else:
+        from geno_lewm.resources import project_root as _root
+
+        root = Path(project_root) if project_root else _root()
+        if root is None:
+            raise ResourceError("NO_CHECKOUT", "no source checkout to build the sdist from", "run from a git checkout or pass --sdist")
+        with tempfile.TemporaryDirectory(prefix="geno-lewm-sdist-") as tmp:
+            archive = build_sdist(root, tmp)
+            members, name = sdist_members(archive), archive.name
+    missing = missing_assets(members)
+    if missing:
+        raise ReleaseError("SDIST_ASSETS", f"{name} lacks release assets: {', '.join(missing)}", "add them to [tool.hatch.build.targets.sdist] include in pyproject.toml")
+    return {"archive": name, "members": len(members), "missing": missing}
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m tools.release.check_sdist_assets", description="Build the sdist and check it carries the release assets (INV-REL-6).")
+    parser.add_argument("--project-root", help="source checkout to build (default: this checkout)")
+    parser.add_argument("--sdist", help="check this sdist archive instead of building one")
+    add_common_flags(parser)
+    args = parser.parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    try:
+        with StepRun(ctx, "check_sdist_assets", ["python", "-m", "tools.release.check_sdist_assets", *(argv or [])]) as run:
+            if args.sdist:
+                run.input(args.sdist)
+            result = check_sdist_assets(args.project_root, sdist=args.sdist)
+    finally:
+        ctx.close()
+    print(f"{result['archive']}: {result['members']} files; all release assets present")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Shared dataset logic for the dataset steps: snapshot spec, VCF/FASTA reading, split rule, renders.
+
+Dataset package layout (``--dataset-dir D``), all paths package-relative::
+
+    reference/<reference file>        copy of the upstream reference FASTA
+    variants/<split>.vcf              one VCF per split (header kept, records sorted by position)
+    dataset_metadata.json             input metadata for dataset_package (written by the snapshot)
+    dataset_input_check_report.json   upstream source identities vs the spec (dataset_snapshot)
+    split_integrity.json              leakage evidence + class balance (dataset_integrity)
+    dataset_package.json              normalised metadata (dataset_package)
+    dataset_manifest.json             file identities by role (dataset_package)
+    data_card.md                      render of dataset_package.json + split_integrity.json
+    dataset_snapshot_report.json      spec hash, source and package file identities (dataset_snapshot)
+    SHA256SUMS                        every file above except itself
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import ConfigError, InputError, ReleaseError
+from ledger.identity import check_public_path, is_sha256_hex
+
+from tools.release.reports import md_table
+
+SPEC_KIND = "dataset_snapshot_spec"
+METADATA_KIND = "dataset_metadata"
+KEY_SCHEME = "contig:pos:ref:alt"
+CORE_FILES = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
+
+_SPEC_KEYS = {
+    "schema_version", "kind", "snapshot_id", "title", "description", "demo_snapshot", "snapshot_date",
+    "variant_types", "sources", "split", "labels", "claim_boundary", "license",
+}
+_SOURCE_KEYS = {"name", "role", "path", "sha256", "size", "origin", "license"}
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}$")
+
+
+def _need(cond: bool, message: str, hint: str = "compare with configs/first_experiment/dataset-snapshot-snv.json") -> None:
+    if not cond:
+        raise ConfigError("DATASET_SPEC", message, hint)
+
+
+def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a dataset snapshot spec (closed schema); return it. Errors are ``CONFIG.DATASET_SPEC``."""
+    _need(isinstance(spec, Mapping), "spec is not a JSON object")
+    unknown = set(spec) - _SPEC_KEYS
+    _need(not unknown, f"spec has unknown keys {sorted(unknown)}")
+    _need(spec.get("schema_version") == "1.0.0", f"spec schema_version must be 1.0.0, got {spec.get('schema_version')!r}")
+    _need(spec.get("kind") == SPEC_KIND, f"spec kind must be {SPEC_KIND!r}")
+    _need(isinstance(spec.get("snapshot_id"), str) and bool(_ID.match(spec["snapshot_id"])), "snapshot_id must be lower-case letters, digits, '.', '_' or '-'")
+    _need(isinstance(spec.get("demo_snapshot"), bool), "demo_snapshot must be true or false")
+    _need(isinstance(spec.get("snapshot_date"), str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", spec["snapshot_date"])), "snapshot_date must be YYYY-MM-DD")
+    _need(spec.get("variant_types") == ["snv"], "variant_types must be [\"snv\"] (this snapshot builder handles SNVs)")
+    for key in ("title", "description", "claim_boundary", "license"):
+        _need(isinstance(spec.get(key), str) and bool(spec[key].strip()), f"{key} must be a non-empty string")
+    sources = spec.get("sources")
+    _need(isinstance(sources, list) and bool(sources), "sources must be a non-empty list")
+    names = set()
+    for i, src in enumerate(sources):
+        _need(isinstance(src, Mapping) and set(src) <= _SOURCE_KEYS, f"sources[{i}] has unknown keys or is not an object")
+        for key in ("name", "role", "path", "sha256", "origin", "license"):
+            _need(isinstance(src.get(key), str) and bool(src[key]), f"sources[{i}].{key} must be a non-empty string")
+        _need(src["role"] in ("reference", "variants"), f"sources[{i}].role must be 'reference' or 'variants'")
+        _need(src["name"] not in names, f"duplicate source name {src['name']!r}")
+        names.add(src["name"])
+        try:
+            check_public_path(src["path"], f"sources[{i}].path")
+        except InputError as err:
+            raise ConfigError("DATASET_SPEC", err.message, "source paths are relative to --inputs-dir") from None
+        _need(is_sha256_hex(src["sha256"]), f"sources[{i}].sha256 is not 64 lower-case hex characters")
+        _need(isinstance(src.get("size"), int) and src["size"] >= 0, f"sources[{i}].size must be a non-negative integer")
+    roles = [s["role"] for s in sources]
+    _need(roles.count("reference") == 1, "exactly one source must have role 'reference'")
+    _need(roles.count("variants") == 1, "exactly one source must have role 'variants'")
+    split = spec.get("split")
+    _need(isinstance(split, Mapping) and split.get("rule") == "region", "split.rule must be 'region'")
+    _need(split.get("key_scheme") == KEY_SCHEME, f"split.key_scheme must be {KEY_SCHEME!r}")
+    _need(isinstance(split.get("guard_bp"), int) and split["guard_bp"] >= 0, "split.guard_bp must be a non-negative integer")
+    regions = split.get("regions")
+    _need(isinstance(regions, Mapping) and {"train", "eval"} <= set(regions), "split.regions must define at least 'train' and 'eval'")
+    spans: list[tuple[str, str, int, int]] = []
+    for name, lst in regions.items():
+        _need(isinstance(lst, list) and bool(lst), f"split.regions.{name} must be a non-empty list")
+        for r in lst:
+            _need(isinstance(r, Mapping) and set(r) == {"contig", "start", "end"}, f"split.regions.{name} entries need contig, start, end")
+            _need(isinstance(r["start"], int) and isinstance(r["end"], int) and 1 <= r["start"] <= r["end"], f"split.regions.{name}: start/end must be 1-based with start <= end")
+            spans.append((name, r["contig"], r["start"], r["end"]))
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            _need(not (a[1] == b[1] and a[2] <= b[3] and b[2] <= a[3]), f"split regions {a[0]} and {b[0]} overlap on {a[1]}")
+    labels = spec.get("labels")
+    _need(isinstance(labels, Mapping) and labels.get("source") in names, "labels.source must name a source")
+    _need(isinstance(labels.get("info_field"), str) and bool(labels["info_field"]), "labels.info_field must be a string")
+    _need(isinstance(labels.get("classes"), list) and len(labels["classes"]) >= 2, "labels.classes must list at least two classes")
+    return dict(spec)
+
+
+def source_by_role(spec: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """The spec's source with ``role`` (validated specs have exactly one per role)."""
+    return next(s for s in spec["sources"] if s["role"] == role)
+
+
+# ---------------------------------------------------------------------------------------------
+# FASTA / VCF
+# ---------------------------------------------------------------------------------------------
+
+
+def read_fasta(path: Path) -> dict[str, str]:
+    """Contig name -> upper-case sequence (streams the file line by line)."""
+    seqs: dict[str, list[str]] = {}
+    current = None
+    with open(path, encoding="ascii", errors="strict") as fh:
+        for n, line in enumerate(fh, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith(">"):
+                current = line[1:].split()[0] if line[1:].split() else ""
+                if not current or current in seqs:
+                    raise InputError("BAD_FASTA", f"{path.name} line {n}: empty or duplicate contig name", "use a FASTA with unique named contigs")
+                seqs[current] = []
+            elif current is None:
+                raise InputError("BAD_FASTA", f"{path.name} line {n}: sequence before the first header", "check the FASTA file")
+            else:
+                seqs[current].append(line.upper())
+    if not seqs:
+        raise InputError("BAD_FASTA", f"{path.name} has no sequences", "check the FASTA file")
+    return {k: "".join(v) for k, v in seqs.items()}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One VCF record, with its original line kept for the split files."""
+
+    contig: str  # CHROM
+    pos: int  # 1-based POS
+    ref: str  # REF allele
+    alt: str  # ALT allele
+    label: str  # value of the label INFO field ("" when absent)
+    line: str  # the original record line
+
+    @property
+    def key(self) -> str:
+        """The comparable key ``contig:pos:ref:alt``."""
+        return f"{self.contig}:{self.pos}:{self.ref}:{self.alt}"
+
+
+def read_vcf(path: Path, label_field: str) -> tuple[list[str], list[Variant]]:
+    """Header lines and records of a plain-text VCF (``INPUT.BAD_VCF`` naming the line on error)."""
+    header: list[str] = []
+    variants: list[Variant] = []
+    with open(path, encoding="utf-8") as fh:
+        for n, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\n")
+            if not line:
+                continue
+            if line.startswith("#"):
+                header.append(line)
+                continue
+            cols = line.split("\t")
+            if len(cols) < 8 or not cols[1].isdigit():
+                raise InputError("BAD_VCF", f"{path.name} line {n}: expected 8 tab-separated columns with an integer POS", "check the VCF file")
+            info = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in cols[7].split(";"))
+            variants.append(Variant(cols[0], int(cols[1]), cols[3].upper(), cols[4].upper(), info.get(label_field, ""), line))
+    if not header or not header[-1].startswith("#CHROM"):
+        raise InputError("BAD_VCF", f"{path.name} has no #CHROM header line", "check the VCF file")
+    return header, variants
+
+
+def split_of(v: Variant, regions: Mapping[str, list[Mapping[str, Any]]]) -> str | None:
+    """The split whose region contains ``v`` (None when outside every region)."""
+    for name, lst in regions.items():
+        for r in lst:
+            if r["contig"] == v.contig and r["start"] <= v.pos <= r["end"]:
+                return name
+    return None
+
+
+def distance_to_other_splits(v: Variant, split: str, regions: Mapping[str, list[Mapping[str, Any]]]) -> int | None:
+    """Smallest distance (bp) from ``v`` to a region of another split on its contig (None if none)."""
+    best = None
+    for name, lst in regions.items():
+        if name == split:
+            continue
+        for r in lst:
+            if r["contig"] != v.contig:
+                continue
+            d = 0 if r["start"] <= v.pos <= r["end"] else min(abs(v.pos - r["start"]), abs(v.pos - r["end"]))
+            best = d if best is None else min(best, d)
+    return best
+
+
+def check_variant(v: Variant, fasta: Mapping[str, str], path_name: str) -> str | None:
+    """Why ``v`` is excluded from an SNV snapshot (None when it is kept); REF mismatch is an error."""
+    if len(v.ref) != 1 or len(v.alt) != 1 or v.alt not in "ACGT" or v.ref == v.alt:
+        return "not_snv"
+    seq = fasta.get(v.contig)
+    if seq is None:
+        raise InputError("REF_MISMATCH", f"{path_name}: contig {v.contig} is not in the reference", "use the reference the VCF was called against")
+    if not 1 <= v.pos <= len(seq):
+        raise InputError("REF_MISMATCH", f"{path_name}: {v.contig}:{v.pos} is outside the contig (length {len(seq)})", "use the reference the VCF was called against")
+    if seq[v.pos - 1] != v.ref:
+        raise InputError("REF_MISMATCH", f"{v.contig}:{v.pos} REF {v.ref} does not match the reference base {seq[v.pos - 1]}", "check that the VCF was called against this FASTA")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Renders (pure functions of JSON documents)
+# ---------------------------------------------------------------------------------------------
+
+
+def render_data_card(package: Mapping[str, Any], integrity: Mapping[str, Any]) -> str:
+    """``data_card.md`` from ``dataset_package.json`` and ``split_integrity.json`` (pure)."""
+    lines = [f"# Data card: {package['title']}", ""]
+    if package.get("demo_snapshot"):
+        lines += ["> **Demo snapshot.** " + package["claim_boundary"], ""]
+    else:
+        lines += ["> " + package["claim_boundary"], ""]
+    lines += [
+        f"- Snapshot id: `{package['snapshot_id']}`",
+        f"- Snapshot date: {package['snapshot_date']}",
+        f"- Variant types: {', '.join(package['variant_types'])}",
+        f"- License: {package['license']}",
+        f"- Spec sha256: `{package['spec_sha256']}`",
+        "",
+        package["description"],
+        "",
+        "## Sources",
+        "",
+        md_table(["name", "role", "reference", "sha256", "size", "origin", "license"],
+                 [[s["name"], s["role"], s["reference"], s["sha256"], s["size"], s["origin"], s["license"]] for s in package["sources"]]),
+        "## Files",
+        "",
+        md_table(["path", "role", "sha256", "size"], [[f["path"], f["role"], f["sha256"], f["size"]] for f in package["files"]]),
+        "## Split rule",
+        "",
+        f"Rule: `{package['split']['rule']}`; comparable key: `{package['split']['key_scheme']}`; guard: {package['split']['guard_bp']} bp.",
+        "",
+        md_table(["split", "contig", "start", "end"],
+                 [[name, r["contig"], r["start"], r["end"]] for name, lst in sorted(package["split"]["regions"].items()) for r in lst]),
+        "## Class balance (observed, from split_integrity.json)",
+        "",
+    ]
+    classes = list(integrity["classes"])
+    rows = []
+    for name, s in sorted(integrity["splits"].items()):
+        rows.append([name, s["n_variants"], *[s["class_balance"].get(c, 0) for c in classes], s["class_balance"].get("unlabelled", 0)])
+    lines.append(md_table(["split", "variants", *classes, "unlabelled"], rows))
+    leak = integrity["leakage"]
+    lines += [
+        "## Train/eval leakage evidence",
+        "",
+        f"- Comparable keys: `{leak['comparable_keys']}`",
+        f"- Shared keys between splits: {leak['shared_key_count']}",
+        f"- Shared positions between splits: {leak['shared_position_count']}",
+        f"- Smallest distance from a variant to another split's region: {leak['min_cross_split_distance_bp']} bp (guard {leak['guard_bp']} bp)",
+        f"- Excluded by the guard: {leak['guard_excluded_count']}",
+        f"- Verdict: {'no leakage found' if integrity['ok'] else 'LEAKAGE'}",
+        "",
+        "## Labels",
+        "",
+        f"Label source: `{package['labels']['source']}` INFO field `{package['labels']['info_field']}`. {package['labels'].get('note', '')}".rstrip(),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_manifest(package: Mapping[str, Any]) -> dict[str, Any]:
+    """``dataset_manifest.json`` body from ``dataset_package.json`` (pure)."""
+    return {
+        "kind": "dataset_manifest",
+        "snapshot_id": package["snapshot_id"],
+        "demo_snapshot": package["demo_snapshot"],
+        "reference": next(f["path"] for f in package["files"] if f["role"] == "reference"),
+        "splits": {name: next(f["path"] for f in package["files"] if f["role"] == f"variants:{name}") for name in sorted(package["split"]["regions"])},
+        "key_scheme": package["split"]["key_scheme"],
+        "label_field": package["labels"]["info_field"],
+        "classes": list(package["labels"]["classes"]),
+        "files": [dict(f) for f in package["files"]],
+        "split_integrity": package["split_integrity"],
+    }
+
+
+def require(cond: bool, code: str, message: str, hint: str | None = None) -> None:
+    """Raise ``RELEASE.<code>`` unless ``cond``."""
+    if not cond:
+        raise ReleaseError(code, message, hint)
+
+
+_META_KEYS = {
+    "schema_version", "kind", "generated_by", "snapshot_id", "title", "description", "demo_snapshot", "snapshot_date",
+    "variant_types", "license", "claim_boundary", "spec_sha256", "sources", "split", "labels", "files",
+    "guard_excluded", "excluded_counts",
+}
+
+
+def validate_metadata(meta: Mapping[str, Any], name: str = "dataset metadata") -> dict[str, Any]:
+    """Validate dataset metadata (the ``--metadata-json`` input of dataset_package); ``CONFIG.DATASET_METADATA``."""
+
+    def need(cond: bool, message: str) -> None:
+        if not cond:
+            raise ConfigError("DATASET_METADATA", f"{name}: {message}", "regenerate it with python -m tools.release.dataset_snapshot or follow docs/release-steps.md")
+
+    need(isinstance(meta, Mapping), "not a JSON object")
+    unknown = set(meta) - _META_KEYS
+    need(not unknown, f"unknown keys {sorted(unknown)}")
+    for key in ("snapshot_id", "title", "description", "snapshot_date", "license", "claim_boundary", "spec_sha256"):
+        need(isinstance(meta.get(key), str) and bool(meta[key]), f"{key} must be a non-empty string")
+    need(isinstance(meta.get("demo_snapshot"), bool), "demo_snapshot must be true or false")
+    need(isinstance(meta.get("variant_types"), list), "variant_types must be a list")
+    need(isinstance(meta.get("sources"), list) and bool(meta["sources"]), "sources must be a non-empty list")
+    for i, s in enumerate(meta["sources"]):
+        need(isinstance(s, Mapping) and {"name", "role", "reference", "sha256", "size", "origin", "license"} <= set(s), f"sources[{i}] needs name, role, reference, sha256, size, origin, license")
+        need(is_sha256_hex(s["sha256"]), f"sources[{i}].sha256 is invalid")
+    split = meta.get("split")
+    need(isinstance(split, Mapping) and split.get("key_scheme") == KEY_SCHEME and isinstance(split.get("regions"), Mapping) and isinstance(split.get("guard_bp"), int), "split needs rule, key_scheme, guard_bp and regions")
+    labels = meta.get("labels")
+    need(isinstance(labels, Mapping) and isinstance(labels.get("info_field"), str) and isinstance(labels.get("classes"), list), "labels needs info_field and classes")
+    files = meta.get("files")
+    need(isinstance(files, Mapping) and isinstance(files.get("reference"), str) and isinstance(files.get("splits"), Mapping), "files needs reference and splits")
+    need(set(files["splits"]) == set(split["regions"]), "files.splits must name one file per split region")
+    for rel in [files["reference"], *files["splits"].values()]:
+        try:
+            check_public_path(rel, "metadata file path")
+        except InputError as err:
+            raise ConfigError("DATASET_METADATA", f"{name}: {err.message}", "paths are relative to --dataset-dir") from None
+    return dict(meta)

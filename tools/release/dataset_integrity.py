@@ -1,0 +1,145 @@
+"""``python -m tools.release.dataset_integrity``: train/eval leakage evidence and observed class balance.
+
+Writes ``split_integrity.json`` (``generated_by=tools.release.dataset_integrity``) into the dataset
+directory: per split the variant count, the sha256 over its sorted comparable keys
+(``contig:pos:ref:alt``) and the observed label balance; across splits the shared keys, shared
+positions and the smallest distance from a variant to another split's region. Any shared key or
+position fails the step (``RELEASE.SPLIT_LEAKAGE``) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import ReleaseError
+
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.dataset_common import KEY_SCHEME, distance_to_other_splits, read_vcf, validate_metadata
+from tools.release.recording import StepRun
+from tools.release.reports import check_public_report, load_json, load_report, write_report
+
+GENERATED_BY = "tools.release.dataset_integrity"
+FILENAME = "split_integrity.json"
+
+
+def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``split_integrity.json`` body for ``dataset_dir`` described by ``metadata`` (pure; raises on leakage)."""
+    metadata = validate_metadata(metadata)
+    d = Path(dataset_dir)
+    label_field = metadata["labels"]["info_field"]
+    classes = list(metadata["labels"]["classes"])
+    regions = metadata["split"]["regions"]
+    splits: dict[str, dict[str, Any]] = {}
+    keys: dict[str, set[str]] = {}
+    positions: dict[str, set[tuple[str, int]]] = {}
+    min_dist: int | None = None
+    for name, rel in sorted(metadata["files"]["splits"].items()):
+        _, variants = read_vcf(d / rel, label_field)
+        ks = sorted(v.key for v in variants)
+        if len(set(ks)) != len(ks):
+            dup = next(k for k in ks if ks.count(k) > 1)
+            raise ReleaseError("SPLIT_DUPLICATE_KEY", f"split {name} lists {dup} twice", "deduplicate the variants before packaging")
+        keys[name] = set(ks)
+        positions[name] = {(v.contig, v.pos) for v in variants}
+        balance: dict[str, int] = {c: 0 for c in classes}
+        for v in variants:
+            label = v.label if v.label else "unlabelled"
+            balance[label] = balance.get(label, 0) + 1
+        for v in variants:
+            dist = distance_to_other_splits(v, name, regions)
+            if dist is not None:
+                min_dist = dist if min_dist is None else min(min_dist, dist)
+        splits[name] = {
+            "path": rel,
+            "n_variants": len(variants),
+            "keys_sha256": hashlib.sha256("".join(k + "\n" for k in ks).encode()).hexdigest(),
+            "class_balance": balance,
+        }
+    names = sorted(keys)
+    shared_keys = sorted({k for i, a in enumerate(names) for b in names[i + 1:] for k in keys[a] & keys[b]})
+    shared_pos = sorted({f"{c}:{p}" for i, a in enumerate(names) for b in names[i + 1:] for c, p in positions[a] & positions[b]})
+    guard = int(metadata["split"]["guard_bp"])
+    doc = {
+        "kind": "split_integrity",
+        "snapshot_id": metadata["snapshot_id"],
+        "classes": classes,
+        "splits": splits,
+        "leakage": {
+            "comparable_keys": KEY_SCHEME,
+            "shared_keys": shared_keys,
+            "shared_key_count": len(shared_keys),
+            "shared_positions": shared_pos,
+            "shared_position_count": len(shared_pos),
+            "min_cross_split_distance_bp": min_dist if min_dist is not None else -1,
+            "guard_bp": guard,
+            "guard_excluded_count": len(metadata.get("guard_excluded", [])),
+        },
+        "ok": not shared_keys and not shared_pos and (min_dist is None or min_dist > guard),
+    }
+    if shared_keys or shared_pos:
+        raise ReleaseError("SPLIT_LEAKAGE", f"train/eval leakage: {len(shared_keys)} shared keys, {len(shared_pos)} shared positions (first: {(shared_keys or shared_pos)[0]})", "fix the split rule so no key or position is in two splits")
+    if min_dist is not None and min_dist <= guard:
+        raise ReleaseError("SPLIT_LEAKAGE", f"a variant lies {min_dist} bp from another split's region (guard {guard} bp)", "widen the gap between split regions or drop the variants near the boundary")
+    return doc
+
+
+def check_split_integrity(doc: Mapping[str, Any]) -> None:
+    """Reject a ``split_integrity.json`` body without comparable-key leakage evidence or class balance."""
+    leak = doc.get("leakage")
+    if not isinstance(leak, Mapping) or leak.get("comparable_keys") != KEY_SCHEME or "shared_key_count" not in leak:
+        raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} lacks train/eval leakage evidence on comparable keys", "regenerate it with python -m tools.release.dataset_integrity")
+    for name, s in (doc.get("splits") or {}).items():
+        if not isinstance(s.get("class_balance"), Mapping) or not s.get("keys_sha256"):
+            raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} split {name} lacks observed class balance or key identity", "regenerate it with python -m tools.release.dataset_integrity")
+    if not doc.get("splits"):
+        raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} lists no splits", "regenerate it with python -m tools.release.dataset_integrity")
+
+
+def load_split_integrity(path: str | Path) -> dict[str, Any]:
+    """Read and check a ``split_integrity.json`` (``generated_by``, schema, evidence)."""
+    doc = load_report(path, GENERATED_BY)
+    check_split_integrity(doc)
+    return doc
+
+
+def write_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Build and write ``split_integrity.json``; returns the written document."""
+    return write_report(Path(dataset_dir) / FILENAME, build_split_integrity(dataset_dir, metadata), generated_by=GENERATED_BY)
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m tools.release.dataset_integrity", description="Write split_integrity.json: train/eval leakage evidence and observed class balance.")
+    parser.add_argument("--dataset-dir", required=True, help="dataset package directory")
+    parser.add_argument("--metadata-json", help="dataset metadata (default: DATASET_DIR/dataset_metadata.json)")
+    add_common_flags(parser)
+    args = parser.parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    d = Path(args.dataset_dir)
+    meta_path = Path(args.metadata_json) if args.metadata_json else d / "dataset_metadata.json"
+    try:
+        with StepRun(ctx, "dataset_integrity", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(meta_path)
+            metadata = validate_metadata(load_json(meta_path), meta_path.name)
+            check_public_report(metadata, meta_path.name)
+            for rel in metadata["files"]["splits"].values():
+                run.input(d / rel)
+            doc = write_split_integrity(d, metadata)
+            run.output(d / FILENAME)
+    finally:
+        ctx.close()
+    print(f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""``python -m tools.release.dataset_package``: normalised dataset metadata, data card, manifest, checksums.
+
+Given a dataset directory holding the reference and per-split VCFs and a metadata JSON
+(``--metadata-json``; ``dataset_snapshot`` writes ``dataset_metadata.json``), this writes
+``split_integrity.json`` (via :mod:`tools.release.dataset_integrity`), ``dataset_package.json``
+(``generated_by=tools.release.dataset_package``), ``dataset_manifest.json``, ``data_card.md`` (a
+pure render of the two JSON reports) and ``SHA256SUMS`` over every package file. All outputs are
+computed before the first one is written; the outputs are deterministic, so re-running on an
+unchanged package reproduces identical bytes.
+
+:func:`verify_dataset` is the package verifier other steps call (training preflight, paper).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ledger.canonical import canonical_json, sha256_hex
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import ProvenanceError
+
+from tools.release import dataset_integrity
+from tools.release.artifacts import check_fresh, check_sums, identity, list_files, write_sums
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.dataset_common import CORE_FILES, render_data_card, render_manifest, validate_metadata
+from tools.release.recording import StepRun
+from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, write_report
+from ledger.fsutil import atomic_write_text
+
+GENERATED_BY = "tools.release.dataset_package"
+PACKAGE_JSON = "dataset_package.json"
+MANIFEST_JSON = "dataset_manifest.json"
+DATA_CARD = "data_card.md"
+SUMS = "SHA256SUMS"
+
+
+def build_package_doc(dataset_dir: Path, metadata: Mapping[str, Any], integrity_text: str) -> dict[str, Any]:
+    """The ``dataset_package.json`` body (pure given the files on disk and the integrity report text)."""
+    files = [{**identity(dataset_dir / metadata["files"]["reference"], dataset_dir), "role": "reference"}]
+    for name, rel in sorted(metadata["files"]["splits"].items()):
+        files.append({**identity(dataset_dir / rel, dataset_dir), "role": f"variants:{name}"})
+    body = integrity_text.encode("utf-8")
+    return {
+        "kind": "dataset_package",
+        "snapshot_id": metadata["snapshot_id"],
+        "title": metadata["title"],
+        "description": metadata["description"],
+        "demo_snapshot": metadata["demo_snapshot"],
+        "snapshot_date": metadata["snapshot_date"],
+        "variant_types": list(metadata["variant_types"]),
+        "license": metadata["license"],
+        "claim_boundary": metadata["claim_boundary"],
+        "spec_sha256": metadata["spec_sha256"],
+        "metadata_sha256": sha256_hex(canonical_json({k: v for k, v in metadata.items() if k not in ("generated_by", "schema_version")})),
+        "sources": [dict(s) for s in metadata["sources"]],
+        "split": dict(metadata["split"]),
+        "labels": dict(metadata["labels"]),
+        "files": files,
+        "split_integrity": {"path": dataset_integrity.FILENAME, "sha256": sha256_hex(body), "size": len(body)},
+    }
+
+
+def _stamped(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {"schema_version": REPORT_SCHEMA_VERSION, **doc, "generated_by": GENERATED_BY}
+
+
+def package_dataset(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> list[Path]:
+    """Write split integrity, package JSON, manifest, data card and SHA256SUMS; return the written paths.
+
+    Everything is validated and rendered in memory first, so a bad input writes nothing.
+    """
+    d = Path(dataset_dir)
+    metadata = validate_metadata(metadata)
+    check_public_report(metadata, "dataset metadata")
+    integrity = {"schema_version": REPORT_SCHEMA_VERSION, **dataset_integrity.build_split_integrity(d, metadata), "generated_by": dataset_integrity.GENERATED_BY}
+    integrity_text = dumps(integrity)
+    package = _stamped(build_package_doc(d, metadata, integrity_text))
+    check_public_report(package, PACKAGE_JSON)
+    manifest = _stamped(render_manifest(package))
+    card = render_data_card(package, integrity)
+    # all rendered: now write
+    atomic_write_text(d / dataset_integrity.FILENAME, integrity_text)
+    atomic_write_text(d / PACKAGE_JSON, dumps(package))
+    atomic_write_text(d / MANIFEST_JSON, dumps(manifest))
+    atomic_write_text(d / DATA_CARD, card)
+    write_package_sums(d)
+    return [d / n for n in (dataset_integrity.FILENAME, PACKAGE_JSON, MANIFEST_JSON, DATA_CARD, SUMS)]
+
+
+def write_package_sums(dataset_dir: str | Path) -> None:
+    """(Re)write ``SHA256SUMS`` over every file in the package except itself."""
+    d = Path(dataset_dir)
+    write_sums(d / SUMS, list_files(d, exclude=[SUMS]), d)
+
+
+def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) -> dict[str, Any]:
+    """Verify a dataset package; return ``dataset_package.json``. Raises a typed error naming the problem.
+
+    Checks: ``SHA256SUMS`` (valid digests, no duplicates, every listed file fresh, core files and
+    every package file covered); ``generated_by`` of each report; ``data_card.md`` and
+    ``dataset_manifest.json`` re-render exactly from ``dataset_package.json`` (+ split integrity);
+    split integrity has comparable-key leakage evidence and class balance; the snapshot and
+    input-check reports are generated, public-safe and their recorded identities fresh.
+    """
+    from tools.release import dataset_snapshot
+
+    d = Path(dataset_dir)
+    required = list(CORE_FILES if require_snapshot else (PACKAGE_JSON, SUMS))
+    sums = check_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [dataset_integrity.FILENAME, MANIFEST_JSON, DATA_CARD])
+    for f in list_files(d, exclude=[SUMS]):
+        rel = f.relative_to(d).as_posix()
+        if rel not in sums:
+            raise ProvenanceError("UNCOVERED", f"{rel} is in the dataset package but not in {SUMS}", "re-run python -m tools.release.dataset_package")
+    package = load_report(d / PACKAGE_JSON, GENERATED_BY)
+    integrity = dataset_integrity.load_split_integrity(d / dataset_integrity.FILENAME)
+    check_fresh(package["split_integrity"], d)
+    for f in package["files"]:
+        check_fresh(f, d)
+    check_rendered(d / DATA_CARD, lambda: render_data_card(package, integrity))
+    check_rendered(d / MANIFEST_JSON, lambda: dumps(_stamped(render_manifest(package))))
+    if require_snapshot:
+        dataset_snapshot.verify_snapshot_reports(d, package)
+    return package
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m tools.release.dataset_package", description="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
+    parser.add_argument("--dataset-dir", required=True, help="dataset package directory (reference + per-split VCFs)")
+    parser.add_argument("--metadata-json", required=True, help="dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)")
+    add_common_flags(parser)
+    args = parser.parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    d = Path(args.dataset_dir)
+    meta_path = Path(args.metadata_json)
+    try:
+        with StepRun(ctx, "dataset_package", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(meta_path)
+            metadata = validate_metadata(load_json(meta_path), meta_path.name)
+            for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
+                run.input(d / rel)
+            written = package_dataset(d, metadata)
+            for p in written:
+                run.output(p)
+    finally:
+        ctx.close()
+    print(f"dataset package written: {', '.join(p.name for p in written)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""``python -m tools.release.dataset_snapshot``: check the snapshot spec, check staged inputs, build the snapshot.
+
+Three modes (the release page's order)::
+
+    python -m tools.release.dataset_snapshot --spec-json SPEC --check-spec
+    python -m tools.release.dataset_snapshot --spec-json SPEC --check-inputs --inputs-dir DIR [--output REPORT]
+    python -m tools.release.dataset_snapshot --spec-json SPEC --inputs-dir DIR --dataset-dir OUT [--overwrite]
+
+Source paths in the spec are relative to ``--inputs-dir`` (default: the current directory). The
+build copies the reference, splits the variants by region (SNVs only, REF checked against the
+reference), writes ``dataset_metadata.json`` and ``dataset_input_check_report.json``, packages the
+result (:mod:`tools.release.dataset_package`), then writes ``dataset_snapshot_report.json`` and
+refreshes ``SHA256SUMS`` to cover it. The whole package is built in a temporary sibling directory
+and swapped in at the end, so a failure leaves the previous package (or nothing) behind.
+Recorded steps: ``dataset_spec_check``, ``dataset_input_check``, ``dataset_snapshot``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError, ProvenanceError, ReleaseError
+from ledger.fsutil import atomic_write_text
+
+from tools.release.artifacts import check_fresh, identity, sha256_file
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.dataset_common import (
+    check_variant,
+    read_fasta,
+    read_vcf,
+    source_by_role,
+    split_of,
+    distance_to_other_splits,
+    validate_spec,
+)
+from tools.release.recording import StepRun
+from tools.release.reports import load_json, load_report, write_report
+
+GENERATED_BY = "tools.release.dataset_snapshot"
+INPUT_CHECK = "dataset_input_check_report.json"
+SNAPSHOT_REPORT = "dataset_snapshot_report.json"
+METADATA = "dataset_metadata.json"
+
+
+def load_spec(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read and validate a spec; return (spec, spec file identity ``{name, sha256, size}``)."""
+    p = Path(path)
+    spec = validate_spec(load_json(p, "dataset snapshot spec"))
+    digest, size = sha256_file(p)
+    return spec, {"name": p.name, "sha256": digest, "size": size}
+
+
+def check_inputs(spec: Mapping[str, Any], spec_ident: Mapping[str, Any], inputs_dir: str | Path) -> dict[str, Any]:
+    """The ``dataset_input_check_report.json`` body; raises ``PROVENANCE.INPUT_MISMATCH`` on any mismatch."""
+    root = Path(inputs_dir)
+    sources = []
+    for src in spec["sources"]:
+        p = root / src["path"]
+        if not p.is_file():
+            raise InputError("MISSING_FILE", f"upstream source {src['name']} not found at {src['path']} under --inputs-dir", "stage the upstream files under --inputs-dir as the spec names them")
+        digest, size = sha256_file(p)
+        if digest != src["sha256"] or size != src["size"]:
+            raise ProvenanceError(
+                "INPUT_MISMATCH",
+                f"upstream source {src['name']} ({src['path']}) has sha256 {digest[:12]}… size {size}; the spec expects {src['sha256'][:12]}… size {src['size']}",
+                "stage the exact upstream file the spec names (or update the spec after review)",
+            )
+        sources.append({"name": src["name"], "role": src["role"], "reference": src["path"], "sha256": digest, "size": size, "expected_sha256": src["sha256"], "ok": True})
+    return {"kind": "dataset_input_check", "snapshot_id": spec["snapshot_id"], "spec": dict(spec_ident), "sources": sources, "ok": True}
+
+
+def _public_sources(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": s["name"], "role": s["role"], "reference": s["path"], "sha256": s["sha256"], "size": s["size"], "origin": s["origin"], "license": s["license"]} for s in spec["sources"]]
+
+
+def _build_into(out: Path, spec: Mapping[str, Any], spec_ident: Mapping[str, Any], inputs_dir: Path) -> dict[str, Any]:
+    from tools.release import dataset_package
+
+    check = check_inputs(spec, spec_ident, inputs_dir)
+    ref_src, var_src = source_by_role(spec, "reference"), source_by_role(spec, "variants")
+    fasta = read_fasta(inputs_dir / ref_src["path"])
+    header, variants = read_vcf(inputs_dir / var_src["path"], spec["labels"]["info_field"])
+    regions = spec["split"]["regions"]
+    guard = spec["split"]["guard_bp"]
+    by_split: dict[str, list] = {name: [] for name in regions}
+    excluded = {"not_snv": 0, "outside_regions": 0, "guard": 0}
+    guard_excluded: list[str] = []
+    classes = set(spec["labels"]["classes"])
+    for v in variants:
+        why = check_variant(v, fasta, var_src["path"])
+        if why:
+            excluded[why] += 1
+            continue
+        if v.label and v.label not in classes:
+            raise InputError("BAD_LABEL", f"{v.key} has label {v.label!r}, not one of {sorted(classes)}", "fix the labels or the spec's labels.classes")
+        split = split_of(v, regions)
+        if split is None:
+            excluded["outside_regions"] += 1
+            continue
+        dist = distance_to_other_splits(v, split, regions)
+        if dist is not None and dist <= guard:
+            excluded["guard"] += 1
+            guard_excluded.append(v.key)
+            continue
+        by_split[split].append(v)
+    for name, lst in by_split.items():
+        if not lst:
+            raise ReleaseError("EMPTY_SPLIT", f"split {name} has no variants after filtering", "adjust the split regions in the spec")
+    ref_rel = f"reference/{Path(ref_src['path']).name}"
+    (out / "reference").mkdir(parents=True)
+    (out / "variants").mkdir()
+    shutil.copyfile(inputs_dir / ref_src["path"], out / ref_rel)
+    _index_fasta(out / ref_rel)
+    split_files = {}
+    for name, lst in sorted(by_split.items()):
+        rel = f"variants/{name}.vcf"
+        lines = header + [v.line for v in sorted(lst, key=lambda v: (v.contig, v.pos, v.ref, v.alt))]
+        atomic_write_text(out / rel, "\n".join(lines) + "\n")
+        split_files[name] = rel
+    write_report(out / INPUT_CHECK, check, generated_by=GENERATED_BY)
+    metadata = {
+        "kind": "dataset_metadata",
+        "snapshot_id": spec["snapshot_id"],
+        "title": spec["title"],
+        "description": spec["description"],
+        "demo_snapshot": spec["demo_snapshot"],
+        "snapshot_date": spec["snapshot_date"],
+        "variant_types": list(spec["variant_types"]),
+        "license": spec["license"],
+        "claim_boundary": spec["claim_boundary"],
+        "spec_sha256": spec_ident["sha256"],
+        "sources": _public_sources(spec),
+        "split": dict(spec["split"]),
+        "labels": dict(spec["labels"]),
+        "files": {"reference": ref_rel, "splits": split_files},
+        "guard_excluded": guard_excluded,
+        "excluded_counts": excluded,
+    }
+    write_report(out / METADATA, metadata, generated_by=GENERATED_BY)
+    dataset_package.package_dataset(out, load_json(out / METADATA))
+    package = load_json(out / dataset_package.PACKAGE_JSON)
+    report = {
+        "kind": "dataset_snapshot_report",
+        "snapshot_id": spec["snapshot_id"],
+        "demo_snapshot": spec["demo_snapshot"],
+        "claim_boundary": spec["claim_boundary"],
+        "spec": dict(spec_ident),
+        "sources": _public_sources(spec),
+        "input_check": identity(out / INPUT_CHECK, out),
+        "metadata": identity(out / METADATA, out),
+        "package": identity(out / dataset_package.PACKAGE_JSON, out),
+        "manifest": identity(out / dataset_package.MANIFEST_JSON, out),
+        "data_card": identity(out / dataset_package.DATA_CARD, out),
+        "split_integrity": identity(out / "split_integrity.json", out),
+        "package_files": [{"path": f["path"], "sha256": f["sha256"], "size": f["size"]} for f in package["files"]],
+        "counts": {"input_variants": len(variants), **{f"split_{k}": len(v) for k, v in sorted(by_split.items())}, **{f"excluded_{k}": n for k, n in sorted(excluded.items())}},
+    }
+    write_report(out / SNAPSHOT_REPORT, report, generated_by=GENERATED_BY)
+    dataset_package.write_package_sums(out)
+    return report
+
+
+def _index_fasta(path: Path) -> None:
+    """Write ``<fasta>.fai`` beside the packaged reference, so readers never add files to the package."""
+    import pysam
+
+    pysam.faidx(str(path))
+
+
+def build_snapshot(spec_json: str | Path, inputs_dir: str | Path, dataset_dir: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+    """Build the dataset snapshot package at ``dataset_dir`` (atomic directory swap); return the report."""
+    spec, spec_ident = load_spec(spec_json)
+    dest = Path(dataset_dir)
+    if dest.exists() and any(dest.iterdir()) and not overwrite:
+        raise InputError("OUTPUT_EXISTS", f"dataset directory {dest.name} is not empty", "pass --overwrite to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    try:
+        report = _build_into(tmp, spec, spec_ident, Path(inputs_dir))
+        old = None
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            os.replace(dest, old)
+        os.replace(tmp, dest)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
+
+
+def verify_snapshot_reports(dataset_dir: str | Path, package: Mapping[str, Any]) -> None:
+    """Check the snapshot and input-check reports of a package (generated_by, public paths, freshness)."""
+    d = Path(dataset_dir)
+    report = load_report(d / SNAPSHOT_REPORT, GENERATED_BY)
+    check = load_report(d / INPUT_CHECK, GENERATED_BY)
+    for key in ("input_check", "metadata", "package", "manifest", "data_card", "split_integrity"):
+        if not isinstance(report.get(key), Mapping):
+            raise ProvenanceError("SNAPSHOT_REPORT", f"{SNAPSHOT_REPORT} lacks the {key} identity", "rebuild the snapshot")
+        check_fresh(report[key], d)
+    for f in report.get("package_files", []):
+        check_fresh(f, d)
+    if report["spec"]["sha256"] != package["spec_sha256"] or check["spec"]["sha256"] != package["spec_sha256"]:
+        raise ProvenanceError("STALE_INPUT_CHECK", "the snapshot or input-check report names another spec than dataset_package.json", "rebuild the snapshot from one spec")
+    want = {s["name"]: s["sha256"] for s in package["sources"]}
+    have = {s["name"]: s["sha256"] for s in check["sources"]}
+    if want != have or not check.get("ok"):
+        raise ProvenanceError("STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot")
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m tools.release.dataset_snapshot", description="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
+    parser.add_argument("--spec-json", required=True, help="dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check-spec", action="store_true", help="validate the spec only")
+    mode.add_argument("--check-inputs", action="store_true", help="check staged upstream inputs against the spec")
+    parser.add_argument("--inputs-dir", default=".", help="directory the spec's source paths are relative to (default: .)")
+    parser.add_argument("--output", help="with --check-inputs: write dataset_input_check_report.json here")
+    parser.add_argument("--dataset-dir", help="build the snapshot package into this directory")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset directory")
+    add_common_flags(parser)
+    args = parser.parse_args(argv)
+    if not (args.check_spec or args.check_inputs or args.dataset_dir):
+        raise InputError("USAGE", "give --check-spec, --check-inputs or --dataset-dir", "see python -m tools.release.dataset_snapshot --help")
+    if args.check_spec and args.dataset_dir:
+        raise InputError("USAGE", "--check-spec does not build; drop --dataset-dir", "run the modes one after another")
+    ctx = ReleaseContext.from_args(args)
+    full_argv = ["python", "-m", GENERATED_BY, *(argv or [])]
+    spec_path = Path(args.spec_json)
+    inputs_dir = Path(args.inputs_dir)
+    try:
+        if args.check_spec:
+            with StepRun(ctx, "dataset_spec_check", full_argv) as run:
+                run.input(spec_path)
+                spec, ident = load_spec(spec_path)
+            print(f"spec ok: {spec['snapshot_id']} sha256={ident['sha256']} sources={len(spec['sources'])} demo_snapshot={str(spec['demo_snapshot']).lower()}")
+        elif args.check_inputs:
+            with StepRun(ctx, "dataset_input_check", full_argv) as run:
+                run.input(spec_path)
+                spec, ident = load_spec(spec_path)
+                for src in spec["sources"]:
+                    if (inputs_dir / src["path"]).is_file():
+                        run.input(inputs_dir / src["path"])
+                report = check_inputs(spec, ident, inputs_dir)
+                if args.output:
+                    write_report(args.output, report, generated_by=GENERATED_BY)
+                    run.output(args.output)
+            print(f"inputs ok: {len(report['sources'])} sources match the spec")
+        else:
+            dest = Path(args.dataset_dir)
+            with StepRun(ctx, "dataset_snapshot", full_argv) as run:
+                run.input(spec_path)
+                spec, _ = load_spec(spec_path)
+                for src in spec["sources"]:
+                    if (inputs_dir / src["path"]).is_file():
+                        run.input(inputs_dir / src["path"])
+                run.output(dest)  # fails early when outside the artifact root
+                report = build_snapshot(spec_path, inputs_dir, dest, overwrite=args.overwrite)
+            print(f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}")
+    finally:
+        ctx.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""``python -m tools.release.paper_package``: verify the paper draft and the packages it cites.
+
+Re-renders the draft from the current model, dataset and demo artifacts (with the draft's own
+``Generated`` timestamp) and rejects any difference (``PROVENANCE.STALE_RENDER`` naming the file),
+a draft missing Citation Metadata or Negative Findings, a stale ``model_card.md`` or
+``eval_report.md``, a stale dataset package, or a training run whose checksum-covered preflight
+report is missing, not ok or private-path.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import ProvenanceError
+
+from tools.release import paper_draft
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.recording import StepRun
+from tools.release.reports import check_rendered
+
+REQUIRED_SECTIONS = ("## Citation Metadata", "## Negative Findings", "## Demo Evidence", "## Artifact Availability")
+
+
+def verify_paper(model_dir: str | Path, dataset_dir: str | Path, demo_dir: str | Path, paper_path: str | Path) -> dict:
+    """Verify the draft at ``paper_path``; return ``{generated, release_id, model_id}``."""
+    from tools.release.training_run import check_preflight
+
+    paper = Path(paper_path)
+    if not paper.is_file():
+        raise ProvenanceError("MISSING_ARTIFACT", f"paper draft {paper.name} not found", "run python -m tools.release.paper_draft")
+    text = paper.read_text(encoding="utf-8")
+    for section in REQUIRED_SECTIONS:
+        if f"\n{section}\n" not in f"\n{text}":
+            raise ProvenanceError("PAPER_SECTION", f"{paper.name} lacks the '{section[3:]}' section", "regenerate it with python -m tools.release.paper_draft")
+    generated = paper_draft.generated_of(text)
+    inputs = paper_draft.collect(Path(model_dir), Path(dataset_dir), Path(demo_dir))
+    check_preflight(Path(model_dir) / "training_preflight_report.json")
+    check_rendered(paper, lambda: paper_draft.render(inputs, generated))
+    return {"generated": generated, "release_id": inputs["package"]["release_id"], "model_id": inputs["package"]["model_id"]}
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m tools.release.paper_package", description="Verify the paper draft, model card and cited packages.")
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--dataset-dir", required=True)
+    parser.add_argument("--demo-dir", required=True)
+    parser.add_argument("--paper-path", required=True)
+    add_common_flags(parser)
+    args = parser.parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    try:
+        with StepRun(ctx, "paper_package", ["python", "-m", "tools.release.paper_package", *(argv or [])]) as run:
+            run.input(args.paper_path)
+            result = verify_paper(args.model_dir, args.dataset_dir, args.demo_dir, args.paper_path)
+            for d in (args.model_dir, args.dataset_dir, args.demo_dir):
+                run.input(d)
+    finally:
+        ctx.close()
+    print(f"paper verified: {result['release_id']} model {result['model_id'][:16]}… generated {result['generated']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

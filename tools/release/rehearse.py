@@ -1,0 +1,317 @@
+"""``geno-lewm-release rehearse``: the whole release, offline, on the example data (a fixture rehearsal).
+
+:func:`rehearse` stages the bundled examples and the committed dataset snapshot spec into a
+working directory and runs the ordered :data:`PLAN` — each entry a registered step name plus a
+function building its argv from the :class:`Layout` — through :func:`tools.release.runner.run_step`,
+so every step is recorded in the workdir's ledger. It stops at the first failure (or after
+``until``), then derives gate states. Everything it produces is a fixture: the tiny stand-in
+encoder, a demo dataset snapshot, CPU training; the summary says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import ReleaseError
+
+from tools.release.context import Log, ReleaseContext
+from tools.release.gates import GateState
+from tools.release.runner import StepOutcome, run_step
+from tools.release.steps import STEPS
+
+FIXTURE_NOTICE = (
+    "This was a FIXTURE REHEARSAL: tiny stand-in encoder, demo dataset snapshot (17 demo-labelled "
+    "mtDNA variants), CPU training. It exercises every release step and gate; it is not a release "
+    "and supports no model-quality claim."
+)
+REHEARSAL_RELEASE_ID = "geno-lewm-v0.1.0-tiny-carbon-r1"  # fallback when the run has no manifest
+GATES_UP_TO_PAPER = ("dataset", "training", "evaluation", "efficiency", "model_package", "demo", "paper")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the rehearsal puts everything (all under ``workdir``, which is also the artifact root)."""
+
+    workdir: Path  # release working directory (workspace + artifact root)
+
+    @property
+    def upstream(self) -> Path:
+        """Staged upstream inputs (``--inputs-dir``)."""
+        return self.workdir / "upstream"
+
+    @property
+    def spec(self) -> Path:
+        """Staged copy of the dataset snapshot spec."""
+        return self.workdir / "specs" / "dataset-snapshot-snv.json"
+
+    @property
+    def dataset(self) -> Path:
+        """Dataset package directory."""
+        return self.workdir / "dataset"
+
+    @property
+    def encoder(self) -> Path:
+        """Tiny stand-in Carbon checkpoint."""
+        return self.workdir / "carbon-tiny"
+
+    @property
+    def run(self) -> Path:
+        """Training run directory."""
+        return self.workdir / "run"
+
+    @property
+    def model(self) -> Path:
+        """Model package directory (a copy of the packaged run, then calibrated and evaluated)."""
+        return self.workdir / "model"
+
+    @property
+    def eval(self) -> Path:
+        """Per-benchmark scores and metrics."""
+        return self.workdir / "eval"
+
+    @property
+    def demo(self) -> Path:
+        """Terminal demo output directory."""
+        return self.workdir / "demo"
+
+    @property
+    def meta(self) -> Path:
+        """Release metadata JSON files written by the driver."""
+        return self.workdir / "metadata"
+
+    @property
+    def paper(self) -> Path:
+        """Paper draft path."""
+        return self.workdir / "paper" / "paper_draft.md"
+
+    @property
+    def eval_vcf(self) -> Path:
+        """Eval-split VCF staged inside the model package."""
+        return self.model / "eval" / "inputs" / "eval.vcf"
+
+    @property
+    def eval_fasta(self) -> Path:
+        """Reference staged inside the model package."""
+        return self.model / "eval" / "inputs" / "rCRS_chrM.fa"
+
+    @property
+    def fasta(self) -> Path:
+        """Reference FASTA inside the dataset package."""
+        return self.dataset / "reference" / "rCRS_chrM.fa"
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One rehearsal step: a registered step name, its argv builder and an optional preparation."""
+
+    step: str  # name in tools.release.steps.STEPS
+    args: Callable[[Layout], list[str]]  # argv for the step (after its fixed args)
+    prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
+
+
+def _stage(l: Layout) -> None:
+    from geno_lewm.resources import config_path, example_path
+
+    (l.upstream / "examples").mkdir(parents=True, exist_ok=True)
+    for name in ("rCRS_chrM.fa", "mt_known_variants.vcf"):
+        shutil.copyfile(example_path(name), l.upstream / "examples" / name)
+    l.spec.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_path("first_experiment", "dataset-snapshot-snv.json"), l.spec)
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    from ledger.fsutil import atomic_write_text
+
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def _build_encoder(l: Layout) -> None:
+    if not (l.encoder / "config.json").is_file():
+        from geno_lewm.cli.train import main as train_main
+
+        rc = train_main(["--build-tiny-encoder", str(l.encoder), "--pretrain-steps", "0", "--no-progress"])
+        if rc:
+            raise ReleaseError("REHEARSAL_SETUP", "could not build the tiny stand-in encoder")
+
+
+def _release_id(l: Layout) -> str:
+    """The release id the trainer wrote into the run's manifest (the rehearsal must not invent another)."""
+    man = l.run / "manifest.json"
+    if man.is_file():
+        return str(json.loads(man.read_text(encoding="utf-8")).get("release_id") or REHEARSAL_RELEASE_ID)
+    return REHEARSAL_RELEASE_ID
+
+
+def _training_meta(l: Layout) -> None:
+    _write_json(l.meta / "training_run.json", {"release_id": _release_id(l), "extra_files": ["training_preflight_report.json"], "notes": "Fixture rehearsal run (tiny stand-in encoder, CPU)."})
+
+
+def _assemble_model(l: Layout) -> None:
+    if l.model.exists():
+        shutil.rmtree(l.model)
+    shutil.copytree(l.run, l.model, ignore=shutil.ignore_patterns("window_cache", ".*", "*.tmp"))
+
+
+def _stage_eval_inputs(l: Layout) -> None:
+    """Copy the eval VCF and the reference into the model package, so eval artifact paths stay inside it."""
+    inputs = l.model / "eval" / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(l.dataset / "variants" / "eval.vcf", inputs / "eval.vcf")
+    shutil.copyfile(l.fasta, inputs / l.fasta.name)
+
+
+def _stage_demo_inputs(l: Layout) -> None:
+    """The demo package carries its own inputs, so its recorded VCF/FASTA identities resolve inside it."""
+    inputs = l.demo / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(l.eval_vcf, inputs / "eval.vcf")
+    shutil.copyfile(l.eval_fasta, inputs / l.fasta.name)
+
+
+def _model_meta(l: Layout) -> None:
+    _write_json(l.meta / "model_package.json", {
+        "release_id": _release_id(l),
+        "commit": _commit(),
+        "title": "Fixture rehearsal model (tiny stand-in encoder)",
+        "extra_files": ["training_preflight_report.json", "training_run_manifest.json", "training_run_card.md", "training_run_SHA256SUMS"],
+        "limitations": ["Fixture rehearsal: tiny stand-in encoder and 17 demo-labelled variants; no model-quality claim."],
+    })
+
+
+def _commit() -> str:
+    import subprocess
+
+    from geno_lewm.resources import project_root
+
+    root = project_root()
+    if root is not None:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    return "0" * 40
+
+
+def _s(p: Path) -> str:
+    return str(p)
+
+
+#: The ordered rehearsal. Steps whose modules are owned by other layers are run through their
+#: public CLI ``main(argv)`` (recorded by ``record_command``).
+PLAN: list[PlanEntry] = [
+    PlanEntry("dataset_spec_check", lambda l: ["--spec-json", _s(l.spec)], _stage),
+    PlanEntry("dataset_input_check", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream)]),
+    PlanEntry("dataset_snapshot", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream), "--dataset-dir", _s(l.dataset), "--overwrite"]),
+    PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
+    PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
+    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu"], _build_encoder),
+    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--fasta", _s(l.fasta), "--vcf", _s(l.dataset / "variants" / "train.vcf"),
+                                  "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress"]),
+    PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
+    PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
+                                      "--n-null", "300", "--device", "cpu"], _assemble_model),
+    PlanEntry("score", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
+                                  "--output-scores", _s(l.model / "eval" / "scores.jsonl"), "--output-receipts", _s(l.model / "eval" / "receipts.jsonl"), "--quiet"], _stage_eval_inputs),
+    PlanEntry("carbon_baseline", lambda l: ["--artifact-root", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta), "--carbon-model-dir", _s(l.model / "encoder"),
+                                            "--output-scores", _s(l.model / "eval" / "baseline.jsonl"), "--logp-cache-jsonl", _s(l.model / "eval" / "logp_cache.jsonl"), "--device", "cpu"]),
+    PlanEntry("rollout", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.eval_fasta), "--synthetic-chains", "8", "--device", "cpu",
+                                    "--output-json", _s(l.model / "eval" / "rollout_metrics.json")]),
+    PlanEntry("eval", lambda l: ["--scores-jsonl", _s(l.model / "eval" / "scores.jsonl"), "--labels", _s(l.eval_vcf), "--metric-mode", "binary",
+                                 "--baseline-scores-jsonl", _s(l.model / "eval" / "baseline.jsonl"), "--baseline-score-field", "carbon_zero_shot_score", "--baseline-name", "carbon_zero_shot",
+                                 "--label-source", "demo", "--split", "eval", "--stand-in", "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval" / "metrics_demo.json")]),
+    # geno-lewm-eval-all does not yet accept geno-lewm-rollout's JSON (EVAL.EMPTY): rollout stays recorded, not aggregated
+    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--stand-in",
+                                     "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval_metrics.json"), "--output-report", _s(l.model / "eval_report.md")]),
+    PlanEntry("bench_inference", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
+                                            "--samples", "3", "--warmup", "1", "--device", "cpu", "--output-json", _s(l.model / "efficiency_report.json")]),
+    PlanEntry("efficiency_report", lambda l: ["--bench-json", _s(l.model / "efficiency_report.json"), "--model-dir", _s(l.model)]),
+    PlanEntry("model_package", lambda l: ["--model-dir", _s(l.model), "--metadata-json", _s(l.meta / "model_package.json")], _model_meta),
+    PlanEntry("terminal_demo", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.demo / "inputs" / "eval.vcf"), "--fasta", _s(l.demo / "inputs" / l.fasta.name),
+                                          "--output-dir", _s(l.demo), "--artifact-root", _s(l.demo), "--device", "cpu"], _stage_demo_inputs),
+    PlanEntry("paper_draft", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--output", _s(l.paper)]),
+    PlanEntry("paper_package", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--paper-path", _s(l.paper)]),
+]
+
+
+@dataclass
+class RehearsalResult:
+    """What a rehearsal did: step outcomes, unavailable steps, final gate states, timing."""
+
+    ok: bool  # every planned step (up to ``until``) passed
+    steps: list[StepOutcome] = field(default_factory=list)  # outcomes in order
+    gates: list[GateState] = field(default_factory=list)  # gate states after the run
+    seconds: float = 0.0  # wall time
+    stopped_at: str = ""  # step that failed or was unavailable ("" when all passed)
+    notice: str = FIXTURE_NOTICE  # the fixture statement
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "ok": self.ok, "fixture_rehearsal": True, "notice": self.notice, "seconds": f"{self.seconds:.1f}",
+            "stopped_at": self.stopped_at,
+            "steps": [{"name": s.name, "ok": s.ok, "code": s.code, "message": s.message} for s in self.steps],
+            "gates": [g.to_dict() for g in self.gates],
+        }
+
+    def render(self) -> str:
+        """Human summary: steps, gate status, the fixture notice."""
+        from tools.release.status import render_text
+
+        lines = ["Rehearsal steps"]
+        for s in self.steps:
+            lines.append(f"  {'✓' if s.ok else '✗'} {s.name}" + ("" if s.ok else f"  {s.code}: {s.message}"))
+        lines.append("")
+        text = "\n".join(lines) + "\n" + render_text(self.gates)
+        return text + f"\n{self.notice}\nTook {self.seconds:.1f} s.\n"
+
+
+def rehearse(workdir: str | os.PathLike[str], progress: Log | None = None, *, until: str | None = None, plan: list[PlanEntry] | None = None) -> RehearsalResult:
+    """Run the fixture rehearsal in ``workdir`` (created if missing); return a :class:`RehearsalResult`.
+
+    ``progress`` receives every log line (step output included). ``until`` stops after that
+    step. A step whose module is not installed stops the rehearsal with ``RELEASE.STEP_UNAVAILABLE``.
+    """
+    from tools.release.status import gate_states
+
+    log = progress or (lambda line: None)
+    t0 = time.perf_counter()
+    wd = Path(workdir).absolute()
+    wd.mkdir(parents=True, exist_ok=True)
+    layout = Layout(wd)
+    ctx = ReleaseContext.for_workdir(wd, log=log)
+    entries = plan if plan is not None else PLAN
+    if until is not None and until not in {e.step for e in entries}:
+        raise ReleaseError("UNKNOWN_STEP", f"--until {until!r} is not a rehearsal step", f"rehearsal steps: {', '.join(e.step for e in entries)}")
+    result = RehearsalResult(ok=True)
+    log("fixture rehearsal: " + FIXTURE_NOTICE)
+    try:
+        for entry in entries:
+            if entry.step not in STEPS:
+                raise ReleaseError("UNKNOWN_STEP", f"rehearsal plan names unknown step {entry.step!r}")
+            try:
+                if entry.prepare is not None:
+                    entry.prepare(layout)
+                argv = entry.args(layout)
+            except Exception as exc:  # noqa: BLE001 - a preparation failure ends the rehearsal, typed
+                code = getattr(exc, "code", "RELEASE.REHEARSAL_SETUP")
+                outcome = StepOutcome(entry.step, False, 9, code, f"preparation failed: {getattr(exc, 'message', exc)}")
+            else:
+                log(f"== {entry.step}")
+                outcome = run_step(entry.step, argv, ctx)
+            result.steps.append(outcome)
+            if not outcome.ok:
+                result.ok, result.stopped_at = False, entry.step
+                break
+            if entry.step == until:
+                break
+    finally:
+        ctx.close()
+    result.gates = gate_states(wd)
+    result.seconds = time.perf_counter() - t0
+    return result
