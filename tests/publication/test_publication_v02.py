@@ -1,0 +1,108 @@
+"""v0.2 suite planning, readiness refusal of its own output, rollout-state examples and the rollout-speed re-scope."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geno_lewm.resources import config_path
+from tools.release import rollout_speed_scope, rollout_state_examples, rollout_state_rows, v02_benchmark_readiness, v02_benchmark_suite
+
+CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
+
+
+def test_plan_only_suite_report_is_never_ok(tmp_path):
+    manifest = tmp_path / "suite.json"
+    shutil.copyfile(config_path("first_experiment", "v0.2_benchmark_suite.template.json"), manifest)
+    out = tmp_path / "suite_report.json"
+    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out),
+                                   "--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl"])
+    doc = json.loads(out.read_text())
+    assert rc == 0 and doc["mode"] == "plan" and doc["ok"] is False and doc["generated_by"] == "tools.release.v02_benchmark_suite"
+    assert all(s["status"] == "planned" for s in doc["steps"]) and doc["steps"][-1]["id"] == "aggregate.eval_all"
+    assert doc["manifest"]["path"] == "suite.json" and str(tmp_path) not in out.read_text()
+    score = next(s for s in doc["steps"] if s["id"] == "clinvar_coding.score")
+    assert score["argv"][:2] == ["--model-dir", "."]  # absolute model dir made relative
+    # readiness refuses a plan-only suite and never accepts its own output as evidence
+    assert v02_benchmark_readiness.main(["--no-ledger", "--suite-report", str(out), "--metrics-json", "m.json", "--efficiency-report", "e.json", "--output", str(out)]) == 2
+
+
+def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
+    manifest = tmp_path / "suite.json"
+    (tmp_path / "stale.json").write_text("{}")
+    manifest.write_text(json.dumps({"schema_version": "1.0.0", "rows": [{"name": "r", "steps": [
+        {"id": "r.eval", "command": "geno-lewm-eval", "argv": ["--scores-jsonl", "missing.jsonl", "--labels", "missing.jsonl", "--metric-mode", "binary", "--output-metrics", "stale.json"], "outputs": ["stale.json"]}]}]}))
+    out = tmp_path / "suite_report.json"
+    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out), "--execute"])
+    doc = json.loads(out.read_text())
+    assert rc == 9 and doc["ok"] is False and doc["steps"][0]["status"] == "failed"
+    assert not (tmp_path / "stale.json").exists()  # the declared output was cleared before the run
+
+
+def _bench(tmp_path: Path, claim: str = CLAIM) -> Path:
+    p = tmp_path / "rollout_speed.json"
+    p.write_text(json.dumps({"schema_version": "1.0.0", "generated_by": "bench.rollout", "model_id": "m" * 64, "claim_boundary": claim,
+                             "results": [{"k": 5, "measured_speedup": 3.5}, {"k": 20, "measured_speedup": 12.25}]}))
+    return p
+
+
+def _scope_argv(tmp_path: Path, bench: Path, *extra: str) -> list[str]:
+    return ["--workdir", str(tmp_path), "--rollout-speed-report", str(bench), "--output", str(tmp_path / "scope.json"), "--target-speedup", "10",
+            "--accepted-by", "release-maintainers", "--accepted-at", "2026-01-31T12:00:00Z", "--decision-url", "https://github.com/o/r/issues/197#issuecomment-1",
+            "--rationale", "K=5 chains are dominated by the source encode", "--replacement-target", ">=10x at K=20", *extra]
+
+
+def test_rollout_speed_scope_stays_rescoped(tmp_path):
+    bench = _bench(tmp_path)
+    assert rollout_speed_scope.main(_scope_argv(tmp_path, bench, "--issue-ref", "#42", "--issue-ref", "#197")) == 0
+    doc = json.loads((tmp_path / "scope.json").read_text())
+    assert doc["state"] == "rescoped" and doc["passed"] is False
+    assert doc["failed_targets"] == [{"k": 5, "measured_speedup": "3.5", "target_speedup": "10"}]
+    assert doc["rollout_speed_report"]["sha256"] == hashlib.sha256(bench.read_bytes()).hexdigest()
+    assert "NOT passing" in doc["claim_boundary"] and doc["negative_findings"]
+
+
+@pytest.mark.parametrize(("case", "code"), [("refs", "INPUT.ISSUE_REFS"), ("claim", "PROVENANCE.CLAIM_BOUNDARY"), ("met", "RELEASE.TARGET_MET")])
+def test_rollout_speed_scope_refusals(tmp_path, capsys, case, code):
+    bench = _bench(tmp_path, "Rollout timing." if case == "claim" else CLAIM)
+    refs = ["--issue-ref", "#42"] if case == "refs" else ["--issue-ref", "#42", "--issue-ref", "#197"]
+    argv = _scope_argv(tmp_path, bench, *refs)
+    if case == "met":
+        argv[argv.index("--target-speedup") + 1] = "2"
+    assert rollout_speed_scope.main(argv) != 0
+    assert f"error[{code}]" in capsys.readouterr().err and not (tmp_path / "scope.json").exists()
+
+
+def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    key = "ab" + "c" * 62
+    shard = tmp_path / "cache" / key[:2] / f"{key}.parquet"
+    shard.parent.mkdir(parents=True)
+    payload = b"\x00" * 4 * 3 * 2
+    pq.write_table(pa.table({"key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
+    spec = tmp_path / "spec.jsonl"
+    state = {"key": key, "token_index": 1}
+    spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": state, "target": state, "candidates": [state],
+                                "edits": [{"kind": "snv", "offset": 3, "ref": "A", "alt": "G"}]}) + "\n")
+    out = tmp_path / "examples.jsonl"
+    assert rollout_state_examples.main(["--workdir", str(tmp_path), "--spec-jsonl", str(spec), "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--report", str(tmp_path / "ex_report.json")]) == 0
+    row = json.loads(out.read_text())
+    assert row["generated_by"] == "tools.release.rollout_state_examples" and row["source"]["shard"]["path"] == f"{key[:2]}/{key}.parquet"
+    report = json.loads((tmp_path / "ex_report.json").read_text())
+    assert report["cache_index"]["shards"][0]["sha256"] == hashlib.sha256(shard.read_bytes()).hexdigest()
+    # the rows helper refuses examples without the generator marker or schema version
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**row, "generated_by": "hand"}) + "\n")
+    assert rollout_state_rows.main(["--workdir", str(tmp_path), "--examples-jsonl", str(bad), "--model-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
+                                    "--output", str(tmp_path / "rows.jsonl"), "--report", str(tmp_path / "rows.json")]) == 7
+    assert "error[PROVENANCE.ROLLOUT_EXAMPLES]" in capsys.readouterr().err
+    # a missing cache key is named
+    spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": {"key": "f" * 64, "token_index": 1}, "target": state, "edits": [{}]}) + "\n")
+    assert rollout_state_examples.main(["--workdir", str(tmp_path), "--spec-jsonl", str(spec), "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--report", str(tmp_path / "r2.json")]) == 2
+    assert "error[INPUT.CACHE_KEY_MISSING]" in capsys.readouterr().err

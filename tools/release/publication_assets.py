@@ -1,0 +1,119 @@
+"""``python -m tools.release.publication_assets``: bind and stage the publication-evidence release assets.
+
+After ``publication_report`` passed, this step names what the protected workflow uploads to the demo
+release tag: the five publication reports (plan, candidate, publish report, clean-machine report,
+evidence report) and the clean-machine replay's transcript, manifest, score/receipt JSONL, runtime
+preflight and batch receipt report. It checks every report against the identity the evidence
+report bound, every replay file against the clean-machine report, gives each a unique flat asset
+name, copies them under those names into ``--stage-dir`` and writes
+``publication_evidence_assets.json`` (release target, exact upload command, asset identities).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError, ProvenanceError, ReleaseError
+from ledger.identity import sha256_file
+
+from tools.release import clean_machine_demo, publication_report
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.publication_common import Endpoints, github_release, named_identity, refs, write_public_report
+from tools.release.reports import load_report
+from tools.release.recording import StepRun
+
+GENERATED_BY = "tools.release.publication_assets"
+REPORT_NAME = "publication_evidence_assets.json"
+REPLAY_PREFIX = "clean-machine-replay--"
+
+
+def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, release_url: str, endpoints: Endpoints, stage_dir: Path) -> dict[str, Any]:
+    """Check, stage and describe the assets; return the assets document."""
+    evidence = load_report(evidence_path, publication_report.GENERATED_BY)
+    if evidence.get("ok") is not True or evidence.get("issues"):
+        raise ReleaseError("PUBLICATION_EVIDENCE", "publication_evidence_report.json is not ok", "fix its issues before uploading the evidence assets")
+    gh = github_release(release_url, endpoints)
+    if gh is None:
+        raise InputError("BAD_URL", "--release-url is not a GitHub release tag URL", "use https://github.com/<owner>/<repo>/releases/tag/<tag>")
+    sources: list[tuple[str, Path]] = []
+    for key, path in reports.items():
+        ident = named_identity(path)
+        bound = evidence["bound"].get(key)
+        if not bound or (bound["name"], bound["sha256"], bound["size"]) != (ident["name"], ident["sha256"], ident["size"]):
+            raise ProvenanceError("EVIDENCE_MISMATCH", f"{path.name} is not the file the evidence report bound as {key}", "re-run python -m tools.release.publication_report on these files")
+        sources.append((path.name, path))
+    sources.append((evidence_path.name, evidence_path))
+    cmd = load_report(reports["clean_machine_demo_report"], clean_machine_demo.GENERATED_BY)
+    replay = cmd["replay"]
+    for ident in [replay["transcript"], replay["manifest"], replay["runtime_preflight"], *replay["artifacts"].values()]:
+        local = cmd_dir / ident["path"]
+        if not local.is_file() or sha256_file(local) != (ident["sha256"], ident["size"]):
+            raise ProvenanceError("REPLAY_MISMATCH", f"replay file {ident['path']} differs from clean_machine_demo_report.json", "pass the clean-machine output directory that produced the report")
+        sources.append((REPLAY_PREFIX + Path(ident["path"]).name, local))
+    names = [n for n, _ in sources]
+    if len(set(names)) != len(names):
+        raise ReleaseError("DUPLICATE_ASSET_NAME", "two publication assets share a release asset name", "rename the inputs")
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    assets = []
+    for name, src in sources:
+        shutil.copyfile(src, stage_dir / name)
+        digest, size = sha256_file(stage_dir / name)
+        assets.append({"asset_name": name, "sha256": digest, "size": size})
+    return {
+        "kind": "publication_evidence_assets",
+        "release_id": evidence.get("release_id"),
+        "model_id": evidence.get("model_id"),
+        "release": {"repo": gh[0], "tag": gh[1], "url": release_url},
+        "evidence_report": named_identity(evidence_path),
+        "assets": assets,
+        "upload_command": ["gh", "release", "upload", gh[1], *[f"<stage-dir>/{a['asset_name']}" for a in assets], "--repo", gh[0]],
+        "issue_refs": refs("publication_evidence"),
+    }
+
+
+def build_parser() -> ArgumentParser:
+    """The step's argument parser."""
+    parser = ArgumentParser(prog="python -m tools.release.publication_assets", description="Bind and stage the publication-evidence assets for the demo release tag.")
+    parser.add_argument("--evidence-report", required=True, help="publication_evidence_report.json (ok)")
+    parser.add_argument("--plan", required=True, help="hub_release_plan.json")
+    parser.add_argument("--release-candidate", required=True, help="release_candidate_report.json")
+    parser.add_argument("--publish-report", required=True, help="hub_publish_report.json")
+    parser.add_argument("--clean-machine-demo-report", required=True, help="clean_machine_demo_report.json (in its output directory)")
+    parser.add_argument("--release-url", required=True, help="GitHub release tag URL the assets go to (the demo release)")
+    parser.add_argument("--stage-dir", required=True, help="directory the assets are copied into under their asset names")
+    parser.add_argument("--output", required=True, help=f"report path ({REPORT_NAME})")
+    parser.add_argument("--github-url", default="https://github.com", help="GitHub web base (default https://github.com)")
+    add_common_flags(parser)
+    return parser
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    reports = {"plan": Path(args.plan), "release_candidate": Path(args.release_candidate), "publish_report": Path(args.publish_report), "clean_machine_demo_report": Path(args.clean_machine_demo_report)}
+    try:
+        with StepRun(ctx, "publication_assets", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(args.evidence_report)
+            for p in reports.values():
+                run.input(p)
+            doc = collect(Path(args.evidence_report), reports, Path(args.clean_machine_demo_report).parent, args.release_url, Endpoints(github=args.github_url.rstrip("/")), Path(args.stage_dir))
+            write_public_report(args.output, doc, generated_by=GENERATED_BY)
+            run.output(args.output)
+            run.output(args.stage_dir)
+    finally:
+        ctx.close()
+    print(f"publication assets staged: {len(doc['assets'])} assets for release {doc['release']['tag']} -> {Path(args.output).name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

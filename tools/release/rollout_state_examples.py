@@ -1,0 +1,148 @@
+"""``python -m tools.release.rollout_state_examples``: resolve cache-keyed rollout example specs to measured states.
+
+Each ``--spec-jsonl`` row names one rollout example by window-cache keys (RFC-0002 shards):
+``{"example_id", "track", "source": {"key", "token_index"}, "target": {...}, "candidates": [{...}],
+"edits": [{"kind", "offset", "ref", "alt"}]}``. This helper resolves every key to its shard under
+``--cache-dir``, checks the shard (schema, key, payload SHA-256 and shape) and writes
+``--output`` (JSONL, ``schema_version=1.0.0``, ``generated_by=tools.release.rollout_state_examples``)
+with cache-dir-relative shard identities, plus ``--report`` binding the spec, the cache index (every
+shard used, by path, SHA-256 and size) and the output. It does not run Carbon or build haplotypes:
+the cache-backed specs remain required benchmark inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.canonical import canonical_json
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError, ResourceError
+from ledger.fsutil import atomic_write_text
+
+from tools.release.artifacts import identity
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.publication_common import write_public_report
+from tools.release.recording import StepRun
+
+GENERATED_BY = "tools.release.rollout_state_examples"
+SCHEMA_VERSION = "1.0.0"
+TRACKS = ("phased_haplotype", "synthetic_edit_chain")
+
+
+def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    """JSON objects, one a line (``INPUT.BAD_JSONL`` naming the line)."""
+    if not path.is_file():
+        raise InputError("MISSING_FILE", f"{what} {path.name} not found")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError("BAD_JSONL", f"{path.name} line {n} is not JSON") from None
+        if not isinstance(row, dict):
+            raise InputError("BAD_JSONL", f"{path.name} line {n} is not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def check_shard(path: Path, key: str) -> None:
+    """Refuse a shard whose key, payload SHA-256 or shape does not hold (``RESOURCE.CACHE_CORRUPT``)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        row = {c: table.column(c)[0].as_py() for c in ("key", "payload", "payload_sha256", "tokens", "hidden")}
+    except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
+        raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
+    if row["key"] != key or hashlib.sha256(row["payload"]).hexdigest() != row["payload_sha256"] or len(row["payload"]) != 4 * row["tokens"] * row["hidden"]:
+        raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} does not hold key {key[:16]}… with a valid payload", "rebuild the window cache")
+
+
+def _state(ref: Any, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or len(ref["key"]) != 64 or not isinstance(ref.get("token_index"), int):
+        raise InputError("ROLLOUT_SPEC", f"{where} needs {{key: 64-hex cache key, token_index: int}}")
+    key = ref["key"]
+    shard = cache_dir / key[:2] / f"{key}.parquet"
+    if not shard.is_file():
+        raise InputError("CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)")
+    if key not in used:
+        check_shard(shard, key)
+        used[key] = identity(shard, cache_dir)
+    return {"key": key, "token_index": ref["token_index"], "shard": used[key]}
+
+
+def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(example rows, cache index) for the spec rows."""
+    used: dict[str, dict[str, Any]] = {}
+    out = []
+    seen: set[str] = set()
+    for i, r in enumerate(spec_rows, start=1):
+        ex = r.get("example_id")
+        if not isinstance(ex, str) or not ex or ex in seen:
+            raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id missing or repeated")
+        seen.add(ex)
+        if r.get("track") not in TRACKS:
+            raise InputError("ROLLOUT_SPEC", f"spec row {i}: track must be one of {', '.join(TRACKS)}")
+        edits = r.get("edits")
+        if not isinstance(edits, list) or not edits:
+            raise InputError("ROLLOUT_SPEC", f"spec row {i}: edits must be a non-empty list")
+        cands = r.get("candidates") or []
+        out.append({
+            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": ex, "track": r["track"], "edits": edits,
+            "source": _state(r.get("source"), cache_dir, f"row {i} source", used),
+            "target": _state(r.get("target"), cache_dir, f"row {i} target", used),
+            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(cands)],
+        })
+    index = [used[k] for k in sorted(used)]
+    return out, index
+
+
+def build_parser() -> ArgumentParser:
+    """The step's argument parser."""
+    p = ArgumentParser(prog="python -m tools.release.rollout_state_examples", description="Resolve cache-keyed rollout example specs to measured latent-state shards.")
+    p.add_argument("--spec-jsonl", required=True, help="cache-keyed example specs (JSONL)")
+    p.add_argument("--cache-dir", required=True, help="window-embedding cache directory")
+    p.add_argument("--output", required=True, help="examples JSONL to write")
+    p.add_argument("--report", required=True, help="report JSON to write")
+    add_common_flags(p)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    spec, cache, out = Path(args.spec_jsonl), Path(args.cache_dir), Path(args.output)
+    try:
+        with StepRun(ctx, "rollout_state_examples", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(spec)
+            rows, index = resolve(read_jsonl(spec, "spec"), cache)
+            for ident in index:
+                run.input(cache / ident["path"])
+            atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+            write_public_report(args.report, {
+                "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
+                "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
+                "output": identity(out, out.parent),
+                "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
+            }, generated_by=GENERATED_BY)
+            run.output(out)
+            run.output(args.report)
+    finally:
+        ctx.close()
+    print(f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""``python -m tools.release.rollout_state_rows``: measured example states → ``geno-lewm-rollout-states`` rows.
+
+Consumes ``tools.release.rollout_state_examples`` output (every row must carry
+``schema_version=1.0.0`` and ``generated_by=tools.release.rollout_state_examples``), loads the
+manifest-backed model package (action encoder + predictor, verified), pools each measured shard
+through the state contract (``geno_lewm.state.pool_states``), rolls the source state through the
+example's edits with the predictor alone, and writes one JSONL row per example (predicted, target
+and candidate latents) plus ``--report`` with package-relative provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError, ProvenanceError
+from ledger.fsutil import atomic_write_text
+
+from tools.release.artifacts import identity
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.publication_common import write_public_report
+from tools.release.recording import StepRun
+from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR
+from tools.release.rollout_state_examples import SCHEMA_VERSION, check_shard, read_jsonl
+
+GENERATED_BY = "tools.release.rollout_state_rows"
+ROWS_KIND = "geno-lewm-rollout-states"
+
+
+def check_examples(rows: list[dict[str, Any]]) -> None:
+    """Refuse example rows without the supported schema version or the examples generator marker."""
+    for i, r in enumerate(rows, start=1):
+        if r.get("schema_version") != SCHEMA_VERSION:
+            raise ProvenanceError("ROLLOUT_EXAMPLES", f"example row {i} has schema_version {r.get('schema_version')!r}; expected {SCHEMA_VERSION}", "regenerate with python -m tools.release.rollout_state_examples")
+        if r.get("generated_by") != EXAMPLES_GENERATOR:
+            raise ProvenanceError("ROLLOUT_EXAMPLES", f"example row {i} has generated_by {r.get('generated_by')!r}; expected {EXAMPLES_GENERATOR}", "regenerate with python -m tools.release.rollout_state_examples")
+
+
+def _hidden(cache_dir: Path, state: dict[str, Any]):
+    import numpy as np
+    import pyarrow.parquet as pq
+    import torch
+
+    shard = cache_dir / state["shard"]["path"]
+    check_shard(shard, state["key"])
+    table = pq.read_table(shard)
+    t, h = table.column("tokens")[0].as_py(), table.column("hidden")[0].as_py()
+    arr = np.frombuffer(table.column("payload")[0].as_py(), dtype="<f4").reshape(t, h)
+    return torch.from_numpy(arr.copy())  # (T, H)
+
+
+def build_rows(rows: list[dict[str, Any]], model_dir: Path, cache_dir: Path) -> list[dict[str, Any]]:
+    """One rollout-states row per example (predicted latent after the last edit, target, candidates)."""
+    import torch
+
+    from geno_lewm.edits import EditSpec
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.state import pool_states
+
+    pkg = ModelPackage.load(model_dir, device="cpu")
+
+    def latent(state: dict[str, Any]) -> torch.Tensor:
+        hid = _hidden(cache_dir, state).unsqueeze(0)  # (1, T, H)
+        return pool_states(hid, torch.tensor([state["token_index"]]), pkg.contract)  # (1, D)
+
+    out = []
+    for r in rows:
+        z = latent(r["source"])  # (1, D)
+        for e in r["edits"]:
+            try:
+                edit = EditSpec(kind=e["kind"], offset=int(e["offset"]), ref=e["ref"], alt=e["alt"])
+            except (KeyError, TypeError, ValueError):
+                raise InputError("ROLLOUT_SPEC", f"example {r['example_id']}: bad edit {e!r}") from None
+            z = pkg.predict(z, [edit])  # (1, D)
+        out.append({
+            "schema_version": SCHEMA_VERSION, "kind": ROWS_KIND, "generated_by": GENERATED_BY, "model_id": pkg.model_id,
+            "example_id": r["example_id"], "track": r["track"], "steps": len(r["edits"]),
+            "predicted": z[0].tolist(), "target": latent(r["target"])[0].tolist(), "candidates": [latent(c)[0].tolist() for c in r["candidates"]],
+        })
+    return out
+
+
+def build_parser() -> ArgumentParser:
+    """The step's argument parser."""
+    p = ArgumentParser(prog="python -m tools.release.rollout_state_rows", description="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).")
+    p.add_argument("--examples-jsonl", required=True, help="output of tools.release.rollout_state_examples")
+    p.add_argument("--model-dir", required=True, help="model package directory")
+    p.add_argument("--cache-dir", required=True, help="the window cache the examples were resolved in")
+    p.add_argument("--output", required=True, help="rollout-states JSONL to write")
+    p.add_argument("--report", required=True, help="report JSON to write")
+    add_common_flags(p)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    ex, model, cache, out = Path(args.examples_jsonl), Path(args.model_dir), Path(args.cache_dir), Path(args.output)
+    try:
+        with StepRun(ctx, "rollout_state_rows", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(ex)
+            examples = read_jsonl(ex, "examples")
+            check_examples(examples)
+            run.input(model / "manifest.json")
+            rows = build_rows(examples, model, cache)
+            atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+            write_public_report(args.report, {
+                "kind": "rollout_state_rows", "rows": len(rows), "model_id": rows[0]["model_id"] if rows else "",
+                "examples": identity(ex, ex.parent), "model_manifest": identity(model / "manifest.json", model), "output": identity(out, out.parent),
+            }, generated_by=GENERATED_BY)
+            run.output(out)
+            run.output(args.report)
+    finally:
+        ctx.close()
+    print(f"rollout state rows: {len(rows)} rows -> {out.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

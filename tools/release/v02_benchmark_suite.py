@@ -1,0 +1,203 @@
+"""``python -m tools.release.v02_benchmark_suite``: plan or execute the v0.2 benchmark command graph.
+
+The manifest (``configs/first_experiment/v0.2_benchmark_suite.template.json`` filled in, or the
+template itself with ``--set name=value`` for its ``{placeholders}``) lists, per benchmark row,
+scoring, Carbon-baseline, eval and rollout steps, then the aggregate ``geno-lewm-eval-all`` step.
+Steps whose ``argv`` is null are filled in from the model package (score: ``--model-dir {model_dir}
+--vcf <row vcf> --fasta {fasta} --output-scores <output>``; rollout: ``--model-dir {model_dir}
+--fasta {fasta} --output-json <output>``). Commands run in-process (their console-script or module
+``main``) with the model directory as working directory.
+
+- plan mode (default): resolves every step, writes the report with ``ok=false`` (a plan is never
+  evidence);
+- ``--execute``: for each step in order, clears its declared outputs, runs it, requires exit 0 and
+  every declared output written again, and records output identities (model-dir-relative path,
+  SHA-256, size). The first failure stops the graph (later steps ``not_run``), and ``ok=false``.
+
+A manifest ``readiness`` entry (the final ``v02_benchmark_readiness`` command, which consumes this
+suite report) is never run by the suite itself: the report being written is not evidence yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import ConfigError, GenoError, InputError
+
+from tools.release.artifacts import identity, public_argv
+from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.publication_common import write_public_report
+from tools.release.recording import StepRun, capture_output
+from tools.release.reports import load_json
+
+GENERATED_BY = "tools.release.v02_benchmark_suite"
+CLAIM = ("Suite execution evidence only: it shows which benchmark commands ran and which files they wrote. "
+         "Measured model-quality claims depend on the downstream validators (geno-lewm-eval-all coverage checks, "
+         "v02_benchmark_readiness) and the generated eval report.")
+
+
+def resolve_command(command: str):
+    """The ``main(argv)`` of a console script (``geno-lewm-*``) or of ``python -m <module>``."""
+    if command.startswith("python -m "):
+        return importlib.import_module(command.split(" ", 2)[2]).main
+    for ep in entry_points(group="console_scripts"):
+        if ep.name == command:
+            return ep.load()
+    raise ConfigError("SUITE_COMMAND", f"unknown suite command {command!r}", "use a geno-lewm console script or 'python -m <module>'")
+
+
+def _fill(values: dict[str, str], token: str, where: str) -> str:
+    try:
+        return token.format(**values) if "{" in token else token
+    except KeyError as exc:
+        raise ConfigError("SUITE_PLACEHOLDER", f"{where}: placeholder {exc} has no value", "pass --set NAME=VALUE") from None
+
+
+def _default_argv(row: dict[str, Any], step: dict[str, Any]) -> list[str] | None:
+    outs = step.get("outputs") or []
+    if step["command"] == "geno-lewm-score" and row.get("inputs", {}).get("vcf") and outs:
+        return ["--model-dir", "{model_dir}", "--vcf", row["inputs"]["vcf"], "--fasta", "{fasta}", "--output-scores", outs[0], "--quiet"]
+    if step["command"] == "geno-lewm-rollout" and outs:
+        return ["--model-dir", "{model_dir}", "--fasta", "{fasta}", "--output-json", outs[0]]
+    return None
+
+
+def plan_steps(manifest: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
+    """Every step of the graph, in order, with its filled argv and declared outputs."""
+    if not isinstance(manifest.get("rows"), list) or not manifest["rows"]:
+        raise ConfigError("SUITE_MANIFEST", "the suite manifest has no rows")
+    steps = []
+    for row in manifest["rows"]:
+        for st in [*row.get("state_steps", []), *row.get("steps", [])]:
+            steps.append((row, st))
+    if manifest.get("aggregate"):
+        steps.append(({}, manifest["aggregate"]))
+    out = []
+    seen: set[str] = set()
+    for row, st in steps:
+        sid = st.get("id")
+        if not isinstance(sid, str) or sid in seen:
+            raise ConfigError("SUITE_MANIFEST", f"step id {sid!r} missing or repeated")
+        seen.add(sid)
+        argv = st.get("argv")
+        if argv is None:
+            argv = _default_argv(row, st)
+        if argv is None:
+            raise ConfigError("SUITE_ARGV", f"step {sid} has no argv and none can be derived", "give the step's argv in the manifest")
+        outs = [_fill(values, o, sid) for o in st.get("outputs") or []]
+        for o in outs:
+            if os.path.isabs(o) or ".." in Path(o).parts:
+                raise ConfigError("SUITE_MANIFEST", f"step {sid}: output {o!r} must be model-dir-relative")
+        out.append({"id": sid, "row": row.get("name", "aggregate"), "command": st["command"], "argv": [_fill(values, str(a), sid) for a in argv], "outputs": outs})
+    return out
+
+
+@contextlib.contextmanager
+def _cwd(path: Path):
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def execute(steps: list[dict[str, Any]], model_dir: Path, log) -> list[dict[str, Any]]:
+    """Run the steps in order (see the module docstring); return per-step results."""
+    results = []
+    failed = False
+    for st in steps:
+        res: dict[str, Any] = {"id": st["id"], "row": st["row"], "command": st["command"], "argv": public_argv(st["argv"], model_dir), "declared_outputs": st["outputs"]}
+        if failed:
+            results.append({**res, "status": "not_run"})
+            continue
+        for o in st["outputs"]:
+            with contextlib.suppress(FileNotFoundError):
+                (model_dir / o).unlink()
+        try:
+            main = resolve_command(st["command"])
+            with _cwd(model_dir), capture_output(log) as writer:
+                rc = main(list(st["argv"]))
+            if rc:
+                code, message = writer.last_error or ("RELEASE.COMMAND_FAILED", f"exit {rc}")
+                raise GenoError(code if code.split(".")[0] else "RELEASE.COMMAND_FAILED", message)
+            missing = [o for o in st["outputs"] if not (model_dir / o).is_file()]
+            if missing:
+                raise InputError("SUITE_OUTPUT_MISSING", f"{st['id']} did not write {', '.join(missing)}")
+            res.update(status="passed", exit_code=0, outputs=[identity(model_dir / o, model_dir) for o in st["outputs"]])
+        except GenoError as err:
+            failed = True
+            res.update(status="failed", code=err.code, message=err.message)
+        results.append(res)
+    return results
+
+
+def build_parser() -> ArgumentParser:
+    """The step's argument parser."""
+    p = ArgumentParser(prog="python -m tools.release.v02_benchmark_suite", description="Plan or execute the v0.2 benchmark command graph.")
+    p.add_argument("--manifest", required=True, help="suite manifest (the template filled in)")
+    p.add_argument("--model-dir", required=True, help="model package directory: working directory and root of recorded paths")
+    p.add_argument("--output-report", required=True, help="suite report JSON")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="placeholder value (repeat)")
+    p.add_argument("--execute", action="store_true", help="run the commands (default: plan only, ok=false)")
+    add_common_flags(p)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = ReleaseContext.from_args(args)
+    model_dir = Path(args.model_dir).absolute()
+    values = {"model_dir": str(model_dir)}
+    for kv in args.set:
+        if "=" not in kv:
+            raise InputError("USAGE", f"--set {kv!r} is not NAME=VALUE")
+        k, v = kv.split("=", 1)
+        values[k] = v
+    manifest_path = Path(args.manifest)
+    try:
+        with StepRun(ctx, "v02_benchmark_suite", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+            run.input(manifest_path)
+            manifest = load_json(manifest_path)
+            steps = plan_steps(manifest, values)
+            readiness = manifest.get("readiness")
+            if args.execute:
+                results = execute(steps, model_dir, ctx.log)
+            else:
+                results = [{"id": s["id"], "row": s["row"], "command": s["command"], "argv": public_argv(s["argv"], model_dir), "declared_outputs": s["outputs"], "status": "planned"} for s in steps]
+            passed = args.execute and all(r["status"] == "passed" for r in results)
+            metrics = [r.get("metrics_json") for r in manifest["rows"] if r.get("metrics_json")]
+            doc = {
+                "kind": "v02_benchmark_suite",
+                "mode": "execute" if args.execute else "plan",
+                "ok": bool(passed),
+                "manifest": identity(manifest_path, manifest_path.parent) | {"name": manifest_path.name},
+                "steps": results,
+                "metrics_outputs": metrics,
+                "readiness": {"deferred": True, "note": "the readiness command consumes this report after it is written; it is never run by the suite"} if readiness else None,
+                "negative_findings": [f"{r['id']}: {r.get('code')}: {r.get('message')}" for r in results if r["status"] == "failed"]
+                + ([] if args.execute else ["plan only: no command ran, so this report is not benchmark evidence"]),
+                "claim_boundary": CLAIM,
+            }
+            write_public_report(args.output_report, doc, generated_by=GENERATED_BY)
+            run.output(args.output_report)
+    finally:
+        ctx.close()
+    print(f"v0.2 benchmark suite ({doc['mode']}): {sum(r['status'] == 'passed' for r in results)}/{len(results)} steps passed; ok={str(doc['ok']).lower()}")
+    return 0 if doc["ok"] or not args.execute else 9
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the step; returns the exit code."""
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
