@@ -78,6 +78,33 @@ def snapshot(modules: tuple[str, ...] = PUBLIC_MODULES) -> dict[str, str]:
     return out
 
 
+def deprecated_symbols(modules: tuple[str, ...] = PUBLIC_MODULES) -> dict[str, str]:
+    """``module.symbol`` → reason for every public symbol (or public method) marked ``@deprecated``."""
+    out: dict[str, str] = {}
+    for mod_name in modules:
+        module = importlib.import_module(mod_name)
+        for name in _public_names(module):
+            obj = getattr(module, name)
+            reason = getattr(obj, "__deprecated__", None)
+            if isinstance(reason, str):
+                out[f"{mod_name}.{name}"] = reason
+            if inspect.isclass(obj):
+                for mname, member in vars(obj).items():
+                    r = getattr(getattr(member, "__func__", member), "__deprecated__", None)
+                    if not mname.startswith("_") and isinstance(r, str):
+                        out[f"{mod_name}.{name}.{mname}"] = r
+    return dict(sorted(out.items()))
+
+
+def snapshot_document() -> dict[str, Any]:
+    """The snapshot file's content: ``{schema_version, symbols, deprecated}``.
+
+    ``deprecated`` lets a later release prove (INV-REL-5) that a removed symbol had been deprecated
+    for at least one MINOR.
+    """
+    return {"schema_version": "1.1.0", "symbols": snapshot(), "deprecated": deprecated_symbols()}
+
+
 def breaking_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
     """Describe every removal or signature change from ``old`` to ``new`` (additions are fine)."""
     problems = []
@@ -106,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(args_in)
         current = snapshot()
         if args.write:
-            atomic_write_text(SNAPSHOT_PATH, json.dumps({"schema_version": "1.0.0", "symbols": current}, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(SNAPSHOT_PATH, json.dumps(snapshot_document(), indent=2, sort_keys=True) + "\n")
             print(f"wrote {len(current)} symbols", file=sys.stderr)
             return 0
         problems = breaking_changes(load_snapshot(), current)

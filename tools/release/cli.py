@@ -120,12 +120,24 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("steps", help="list the registered steps")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    from tools.release import gate_check, prepare, yank
+
+    gate_check.add_subcommand(sub)
+    yank.add_subcommand(sub)
+    prepare.add_subcommand(sub)
     return parser
 
 
 def _main(argv: list[str] | None) -> int:
+    from tools.release import gate_check, prepare, yank
+
     args = build_parser().parse_args(argv)
-    handlers = {"status": _status, "run": _run, "rehearse": _rehearse, "replay": _replay, "steps": _steps}
+    handlers = {
+        "status": _status, "run": _run, "rehearse": _rehearse, "replay": _replay, "steps": _steps,
+        "gate-check": lambda a: gate_check.run_from_args(a, argv),
+        "yank": lambda a: yank.run_from_args(a, argv),
+        "prepare": lambda a: prepare.run_from_args(a, argv),
+    }
     if args.command not in handlers:
         raise ReleaseError("UNKNOWN_COMMAND", f"unknown command {args.command!r}")
     return handlers[args.command](args)

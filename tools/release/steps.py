@@ -117,7 +117,8 @@ _LIST: list[StepSpec] = [
     _r("rollout_state_examples", "resolve cache-keyed measured latent examples for rollout benchmarks"),
     _r("rollout_state_rows", "predictor rollout-state rows from measured latent examples"),
     _r("rollout_speed_scope", "record an accepted re-scope of a failed rollout-speed target (stays rescoped)"),
-    _r("reproducibility_check", "bit-match re-scoring of a fixed input (not implemented yet)"),
+    _r("bit_match_baseline", "re-score the fixed input bit for bit against tests/baselines/bit_match (INV-REL-2)"),
+    _r("gate_check", "run the release invariants INV-REL-1/2/3/5/6, one ledger step each"),
 ]
 
 #: name -> StepSpec, in release order.
