@@ -8,9 +8,11 @@ ratio. ``--window`` adds a dense saturation set (every SNV of the region) so win
 variants, which is where the world model's "encode once, predict many" pays. Encoder passes are
 counted: GenoLeWM must make exactly one per distinct reference window.
 
-``--release-efficiency`` writes the report as ``efficiency_report.json`` evidence
-(``generated_by=tools.release.efficiency_report``) with inputs as package-relative paths or inline
-labels. Timings are evidence of speed only, never of model quality.
+``--release-efficiency`` writes the report as ``efficiency_report.json`` evidence through
+:func:`geno_lewm.efficiency.build_efficiency_report` (the one normaliser the release step uses too:
+``generated_by=tools.release.efficiency_report``, numbers as decimal strings, inputs as
+package-relative identities or inline labels). Timings are evidence of speed only, never of
+model quality.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def _main(argv: list[str] | None) -> int:
 
     doc: dict[str, Any] = {
         "schema_version": "1.0.0",
-        "generated_by": "tools.release.efficiency_report" if args.release_efficiency else "bench.inference",
+        "generated_by": "bench.inference",
         **res,
         "inputs": {"vcf": ident(args.vcf), "fasta": ident(args.fasta), "window": args.window and f"inline:{args.window}", "variant": f"inline:{args.variant}" if args.variant else "first scorable VCF variant"},
         "benchmark_command": command,
@@ -170,7 +172,12 @@ def _main(argv: list[str] | None) -> int:
     out = Path(args.output_json)
     if args.release_efficiency and out.name != "efficiency_report.json":
         out = out.with_name("efficiency_report.json") if out.suffix else out / "efficiency_report.json"
-    atomic_write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    if args.release_efficiency:
+        from geno_lewm.efficiency import write_efficiency_report
+
+        write_efficiency_report(out, doc, root=root)
+    else:
+        atomic_write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     print(
         f"GenoLeWM {res['batched_throughput_variants_per_s']:,} variants/s vs zero-shot {res['baseline']['variants_per_s']:,} variants/s "
         f"→ {res['speedup_vs_baseline']}× ({res['variants']} variants, {res['variants_per_window']} per window; single-variant latency {res['single_variant_latency_ms']['median']} ms; "

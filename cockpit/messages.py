@@ -34,7 +34,15 @@ class StepFinished(Message):
 
 
 class RehearsalProgress(Message):
-    """One progress line of the offline rehearsal (what it passed to its progress callback)."""
+    """One log line of the offline rehearsal (what it passed to its ``progress`` callback)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RehearsalStep(Message):
+    """A rehearsal step started, passed or failed; ``event`` is a ``tools.release.rehearse.StepProgress``."""
 
     def __init__(self, event: Any) -> None:
         super().__init__()

@@ -32,8 +32,7 @@ EVENT_COLUMNS = ["seq", "kind", "ts", "step", "key_id", "hash"]
 
 #: The Ledger screen's query: every event, one row each, straight to Arrow.
 EVENTS_QUERY = (
-    "SELECT seq, kind, ts, json_extract_string(body_json, '$.step') AS step, key_id, hash, event_id "
-    "FROM v_events ORDER BY seq"
+    "SELECT seq, kind, ts, step, key_id, hash, event_id FROM v_events ORDER BY seq"
 )
 
 #: Example queries of the SQL console (name, query); one keystroke each.
@@ -203,11 +202,15 @@ class Services:
 
         return [entry.step for entry in PLAN]
 
-    def rehearse(self, progress: Callable[[str], None], *, until: str | None = None) -> Any:
-        """Run the offline rehearsal in ``workdir`` (``tools.release.rehearse.rehearse``); ``until`` stops after that step."""
+    def rehearse(self, progress: Callable[[str], None], *, on_step: Callable[[Any], None] | None = None, until: str | None = None) -> Any:
+        """Run the offline rehearsal in ``workdir`` (``tools.release.rehearse.rehearse``).
+
+        ``progress`` gets every log line, ``on_step`` a ``tools.release.rehearse.StepProgress``
+        per step start and outcome; ``until`` stops after that step.
+        """
         from tools.release.rehearse import rehearse
 
-        return rehearse(self.workdir, progress=progress, until=until)
+        return rehearse(self.workdir, progress=progress, on_step=on_step, until=until)
 
     # -- ledger -------------------------------------------------------------------------------
 
@@ -240,43 +243,47 @@ class Services:
             ledger.close()
 
     def event_detail(self, seq: int) -> EventDetail:
-        """Open event ``seq``: decoded body, hash and signature checks, inclusion proof in the latest checkpoint."""
-        from ledger import chain, merkle
+        """Open event ``seq``: decoded body, hash and signature checks (``Ledger.check_event``), inclusion proof in the latest checkpoint (``Ledger.inclusion_proof``)."""
         from ledger.errors import LedgerError
-        from ledger.keys import public_key_from_b64, verify_signature
 
         ledger = self._read()
         try:
             ev = ledger.get(seq)
-            keys = dict(ledger.sql("SELECT key_id, public_key FROM v_keys")[1])
+            check = ledger.check_event(seq)
             cps = ledger.sql("SELECT seq, size, root FROM v_checkpoints ORDER BY seq DESC LIMIT 1")[1]
-            leaves: list[bytes] = []
+            proof = proof_error = None
             if cps and seq < cps[0][1]:
-                leaves = [merkle.leaf_hash(bytes.fromhex(h)) for (h,) in ledger.sql(f"SELECT hash FROM events WHERE seq < {int(cps[0][1])} ORDER BY seq")[1]]
+                try:
+                    proof = ledger.inclusion_proof(seq)
+                    proof.verify()
+                except LedgerError as err:
+                    proof_error = f"FAILED: {err.code}: {err.message}"
         finally:
             ledger.close()
-        hash_ok = chain.event_hash(seq=ev.seq, event_id=ev.event_id, kind=ev.kind, ts=ev.ts, key_id=ev.key_id, prev_hash=ev.prev_hash, body=ev.body) == ev.hash
-        pub = keys.get(ev.key_id)
-        if pub is None:
+        if check.signature_ok is None:
             signature = "unknown key"
+        elif not check.signature_ok:
+            signature = "INVALID"
+        elif check.key_status == "revoked":
+            signature = f"valid, but key revoked at seq {check.revoked_seq}"
+        elif check.key_status != "trusted":
+            signature = "valid, but key not trusted at this point"
         else:
-            signature = "valid" if verify_signature(public_key_from_b64(pub), bytes.fromhex(ev.sig), chain.event_pae(ev.body)) else "INVALID"
-        detail = EventDetail(ev, ev.data, hash_ok, signature, None, None, None)
-        if cps:
-            cp_seq, size, root = cps[0]
-            detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = cp_seq, size, root
-            if seq >= size:
-                detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1})"
-            else:
-                proof = merkle.inclusion_proof(leaves, seq)
-                detail.proof = [p.hex() for p in proof]
-                try:
-                    merkle.verify_inclusion(leaves[seq], seq, size, proof, bytes.fromhex(root))
-                    detail.proof_status = "verified"
-                except LedgerError as err:
-                    detail.proof_status = f"FAILED: {err.code}: {err.message}"
-        else:
+            signature = "valid"
+        detail = EventDetail(ev, ev.data, check.hash_ok, signature, None, None, None)
+        if not cps:
             detail.proof_status = "no checkpoint yet (run `geno-lewm-ledger checkpoint`)"
+            return detail
+        cp_seq, size, root = cps[0]
+        detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = cp_seq, size, root
+        if seq >= size:
+            detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1})"
+        elif proof_error is not None:
+            detail.proof_status = proof_error
+        elif proof is not None:
+            detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = proof.checkpoint_seq, proof.tree_size, proof.root
+            detail.proof = proof.proof
+            detail.proof_status = "verified"
         return detail
 
     def append_note(self, text: str) -> int:

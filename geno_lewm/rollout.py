@@ -23,7 +23,7 @@ from geno_lewm.numerics import canonical_number
 from ledger.errors import InputError
 
 GENERATED_BY: Final = "geno-lewm-rollout"
-SCHEMA_VERSION: Final = "1.0.0"
+SCHEMA_VERSION: Final = "1.1.0"
 TRACKS: Final = ("phased_haplotype", "synthetic_edit_chain")
 
 
@@ -129,14 +129,18 @@ def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32):
     return torch.cat(parts) if parts else torch.zeros(0)
 
 
-def rollout_track(package: Any, chains: list[Chain], *, k: int = 5) -> dict[str, Any]:
-    """Predicted vs measured latents for every step of every chain; metrics and baseline metrics."""
+def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0) -> dict[str, Any]:
+    """Predicted vs measured latents for every step of every chain; metrics, baseline metrics, intervals.
+
+    ``bootstrap`` chain-level resamples (0: none) give percentile intervals at ``ci_level`` for
+    each metric, its source-state value and the paired delta (see :func:`_chain_bootstrap`).
+    """
     import torch
 
     from geno_lewm.edits import apply_edit
 
     if not chains:
-        return {"n": 0, "n_chains": 0, "metrics": {}, "baseline": {}, "per_step": []}
+        return {"n": 0, "n_chains": 0, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
     steps = max(len(c.edits) for c in chains)
     # measured targets and source-state baselines, step by step
     seqs, loci, refs, owners = [], [], [], []
@@ -163,12 +167,20 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5) -> dict[str,
         pred[rows] = nxt
         state = state.clone()
         state[active] = nxt  # (C, D): each chain's next source is its own prediction
+    m_cos, m_l2, m_hit, kk = _per_example(pred, measured, k)  # (N,) each
+    b_cos, b_l2, b_hit, _ = _per_example(source, measured, k)  # (N,) each
+    boot = _chain_bootstrap(
+        {"cosine": m_cos.tolist(), "l2": m_l2.tolist(), "recall_at_k": m_hit.tolist()},
+        {"cosine": b_cos.tolist(), "l2": b_l2.tolist(), "recall_at_k": b_hit.tolist()},
+        [ci for ci, _ in owners], len(chains), resamples=bootstrap, seed=seed, level=ci_level,
+    )
     return {
         "n": len(owners),
         "n_chains": len(chains),
         "max_steps": steps,
-        "metrics": _metrics(pred, measured, k),
-        "baseline": _metrics(source, measured, k),
+        "metrics": {"cosine": _mean(m_cos), "l2": _mean(m_l2), "recall_at_k": _mean(m_hit), "k": kk},
+        "baseline": {"cosine": _mean(b_cos), "l2": _mean(b_l2), "recall_at_k": _mean(b_hit), "k": kk},
+        "bootstrap": boot,
         "per_step": [
             {"step": t + 1, "n": len(rows_t), **{f"{m}": v for m, v in _metrics(pred[rows_t], measured[rows_t], k, candidates=measured).items() if m != "k"}}
             for t in range(steps)
@@ -177,8 +189,8 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5) -> dict[str,
     }
 
 
-def _metrics(pred: Any, target: Any, k: int, *, candidates: Any = None) -> dict[str, float | int]:
-    """Mean cosine, mean L2 and Recall@k of ``pred`` against ``target`` among ``candidates``."""
+def _per_example(pred: Any, target: Any, k: int, *, candidates: Any = None) -> tuple[Any, Any, Any, int]:
+    """Per-example cosine, L2 and Recall@k hit of ``pred`` against ``target`` among ``candidates``."""
     import torch
 
     cands = target if candidates is None else candidates  # (M, D)
@@ -188,22 +200,94 @@ def _metrics(pred: Any, target: Any, k: int, *, candidates: Any = None) -> dict[
     true = torch.cdist(pred, target).diagonal()  # (N,) distance to its own target
     rank = (d < true.unsqueeze(1)).sum(dim=1)  # (N,) candidates strictly closer than the target
     kk = min(k, cands.shape[0])
-    return {"cosine": canonical_number(cos.mean()), "l2": canonical_number(l2.mean()), "recall_at_k": canonical_number((rank < kk).float().mean()), "k": kk}
+    return cos, l2, (rank < kk).float(), kk  # (N,), (N,), (N,)
 
 
-def metrics_rows(track: str, res: dict[str, Any]) -> list[dict[str, Any]]:
-    """Eval-helper rows: one per metric with the source-state baseline beside it."""
+def _mean(values: Any) -> float:
+    """Mean in float64 (the precision the bootstrap uses), as a canonical number."""
+    return canonical_number(values.double().mean())
+
+
+def _metrics(pred: Any, target: Any, k: int, *, candidates: Any = None) -> dict[str, float | int]:
+    """Mean cosine, mean L2 and Recall@k of ``pred`` against ``target`` among ``candidates``."""
+    cos, l2, hit, kk = _per_example(pred, target, k, candidates=candidates)
+    return {"cosine": canonical_number(cos.mean()), "l2": canonical_number(l2.mean()), "recall_at_k": canonical_number(hit.mean()), "k": kk}
+
+
+def _chain_bootstrap(model: dict[str, Any], base: dict[str, Any], owners: list[int], n_chains: int, *, resamples: int, seed: int, level: float) -> dict[str, Any]:
+    """Percentile intervals of each metric, its source-state value and the paired delta.
+
+    The unit of resampling is the **chain** (its steps are not independent): one resample draws
+    ``n_chains`` chains with replacement and averages the per-example values of every drawn
+    chain's steps, for the model and the baseline on the same draw (a paired interval).
+    """
+    import numpy as np
+
+    if resamples < 1 or n_chains < 2:
+        return {"resamples": resamples, "used": 0, "level": level, "seed": seed, "intervals": {}}
+    owner = np.asarray(owners, dtype=np.int64)  # (N,) chain of each example
+    rng = np.random.Generator(np.random.PCG64(seed))
+    draws = rng.integers(0, n_chains, size=(resamples, n_chains))  # (B, C)
+    weights = np.stack([np.bincount(d, minlength=n_chains) for d in draws])[:, owner].astype(np.float64)  # (B, N)
+    total = weights.sum(axis=1)  # (B,)
+    alpha = (1.0 - level) / 2.0
+    out: dict[str, Any] = {}
+    for m in ("cosine", "l2", "recall_at_k"):
+        mv = weights @ np.asarray(model[m], dtype=np.float64) / total  # (B,)
+        bv = weights @ np.asarray(base[m], dtype=np.float64) / total  # (B,)
+        q = lambda v: [canonical_number(x) for x in np.quantile(v, [alpha, 1.0 - alpha])]  # noqa: E731
+        out[m] = {"value": q(mv), "baseline": q(bv), "delta": q(mv - bv)}
+    return {"resamples": resamples, "used": resamples, "level": level, "seed": seed, "intervals": out}
+
+
+#: Header line that marks a VCF's genotypes as synthesized (no real individual's haplotypes).
+SYNTHETIC_GENOTYPES_HEADER = "geno_lewm_synthetic_genotypes"
+
+
+def genotype_source(vcf: Any) -> str:
+    """Where a VCF's phased genotypes come from: ``synthetic_genotypes`` when its header says so, else ``vcf_genotypes``."""
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as vf:
+        synthetic = any(rec.key == SYNTHETIC_GENOTYPES_HEADER for rec in vf.header.records)
+    return "synthetic_genotypes" if synthetic else "vcf_genotypes"
+
+
+def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_source: str | None = None) -> list[dict[str, Any]]:
+    """The documented rollout rows (docs/evaluation.md, "Rollout metrics"): one per track and metric.
+
+    Each row: ``track``, ``split``, ``metric``, ``value``, ``ci_low``/``ci_high``/``ci_level``,
+    ``n`` (steps), ``n_chains``, ``k`` (``recall_at_k`` only), ``baseline`` (``source_state``),
+    ``baseline_value``, ``delta_vs_baseline`` and ``delta_ci_low``/``delta_ci_high``, and
+    ``data_source`` (``synthetic_edit_chains``, ``vcf_genotypes`` or ``synthetic_genotypes``). A
+    track without chains has ``n`` 0 and null values.
+    """
     rows = []
+    boot = res.get("bootstrap") or {}
+    intervals = boot.get("intervals") or {}
+    level = boot.get("level") if intervals else None
     for name in ("cosine", "l2", "recall_at_k"):
+        row: dict[str, Any] = {"track": track, "split": split, "metric": name, "n": res["n"], "n_chains": res["n_chains"], "baseline": "source_state"}
+        if data_source is not None:
+            row["data_source"] = data_source
         if res["n"] == 0:
-            rows.append({"track": track, "metric": name, "value": None, "n": 0, "baseline": "source_state", "baseline_value": None, "delta_vs_baseline": None, **({"k": None} if name == "recall_at_k" else {})})
+            row.update({"value": None, "ci_low": None, "ci_high": None, "ci_level": None, "baseline_value": None, "delta_vs_baseline": None, "delta_ci_low": None, "delta_ci_high": None})
+            if name == "recall_at_k":
+                row["k"] = None
+            rows.append(row)
             continue
         v, b = res["metrics"][name], res["baseline"][name]
-        row = {"track": track, "metric": name, "value": v, "n": res["n"], "baseline": "source_state", "baseline_value": b, "delta_vs_baseline": canonical_number(v - b)}
+        ci = intervals.get(name) or {}
+        lo, hi = ci.get("value") or (None, None)
+        dlo, dhi = ci.get("delta") or (None, None)
+        row.update({"value": v, "ci_low": lo, "ci_high": hi, "ci_level": level, "baseline_value": b, "delta_vs_baseline": canonical_number(v - b), "delta_ci_low": dlo, "delta_ci_high": dhi})
         if name == "recall_at_k":
             row["k"] = res["metrics"]["k"]
         rows.append(row)
     return rows
 
 
-__all__ = ["GENERATED_BY", "SCHEMA_VERSION", "TRACKS", "Chain", "haplotype_chains", "metrics_rows", "rollout_track", "synthetic_chains"]
+__all__ = [
+    "GENERATED_BY", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
+    "metrics_rows", "rollout_track", "synthetic_chains",
+]

@@ -10,11 +10,11 @@ then negative (−pad_left), so window offset = genomic pos0 − start0 holds ev
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import InputError, ResourceError
+from ledger.fsutil import atomic_path
 
 #: Extra reference bases fetched after each window, used to refill deletions (edits.apply_edit).
 DEFAULT_FLANK = 64
@@ -45,10 +45,13 @@ class Window:
 
 
 def open_fasta(path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None):
-    """Open a FASTA with pysam, building the ``.fai`` index when missing.
+    """Open a FASTA with pysam, building the ``.fai`` index when missing or older than the FASTA.
 
-    The index is written beside the FASTA when that directory is writable, else (or when
-    ``index_dir`` is given) into ``index_dir`` with a symlinked copy of the FASTA.
+    A fresh ``.fai`` beside the FASTA is used as is. Otherwise, with ``index_dir`` (or when the
+    FASTA's directory is not writable) the index is written to ``index_dir/<name>.fai`` and the
+    FASTA is read in place through it: no symlink or copy of the FASTA is made, and nothing is
+    written beside it (a dataset package stays byte-for-byte as verified). Without ``index_dir``
+    the index is written beside the FASTA.
     """
     import pysam
 
@@ -63,23 +66,20 @@ def open_fasta(path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str
     fai = Path(f"{src}.fai")
     if fai.is_file() and fai.stat().st_mtime >= src.stat().st_mtime:
         return pysam.FastaFile(str(src))
-    target = src
-    if index_dir is not None or not os.access(src.parent, os.W_OK):
-        if index_dir is None:
-            raise ResourceError("FASTA_INDEX", f"cannot write an index beside {src.name}", "pass an index directory or index the FASTA first")
+    if index_dir is None and not os.access(src.parent, os.W_OK):
+        raise ResourceError("FASTA_INDEX", f"cannot write an index beside {src.name}", "pass an index directory or index the FASTA first")
+    if index_dir is not None:
         idx = Path(index_dir)
         idx.mkdir(parents=True, exist_ok=True)
-        target = idx / src.name
-        if not target.exists():
-            try:
-                target.symlink_to(src.resolve())
-            except OSError:
-                shutil.copyfile(src, target)
+        fai = idx / f"{src.name}.fai"
+        if fai.is_file() and fai.stat().st_mtime >= src.stat().st_mtime:
+            return pysam.FastaFile(str(src), filepath_index=str(fai))
     try:
-        pysam.faidx(str(target))
+        with atomic_path(fai) as tmp:
+            pysam.faidx(str(src), "--fai-idx", str(tmp))
     except pysam.SamtoolsError as exc:
         raise ResourceError("FASTA_INDEX", f"could not index {src.name}: {exc}") from None
-    return pysam.FastaFile(str(target))
+    return pysam.FastaFile(str(src), filepath_index=str(fai))
 
 
 def reference_window(fasta, chrom: str, pos0: int, width: int, *, flank: int = DEFAULT_FLANK) -> Window:

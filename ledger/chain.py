@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -46,6 +47,15 @@ def event_hash(seq: int, event_id: str, kind: str, ts: str, key_id: str, prev_ha
     return hashlib.sha256(_HASH_PREFIX + f"{seq}\n{event_id}\n{kind}\n{ts}\n{key_id}\n{prev_hash}\n".encode("utf-8") + body).hexdigest()
 
 
+#: The same preimage as :func:`event_hash`, as a DuckDB expression over an ``events`` row (a BLOB).
+#: Verification builds the preimages in the database and hashes them with ``hashlib``; a test
+#: checks that both definitions agree.
+EVENT_HASH_PREIMAGE_SQL = (
+    "encode('geno-lewm.ledger.event.v1' || chr(10) || CAST(seq AS VARCHAR) || chr(10) || event_id || chr(10) || kind || chr(10)"
+    " || ts || chr(10) || key_id || chr(10) || prev_hash || chr(10)) || body"
+)
+
+
 def now_ts() -> str:
     """Current UTC time as RFC 3339 with microseconds and ``Z``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -59,6 +69,19 @@ def is_valid_ts(text: str) -> bool:
 def new_event_id() -> str:
     """A fresh random UUID (v4), lower-case canonical form."""
     return str(uuid.uuid4())
+
+
+def new_event_ids(n: int) -> list[str]:
+    """``n`` fresh random UUIDs (v4, lower-case canonical form), from one ``os.urandom`` call."""
+    raw = os.urandom(16 * n)
+    out = []
+    for i in range(0, 16 * n, 16):
+        b = bytearray(raw[i : i + 16])
+        b[6] = (b[6] & 0x0F) | 0x40  # version 4
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = b.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
 
 
 def is_valid_event_id(text: object) -> bool:

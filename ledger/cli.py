@@ -6,8 +6,6 @@ textual or geno_lewm.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -105,7 +103,7 @@ def _parser() -> ArgumentParser:
     p = sub.add_parser("prove", help="print an RFC 9162 inclusion proof for an event (JSON)")
     _add_ledger(p)
     p.add_argument("--seq", type=int, required=True, help="event seq")
-    p.add_argument("--size", type=int, help="tree size (default: all events)")
+    p.add_argument("--size", type=int, help="tree size (default: the latest checkpoint covering the event, else all events)")
 
     p = sub.add_parser("verify-bundle", help="verify a Sigstore bundle offline")
     p.add_argument("--bundle", required=True, help="bundle.sigstore.json")
@@ -179,9 +177,10 @@ def _cmd_status(args) -> int:
         size, head_hash = con.execute("SELECT count(*), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events").fetchone()
         cp = con.execute("SELECT seq, size, root FROM v_checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
         keys = con.execute("SELECT key_id, label, status FROM v_keys").fetchall()
-        gates = con.execute("SELECT name, status FROM v_gates").fetchall()
-        blockers = con.execute("SELECT name, status, issue_refs FROM v_blockers").fetchall()
+        gate_rows = con.execute("SELECT name, status, issue_refs FROM v_gates").fetchall()  # v_blockers = the non-passed gates
         origin = con.execute("SELECT origin FROM ledger_head").fetchone()
+    gates = [(n, s) for n, s, _ in gate_rows]
+    blockers = [(n, s, r) for n, s, r in gate_rows if s != "passed"]
     out = {
         "ledger": _ledger_path(args).name, "origin": origin[0] if origin else None, "events": size, "head_hash": head_hash or "",
         "last_checkpoint": {"seq": cp[0], "size": cp[1], "root": cp[2]} if cp else None,
@@ -225,6 +224,9 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_sql(args) -> int:
+    import csv
+    import io
+
     cols, rows = _open(args).sql(args.query)
     if args.format == "json":
         print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, indent=2))
@@ -271,19 +273,9 @@ def _cmd_checkpoint(args) -> int:
 
 
 def _cmd_prove(args) -> int:
-    from ledger import merkle
-
-    led = _open(args)
-    hashes = [r[7] for r in led.raw_rows()]
-    size = args.size if args.size is not None else len(hashes)
-    if not 0 < size <= len(hashes) or not 0 <= args.seq < size:
-        raise LedgerError("NO_SUCH_SEQ", f"seq {args.seq} is not inside a tree of size {size} (ledger has {len(hashes)} events)")
-    leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in hashes[:size]]
-    proof = merkle.inclusion_proof(leaves, args.seq)
-    root = merkle.root(leaves)
-    merkle.verify_inclusion(leaves[args.seq], args.seq, size, proof, root)
-    _print_json({"seq": args.seq, "tree_size": size, "event_hash": hashes[args.seq], "leaf_hash": leaves[args.seq].hex(),
-                 "root": root.hex(), "proof": [p.hex() for p in proof], "hash_algorithm": "sha256", "tree": "RFC 9162"})
+    proof = _open(args).inclusion_proof(args.seq, args.size)
+    proof.verify()  # never print a proof that does not lead to its root
+    _print_json(proof.to_dict())
     return 0
 
 

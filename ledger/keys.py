@@ -117,23 +117,46 @@ def keygen(out_path: str | os.PathLike[str]) -> str:
     return signer.key_id
 
 
-#: Batches at least this large are signed/verified on a thread pool (OpenSSL releases the GIL).
-PARALLEL_MIN = 512
+def _sign_range(start: int, stop: int) -> list[bytes]:
+    from ledger.parallel import data
 
-
-def _workers(n: int, workers: int | None) -> int:
-    return max(1, min(workers or os.cpu_count() or 1, n // (PARALLEL_MIN // 2) or 1))
+    signer, messages = data()
+    sign = signer._key.sign
+    return [sign(m) for m in messages[start:stop]]
 
 
 def sign_many(signer: Signer, messages: list[bytes], *, workers: int | None = None) -> list[bytes]:
-    """Sign each message; large batches use one thread per core (Ed25519 in OpenSSL runs without the GIL)."""
-    w = _workers(len(messages), workers)
-    if len(messages) < PARALLEL_MIN or w == 1:
-        return [signer.sign(m) for m in messages]
-    from concurrent.futures import ThreadPoolExecutor
+    """Sign each message; large batches are split over one process per core (see :mod:`ledger.parallel`)."""
+    from ledger.parallel import map_ranges
 
-    step = -(-len(messages) // w)
-    chunks = [messages[i : i + step] for i in range(0, len(messages), step)]
-    with ThreadPoolExecutor(w) as ex:
-        parts = list(ex.map(lambda ch: [signer.sign(m) for m in ch], chunks))
+    parts = map_ranges(_sign_range, (signer, messages), len(messages), workers=workers)
     return [s for part in parts for s in part]
+
+
+def _verify_range(start: int, stop: int) -> int | None:
+    from ledger.chain import event_pae
+    from ledger.parallel import data
+
+    public_keys, bodies, sigs = data()
+    unhex = bytes.fromhex
+    for i in range(start, stop):
+        pk = public_keys[i]
+        if pk is None:
+            continue
+        try:
+            pk.verify(unhex(sigs[i]), event_pae(bodies[i]))
+        except (InvalidSignature, ValueError):
+            return i
+    return None
+
+
+def verify_events(public_keys: list, bodies: list[bytes], sigs: list[str], *, workers: int | None = None) -> int | None:
+    """Index of the first event whose hex ``sigs[i]`` is not a valid signature of DSSE PAE(``bodies[i]``)
+    under ``public_keys[i]`` (entries with key None are skipped); None when all verify.
+
+    Large batches are split over one process per core (see :mod:`ledger.parallel`).
+    """
+    from ledger.parallel import map_ranges
+
+    fails = [r for r in map_ranges(_verify_range, (public_keys, bodies, sigs), len(bodies), workers=workers) if r is not None]
+    return min(fails) if fails else None

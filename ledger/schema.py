@@ -9,8 +9,9 @@ from __future__ import annotations
 
 #: Storage format of the file (bumped on an incompatible table change).
 FORMAT_VERSION = "1"
-#: Version of the view definitions (views are recreated by the next writer when it changes).
-VIEWS_VERSION = "1"
+#: Version of the view definitions (a writer opening an older file recreates them; see
+#: :meth:`ledger.store.Ledger.upgrade_views`). 2: ``v_events`` gained ``step`` and ``run_id``.
+VIEWS_VERSION = "2"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,11 +38,16 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
 );
 """
 
+#: Event kinds whose body names a release step run (``run_id``, ``step``).
+STEP_KINDS = ("step_started", "artifact_recorded", "step_passed", "step_failed")
+_STEP_KINDS = ", ".join(f"'{k}'" for k in STEP_KINDS)
 _TS = "strptime(ts, ['%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'])"
 
 VIEWS: dict[str, str] = {
     "v_events": f"""
 SELECT seq, event_id, kind, {_TS} AS ts, key_id,
+       CASE WHEN kind IN ({_STEP_KINDS}) THEN json_extract_string(decode(body), '$.step') END AS step,
+       CASE WHEN kind IN ({_STEP_KINDS}) THEN json_extract_string(decode(body), '$.run_id') END AS run_id,
        json_extract_string(decode(body), '$.schema_version') AS schema_version,
        decode(body) AS body_json, prev_hash, hash
 FROM events""",
@@ -131,9 +137,11 @@ TABLE_NAMES = ("events", "ledger_head")
 VIEW_NAMES = tuple(VIEWS)
 
 
+def view_statements() -> list[str]:
+    """DDL (re)creating every view, in dependency order."""
+    return [f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()]
+
+
 def create_statements() -> list[str]:
     """DDL creating tables and (re)creating views, in dependency order."""
-    stmts = [s.strip() for s in TABLES.split(";") if s.strip()]
-    for name, sql in VIEWS.items():
-        stmts.append(f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}")
-    return stmts
+    return [s.strip() for s in TABLES.split(";") if s.strip()] + view_statements()

@@ -43,12 +43,14 @@ if TYPE_CHECKING:
     import pyarrow
 
     from ledger.keys import Signer
+    from ledger.proofs import EventCheck, InclusionProof
     from ledger.verify import VerifyReport
 
 #: Kinds written only through dedicated methods (init, checkpoint, record_bundle).
 RESERVED_KINDS = frozenset({"genesis", "checkpoint", "bundle_recorded"})
 _COLUMNS = "seq, event_id, kind, ts, key_id, prev_hash, body, hash, sig"
 _PROCESS_LOCK = threading.RLock()  # one DuckDB connection per process at a time (instance cache)
+_ACTIVE = threading.local()  # .cons: realpath -> (connection, read_only, external_access) held by this thread
 _CHUNK = 20_000
 
 
@@ -133,14 +135,35 @@ class Ledger:
         ledger = cls(p, read_only=read_only, busy_timeout_s=busy_timeout_s)
         with ledger._connect(read_only=True) as con:
             try:
-                row = con.execute("SELECT value FROM ledger_meta WHERE key = 'format_version'").fetchone()
+                meta = dict(con.execute("SELECT key, value FROM ledger_meta WHERE key IN ('format_version', 'views_version')").fetchall())
             except Exception:  # noqa: BLE001 - any failure here means "not our file"
-                row = None
-        if row is None:
+                meta = {}
+        if "format_version" not in meta:
             raise LedgerError("NOT_A_LEDGER", f"{p.name} is not a GenoLeWM ledger", "pass the ledger.duckdb created by `geno-lewm-ledger init`")
-        if row[0] != schema.FORMAT_VERSION:
-            raise LedgerError("FORMAT", f"{p.name} has storage format {row[0]}; this runtime reads {schema.FORMAT_VERSION}", "upgrade geno-lewm")
+        if meta["format_version"] != schema.FORMAT_VERSION:
+            raise LedgerError("FORMAT", f"{p.name} has storage format {meta['format_version']}; this runtime reads {schema.FORMAT_VERSION}", "upgrade geno-lewm")
+        if meta.get("views_version") != schema.VIEWS_VERSION and not read_only:
+            ledger.upgrade_views()
         return ledger
+
+    def upgrade_views(self) -> bool:
+        """Recreate the auditor views if the file's ``views_version`` is not this runtime's; return True if it did.
+
+        Views are derived (no event is touched), so upgrading them is safe at any time; every
+        writer also does it inside its append transaction, and ``Ledger.open`` does it for a
+        writable handle.
+        """
+        if self.read_only:
+            raise LedgerError("READ_ONLY", "this ledger handle was opened read-only", "open it without read_only to upgrade its views")
+        with writer_lock(self.path, self.busy_timeout_s), self._connect(read_only=False) as con:
+            con.execute("BEGIN")
+            try:
+                changed = _upgrade_views(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return changed
 
     def close(self) -> None:
         """Release the handle (no connection is held between operations, so this only marks it closed)."""
@@ -242,6 +265,18 @@ class Ledger:
 
         return verify_ledger(self, artifacts_root=artifacts_root, signatures=signatures, workers=workers, trusted_root=trusted_root, bundles=bundles)
 
+    def check_event(self, seq: int) -> "EventCheck":
+        """Re-check one stored event: hash, link, signature and the signer's trust there (see :mod:`ledger.proofs`)."""
+        from ledger.proofs import check_event
+
+        return check_event(self, seq)
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> "InclusionProof":
+        """RFC 9162 inclusion proof of ``seq``: against ``size`` leaves, else the latest checkpoint covering it, else the head."""
+        from ledger.proofs import inclusion_proof
+
+        return inclusion_proof(self, seq, size)
+
     # ------------------------------------------------------------------ writing
     def append(self, kind: str, body: dict, signer: "Signer", *, event_id: str | None = None) -> int:
         """Append one event; return its seq. Re-appending an existing ``event_id`` with the same body returns the stored seq."""
@@ -267,7 +302,8 @@ class Ledger:
 
         def make(con: "duckdb.DuckDBPyConnection", size: int) -> _Event:
             hashes = con.execute("SELECT hash FROM events ORDER BY seq").fetchall()
-            r = merkle.root([merkle.leaf_hash(bytes.fromhex(h[0])) for h in hashes])
+            leaf, unhex = merkle.leaf_hash, bytes.fromhex
+            r = merkle.root([leaf(unhex(h)) for (h,) in hashes])
             origin = msgspec.json.decode(bytes(con.execute("SELECT body FROM events WHERE seq = 0").fetchone()[0]))["origin"]
             return make_event("checkpoint", {"origin": origin, "size": size, "root": r.hex()})
 
@@ -281,15 +317,22 @@ class Ledger:
         if self.read_only:
             raise LedgerError("READ_ONLY", "this ledger handle was opened read-only", "open it without read_only to append")
         bodies = [(ev, encode_body(ev), eid) for ev, eid in built]
+        # The signature covers only the body (DSSE PAE), so sign before taking the writer lock:
+        # the slowest part of a batch then never holds up other writers.
+        from ledger.keys import sign_many
+
+        pae = chain.event_pae
+        sigs: list[str] | None = [s.hex() for s in sign_many(signer, [pae(b) for _, b, _ in bodies])] if bodies else None
         with writer_lock(self.path, self.busy_timeout_s):
             with self._connect(read_only=False) as con:
                 con.execute("BEGIN")
                 try:
+                    _upgrade_views(con)
                     head = _head(con)
                     if builder is not None:
                         ev = builder(con, head[0])
                         bodies = [(ev, encode_body(ev), None)]
-                    seqs = self._write(con, [(ev, eid) for ev, _, eid in bodies], signer, head=head, encoded=[b for _, b, _ in bodies])
+                    seqs = self._write(con, [(ev, eid) for ev, _, eid in bodies], signer, head=head, encoded=[b for _, b, _ in bodies], signatures=sigs)
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")
@@ -297,16 +340,23 @@ class Ledger:
         return seqs
 
     def _write(self, con, items: list[tuple[_Event, str | None]], signer: "Signer", *, head: tuple[int, str],
-               origin: str | None = None, encoded: list[bytes] | None = None) -> list[int]:
-        """Check idempotency and key trust, then insert ``items`` after ``head`` inside the caller's transaction."""
+               origin: str | None = None, encoded: list[bytes] | None = None, signatures: list[str] | None = None) -> list[int]:
+        """Check idempotency and key trust, then insert ``items`` after ``head`` inside the caller's transaction.
+
+        ``signatures`` (hex, one per item, made by ``signer`` over each body's PAE) saves signing here.
+        """
         size, prev = head
         if size == 0:
             prev = chain.GENESIS_PREV_HASH
         if encoded is None:
             encoded = [encode_body(ev) for ev, _ in items]
         if origin is None:
+            origin = self._origin
+        if origin is None:  # read on this transaction's connection, never through a second one
             row = con.execute("SELECT body FROM events WHERE seq = 0").fetchone()
-            origin = msgspec.json.decode(bytes(row[0]))["origin"]
+            if row is None:
+                raise LedgerError("CORRUPT", "the ledger has no genesis event")
+            origin = self._origin = msgspec.json.decode(bytes(row[0]))["origin"]
         result: list[int | None] = [None] * len(items)
         # Idempotency: an event_id seen before returns its seq (same body) or conflicts.
         wanted = {eid: i for i, (_, eid) in enumerate(items) if eid is not None}
@@ -323,6 +373,9 @@ class Ledger:
         seen_ids: dict[str, int] = {}
         seq = size
         ts = chain.now_ts()  # one commit time per transaction
+        fresh_ids = iter(chain.new_event_ids(sum(1 for _, eid in items if eid is None)))
+        key_id = signer.key_id
+        ehash = chain.event_hash
         for i, ((ev, eid), body) in enumerate(zip(items, encoded, strict=True)):
             if result[i] is not None:
                 continue
@@ -332,22 +385,23 @@ class Ledger:
                     raise LedgerError("CONFLICT", f"event_id {eid} appears twice in one batch with different bodies")
                 result[i] = result[j]
                 continue
-            trust.check_and_apply(ev, signer.key_id, seq)
-            eid = eid or chain.new_event_id()
-            kind = ev.__struct_config__.tag
-            h = chain.event_hash(seq, eid, kind, ts, signer.key_id, prev, body)
-            rows_out.append([seq, eid, kind, ts, signer.key_id, prev, body, h, ""])
-            result[i] = seq
+            trust.check_and_apply(ev, key_id, seq)
             if eid is not None:
                 seen_ids[eid] = i
+            else:
+                eid = next(fresh_ids)
+            kind = ev.__struct_config__.tag
+            h = ehash(seq, eid, kind, ts, key_id, prev, body)
+            rows_out.append([seq, eid, kind, ts, key_id, prev, body, h, signatures[i] if signatures is not None else ""])
+            result[i] = seq
             prev = h
             seq += 1
         if rows_out:
-            from ledger.keys import sign_many
+            if signatures is None:
+                from ledger.keys import sign_many
 
-            sigs = sign_many(signer, [chain.event_pae(r[6]) for r in rows_out])
-            for r, sig in zip(rows_out, sigs, strict=True):
-                r[8] = sig.hex()
+                for r, sig in zip(rows_out, sign_many(signer, [chain.event_pae(r[6]) for r in rows_out]), strict=True):
+                    r[8] = sig.hex()
             _insert(con, rows_out)
             con.execute("DELETE FROM ledger_head")
             con.execute("INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)",
@@ -407,11 +461,23 @@ class _TrustState:
         self.apply(ev, seq)
 
 
+def _upgrade_views(con) -> bool:
+    """Inside the caller's write transaction: recreate stale views and record the version; True if it did."""
+    row = con.execute("SELECT value FROM ledger_meta WHERE key = 'views_version'").fetchone()
+    if row is not None and row[0] == schema.VIEWS_VERSION:
+        return False
+    for stmt in schema.view_statements():
+        con.execute(stmt)
+    con.execute("DELETE FROM ledger_meta WHERE key = 'views_version'")
+    con.execute("INSERT INTO ledger_meta VALUES ('views_version', ?)", [schema.VIEWS_VERSION])
+    return True
+
+
 def _head(con) -> tuple[int, str]:
-    row = con.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    if row is None:
+    rows = con.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchall()  # fetchall: leaves no open result
+    if not rows:
         return 0, ""
-    return int(row[0]) + 1, row[1]
+    return int(rows[0][0]) + 1, rows[0][1]
 
 
 def _insert(con, rows: list[tuple]) -> None:
@@ -452,24 +518,42 @@ def _check_read_only_sql(query: str) -> None:
 
 
 class _Conn:
-    """Context manager: one short DuckDB connection, retrying lock conflicts until the timeout."""
+    """Context manager: one short DuckDB connection, retrying lock conflicts until the timeout.
+
+    DuckDB refuses a second connection to a file that this process already has open with another
+    configuration (read-only vs read-write), and the writer's own connection would make a nested
+    read wait for itself until ``LEDGER.BUSY``. So an operation started while this thread already
+    holds a connection to the same file (e.g. a read of :attr:`Ledger.origin` inside an append's
+    transaction) reuses that connection, provided it is at least as capable as the one asked for.
+    """
 
     def __init__(self, path: Path, *, read_only: bool, timeout_s: float, external_access: bool = True) -> None:
         self.path, self.read_only, self.timeout_s, self.external_access = path, read_only, timeout_s, external_access
         self.con = None
+        self._key = os.path.realpath(path)
+        self._owner = False
 
     def __enter__(self):
         import duckdb
 
         _PROCESS_LOCK.acquire()
-        deadline = time.monotonic() + max(0.0, self.timeout_s)
-        delay = 0.002
-        config = {} if self.external_access else {"enable_external_access": False}
         try:
+            active = _ACTIVE.__dict__.setdefault("cons", {})
+            held = active.get(self._key)
+            if held is not None:
+                con, held_read_only, held_external = held
+                if (held_read_only and not self.read_only) or (held_external and not self.external_access):
+                    raise LedgerError("NESTED", f"a {'write' if not self.read_only else 'restricted read'} of {self.path.name} was started inside another operation on it",
+                                      "finish the outer ledger operation first (this is a bug in the caller)")
+                self.con = con
+                return con
+            deadline = time.monotonic() + max(0.0, self.timeout_s)
+            delay = 0.002
+            config = {} if self.external_access else {"enable_external_access": False}
             while True:
                 try:
                     self.con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
-                    return self.con
+                    break
                 except (duckdb.IOException, duckdb.ConnectionException) as exc:
                     if not _is_lock_error(exc):
                         raise LedgerError("IO", f"cannot open {self.path.name}: {str(exc).splitlines()[0]}") from None
@@ -479,13 +563,17 @@ class _Conn:
                                           "wait for the other process, or raise the timeout (--busy-timeout)") from None
                     time.sleep(delay)
                     delay = min(delay * 2, 0.05)
+            active[self._key] = (self.con, self.read_only, self.external_access)
+            self._owner = True
+            return self.con
         except BaseException:
             _PROCESS_LOCK.release()
             raise
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self.con is not None:
+            if self._owner:
+                _ACTIVE.cons.pop(self._key, None)
                 self.con.close()
         finally:
             _PROCESS_LOCK.release()

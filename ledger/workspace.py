@@ -38,7 +38,7 @@ class Workspace:
         return self.dir / "keys" / "maintainer.key"
 
     def ensure(self) -> "Workspace":
-        """Create the key (mode 0600) and the ledger with its genesis if missing; return self."""
+        """Create the key (mode 0600) and the ledger with its genesis if missing (else upgrade its views); return self."""
         from ledger.keys import Signer, keygen
         from ledger.store import Ledger
 
@@ -49,6 +49,8 @@ class Workspace:
             keygen(self.key_path)
         if not self.ledger_path.exists():
             Ledger.init(self.ledger_path, Signer.load(self.key_path), origin=self.origin)
+        else:
+            Ledger.open(self.ledger_path)  # a writable open brings older auditor views up to date
         return self
 
     def open_ledger(self, *, read_only: bool = False, busy_timeout_s: float = 10.0):

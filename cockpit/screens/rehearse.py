@@ -1,10 +1,10 @@
 """The Rehearse screen: run the whole offline rehearsal with per-step progress.
 
 Lists the rehearsal plan (``tools.release.rehearse.PLAN``), then calls
-``tools.release.rehearse.rehearse(workdir, progress=…)`` in a background worker. Every progress
-line goes to the log; the rehearsal announces each step with a ``== <step>`` line, which moves
-that step's row to ``running`` (and the one before it to ``passed``: the rehearsal stops at the
-first failure). When it returns, its result's step outcomes set the final word for each row.
+``tools.release.rehearse.rehearse(workdir, progress=…, on_step=…)`` in a background worker.
+Every log line goes to the log; each structured ``StepProgress`` event (started, passed, failed
+with its code and hint) sets that step's row and the progress bar. When the rehearsal returns,
+its result's step outcomes set the final word for each row (steps it never reached: ``not run``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Log, ProgressBar, Static
 
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import RehearsalFinished, RehearsalProgress
+from cockpit.messages import RehearsalFinished, RehearsalProgress, RehearsalStep
 
 #: state -> glyph shown beside the word.
 GLYPHS = {"pending": "·", "running": "◌", "passed": "✓", "failed": "✗", "not run": "-"}
-#: The prefix the rehearsal puts before a step's name when it starts it.
-STEP_MARK = "== "
 
 
 class RehearseScreen(CockpitScreen):
@@ -40,7 +38,6 @@ class RehearseScreen(CockpitScreen):
         self.result: Any = None
         self.plan: list[str] = []
         self.step_states: dict[str, str] = {}
-        self._current: str | None = None
         self._started = 0.0
 
     def compose(self) -> ComposeResult:
@@ -88,7 +85,6 @@ class RehearseScreen(CockpitScreen):
             return
         self.running = True
         self.result = None
-        self._current = None
         self._started = time.monotonic()
         self._reset_rows()
         self.query_one("#rehearse-log", Log).clear()
@@ -99,23 +95,29 @@ class RehearseScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rehearse")
     def _run(self, until: str | None) -> None:
-        result = self.services.rehearse(lambda line: self.post_message(RehearsalProgress(str(line))), until=until)
+        result = self.services.rehearse(
+            lambda line: self.post_message(RehearsalProgress(str(line))),
+            on_step=lambda event: self.post_message(RehearsalStep(event)),
+            until=until,
+        )
         self.post_message(RehearsalFinished(result))
 
     @on(RehearsalProgress)
     def _progress(self, message: RehearsalProgress) -> None:
-        text = str(message.event)
-        self.query_one("#rehearse-log", Log).write_lines(text.splitlines() or [""])
-        if text.startswith(STEP_MARK):
-            step = text[len(STEP_MARK):].strip()
-            if self._current is not None and self.step_states.get(self._current) == "running":
-                self._set(self._current, "passed")
-            self._current = step
-            self._set(step, "running")
-            index = self.plan.index(step) + 1 if step in self.plan else 0
+        self.query_one("#rehearse-log", Log).write_lines(str(message.event).splitlines() or [""])
+
+    @on(RehearsalStep)
+    def _step(self, message: RehearsalStep) -> None:
+        ev = message.event
+        if ev.outcome == "started":
+            self._set(ev.step, "running")
             self.query_one("#rehearse-status", Static).update(
-                f" ◌ step {index}/{len(self.plan)}: {step}   {time.monotonic() - self._started:.0f} s"
+                f" ◌ step {ev.index}/{ev.total}: {ev.step}   {time.monotonic() - self._started:.0f} s"
             )
+        elif ev.outcome == "passed":
+            self._set(ev.step, "passed", f"{ev.seconds:.1f} s")
+        else:
+            self._set(ev.step, "failed", _failure(ev.code, ev.message, ev.hint))
 
     @on(RehearsalFinished)
     def _finished(self, message: RehearsalFinished) -> None:
@@ -127,9 +129,10 @@ class RehearseScreen(CockpitScreen):
             if o is None:
                 self._set(step, "not run")
             elif o.ok:
-                self._set(step, "passed")
+                if self.step_states.get(step) != "passed":
+                    self._set(step, "passed")
             else:
-                self._set(step, "failed", f"error[{o.code}] {o.message}")
+                self._set(step, "failed", _failure(o.code, o.message, getattr(o, "hint", "")))
         status = self.query_one("#rehearse-status", Static)
         took = time.monotonic() - self._started
         passed = sum(1 for o in outcomes.values() if o.ok)
@@ -147,3 +150,8 @@ class RehearseScreen(CockpitScreen):
         status = self.query_one("#rehearse-status", Static)
         status.add_class("error")
         status.update(" ✗ " + text.replace("\n\n", "  ").replace("\n", " "))
+
+
+def _failure(code: str, message: str, hint: str) -> str:
+    """A failed step's detail cell: ``error[CODE] message  hint: …``."""
+    return f"error[{code}] {message}" + (f"  hint: {hint}" if hint else "")

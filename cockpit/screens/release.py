@@ -45,7 +45,7 @@ class ReleaseScreen(CockpitScreen):
         yield Static("", id="release-hint", markup=False)
         table: DataTable = DataTable(id="gates", cursor_type="row", zebra_stripes=False)
         table.add_column("state", key="state", width=10)
-        table.add_column("gate", key="gate", width=16)
+        table.add_column("gate", key="gate", width=18)
         table.add_column("needs", key="needs", width=22)
         table.add_column("blockers", key="refs", width=20)
         yield table

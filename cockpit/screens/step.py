@@ -4,7 +4,7 @@ Shows the step's description and the exact command, the inputs and outputs its l
 recorded (path, sha256 prefix, size, fresh/stale/missing against the bytes on disk now), and its
 last runs from the ledger. ``r`` runs (or re-runs) the step through
 ``tools.release.runner.run_step`` in a background worker, streaming its log; a failure shows the
-error code and hint.
+error code and hint from the returned ``StepOutcome``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ class StepScreen(CockpitScreen):
         self.running = False
         self.outcome = None
         self._started = 0.0
-        self._hint = ""
 
     def compose(self) -> ComposeResult:
         """Top bar, step info, argv input, tabs (artifacts, runs, log), run status, footer."""
@@ -163,7 +162,6 @@ class StepScreen(CockpitScreen):
             return
         self.running = True
         self.outcome = None
-        self._hint = ""
         self._started = time.monotonic()
         log = self.query_one("#step-log", Log)
         log.clear()
@@ -189,10 +187,7 @@ class StepScreen(CockpitScreen):
 
     @on(LogLine)
     def _log_line(self, message: LogLine) -> None:
-        for line in message.text.splitlines() or [""]:
-            if line.startswith("hint: "):
-                self._hint = line[len("hint: "):]
-            self.query_one("#step-log", Log).write_line(line)
+        self.query_one("#step-log", Log).write_lines(message.text.splitlines() or [""])
 
     @on(StepFinished)
     def _finished(self, message: StepFinished) -> None:
@@ -208,7 +203,7 @@ class StepScreen(CockpitScreen):
             status.update(f" ✓ {self.step} passed in {took:.1f} s")
         else:
             status.add_class("error")
-            hint = f"  hint: {self._hint}" if self._hint else ""
+            hint = f"  hint: {out.hint}" if getattr(out, "hint", "") else ""
             status.update(f" ✗ {self.step} failed: error[{out.code}] {out.message} (exit {out.exit_code}){hint}")
         self.cockpit.poll_now()
         self.reload()

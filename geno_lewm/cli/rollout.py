@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
 
@@ -20,11 +21,16 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--steps", type=int, default=5, help="edits per synthetic chain (default 5)")
     p.add_argument("--max-steps", type=int, default=20, help="longest phased-haplotype chain used (default 20)")
     p.add_argument("--k", type=int, default=5, help="k of Recall@k (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="synthetic-chain seed")
+    p.add_argument("--seed", type=int, default=0, help="synthetic-chain and bootstrap seed")
+    p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
+    p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
+    p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     args = p.parse_args(argv)
+    if args.bootstrap < 0 or not 0.0 < args.ci_level < 1.0:
+        raise InputError("USAGE", "--bootstrap must be >= 0 and --ci-level strictly between 0 and 1")
     from geno_lewm.package import ModelPackage
-    from geno_lewm.rollout import GENERATED_BY, SCHEMA_VERSION, haplotype_chains, metrics_rows, rollout_track, synthetic_chains
+    from geno_lewm.rollout import GENERATED_BY, SCHEMA_VERSION, genotype_source, haplotype_chains, metrics_rows, rollout_track, synthetic_chains
     from geno_lewm.runtime import configure_determinism
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
@@ -36,10 +42,12 @@ def _main(argv: list[str] | None) -> int:
         with Reference(args.fasta) as ref:
             tracks = {}
             hap = haplotype_chains(args.vcf, ref, wbp, max_steps=args.max_steps) if args.vcf else []
-            tracks["phased_haplotype"] = rollout_track(pkg, hap, k=args.k)
+            boot = {"k": args.k, "bootstrap": args.bootstrap, "ci_level": args.ci_level, "seed": args.seed}
+            tracks["phased_haplotype"] = rollout_track(pkg, hap, **boot)
             syn = synthetic_chains(ref, wbp, n_chains=args.synthetic_chains, steps=args.steps, seed=args.seed) if args.synthetic_chains > 0 else []
-            tracks["synthetic_edit_chain"] = rollout_track(pkg, syn, k=args.k)
-    rows = [r for name, res in tracks.items() for r in metrics_rows(name, res)]
+            tracks["synthetic_edit_chain"] = rollout_track(pkg, syn, **boot)
+    sources = {"synthetic_edit_chain": "synthetic_edit_chains", "phased_haplotype": genotype_source(args.vcf) if args.vcf else None}
+    rows = [r for name, res in tracks.items() for r in metrics_rows(name, res, split=args.split, data_source=sources.get(name))]
     doc = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": GENERATED_BY,
@@ -47,8 +55,9 @@ def _main(argv: list[str] | None) -> int:
         "release_id": pkg.manifest["release_id"],
         "stand_in": pkg.stand_in,
         "k": args.k,
+        "split": args.split,
         "inputs": {"fasta": Path(args.fasta).name, "vcf": Path(args.vcf).name if args.vcf else None},
-        "settings": {"synthetic_chains": args.synthetic_chains, "steps": args.steps, "max_steps": args.max_steps, "seed": args.seed},
+        "settings": {"synthetic_chains": args.synthetic_chains, "steps": args.steps, "max_steps": args.max_steps, "seed": args.seed, "bootstrap": args.bootstrap, "ci_level": args.ci_level},
         "rows": rows,
         "tracks": {name: {k: v for k, v in res.items()} for name, res in tracks.items()},
         "claim_boundary": "Rollout fidelity of latent predictions against measured encoder latents; not evidence of variant-effect accuracy or clinical validity.",
@@ -58,7 +67,8 @@ def _main(argv: list[str] | None) -> int:
     atomic_write_text(args.output_json, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     for r in rows:
         if r["value"] is not None:
-            print(f"{r['track']:22s} {r['metric']:12s} {r['value']:>10.4f}  (source state {r['baseline_value']:.4f}, n={r['n']})", file=sys.stderr)
+            ci = f" [{r['ci_low']:.4f}, {r['ci_high']:.4f}]" if r["ci_low"] is not None else ""
+            print(f"{r['track']:22s} {r['metric']:12s} {r['value']:>10.4f}{ci}  (source state {r['baseline_value']:.4f}, n={r['n']})", file=sys.stderr)
         else:
             print(f"{r['track']:22s} {r['metric']:12s}        n/a  (no chains)", file=sys.stderr)
     return 0

@@ -20,9 +20,9 @@ def _parser() -> ArgumentParser:
     p.add_argument("--pretrain-steps", type=int, default=40, help="LM pretraining steps for --build-tiny-encoder (0 = random weights)")
     p.add_argument("--training-config", help="training config YAML (default: the bundled configs/train-tiny-cpu.yaml)")
     p.add_argument("--carbon-model-dir", help="local Carbon checkpoint directory (config, safetensors, tokenizer files)")
-    p.add_argument("--dataset-dir", help="dataset package directory (FASTA/VCF and release evidence)")
-    p.add_argument("--fasta", help="reference FASTA (default: the one in --dataset-dir, else the bundled example)")
-    p.add_argument("--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default as for --fasta)")
+    p.add_argument("--dataset-dir", help="dataset package directory (its dataset_manifest.json names the reference and the train split; release evidence)")
+    p.add_argument("--fasta", help="reference FASTA (default: the manifest's reference in --dataset-dir, else its one top-level FASTA, else the bundled example)")
+    p.add_argument("--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default: the manifest's train split, else as for --fasta)")
     p.add_argument("--run-dir", help="run directory")
     p.add_argument("--cache-dir", help="window-embedding cache directory (default: <run-dir>/window_cache)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override runtime.device")
@@ -37,11 +37,51 @@ def _parser() -> ArgumentParser:
     return p
 
 
+#: The dataset package's manifest (tools.release.dataset_package writes it) and the split trained on.
+DATASET_MANIFEST = "dataset_manifest.json"
+TRAIN_SPLIT = "train"
+
+
 def _find_one(root: Path, patterns: tuple[str, ...], what: str) -> Path:
     hits = sorted({f for pat in patterns for f in root.glob(pat)})
     if len(hits) != 1:
-        raise InputError("DATASET_LAYOUT", f"expected one {what} in the dataset directory, found {len(hits)}", f"pass --{what.lower()} explicitly")
+        raise InputError("DATASET_LAYOUT", f"expected one {what} in the dataset directory, found {len(hits)}", f"pass --{what.lower()} explicitly, or a dataset package with {DATASET_MANIFEST}")
     return hits[0]
+
+
+def dataset_inputs(dataset_dir: str | Path) -> tuple[Path, Path] | None:
+    """(reference FASTA, train-split VCF) named by ``dataset_manifest.json`` in ``dataset_dir``; None without one.
+
+    The manifest's ``reference`` and ``splits`` are package-relative paths (see
+    docs/release-steps.md, dataset_package). A manifest that is unreadable, lacks the train split
+    or names a missing or unsafe path raises ``INPUT.DATASET_LAYOUT``.
+    """
+    from ledger.identity import check_public_path
+
+    root = Path(dataset_dir)
+    man = root / DATASET_MANIFEST
+    if not man.is_file():
+        return None
+    hint = "rebuild the dataset package (python -m tools.release.dataset_package) or pass --fasta/--vcf"
+    try:
+        doc = json.loads(man.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError("DATASET_LAYOUT", f"{DATASET_MANIFEST} is not valid JSON ({exc})", hint) from None
+    splits = doc.get("splits") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(doc.get("reference"), str) or not isinstance(splits, dict):
+        raise InputError("DATASET_LAYOUT", f"{DATASET_MANIFEST} needs a reference path and a splits mapping", hint)
+    if not isinstance(splits.get(TRAIN_SPLIT), str):
+        raise InputError("DATASET_LAYOUT", f"{DATASET_MANIFEST} names no {TRAIN_SPLIT!r} split (has {sorted(splits)})", hint)
+    out = []
+    for what, rel in (("reference", doc["reference"]), (f"splits.{TRAIN_SPLIT}", splits[TRAIN_SPLIT])):
+        try:
+            check_public_path(rel, f"{DATASET_MANIFEST} {what}")
+        except InputError as err:
+            raise InputError("DATASET_LAYOUT", err.message, hint) from None
+        if not (root / rel).is_file():
+            raise InputError("DATASET_LAYOUT", f"{DATASET_MANIFEST} {what} {rel!r} is not in the dataset directory", hint)
+        out.append(root / rel)
+    return out[0], out[1]
 
 
 def _inputs(args) -> tuple[Path, Path | None]:
@@ -49,6 +89,9 @@ def _inputs(args) -> tuple[Path, Path | None]:
 
     if args.dataset_dir:
         root = Path(args.dataset_dir)
+        packaged = None if (args.fasta and args.vcf) else dataset_inputs(root)
+        if packaged is not None:
+            return Path(args.fasta) if args.fasta else packaged[0], Path(args.vcf) if args.vcf else packaged[1]
         fasta = Path(args.fasta) if args.fasta else _find_one(root, ("*.fa", "*.fasta", "*.fna"), "FASTA")
         vcf = Path(args.vcf) if args.vcf else _find_one(root, ("*.vcf", "*.vcf.gz"), "VCF")
         return fasta, vcf

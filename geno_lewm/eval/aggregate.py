@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import EvalError
+from ledger.errors import EvalError, SchemaCompatError
 from ledger.identity import relative_to_root, sha256_file
 
 from geno_lewm.eval.artifacts import record_artifacts, resolve_input
@@ -34,74 +34,80 @@ from geno_lewm.eval.schema import (
     V02_VEP_BENCHMARKS,
 )
 
+#: MAJOR of the ``geno-lewm-rollout`` metrics schema this runtime reads.
+ROLLOUT_SCHEMA_MAJOR = "1"
 #: Name of the rollout baseline that predicts the source state unchanged.
 ROLLOUT_SOURCE_STATE = "source_state"
 
 
-def _source_state_value(row: Mapping[str, Any], metric: str) -> float | None:
-    for key in ("source_state", "source_state_baseline"):
-        nested = row.get(key)
-        if isinstance(nested, Mapping) and is_finite_number(nested.get(metric)):
-            return float(nested[metric])
-    flat = row.get(f"source_state_{metric}")
-    return float(flat) if is_finite_number(flat) else None
-
-
-def _ci(row: Mapping[str, Any], metric: str) -> tuple[float | None, float | None]:
-    lo, hi = row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
-    nested = row.get("ci")
-    if isinstance(nested, Mapping) and isinstance(nested.get(metric), (list, tuple)) and len(nested[metric]) == 2:
-        lo, hi = nested[metric]
-    if is_finite_number(lo) and is_finite_number(hi):
-        return float(lo), float(hi)
-    return None, None
+def _finite(x: Any) -> float | None:
+    return float(x) if is_finite_number(x) else None
 
 
 def rollout_rows(doc: Mapping[str, Any], where: str, stand_in: bool = False) -> tuple[list[dict], list[dict]]:
     """Convert a ``geno-lewm-rollout`` metrics document into ``benchmarks`` entries and metric rows.
 
-    Each input row names a ``track`` (``phased_haplotype`` or ``synthetic_edit_chain``) and carries
-    ``cosine``, ``l2``, ``recall_at_k``, ``k``, ``n`` and the source-state baseline values (nested
-    ``source_state: {metric: value}`` or flat ``source_state_<metric>``).
+    Reads the documented rollout schema (docs/evaluation.md, "Rollout metrics";
+    :func:`geno_lewm.rollout.metrics_rows` writes it): ``rows`` holds one entry per track and
+    metric with ``track``, ``split``, ``metric``, ``value``, ``ci_low``/``ci_high``/``ci_level``,
+    ``n``, ``n_chains``, ``k``, ``baseline`` (``source_state``), ``baseline_value``,
+    ``delta_vs_baseline`` and ``delta_ci_low``/``delta_ci_high``. A track whose rows carry no
+    value (no chains) is left out, so the report says it was not evaluated.
     """
+    version = doc.get("schema_version")
+    if not isinstance(version, str) or version.split(".", 1)[0] != ROLLOUT_SCHEMA_MAJOR:
+        raise SchemaCompatError(f"{where}: rollout metrics schema_version {version!r} is not readable (this runtime reads {ROLLOUT_SCHEMA_MAJOR}.x.y)")
     raw_rows = doc.get("rows")
     if not isinstance(raw_rows, list) or not raw_rows:
         raise EvalError("EMPTY", f"{where}: rollout metrics hold no rows")
-    benchmarks, rows = [], []
-    model_id = doc.get("model_id")
+    by_track: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
     for i, r in enumerate(raw_rows):
         if not isinstance(r, Mapping) or r.get("track") not in V02_ROLLOUT_TRACKS:
             raise EvalError("ROLLOUT_TRACK", f"{where} row {i}: track must be one of {sorted(V02_ROLLOUT_TRACKS)}, got {r.get('track') if isinstance(r, Mapping) else r!r}")
-        track = r["track"]
+        if r.get("metric") not in ROLLOUT_METRICS:
+            raise EvalError("ROLLOUT_TRACK", f"{where} row {i}: metric must be one of {list(ROLLOUT_METRICS)}, got {r.get('metric')!r}", "regenerate it with geno-lewm-rollout (rows: one per track and metric)")
+        for key in ("value", "baseline_value", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high"):
+            if r.get(key) is not None and not is_finite_number(r[key]):
+                raise EvalError("NAN_SCORE", f"{where} row {i}: {key} is {r[key]!r}, not a finite number")
+        by_track.setdefault(r["track"], []).append((i, r))
+    benchmarks, rows = [], []
+    model_id = doc.get("model_id")
+    for track, items in by_track.items():
+        measured = [(i, r) for i, r in items if is_finite_number(r.get("value"))]
+        if not measured:
+            continue
         name = V02_ROLLOUT_TRACKS[track]
-        split = str(r.get("split") or doc.get("split") or "test")
-        n = r.get("n") if isinstance(r.get("n"), int) else None
-        for m in ROLLOUT_METRICS:
-            if m in r and r[m] is not None and not is_finite_number(r[m]):
-                raise EvalError("NAN_SCORE", f"{where} row {i}: {m} is {r[m]!r}, not a finite number")
+        first = measured[0][1]
+        split = str(first.get("split") or doc.get("split") or "test")
+        n = first.get("n") if isinstance(first.get("n"), int) else None
+        recall = next((r for _, r in measured if r["metric"] == "recall_at_k"), {})
         benchmarks.append({
-            "benchmark": name, "split": split, "track": track, "metric_mode": "rollout", "n": n, "k": r.get("k"),
-            "class_balance": None, "label_summary": None, "label_source": None,
+            "benchmark": name, "split": split, "track": track, "metric_mode": "rollout", "n": n, "k": recall.get("k"),
+            "class_balance": None, "label_summary": None, "label_source": first.get("data_source") if isinstance(first.get("data_source"), str) else None,
             "model_ids": [model_id] if isinstance(model_id, str) else [],
-            "stand_in": bool(stand_in or doc.get("stand_in") or r.get("stand_in")),
-            "baseline_names": [ROLLOUT_SOURCE_STATE], "evaluated_variant_keys_sha256": r.get("evaluated_keys_sha256"),
-            "counts": {"examples": n},
+            "stand_in": bool(stand_in or doc.get("stand_in")),
+            "baseline_names": [ROLLOUT_SOURCE_STATE], "evaluated_variant_keys_sha256": None,
+            "counts": {"examples": n, "chains": first.get("n_chains")},
         })
-        for m in ROLLOUT_METRICS:
-            if not is_finite_number(r.get(m)):
-                continue
-            lo, hi = _ci(r, m)
+        for i, r in measured:
+            m = r["metric"]
+            if any(x["benchmark"] == name and x["split"] == split and x["metric"] == m for x in rows):
+                raise EvalError("DUPLICATE_ROW", f"{where} row {i}: {track} {m} appears twice")
+            value = float(r["value"])
             row = {
                 "benchmark": name, "split": split, "track": track, "metric_mode": "rollout", "metric": m,
-                "higher_is_better": HIGHER_IS_BETTER[m], "value": float(r[m]), "ci_low": lo, "ci_high": hi,
-                "ci_level": r.get("ci_level") if is_finite_number(r.get("ci_level")) else None, "n": n,
-                "evaluated_variant_keys_sha256": r.get("evaluated_keys_sha256"), "baselines": [],
+                "higher_is_better": HIGHER_IS_BETTER[m], "value": value, "ci_low": _finite(r.get("ci_low")), "ci_high": _finite(r.get("ci_high")),
+                "ci_level": _finite(r.get("ci_level")), "n": n, "evaluated_variant_keys_sha256": None, "baselines": [],
             }
             if m == "recall_at_k":
                 row["k"] = r.get("k")
-            base = _source_state_value(r, m)
-            if base is not None:
-                row["baselines"].append({"baseline": ROLLOUT_SOURCE_STATE, "baseline_value": base, "delta_vs_baseline": float(r[m]) - base})
+            base = _finite(r.get("baseline_value"))
+            if r.get("baseline") == ROLLOUT_SOURCE_STATE and base is not None:
+                delta = _finite(r.get("delta_vs_baseline"))
+                row["baselines"].append({
+                    "baseline": ROLLOUT_SOURCE_STATE, "baseline_value": base, "delta_vs_baseline": delta if delta is not None else value - base,
+                    "delta_ci_low": _finite(r.get("delta_ci_low")), "delta_ci_high": _finite(r.get("delta_ci_high")),
+                })
             rows.append(row)
     return benchmarks, rows
 

@@ -30,6 +30,8 @@ def _benchmark_findings(b: Mapping[str, Any], config: EvalConfig) -> list[str]:
     source = b.get("label_source")
     if isinstance(source, str) and "demo" in source:
         out.append(f"labels of {where} are demo labels (label_source={source}): no model-quality claim may be drawn from them")
+    if source == "synthetic_genotypes":
+        out.append(f"{where} ran on synthesized phased genotypes (no real individual's haplotypes): no claim about real haplotypes may be drawn from it")
     if b.get("stand_in"):
         model = ", ".join(b.get("model_ids") or []) or "unknown model"
         out.append(f"scores of {where} come from a stand-in encoder ({model}), which has no biological skill")

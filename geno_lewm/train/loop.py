@@ -155,7 +155,10 @@ def train_run(
     encoder = CarbonEncoder.load(model_dir, device=dev.type)
     contract = cfg.state
     contract.validate(k=encoder.tokenizer.k, num_layers=encoder.num_layers)
-    examples, split = build_examples(fasta, vcf, cfg.data, window_bp=contract.window_bp, seed=seed, index_dir=run / ".index")
+    # the FASTA's .fai goes into the cache directory (working state, never packaged): no symlink
+    # into the dataset is left in the run, and nothing is written beside the dataset's FASTA
+    work_dir = Path(cache_dir) if cache_dir else run / "window_cache"
+    examples, split = build_examples(fasta, vcf, cfg.data, window_bp=contract.window_bp, seed=seed, index_dir=work_dir / "fasta_index")
     identity = {
         "run_id": None,
         "dataset_snapshot_id": dataset_snapshot_id(fasta, vcf, dataset_dir),

@@ -2,7 +2,8 @@
 
 Writes ``training_preflight_report.json`` (schema 1.0.0) into the run directory: config hash and
 resolved payload, accelerator probe, Carbon model file identities, dependency versions and the
-dataset evidence identities found in the dataset directory. Every check is listed with ``ok``; when
+dataset evidence identities found in the dataset directory, verified as a set by
+:func:`verify_dataset_evidence` when the directory is a dataset package. Every check is listed with ``ok``; when
 one fails the report is still written (``ok: false``) and ``TRAINING.PREFLIGHT_FAILED`` names the
 failed checks. Paths in the report are relative to the directory they belong to.
 """
@@ -69,6 +70,19 @@ def _sha256sums_check(dataset_dir: Path) -> tuple[bool, str]:
         if not p.is_file() or sha256_file(p)[0] != digest:
             bad.append(name)
     return (not bad), ("all listed files match" if not bad else f"stale or missing: {', '.join(bad[:5])}")
+
+
+def verify_dataset_evidence(dataset_dir: str | os.PathLike[str]) -> str:
+    """Verify the dataset package's evidence set; return its ``snapshot_id``.
+
+    Runs ``tools.release.dataset_package.verify_dataset`` (imported here, never at module top
+    level): SHA256SUMS coverage and freshness, re-rendered manifest and data card, split
+    integrity, and snapshot/input-check reports that name the package's spec and upstream source
+    identities — stale input-check evidence raises ``PROVENANCE.STALE_INPUT_CHECK``.
+    """
+    from tools.release.dataset_package import verify_dataset
+
+    return str(verify_dataset(dataset_dir)["snapshot_id"])
 
 
 def run_preflight(*, training_config: str | os.PathLike[str], carbon_model_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], dataset_dir: str | os.PathLike[str] | None, min_gpu_gib: float = 40.0, allow_cpu: bool = False, require_dataset: bool = True) -> dict:
@@ -149,7 +163,10 @@ def run_preflight(*, training_config: str | os.PathLike[str], carbon_model_dir: 
                 raise TrainingError("DATASET_STALE", f"SHA256SUMS check failed: {detail}")
         if ds["missing"] and require_dataset:
             raise TrainingError("DATASET_EVIDENCE", f"dataset evidence missing: {', '.join(ds['missing'])}")
-        return f"{len(ds['files'])} evidence files"
+        if (root / "dataset_package.json").is_file():
+            snapshot = verify_dataset_evidence(root)
+            ds["verified"] = {"ok": True, "snapshot_id": snapshot}
+        return f"{len(ds['files'])} evidence files" + (" (dataset package verified)" if "verified" in ds else "")
 
     check("dataset_evidence", _dataset)
     report["checks"] = checks

@@ -42,6 +42,8 @@ def frozen_ledger(monkeypatch):
 
     monkeypatch.setattr(chain, "now_ts", now_ts)
     monkeypatch.setattr(chain, "new_event_id", lambda: f"00000000-0000-4000-8000-{next(ids):012d}")
+    # batched appends draw their ids together (when the ledger has that helper)
+    monkeypatch.setattr(chain, "new_event_ids", lambda n: [f"00000000-0000-4000-8000-{next(ids):012d}" for _ in range(n)], raising=False)
     run_ids = itertools.count(1)
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(run_ids)))
 

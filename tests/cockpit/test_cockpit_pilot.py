@@ -206,12 +206,16 @@ async def test_release_R_starts_the_rehearsal(workdir, settle, monkeypatch):
 
     calls = []
 
-    def fake(self, progress, *, until=None):
-        calls.append(until)
-        progress("== dataset_spec_check")
-        from tools.release.rehearse import RehearsalResult
+    def fake(self, progress, *, on_step=None, until=None):
+        from tools.release.rehearse import RehearsalResult, StepProgress
+        from tools.release.runner import StepOutcome
 
-        return RehearsalResult(ok=False, stopped_at="dataset_spec_check")
+        calls.append(until)
+        progress("a log line that names no step")
+        on_step(StepProgress("dataset_spec_check", 1, 20, "started"))
+        on_step(StepProgress("dataset_spec_check", 1, 20, "failed", "INPUT.MISSING_FILE", "no spec", "pass --spec-json", 0.1))
+        out = StepOutcome("dataset_spec_check", False, 2, "INPUT.MISSING_FILE", "no spec", "pass --spec-json")
+        return RehearsalResult(ok=False, steps=[out], stopped_at="dataset_spec_check")
 
     monkeypatch.setattr(services.Services, "rehearse", fake)
     app = CockpitApp(workdir, poll_interval=None)
@@ -221,6 +225,69 @@ async def test_release_R_starts_the_rehearsal(workdir, settle, monkeypatch):
         await settle(pilot)
         assert type(app.screen).__name__ == "RehearseScreen" and calls == [None]
         assert "stopped at dataset_spec_check" in str(app.screen.query_one("#rehearse-status").render())
+        assert app.screen.step_states["dataset_spec_check"] == "failed"
+        assert app.screen.step_states["dataset_input_check"] == "not run"
+
+
+async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir, settle, monkeypatch):
+    """Rows move on StepProgress events alone; a log line that looks like a step mark changes nothing."""
+    import threading
+
+    from cockpit import services
+
+    release = threading.Event()
+
+    def fake(self, progress, *, on_step=None, until=None):
+        from tools.release.rehearse import RehearsalResult, StepProgress
+        from tools.release.runner import StepOutcome
+
+        progress("== dataset_snapshot")  # log text only: must not move any row
+        on_step(StepProgress("dataset_spec_check", 1, 2, "started"))
+        on_step(StepProgress("dataset_spec_check", 1, 2, "passed", seconds=0.25))
+        on_step(StepProgress("dataset_input_check", 2, 2, "started"))
+        release.wait(10)
+        return RehearsalResult(ok=True, steps=[StepOutcome("dataset_spec_check", True, 0), StepOutcome("dataset_input_check", True, 0)])
+
+    monkeypatch.setattr(services.Services, "rehearse", fake)
+    app = CockpitApp(workdir, poll_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("r")
+        try:
+            for _ in range(200):  # wait (bounded) for the worker's messages, while it is still running
+                if screen.step_states["dataset_input_check"] == "running":
+                    break
+                await pilot.pause(0.02)
+            assert screen.step_states["dataset_spec_check"] == "passed"
+            assert screen.step_states["dataset_input_check"] == "running"
+            assert screen.step_states["dataset_snapshot"] == "pending"
+            assert "step 2/2: dataset_input_check" in str(screen.query_one("#rehearse-status").render())
+        finally:
+            release.set()
+        await settle(pilot, rounds=3)
+        assert screen.step_states["dataset_input_check"] == "passed" and screen.step_states["dataset_snapshot"] == "not run"
+
+
+async def test_step_failure_hint_comes_from_the_outcome(workdir, settle, monkeypatch):
+    from cockpit import services
+    from tools.release.runner import StepOutcome
+
+    def fake(self, name, argv, log):
+        log("error[INPUT.MISSING_FILE]: spec not found")  # no hint line in the log
+        return StepOutcome(name, False, 2, "INPUT.MISSING_FILE", "spec not found", "pass --spec-json FILE")
+
+    monkeypatch.setattr(services.Services, "run_step", fake)
+    app = CockpitApp(workdir, poll_interval=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.open_step("dataset_spec_check", ["--spec-json", "x.json"])
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot, rounds=3)
+        status = str(app.screen.query_one("#run-status").render())
+        assert "error[INPUT.MISSING_FILE]" in status and "hint: pass --spec-json FILE" in status
 
 
 async def test_demo_prefills_examples_and_explains_a_missing_model(workdir, settle, screen_text):

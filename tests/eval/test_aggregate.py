@@ -34,16 +34,19 @@ def _vep(files, name: str, mode: str, *, bootstrap: int = 20, baseline: bool = T
 
 
 def _rollout(files, drop: str | None = None) -> Path:
+    """A rollout metrics file in the documented schema, rows built by the producer's own function."""
+    from geno_lewm.rollout import GENERATED_BY, SCHEMA_VERSION, metrics_rows
+
     rows = []
     for track, cos in (("phased_haplotype", 0.93), ("synthetic_edit_chain", 0.81)):
-        row = {"track": track, "split": "test", "cosine": cos, "l2": 0.4, "recall_at_k": 0.3, "k": 5, "n": 64,
-               "source_state": {"cosine": 0.9, "l2": 0.5, "recall_at_k": 0.1}}
-        if drop and track == "synthetic_edit_chain":
-            del row[drop]
-        rows.append(row)
+        res = {"n": 64, "n_chains": 16, "metrics": {"cosine": cos, "l2": 0.4, "recall_at_k": 0.3, "k": 5},
+               "baseline": {"cosine": 0.9, "l2": 0.5, "recall_at_k": 0.1, "k": 5},
+               "bootstrap": {"level": 0.95, "intervals": {m: {"value": [v - 0.05, v + 0.05], "delta": [d - 0.05, d + 0.05]}
+                                                          for m, v, d in (("cosine", cos, cos - 0.9), ("l2", 0.4, -0.1), ("recall_at_k", 0.3, 0.2))}}}
+        rows += [r for r in metrics_rows(track, res) if not (drop and track == "synthetic_edit_chain" and r["metric"] == drop)]
     p = files.root / "rollout" / "rollout_metrics.json"
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps({"schema_version": "1.0.0", "generated_by": "geno-lewm-rollout", "model_id": "m", "rows": rows}))
+    p.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "model_id": "m", "rows": rows}))
     return p
 
 
@@ -74,6 +77,25 @@ def test_full_v02_coverage_aggregates_and_records_artifacts(files, suite, capsys
     findings = "\n".join(doc["negative_findings"])
     assert "does not beat source_state on rollout_synthetic_edit_chain (split test) cosine (delta -0.0900" in findings
     assert "rollout_phased_haplotype (split test) l2 (delta" not in findings
+    roll = {(r["track"], r["metric"]): r for r in doc["rows"] if r["metric_mode"] == "rollout"}
+    assert len(roll) == 6 and roll[("phased_haplotype", "l2")]["ci_low"] == pytest.approx(0.35)
+    assert roll[("synthetic_edit_chain", "recall_at_k")]["k"] == 5
+    assert roll[("synthetic_edit_chain", "cosine")]["baselines"][0]["delta_ci_high"] == pytest.approx(-0.04)
+
+
+def test_rollout_track_without_chains_is_reported_not_evaluated(files):
+    from geno_lewm.rollout import metrics_rows
+
+    rows = metrics_rows("phased_haplotype", {"n": 0, "n_chains": 0}) + metrics_rows(
+        "synthetic_edit_chain", {"n": 8, "n_chains": 2, "metrics": {"cosine": 0.5, "l2": 1.0, "recall_at_k": 1.0, "k": 2},
+                                 "baseline": {"cosine": 0.6, "l2": 0.9, "recall_at_k": 1.0, "k": 2}})
+    p = files.root / "rollout.json"
+    p.write_text(json.dumps({"schema_version": "1.1.0", "generated_by": "geno-lewm-rollout", "model_id": "m", "rows": rows}))
+    doc = run_eval_all(EvalAllRequest(metrics_json=[str(p)], output_metrics=str(files.root / "m.json"), output_report=str(files.root / "r.md")))
+    assert {b["benchmark"] for b in doc["benchmarks"]} == {"rollout_synthetic_edit_chain"}
+    findings = "\n".join(doc["negative_findings"])
+    assert "benchmark rollout_phased_haplotype was not evaluated" in findings
+    assert "no confidence interval reported for rollout_synthetic_edit_chain (split test) cosine" in findings
 
 
 @pytest.mark.parametrize("case,expected", [

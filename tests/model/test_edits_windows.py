@@ -75,3 +75,26 @@ def test_reference_window_clamps_at_contig_ends_and_pads_short_contigs(tmp_path)
     with pytest.raises(Exception) as exc:
         reference_window(fa, "MT", 10, 600)
     assert exc.value.code == "INPUT.UNKNOWN_CONTIG"
+
+
+def test_fasta_index_goes_to_index_dir_without_symlink_or_file_beside_the_fasta(tmp_path):
+    import shutil
+
+    from geno_lewm.resources import example_path
+
+    pkg = tmp_path / "dataset" / "reference"
+    pkg.mkdir(parents=True)
+    src = pkg / "rCRS_chrM.fa"
+    shutil.copyfile(example_path("rCRS_chrM.fa"), src)
+    idx = tmp_path / "cache" / "fasta_index"
+    fa = open_fasta(src, index_dir=idx)
+    assert fa.fetch("chrM", 0, 10) == "GATCACAGGT"
+    assert sorted(p.name for p in pkg.iterdir()) == ["rCRS_chrM.fa"]  # nothing written into the package
+    assert [p.name for p in idx.iterdir()] == ["rCRS_chrM.fa.fai"] and not any(p.is_symlink() for p in idx.iterdir())
+    again = open_fasta(src, index_dir=idx)  # a fresh index is reused
+    assert again.get_reference_length("chrM") == 16569
+
+
+def test_trained_run_holds_no_symlink(trained_run):
+    assert not [p for p in trained_run.rglob("*") if p.is_symlink()]
+    assert not (trained_run / ".index").exists()

@@ -23,6 +23,15 @@ def test_full_rehearsal_passes_then_an_edit_turns_its_gate_stale(tmp_path):
     assert any(line.startswith("== paper_package") for line in lines)
     wd = tmp_path / "wd"
     assert replay(wd / "ledger.duckdb").ok
+    # both rollout tracks reach the eval report beside the source-state baseline; synthetic phasing is said
+    report_text = (wd / "model" / "eval_report.md").read_text()
+    for track in ("rollout_phased_haplotype", "rollout_synthetic_edit_chain"):
+        assert f"{track} split eval: cosine" in report_text and "vs source_state" in report_text
+    assert "SYNTHESIZED phased genotypes" in result.notice
+    # the trainer read the dataset manifest (no --fasta/--vcf) and left no symlink in the run
+    train_argv = next(a for a in _argvs(wd) if "--carbon-train" in a)
+    assert "--fasta" not in train_argv and "--vcf" not in train_argv
+    assert not [p for p in (wd / "run").rglob("*") if p.is_symlink()]
 
     report = wd / "model" / "eval_report.md"
     report.write_text(report.read_text() + "\nan unreviewed claim\n")
@@ -35,3 +44,13 @@ def test_full_rehearsal_passes_then_an_edit_turns_its_gate_stale(tmp_path):
     assert cli.main(["replay", "--ledger", str(wd / "ledger.duckdb")]) != 0
     assert cli.main(["run", "--workdir", str(wd), "paper_package", "--model-dir", str(wd / "model"), "--dataset-dir", str(wd / "dataset"),
                      "--demo-dir", str(wd / "demo"), "--paper-path", str(wd / "paper" / "paper_draft.md")]) == 7
+
+
+def _argvs(wd):
+    from ledger.store import Ledger
+
+    ledger = Ledger.open(wd / "ledger.duckdb", read_only=True)
+    try:
+        return [list(argv) for argv, in ledger.sql("SELECT argv FROM v_steps ORDER BY started_seq")[1]]
+    finally:
+        ledger.close()

@@ -80,13 +80,24 @@ def test_rollout_metrics_rows_for_both_tracks(tmp_path: Path, model_dir: Path, e
     out = tmp_path / "rollout.json"
     assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--vcf", str(vcf), "--output-json", str(out), "--synthetic-chains", "4", "--steps", "3", "--k", "3", "--device", "cpu"]) == 0
     doc = json.loads(out.read_text())
-    assert doc["generated_by"] == "geno-lewm-rollout" and doc["schema_version"] == "1.0.0"
+    assert doc["generated_by"] == "geno-lewm-rollout" and doc["schema_version"] == "1.1.0"
     by = {(r["track"], r["metric"]): r for r in doc["rows"]}
     assert set(by) == {(t, m) for t in ("phased_haplotype", "synthetic_edit_chain") for m in ("cosine", "l2", "recall_at_k")}
     assert by[("phased_haplotype", "cosine")]["n"] == 4 + 4 + 4  # S1|0, S2|0, S2|1 chains: 4 edits each
     assert by[("synthetic_edit_chain", "l2")]["n"] == 12 and by[("synthetic_edit_chain", "recall_at_k")]["k"] == 3
     for r in doc["rows"]:
         assert r["baseline"] == "source_state" and r["baseline_value"] is not None
+        eps = 1e-6  # values and bounds are rounded to canonical significant digits
+        assert r["ci_low"] - eps <= r["value"] <= r["ci_high"] + eps
+        assert r["delta_ci_low"] - eps <= r["delta_vs_baseline"] <= r["delta_ci_high"] + eps
+    # the eval aggregator reads exactly what the rollout CLI wrote: both tracks, source-state baseline beside each
+    from geno_lewm.eval.aggregate import EvalAllRequest, run_eval_all
+
+    agg = run_eval_all(EvalAllRequest(metrics_json=[str(out)], output_metrics=str(tmp_path / "eval_metrics.json"),
+                                      output_report=str(tmp_path / "eval_report.md"), require_rollout=True))
+    assert {b["benchmark"] for b in agg["benchmarks"]} == {"rollout_phased_haplotype", "rollout_synthetic_edit_chain"}
+    assert all(r["baselines"][0]["baseline"] == "source_state" for r in agg["rows"])
+    assert "source_state" in (tmp_path / "eval_report.md").read_text()
 
 
 def test_terminal_demo_writes_verified_evidence(tmp_path: Path, model_dir: Path, examples) -> None:
@@ -134,11 +145,19 @@ def test_inference_benchmark_reports_ratio_and_one_pass_per_window(tmp_path: Pat
     out = tmp_path / "efficiency_report.json"
     assert main(["--model-dir", str(model_dir), "--vcf", str(examples["vcf"]), "--fasta", str(examples["fasta"]), "--output-json", str(out), "--window", "chrM:2001-2060", "--samples", "1", "--warmup", "0", "--device", "cpu", "--release-efficiency"]) == 0
     doc = json.loads(out.read_text())
-    assert doc["generated_by"] == "tools.release.efficiency_report"
+    assert doc["generated_by"] == "tools.release.efficiency_report" and doc["kind"] == "efficiency_report"
     assert doc["one_encoder_pass_per_window"] is True
-    assert doc["speedup_vs_baseline"] > 0 and doc["baseline"]["variants_per_s"] > 0
-    assert doc["inputs"]["window"] == "inline:chrM:2001-2060"
-    assert not doc["inputs"]["vcf"]["path"].startswith("/")
+    assert float(doc["speedup_vs_baseline"]) > 0 and float(doc["baseline"]["variants_per_s"]) > 0
+    inputs = {i["name"]: i for i in doc["inputs"]}
+    assert inputs["window"]["label"] == "inline:chrM:2001-2060"
+    assert not inputs["vcf"]["path"].startswith("/") and inputs["vcf"]["sha256"]
+    assert not any(a.startswith("/") for a in doc["command"])  # no absolute path in the command
+    # the one normaliser: what bench wrote is already the release evidence (re-normalising changes nothing)
+    from geno_lewm.efficiency import build_efficiency_report
+    from tools.release.efficiency_report import normalize
+
+    assert build_efficiency_report(doc, root=model_dir) == doc == normalize(doc, artifact_root=model_dir)
+    json.loads(out.read_text(), parse_float=lambda token: pytest.fail(f"float {token} in the efficiency report"))  # numbers are decimal strings
 
 
 def test_bad_region_and_shard_flags_are_usage_errors(tmp_path: Path, model_dir: Path, examples) -> None:

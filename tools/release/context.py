@@ -114,9 +114,6 @@ class ReleaseContext:
                 self._ledger = Ledger.open(self.ledger_path)
             else:
                 self._ledger = Ledger.init(self.ledger_path, self.signer())
-            # read the origin once up front: appending reads it, and must not open a second
-            # connection while its write connection is open (reported to the ledger owner)
-            getattr(self._ledger, "origin", None)
         return self._ledger
 
     def close(self) -> None:

@@ -228,6 +228,48 @@ def latest_runs(events: Iterable[Any]) -> dict[str, StepRunInfo]:
     return latest
 
 
+#: The latest run of every step with its outcome event's raw timestamp and its recorded artifacts,
+#: read from the ledger's views (``v_steps.is_latest`` and ``v_artifacts``), in one query.
+LATEST_RUNS_SQL = """
+WITH l AS (
+    SELECT run_id, step, argv, status, coalesce(code, '') AS code, coalesce(message, '') AS message,
+           coalesce(ended_seq, started_seq) AS seq
+    FROM v_steps WHERE is_latest),
+a AS (
+    SELECT run_id, list(role ORDER BY seq) AS roles, list(path ORDER BY seq) AS paths,
+           list(sha256 ORDER BY seq) AS shas, list(size ORDER BY seq) AS sizes
+    FROM v_artifacts WHERE run_id IN (SELECT run_id FROM l) GROUP BY run_id)
+SELECT l.step, l.run_id, l.status, l.seq, ev.ts, l.code, l.message, l.argv, a.roles, a.paths, a.shas, a.sizes
+FROM l JOIN events ev ON ev.seq = l.seq LEFT JOIN a ON a.run_id = l.run_id
+ORDER BY l.step"""
+
+
+def latest_runs_from_views(ledger) -> dict[str, StepRunInfo]:
+    """Latest run per step read through the ledger's SQL views (``v_steps``, ``v_artifacts``).
+
+    Gives the same :class:`StepRunInfo` values as :func:`latest_runs` over the ledger's step
+    events, without decoding every event in Python (a 100k-event ledger: one DuckDB query).
+    A ledger whose views cannot answer (an older file) falls back to :func:`latest_runs`.
+    """
+    from ledger.errors import GenoError
+
+    try:
+        cols, rows = ledger.sql(LATEST_RUNS_SQL)
+    except GenoError:
+        return latest_runs(ledger.events(kinds=_STEP_KINDS))
+    out: dict[str, StepRunInfo] = {}
+    for step, run_id, status, seq, ts, code, message, argv, roles, paths, shas, sizes in rows:
+        arts = list(zip(roles or [], paths or [], shas or [], sizes or []))
+        out[step] = StepRunInfo(
+            step=step, run_id=run_id, outcome=status, seq=int(seq), ts=str(ts),
+            code=code if status != "running" else "", message=message if status != "running" else "",
+            argv=list(argv or []),
+            inputs=[Identity(path=p, sha256=h, size=int(n)) for r, p, h, n in arts if r == "input"],
+            outputs=[Identity(path=p, sha256=h, size=int(n)) for r, p, h, n in arts if r == "output"],
+        )
+    return out
+
+
 def derive_states(gates: list[GateDef], runs: Mapping[str, StepRunInfo], artifact_root: str | os.PathLike[str] | None) -> list[GateState]:
     """Gate states from definitions and latest runs; ``artifact_root`` None skips the stale check."""
     by_name = {g.name: g for g in gates}

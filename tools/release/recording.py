@@ -35,6 +35,7 @@ from tools.release.artifacts import identity, list_files, public_argv
 from tools.release.context import Log, ReleaseContext
 
 _ERROR_LINE = re.compile(r"error\[(?P<code>[A-Z]+\.[A-Z0-9_]+)\]: (?P<message>.*)")
+_HINT_LINE = re.compile(r"^hint: (?P<hint>.*)")
 
 
 class StepRun:
@@ -142,12 +143,17 @@ class StepRun:
 
 
 class _LineWriter(io.TextIOBase):
-    """A text stream that forwards complete lines to a callback and remembers ``error[CODE]`` lines."""
+    """A text stream that forwards complete lines to a callback and remembers ``error[CODE]`` lines.
+
+    ``last_error`` is the latest ``(code, message)``; ``last_hint`` the ``hint: …`` line that
+    followed it ("" when the error came without one).
+    """
 
     def __init__(self, log: Log) -> None:
         self._log = log
         self._buf = ""
         self.last_error: tuple[str, str] | None = None
+        self.last_hint = ""
         self._outer = (sys.stdout, sys.stderr)  # the streams to restore while the callback runs
 
     def writable(self) -> bool:  # noqa: D102
@@ -164,6 +170,9 @@ class _LineWriter(io.TextIOBase):
         m = _ERROR_LINE.search(line)
         if m:
             self.last_error = (m["code"], m["message"])
+            self.last_hint = ""
+        elif self.last_error is not None and not self.last_hint and (h := _HINT_LINE.match(line)):
+            self.last_hint = h["hint"]
         inner = (sys.stdout, sys.stderr)
         sys.stdout, sys.stderr = self._outer  # a callback that prints must reach the real streams
         try:
@@ -203,15 +212,15 @@ def call_main(step: str, fn: Callable[[], int | None], log: Log) -> None:
         if writer.last_error:
             code, message = writer.last_error
             family, name = code.split(".", 1)
-            raise _typed(family, name, message)
+            raise _typed(family, name, message, writer.last_hint or None)
         raise ReleaseError("COMMAND_FAILED", f"{step} exited with status {rc}", "see the step's log lines above")
 
 
-def _typed(family: str, name: str, message: str) -> GenoError:
+def _typed(family: str, name: str, message: str, hint: str | None = None) -> GenoError:
     try:
-        return GenoError(f"{family}.{name}", message)
+        return GenoError(f"{family}.{name}", message, hint)
     except ValueError:
-        return ReleaseError("COMMAND_FAILED", message)
+        return ReleaseError("COMMAND_FAILED", message, hint)
 
 
 def record_command(

@@ -31,6 +31,14 @@ FIXTURE_NOTICE = (
     "mtDNA variants), CPU training. It exercises every release step and gate; it is not a release "
     "and supports no model-quality claim."
 )
+#: Said whenever the phased-haplotype rollout track ran on synthesized genotypes.
+SYNTHETIC_PHASING_NOTICE = (
+    "The phased_haplotype rollout track ran on SYNTHESIZED phased genotypes: the demo VCF is "
+    "sites-only, so the rehearsal drew seeded random phased genotypes for {samples} synthetic "
+    "samples over the eval-split demo sites ({vcf}); they describe no real individual."
+)
+SYNTHETIC_SAMPLES = 4  # synthetic samples drawn when the eval VCF carries no phased genotypes
+SYNTHETIC_SEED = "geno-lewm-rehearsal-phasing:0"  # seed of the synthesized genotypes
 REHEARSAL_RELEASE_ID = "geno-lewm-v0.1.0-tiny-carbon-r1"  # fallback when the run has no manifest
 GATES_UP_TO_PAPER = ("dataset", "training", "evaluation", "efficiency", "model_package", "demo", "paper")
 
@@ -102,6 +110,16 @@ class Layout:
         return self.model / "eval" / "inputs" / "rCRS_chrM.fa"
 
     @property
+    def phased_vcf(self) -> Path:
+        """Phased-genotype VCF for the phased_haplotype rollout track (inside the model package)."""
+        return self.model / "eval" / "inputs" / "phased_haplotypes.vcf"
+
+    @property
+    def rollout_json(self) -> Path:
+        """Rollout metrics (both tracks)."""
+        return self.model / "eval" / "rollout_metrics.json"
+
+    @property
     def fasta(self) -> Path:
         """Reference FASTA inside the dataset package."""
         return self.dataset / "reference" / "rCRS_chrM.fa"
@@ -167,6 +185,68 @@ def _stage_eval_inputs(l: Layout) -> None:
     shutil.copyfile(l.fasta, inputs / l.fasta.name)
 
 
+def has_phased_genotypes(vcf: Path) -> bool:
+    """True when ``vcf`` has samples and at least one phased genotype call carrying an ALT allele."""
+    import pysam
+
+    quiet = pysam.set_verbosity(0)
+    try:
+        with pysam.VariantFile(str(vcf)) as vf:
+            samples = list(vf.header.samples)
+            if not samples:
+                return False
+            for rec in vf:
+                for s in samples:
+                    call = rec.samples[s]
+                    if call.phased and any(a not in (None, 0) for a in call.get("GT") or ()):
+                        return True
+    finally:
+        pysam.set_verbosity(quiet)
+    return False
+
+
+def synthesize_phased_vcf(src: Path, dst: Path, *, samples: int = SYNTHETIC_SAMPLES, seed: str = SYNTHETIC_SEED) -> int:
+    """Write ``src``'s sites with seeded random phased genotypes for ``samples`` synthetic samples.
+
+    Each haplotype carries each site's first ALT allele with probability 1/2. The header says the
+    genotypes are synthetic (``##geno_lewm_synthetic_genotypes``) and the samples are named
+    ``SYNTHETIC_<i>``. Returns the number of sites written.
+    """
+    import random
+
+    from ledger.fsutil import atomic_write_text
+
+    rng = random.Random(seed)
+    meta, rows = [], []
+    for line in src.read_text(encoding="utf-8").splitlines():
+        if line.startswith("##"):
+            if not line.startswith("##FORMAT=<ID=GT"):
+                meta.append(line)
+        elif line.startswith("#CHROM"):
+            continue
+        elif line.strip():
+            cols = line.split("\t")[:8]
+            gts = [f"{int(rng.random() < 0.5)}|{int(rng.random() < 0.5)}" for _ in range(samples)]
+            rows.append("\t".join([*cols, "GT", *gts]))
+    names = [f"SYNTHETIC_{i + 1}" for i in range(samples)]
+    head = [
+        *meta,
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        f"##geno_lewm_synthetic_genotypes=seeded random phased genotypes ({seed}) over the sites of {src.name}; no real individual",
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names]),
+    ]
+    atomic_write_text(dst, "\n".join(head + rows) + "\n")
+    return len(rows)
+
+
+def _stage_rollout_inputs(l: Layout) -> None:
+    """The phased VCF: the eval split itself when it has phased genotypes, else synthesized ones (said so)."""
+    if has_phased_genotypes(l.eval_vcf):
+        shutil.copyfile(l.eval_vcf, l.phased_vcf)
+        return
+    synthesize_phased_vcf(l.eval_vcf, l.phased_vcf)
+
+
 def _stage_demo_inputs(l: Layout) -> None:
     """The demo package carries its own inputs, so its recorded VCF/FASTA identities resolve inside it."""
     inputs = l.demo / "inputs"
@@ -211,8 +291,7 @@ PLAN: list[PlanEntry] = [
     PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
     PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
     PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu"], _build_encoder),
-    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--fasta", _s(l.fasta), "--vcf", _s(l.dataset / "variants" / "train.vcf"),
-                                  "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress"]),
+    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress"]),
     PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
     PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
                                       "--n-null", "300", "--device", "cpu"], _assemble_model),
@@ -220,13 +299,12 @@ PLAN: list[PlanEntry] = [
                                   "--output-scores", _s(l.model / "eval" / "scores.jsonl"), "--output-receipts", _s(l.model / "eval" / "receipts.jsonl"), "--quiet"], _stage_eval_inputs),
     PlanEntry("carbon_baseline", lambda l: ["--artifact-root", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta), "--carbon-model-dir", _s(l.model / "encoder"),
                                             "--output-scores", _s(l.model / "eval" / "baseline.jsonl"), "--logp-cache-jsonl", _s(l.model / "eval" / "logp_cache.jsonl"), "--device", "cpu"]),
-    PlanEntry("rollout", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.eval_fasta), "--synthetic-chains", "8", "--device", "cpu",
-                                    "--output-json", _s(l.model / "eval" / "rollout_metrics.json")]),
+    PlanEntry("rollout", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.eval_fasta), "--vcf", _s(l.phased_vcf), "--synthetic-chains", "8",
+                                    "--split", "eval", "--device", "cpu", "--output-json", _s(l.rollout_json)], _stage_rollout_inputs),
     PlanEntry("eval", lambda l: ["--scores-jsonl", _s(l.model / "eval" / "scores.jsonl"), "--labels", _s(l.eval_vcf), "--metric-mode", "binary",
                                  "--baseline-scores-jsonl", _s(l.model / "eval" / "baseline.jsonl"), "--baseline-score-field", "carbon_zero_shot_score", "--baseline-name", "carbon_zero_shot",
                                  "--label-source", "demo", "--split", "eval", "--stand-in", "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval" / "metrics_demo.json")]),
-    # geno-lewm-eval-all does not yet accept geno-lewm-rollout's JSON (EVAL.EMPTY): rollout stays recorded, not aggregated
-    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--stand-in",
+    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--metrics-json", _s(l.rollout_json), "--stand-in",
                                      "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval_metrics.json"), "--output-report", _s(l.model / "eval_report.md")]),
     PlanEntry("bench_inference", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
                                             "--samples", "3", "--warmup", "1", "--device", "cpu", "--output-json", _s(l.model / "efficiency_report.json")]),
@@ -237,6 +315,28 @@ PLAN: list[PlanEntry] = [
     PlanEntry("paper_draft", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--output", _s(l.paper)]),
     PlanEntry("paper_package", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--paper-path", _s(l.paper)]),
 ]
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """One structured progress event of the rehearsal: a step started, passed or failed.
+
+    ``index`` is 1-based among the ``total`` steps this rehearsal will run (``until`` counted).
+    A failure carries the error ``code``, ``message`` and ``hint``; ``seconds`` is the step's
+    wall time (0 when it started).
+    """
+
+    step: str  # step name (tools.release.steps.STEPS)
+    index: int  # 1-based position in this rehearsal
+    total: int  # steps this rehearsal runs (up to ``until``)
+    outcome: str  # "started" | "passed" | "failed"
+    code: str = ""  # error code when failed
+    message: str = ""  # error message when failed
+    hint: str = ""  # what to do, when failed
+    seconds: float = 0.0  # wall time of the step (passed/failed events)
+
+
+StepCallback = Callable[[StepProgress], None]
 
 
 @dataclass
@@ -255,7 +355,7 @@ class RehearsalResult:
         return {
             "ok": self.ok, "fixture_rehearsal": True, "notice": self.notice, "seconds": f"{self.seconds:.1f}",
             "stopped_at": self.stopped_at,
-            "steps": [{"name": s.name, "ok": s.ok, "code": s.code, "message": s.message} for s in self.steps],
+            "steps": [{"name": s.name, "ok": s.ok, "code": s.code, "message": s.message, "hint": s.hint} for s in self.steps],
             "gates": [g.to_dict() for g in self.gates],
         }
 
@@ -271,47 +371,67 @@ class RehearsalResult:
         return text + f"\n{self.notice}\nTook {self.seconds:.1f} s.\n"
 
 
-def rehearse(workdir: str | os.PathLike[str], progress: Log | None = None, *, until: str | None = None, plan: list[PlanEntry] | None = None) -> RehearsalResult:
+def rehearse(
+    workdir: str | os.PathLike[str],
+    progress: Log | None = None,
+    *,
+    on_step: StepCallback | None = None,
+    until: str | None = None,
+    plan: list[PlanEntry] | None = None,
+) -> RehearsalResult:
     """Run the fixture rehearsal in ``workdir`` (created if missing); return a :class:`RehearsalResult`.
 
-    ``progress`` receives every log line (step output included). ``until`` stops after that
-    step. A step whose module is not installed stops the rehearsal with ``RELEASE.STEP_UNAVAILABLE``.
+    ``progress`` receives every log line (step output included; each step is announced with a
+    ``== <step>`` line). ``on_step`` receives a :class:`StepProgress` when each step starts and
+    when it passes or fails (with its error code and hint). ``until`` stops after that step. A
+    step whose module is not installed stops the rehearsal with ``RELEASE.STEP_UNAVAILABLE``.
     """
     from tools.release.status import gate_states
 
     log = progress or (lambda line: None)
+    notify = on_step or (lambda event: None)
     t0 = time.perf_counter()
     wd = Path(workdir).absolute()
     wd.mkdir(parents=True, exist_ok=True)
     layout = Layout(wd)
-    ctx = ReleaseContext.for_workdir(wd, log=log)
     entries = plan if plan is not None else PLAN
-    if until is not None and until not in {e.step for e in entries}:
-        raise ReleaseError("UNKNOWN_STEP", f"--until {until!r} is not a rehearsal step", f"rehearsal steps: {', '.join(e.step for e in entries)}")
+    names = [e.step for e in entries]
+    if until is not None and until not in names:
+        raise ReleaseError("UNKNOWN_STEP", f"--until {until!r} is not a rehearsal step", f"rehearsal steps: {', '.join(names)}")
+    total = names.index(until) + 1 if until is not None else len(entries)
+    ctx = ReleaseContext.for_workdir(wd, log=log)
     result = RehearsalResult(ok=True)
     log("fixture rehearsal: " + FIXTURE_NOTICE)
     try:
-        for entry in entries:
+        for index, entry in enumerate(entries[:total], start=1):
             if entry.step not in STEPS:
                 raise ReleaseError("UNKNOWN_STEP", f"rehearsal plan names unknown step {entry.step!r}")
+            started = time.perf_counter()
+            notify(StepProgress(entry.step, index, total, "started"))
             try:
                 if entry.prepare is not None:
                     entry.prepare(layout)
                 argv = entry.args(layout)
             except Exception as exc:  # noqa: BLE001 - a preparation failure ends the rehearsal, typed
                 code = getattr(exc, "code", "RELEASE.REHEARSAL_SETUP")
-                outcome = StepOutcome(entry.step, False, 9, code, f"preparation failed: {getattr(exc, 'message', exc)}")
+                hint = getattr(exc, "hint", "") or "see the rehearsal log; the step's preparation (staging, metadata) failed"
+                outcome = StepOutcome(entry.step, False, 9, code, f"preparation failed: {getattr(exc, 'message', exc)}", hint)
+                log(f"error[{code}]: {outcome.message}")
             else:
                 log(f"== {entry.step}")
                 outcome = run_step(entry.step, argv, ctx)
+            seconds = time.perf_counter() - started
+            notify(StepProgress(entry.step, index, total, "passed" if outcome.ok else "failed", outcome.code, outcome.message, outcome.hint, seconds))
             result.steps.append(outcome)
             if not outcome.ok:
                 result.ok, result.stopped_at = False, entry.step
                 break
-            if entry.step == until:
-                break
     finally:
         ctx.close()
+    if any(o.name == "rollout" for o in result.steps) and layout.phased_vcf.is_file() and "##geno_lewm_synthetic_genotypes" in layout.phased_vcf.read_text(encoding="utf-8"):
+        note = SYNTHETIC_PHASING_NOTICE.format(samples=SYNTHETIC_SAMPLES, vcf=layout.phased_vcf.relative_to(wd).as_posix())
+        result.notice = f"{result.notice} {note}"
+        log(note)
     result.gates = gate_states(wd)
     result.seconds = time.perf_counter() - t0
     return result

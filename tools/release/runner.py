@@ -27,6 +27,7 @@ class StepOutcome:
     exit_code: int  # the step's exit code (0 on success)
     code: str = ""  # error code when it failed
     message: str = ""  # error message when it failed
+    hint: str = ""  # what to do about the failure (the error's hint), "" when it passed
 
 
 def _context(workspace: str | os.PathLike[str] | ReleaseContext, log: Log | None) -> ReleaseContext:
@@ -65,15 +66,18 @@ def run_step(name: str, argv: Sequence[str], workspace: str | os.PathLike[str] |
             with capture_output(ctx.log) as writer:
                 rc = main(full + _workspace_flags(ctx))
             if rc:
-                code, message = writer.last_error or ("RELEASE.STEP_FAILED", f"{name} exited with {rc}")
-                return StepOutcome(name, False, int(rc), code, message)
+                if writer.last_error is not None:
+                    (code, message), hint = writer.last_error, writer.last_hint
+                else:
+                    code, message, hint = "RELEASE.STEP_FAILED", f"{name} exited with {rc}", "see the step's log lines above"
+                return StepOutcome(name, False, int(rc), code, message, hint)
             return StepOutcome(name, True, 0)
         inputs, outputs = spec.io_paths(full)
         record_command(name, full, inputs, outputs, lambda: main(full), context=ctx)
         return StepOutcome(name, True, 0)
     except GenoError as err:
         ctx.log(err.render())
-        return StepOutcome(name, False, err.exit_code, err.code, err.message)
+        return StepOutcome(name, False, err.exit_code, err.code, err.message, err.hint)
     finally:
         if not isinstance(workspace, ReleaseContext):
             ctx.close()

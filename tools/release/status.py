@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.release.context import ReleaseContext
-from tools.release.gates import GateDef, GateState, blockers, derive_states, latest_runs, load_gates
+from tools.release.gates import GateDef, GateState, blockers, derive_states, latest_runs_from_views, load_gates
 
 
 def _context(workspace: str | os.PathLike[str] | ReleaseContext) -> ReleaseContext:
@@ -31,8 +31,8 @@ def gate_states(
 ) -> list[GateState]:
     """Derive every gate's state for a release working directory (or a :class:`ReleaseContext`).
 
-    Reads the ledger read-only (a missing ledger means nothing ran: every gate is pending or
-    blocked), takes gate definitions from ``configs/release/gates.toml`` unless ``gates`` is given,
+    Reads the ledger read-only through its ``v_steps``/``v_artifacts`` views (a missing ledger
+    means nothing ran: every gate is pending or blocked), takes gate definitions from ``configs/release/gates.toml`` unless ``gates`` is given,
     and checks recorded artifacts against the bytes under ``artifact_root`` (default: the
     context's artifact root) to find stale ones.
     """
@@ -46,7 +46,7 @@ def gate_states(
 
         ledger = Ledger.open(ledger_path, read_only=True)
         try:
-            runs = latest_runs(ledger.events(kinds=["step_started", "step_passed", "step_failed", "artifact_recorded"]))
+            runs = latest_runs_from_views(ledger)
         finally:
             ledger.close()
     return derive_states(defs, runs, root)
