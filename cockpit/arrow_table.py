@@ -13,7 +13,6 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -83,31 +82,24 @@ class ArrowTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
 
-    class RowHighlighted(Message):
+    class RowMessage(Message):
+        """A message about ``row`` (an index into the current table) of ``table``."""
+
+        def __init__(self, table: ArrowTable, row: int) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> ArrowTable:
+            """The table that posted the message."""
+            return self.table
+
+    class RowHighlighted(RowMessage):
         """The cursor moved to ``row`` (an index into the current table)."""
 
-        def __init__(self, table: ArrowTable, row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.row = row
-
-        @property
-        def control(self) -> ArrowTable:
-            """The table that posted the message."""
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """Enter was pressed on ``row`` (an index into the current table)."""
-
-        def __init__(self, table: ArrowTable, row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.row = row
-
-        @property
-        def control(self) -> ArrowTable:
-            """The table that posted the message."""
-            return self.table
 
     def __init__(self, *, empty_text: str = "(no rows)", name: str | None = None, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002 - Textual API
         super().__init__(name=name, id=id, classes=classes)

@@ -286,15 +286,6 @@ class Services:
             detail.proof_status = "verified"
         return detail
 
-    def append_note(self, text: str) -> int:
-        """Append a ``note`` event signed with the workspace key; return its seq."""
-        ws = self.workspace
-        ledger = ws.open_ledger()
-        try:
-            return ledger.append("note", {"text": text}, ws.signer())
-        finally:
-            ledger.close()
-
     # -- demo ---------------------------------------------------------------------------------
 
     def demo_examples(self) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import InputError, ResourceError
 from ledger.fsutil import atomic_path
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SCHEMA_NAME = "window_embedding_shard"
 SCHEMA_VERSION = "1.0.0"
 _COLUMNS = ("schema_version", "key", "window_sha256", "encoder_hash", "state_contract_hash", "tokens", "hidden", "dtype", "payload_sha256", "payload")
+_PAYLOAD_COLUMNS = ("key", "payload", "payload_sha256", "tokens", "hidden")
 
 
 def window_sha256(seq: str) -> str:
@@ -36,6 +37,44 @@ def window_sha256(seq: str) -> str:
 def cache_key(seq: str, encoder_hash: str, contract_hash: str) -> str:
     """The content key of a window's shard."""
     return hashlib.sha256(f"{window_sha256(seq)}:{encoder_hash}:{contract_hash}".encode()).hexdigest()
+
+
+def _read_row(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The first row of shard ``path`` restricted to ``columns``; ``RESOURCE.CACHE_CORRUPT`` if unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        return {c: table.column(c)[0].as_py() for c in columns}
+    except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
+        raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
+
+
+def _payload_valid(row: dict[str, Any]) -> bool:
+    payload = row["payload"]
+    return hashlib.sha256(payload).hexdigest() == row["payload_sha256"] and len(payload) == 4 * row["tokens"] * row["hidden"]
+
+
+def shard_hidden(row: dict[str, Any]) -> torch.Tensor:
+    """The (T, H) float32 hidden states held by a checked shard row."""
+    import numpy as np
+    import torch
+
+    arr = np.frombuffer(row["payload"], dtype="<f4").reshape(row["tokens"], row["hidden"])
+    return torch.from_numpy(arr.copy())  # (T, H)
+
+
+def read_shard(path: str | os.PathLike[str], key: str) -> dict[str, Any]:
+    """The payload fields (key, payload, payload_sha256, tokens, hidden) of the shard at ``path``.
+
+    Refuses (``RESOURCE.CACHE_CORRUPT``) a shard that is unreadable or does not hold ``key`` with a
+    payload matching its SHA-256 and shape.
+    """
+    p = Path(path)
+    row = _read_row(p, _PAYLOAD_COLUMNS)
+    if row["key"] != key or not _payload_valid(row):
+        raise ResourceError("CACHE_CORRUPT", f"cache shard {p.name} does not hold key {key[:16]}… with a valid payload", "rebuild the window cache")
+    return row
 
 
 class WindowCache:
@@ -53,19 +92,11 @@ class WindowCache:
 
     def load(self, seq: str) -> torch.Tensor | None:
         """The cached (T, H) hidden states of ``seq``; None when absent; ``RESOURCE.CACHE_CORRUPT`` if bad."""
-        import numpy as np
-        import pyarrow.parquet as pq
-        import torch
-
         key = cache_key(seq, self.encoder_hash, self.contract_hash)
         path = self.shard_path(key)
         if not path.is_file():
             return None
-        try:
-            table = pq.read_table(path)
-            row = {c: table.column(c)[0].as_py() for c in _COLUMNS}
-        except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
-            raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
+        row = _read_row(path, _COLUMNS)
         expect = {
             "schema_version": SCHEMA_VERSION,
             "key": key,
@@ -77,11 +108,9 @@ class WindowCache:
         for field, want in expect.items():
             if row[field] != want:
                 raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} has {field}={str(row[field])[:16]!r}, expected {want[:16]!r}")
-        payload = row["payload"]
-        if hashlib.sha256(payload).hexdigest() != row["payload_sha256"] or len(payload) != 4 * row["tokens"] * row["hidden"]:
+        if not _payload_valid(row):
             raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} payload does not match its sha256/shape")
-        arr = np.frombuffer(payload, dtype="<f4").reshape(row["tokens"], row["hidden"])
-        return torch.from_numpy(arr.copy())  # (T, H)
+        return shard_hidden(row)
 
     def store(self, seq: str, hidden: torch.Tensor) -> Path:
         """Write ``hidden`` (T, H) for ``seq`` atomically; return the shard path."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from ledger.errors import ResourceError
 
 _PKG = Path(__file__).resolve().parent
 
@@ -11,6 +14,16 @@ def project_root() -> Path | None:
     """The source checkout's root when running from one (it has ``pyproject.toml``), else None."""
     root = _PKG.parent
     return root if (root / "pyproject.toml").is_file() and (root / "configs").is_dir() else None
+
+
+def require_project_root(explicit: str | os.PathLike[str] | None, why: str, hint: str = "run from a git checkout or pass --project-root") -> Path:
+    """``explicit`` as a path, else the source checkout's root; ``RESOURCE.NO_CHECKOUT`` (saying ``why``) when there is none."""
+    if explicit is not None:
+        return Path(explicit)
+    root = project_root()
+    if root is None:
+        raise ResourceError("NO_CHECKOUT", why, hint)
+    return root
 
 
 def data_dir(name: str) -> Path:

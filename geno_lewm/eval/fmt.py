@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 
-def num(value: float | int | None) -> str:
-    """A metric value with 4 decimals (``n/a`` for None); ``-0.0000`` is written ``0.0000``."""
+def _fixed(value: float | int | None, spec: str) -> str:
     if value is None:
         return "n/a"
     x = float(value)
     if round(x, 4) == 0:
         x = 0.0
-    return f"{x:.4f}"
+    return format(x, spec)
+
+
+def num(value: float | int | None) -> str:
+    """A metric value with 4 decimals (``n/a`` for None); ``-0.0000`` is written ``0.0000``."""
+    return _fixed(value, ".4f")
 
 
 def signed(value: float | int | None) -> str:
     """A delta with sign and 4 decimals (``n/a`` for None); zero is ``+0.0000``."""
-    if value is None:
-        return "n/a"
-    x = float(value)
-    if round(x, 4) == 0:
-        x = 0.0
-    return f"{x:+.4f}"
+    return _fixed(value, "+.4f")
 
 
 def interval(low: float | None, high: float | None, *, signed_values: bool = False) -> str:

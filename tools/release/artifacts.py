@@ -23,13 +23,13 @@ from ledger.identity import (
     check_public_path,
     file_identity,
     is_sha256_hex,
-    relative_or_name,
     relative_to_root,
     sha256_file,
 )
 
 __all__ = [
     "Identity",
+    "check_complete_sums",
     "check_fresh",
     "check_public_path",
     "check_sums",
@@ -232,6 +232,15 @@ def check_sums(path: str | os.PathLike[str], root: str | os.PathLike[str], *, re
     return sums
 
 
-def display_name(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> str:
-    """A name safe for messages: root-relative if possible, else the bare file name."""
-    return relative_or_name(path, root)
+def check_complete_sums(path: str | os.PathLike[str], root: str | os.PathLike[str], *, require: Iterable[str] = (), what: str, hint: str) -> dict[str, str]:
+    """:func:`check_sums`, and every file under ``root`` (but the checksum file) must be listed in it.
+
+    A file that is not listed raises ``PROVENANCE.UNCOVERED`` naming it as a ``what`` file, with ``hint``.
+    """
+    sums = check_sums(path, root, require=require)
+    name = Path(path).name
+    for f in list_files(root, exclude=[name]):
+        rel = f.relative_to(root).as_posix()
+        if rel not in sums:
+            raise ProvenanceError("UNCOVERED", f"{what} file {rel} is not covered by {name}", hint)
+    return sums

@@ -36,7 +36,7 @@ from typing import Any, Final
 
 from ledger.canonical import canonical_json
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import InputError, ReleaseError, ResourceError
+from ledger.errors import InputError, ReleaseError
 from ledger.fsutil import atomic_write_bytes
 from ledger.identity import file_identity
 
@@ -83,15 +83,12 @@ class Difference:
         return f"{self.file} line {self.line}, variant {self.variant}: field {self.field} is {self.current} now, baseline {self.baseline}"
 
 
-def _root(project_root: str | os.PathLike[str] | None) -> Path:
-    if project_root is not None:
-        return Path(project_root)
-    from geno_lewm.resources import project_root as found
+def _dirs(project_root: str | os.PathLike[str] | None, baseline_dir: str | os.PathLike[str] | None) -> tuple[Path, Path]:
+    """(project root, baseline folder): ``baseline_dir`` defaults to :data:`BASELINE_DIR` under the root."""
+    from geno_lewm.resources import require_project_root
 
-    root = found()
-    if root is None:
-        raise ResourceError("NO_CHECKOUT", "the bit-match baseline lives in a source checkout", "run from a git checkout or pass --project-root")
-    return root
+    root = require_project_root(project_root, "the bit-match baseline lives in a source checkout")
+    return root, Path(baseline_dir) if baseline_dir is not None else root / BASELINE_DIR
 
 
 def _variant_of(doc: dict[str, Any]) -> str:
@@ -260,8 +257,7 @@ def check_bit_match(
     Raises ``RELEASE.BIT_MATCH`` (first differing variant and field), ``RELEASE.BIT_MATCH_MODEL``
     (the model is not the baseline's), ``RELEASE.BASELINE_*`` (baseline or inputs changed).
     """
-    root = _root(project_root)
-    bdir = Path(baseline_dir) if baseline_dir is not None else root / BASELINE_DIR
+    root, bdir = _dirs(project_root, baseline_dir)
     meta, base = load_baseline(bdir)
     vcf, fasta = _check_inputs(meta, root)
     with tempfile.TemporaryDirectory(prefix="geno-lewm-bitmatch-model-") as tmp:
@@ -304,8 +300,7 @@ def update_baseline(
     from geno_lewm.package import read_manifest
     from ledger.canonical import sha256_hex
 
-    root = _root(project_root)
-    bdir = Path(baseline_dir) if baseline_dir is not None else root / BASELINE_DIR
+    root, bdir = _dirs(project_root, baseline_dir)
     vcf, fasta = root / INPUT_VCF, root / INPUT_FASTA
     with tempfile.TemporaryDirectory(prefix="geno-lewm-bitmatch-model-") as tmp:
         from tools.release.baseline_model import RECIPE
@@ -339,33 +334,24 @@ def update_baseline(
 # --------------------------------------------------------------------------------------------
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os.PathLike[str] | None = None, model_dir: str | os.PathLike[str] | None = None, baseline_dir: str | os.PathLike[str] | None = None, threads: int | None = None, update: bool = False) -> dict[str, Any]:
     """Check (step ``bit_match_baseline``) or update (step ``bit_match_baseline.update``) with ledger recording.
 
     Baseline files, the fixed inputs and a given model manifest are recorded as inputs (an update
     records the new baseline files as outputs) when they lie under the context's artifact root.
     """
-    root = _root(project_root)
-    bdir = Path(baseline_dir) if baseline_dir is not None else root / BASELINE_DIR
+    root, bdir = _dirs(project_root, baseline_dir)
     with StepRun(ctx, UPDATE_STEP if update else STEP, ["python", "-m", "tools.release.bit_match_baseline", *argv]) as run:
         inputs = [root / INPUT_VCF, root / INPUT_FASTA] + ([Path(model_dir) / "manifest.json"] if model_dir else [])
         if not update:
             inputs += [bdir / META_NAME, bdir / SCORES_NAME, bdir / COMMITMENTS_NAME]
         for p in inputs:
-            if p.is_file() and _inside(p, ctx.artifact_root):
+            if p.is_file() and ctx.holds(p):
                 run.input(p)
         if update:
             result = update_baseline(root, model_dir=model_dir, baseline_dir=bdir, threads=threads)
             for name in (META_NAME, SCORES_NAME, COMMITMENTS_NAME):
-                if _inside(bdir / name, ctx.artifact_root):
+                if ctx.holds(bdir / name):
                     run.output(bdir / name)
         else:
             result = check_bit_match(root, model_dir=model_dir, baseline_dir=bdir, threads=threads)

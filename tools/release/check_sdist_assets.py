@@ -74,11 +74,9 @@ def check_sdist_assets(project_root: str | Path | None = None, *, sdist: str | P
         members = sdist_members(sdist)
         name = Path(sdist).name
     else:
-        from geno_lewm.resources import project_root as _root
+        from geno_lewm.resources import require_project_root
 
-        root = Path(project_root) if project_root else _root()
-        if root is None:
-            raise ResourceError("NO_CHECKOUT", "no source checkout to build the sdist from", "run from a git checkout or pass --sdist")
+        root = require_project_root(project_root or None, "no source checkout to build the sdist from", "run from a git checkout or pass --sdist")
         with tempfile.TemporaryDirectory(prefix="geno-lewm-sdist-") as tmp:
             archive = build_sdist(root, tmp)
             members, name = sdist_members(archive), archive.name

@@ -30,7 +30,7 @@ from ledger.identity import sha256_file
 from tools.release import hub_release, release_candidate
 from tools.release.artifacts import identity, list_files
 from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import Endpoints, check_expected, download_verified, named_identity, safe_destination, write_public_report
+from tools.release.publication_common import check_expected, download_verified, named_identity, safe_destination, write_public_report
 from tools.release.recording import StepRun, call_main
 from tools.release.reports import load_json, load_report
 

@@ -116,6 +116,14 @@ class ReleaseContext:
                 self._ledger = Ledger.init(self.ledger_path, self.signer())
         return self._ledger
 
+    def holds(self, path: str | os.PathLike[str]) -> bool:
+        """True when ``path`` lies under the artifact root (so a step can record it)."""
+        try:
+            Path(path).resolve().relative_to(self.artifact_root.resolve())
+        except ValueError:
+            return False
+        return True
+
     def close(self) -> None:
         """Close the ledger if this context opened it."""
         if self._ledger is not None:

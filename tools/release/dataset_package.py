@@ -20,14 +20,13 @@ from typing import Any
 
 from ledger.canonical import canonical_json, sha256_hex
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import ProvenanceError
 
 from tools.release import dataset_integrity
-from tools.release.artifacts import check_fresh, check_sums, identity, list_files, write_sums
+from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.dataset_common import CORE_FILES, render_data_card, render_manifest, validate_metadata
 from tools.release.recording import StepRun
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, write_report
+from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report
 from ledger.fsutil import atomic_write_text
 
 GENERATED_BY = "tools.release.dataset_package"
@@ -109,11 +108,7 @@ def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) ->
 
     d = Path(dataset_dir)
     required = list(CORE_FILES if require_snapshot else (PACKAGE_JSON, SUMS))
-    sums = check_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [dataset_integrity.FILENAME, MANIFEST_JSON, DATA_CARD])
-    for f in list_files(d, exclude=[SUMS]):
-        rel = f.relative_to(d).as_posix()
-        if rel not in sums:
-            raise ProvenanceError("UNCOVERED", f"{rel} is in the dataset package but not in {SUMS}", "re-run python -m tools.release.dataset_package")
+    check_complete_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [dataset_integrity.FILENAME, MANIFEST_JSON, DATA_CARD], what="dataset package", hint="re-run python -m tools.release.dataset_package")
     package = load_report(d / PACKAGE_JSON, GENERATED_BY)
     integrity = dataset_integrity.load_split_integrity(d / dataset_integrity.FILENAME)
     check_fresh(package["split_integrity"], d)

@@ -216,6 +216,13 @@ def verify_snapshot_reports(dataset_dir: str | Path, package: Mapping[str, Any])
         raise ProvenanceError("STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot")
 
 
+def _record_sources(run: StepRun, spec: Mapping[str, Any], inputs_dir: Path) -> None:
+    """Record the spec's upstream sources that are staged under ``inputs_dir`` as the step's inputs."""
+    for src in spec["sources"]:
+        if (inputs_dir / src["path"]).is_file():
+            run.input(inputs_dir / src["path"])
+
+
 def _main(argv: list[str] | None) -> int:
     parser = ArgumentParser(prog="python -m tools.release.dataset_snapshot", description="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
     parser.add_argument("--spec-json", required=True, help="dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)")
@@ -246,9 +253,7 @@ def _main(argv: list[str] | None) -> int:
             with StepRun(ctx, "dataset_input_check", full_argv) as run:
                 run.input(spec_path)
                 spec, ident = load_spec(spec_path)
-                for src in spec["sources"]:
-                    if (inputs_dir / src["path"]).is_file():
-                        run.input(inputs_dir / src["path"])
+                _record_sources(run, spec, inputs_dir)
                 report = check_inputs(spec, ident, inputs_dir)
                 if args.output:
                     write_report(args.output, report, generated_by=GENERATED_BY)
@@ -259,9 +264,7 @@ def _main(argv: list[str] | None) -> int:
             with StepRun(ctx, "dataset_snapshot", full_argv) as run:
                 run.input(spec_path)
                 spec, _ = load_spec(spec_path)
-                for src in spec["sources"]:
-                    if (inputs_dir / src["path"]).is_file():
-                        run.input(inputs_dir / src["path"])
+                _record_sources(run, spec, inputs_dir)
                 run.output(dest)  # fails early when outside the artifact root
                 report = build_snapshot(spec_path, inputs_dir, dest, overwrite=args.overwrite)
             print(f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}")

@@ -37,25 +37,10 @@ INPUT_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def _project_root(project_root: str | os.PathLike[str] | None) -> Path:
-    if project_root is not None:
-        return Path(project_root)
-    from geno_lewm.resources import project_root as found
+    from geno_lewm.resources import require_project_root
 
-    root = found()
-    if root is None:
-        from ledger.errors import ResourceError
-
-        raise ResourceError("NO_CHECKOUT", "gate-check needs a source checkout (git history, CHANGELOG, snapshot)", "run from a git checkout or pass --project-root")
-    return root
+    return require_project_root(project_root, "gate-check needs a source checkout (git history, CHANGELOG, snapshot)")
 
 
 def gate_check(
@@ -92,7 +77,7 @@ def gate_check(
         try:
             with StepRun(ctx, step, ["geno-lewm-release", "gate-check", *(argv or []), "--invariant", inv]) as run:
                 for rel in INPUT_FILES.get(inv, ()):
-                    if (root / rel).is_file() and _inside(root / rel, ctx.artifact_root):
+                    if (root / rel).is_file() and ctx.holds(root / rel):
                         run.input(root / rel)
                 try:
                     verdict = check(root, opts)

@@ -289,7 +289,7 @@ def derive_states(gates: list[GateDef], runs: Mapping[str, StepRunInfo], artifac
             issue_refs=list(g.issue_refs), blocked_by=blocked_by, step_states=step_states, last_run=last_run,
         )
         failed = [runs[s] for s in g.steps if s in runs and runs[s].outcome == "failed"]
-        recorded_names = {PurePath_name(i["path"]) for s in g.steps if s in runs for i in runs[s].outputs}
+        recorded_names = {i["path"].rsplit("/", 1)[-1] for s in g.steps if s in runs for i in runs[s].outputs}
         gs.missing_artifacts = [a for a in g.artifacts if a not in recorded_names]
         if failed:  # failed wins over blocked, as in the ledger's v_gates view
             gs.state, gs.reason = "failed", "; ".join(f"{r.step}: {r.code}" for r in failed)
@@ -319,11 +319,6 @@ def derive_states(gates: list[GateDef], runs: Mapping[str, StepRunInfo], artifac
         return gs
 
     return [state_of(g.name) for g in gates]
-
-
-def PurePath_name(path: str) -> str:  # noqa: N802 - tiny helper kept private-ish
-    """The last component of a POSIX path."""
-    return path.rsplit("/", 1)[-1]
 
 
 def blockers(states: Iterable[GateState]) -> list[dict[str, Any]]:

@@ -201,7 +201,7 @@ def _main(argv: list[str] | None) -> int:
     outs = [Path(args.plan_output), Path(args.candidate_output), Path(args.publish_output)]
     try:
         with StepRun(ctx, "hub_publish", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in (t.model_dir, t.dataset_dir, t.demo_dir) + ((t.paper_path,) if t.paper_path else ()):
+            for d in t.local_paths():
                 run.input(d)
             doc = publish(t, *outs)
             for p in outs:

@@ -24,7 +24,7 @@ from typing import Any
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError, ReleaseError
 
-from tools.release.artifacts import check_sums, identity, list_files, read_sums
+from tools.release.artifacts import check_complete_sums, identity, list_files, read_sums
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.publication_common import Targets, add_target_flags, asset_url, file_url, github_release, hf_repo, targets_from_args, write_public_report
 from tools.release.recording import StepRun
@@ -42,11 +42,7 @@ _ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,250}$")
 
 def _covered_files(pkg: Path, what: str, require: tuple[str, ...]) -> list[dict[str, Any]]:
     """Identities of every file in ``pkg``, all of them checksum-verified by ``pkg/SHA256SUMS``."""
-    sums = check_sums(pkg / SUMS, pkg, require=require)
-    for f in list_files(pkg, exclude=[SUMS]):
-        rel = f.relative_to(pkg).as_posix()
-        if rel not in sums:
-            raise ProvenanceError("UNCOVERED", f"{what} file {rel} is not covered by {SUMS}", f"re-run the {what} packaging step so its checksums cover every file")
+    sums = check_complete_sums(pkg / SUMS, pkg, require=require, what=what, hint=f"re-run the {what} packaging step so its checksums cover every file")
     return [identity(pkg / rel, pkg) for rel in sorted(sums)] + [identity(pkg / SUMS, pkg)]
 
 
@@ -212,7 +208,7 @@ def _main(argv: list[str] | None) -> int:
     out = Path(args.output) if args.output else ctx.artifact_root / PLAN_NAME
     try:
         with StepRun(ctx, "hub_release", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in (t.model_dir, t.dataset_dir, t.demo_dir) + ((t.paper_path,) if t.paper_path else ()):
+            for d in t.local_paths():
                 run.input(d)
             plan = build_plan(t)
             write_public_report(out, plan, generated_by=GENERATED_BY)

@@ -24,7 +24,7 @@ from ledger.errors import ConfigError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
-from tools.release.artifacts import check_fresh, check_sums, identity, list_files, write_sums
+from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.recording import StepRun
 from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
@@ -212,10 +212,7 @@ def verify_model_package(model_dir: str | Path) -> dict[str, Any]:
 
     d = Path(model_dir)
     doc = load_report(d / PACKAGE_JSON, GENERATED_BY)
-    sums = check_sums(d / SUMS, d, require=[PACKAGE_JSON, CARD, "eval_metrics.json", "eval_report.md", "efficiency_report.json", "training_preflight_report.json"])
-    for f in list_files(d, exclude=[SUMS]):
-        if f.relative_to(d).as_posix() not in sums:
-            raise ProvenanceError("UNCOVERED", f"{f.relative_to(d).as_posix()} is in the model dir but not in {SUMS}", "re-run python -m tools.release.model_package")
+    check_complete_sums(d / SUMS, d, require=[PACKAGE_JSON, CARD, "eval_metrics.json", "eval_report.md", "efficiency_report.json", "training_preflight_report.json"], what="model dir", hint="re-run python -m tools.release.model_package")
     manifest = verify_package(d)
     check_rendered(d / CARD, lambda: render_card(doc, manifest))
     metrics = load_report(d / "eval_metrics.json", EVAL_GENERATORS)

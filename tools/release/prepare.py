@@ -239,7 +239,7 @@ def prepare(
         section, written = write_changelog(root, version, drafted_body, date=date or datetime.now(UTC).strftime("%Y-%m-%d"))
         if run is not None:
             for rel in ("geno_lewm/__init__.py", "pyproject.toml", "CHANGELOG.md"):
-                if _inside(root / rel, run.ctx.artifact_root):
+                if run.ctx.holds(root / rel):
                     run.output(root / rel)
         return PrepareResult(version, previous, last[0] if last else None, kind, section, written, additions, breaking)
 
@@ -247,14 +247,6 @@ def prepare(
         return work(None)
     with StepRun(ctx, STEP, ["geno-lewm-release", "prepare", *(argv or [])]) as run:
         return work(run)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

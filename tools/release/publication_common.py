@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import GenoError, InputError, ProvenanceError, ResourceError
+from ledger.fsutil import atomic_path
 from ledger.identity import check_public_path, is_sha256_hex, sha256_file
 
 from tools.release.reports import check_public_report, write_report
@@ -122,6 +123,10 @@ class Targets:
     paper_url: str | None  # direct public URL of the paper file
     commit_sha: str  # source commit of the release
     endpoints: Endpoints  # hub and GitHub endpoints
+
+    def local_paths(self) -> tuple[Path, ...]:
+        """The local packages (model, dataset, demo, and the paper when there is one), as a step's inputs."""
+        return (self.model_dir, self.dataset_dir, self.demo_dir) + ((self.paper_path,) if self.paper_path else ())
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -262,11 +267,7 @@ def download_verified(url: str, dest: Path, expected: Mapping[str, Any], label: 
     differ; nothing is left at ``dest``) or ``RESOURCE.FETCH_FAILED``.
     """
     check_expected(expected, label)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+    with atomic_path(dest) as tmp_path:
         digest, size = _fetch(url, tmp_path)
         if digest != expected["sha256"] or size != expected["size"]:
             raise ProvenanceError(
@@ -274,10 +275,6 @@ def download_verified(url: str, dest: Path, expected: Mapping[str, Any], label: 
                 f"{label}: published bytes differ from the plan (sha256 {digest[:12]}… size {size}; planned {expected['sha256'][:12]}… size {expected['size']})",
                 "re-publish the verified file or regenerate the plan from the package",
             )
-        os.replace(tmp_path, dest)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
     return {"sha256": digest, "size": size}
 
 
@@ -335,10 +332,3 @@ def write_public_report(path: str | os.PathLike[str], doc: Mapping[str, Any], *,
     check_no_home(text, Path(path).name)
     check_no_secrets(text, Path(path).name)
     return write_report(path, doc, generated_by=generated_by)
-
-
-def display_dir(path: Path, root: Path) -> str:
-    """A public-safe label for a local directory: root-relative when inside ``root``, else its name."""
-    from ledger.identity import relative_or_name
-
-    return relative_or_name(path, root)

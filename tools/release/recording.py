@@ -249,8 +249,3 @@ def record_command(
             if not p.exists():
                 raise ReleaseError("MISSING_OUTPUT", f"{step_name} did not write {p.name}", "check the command's log lines")
     return run.outputs
-
-
-def stdout_is_tty() -> bool:
-    """True when stdout is an interactive terminal."""
-    return sys.stdout.isatty()

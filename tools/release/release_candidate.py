@@ -371,7 +371,7 @@ def _main(argv: list[str] | None) -> int:
     out = Path(args.output)
     try:
         with StepRun(ctx, "release_candidate", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in (t.model_dir, t.dataset_dir, t.demo_dir) + ((t.paper_path,) if t.paper_path else ()) + ((Path(args.plan),) if args.plan else ()):
+            for d in t.local_paths() + ((Path(args.plan),) if args.plan else ()):
                 run.input(d)
             doc = build_candidate(t, plan_path=Path(args.plan) if args.plan else None, allow_fixture=args.allow_fixture_manifest, skip_public=args.skip_public_link_check)
             write_public_report(out, doc, generated_by=GENERATED_BY)

@@ -18,9 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.cache import read_shard
 from ledger.canonical import canonical_json
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import InputError, ResourceError
+from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
 from tools.release.artifacts import identity
@@ -51,17 +52,9 @@ def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     return rows
 
 
-def check_shard(path: Path, key: str) -> None:
-    """Refuse a shard whose key, payload SHA-256 or shape does not hold (``RESOURCE.CACHE_CORRUPT``)."""
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-        row = {c: table.column(c)[0].as_py() for c in ("key", "payload", "payload_sha256", "tokens", "hidden")}
-    except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
-        raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
-    if row["key"] != key or hashlib.sha256(row["payload"]).hexdigest() != row["payload_sha256"] or len(row["payload"]) != 4 * row["tokens"] * row["hidden"]:
-        raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} does not hold key {key[:16]}… with a valid payload", "rebuild the window cache")
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` atomically as JSONL (one sorted-key JSON object a line)."""
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
 def _state(ref: Any, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -72,7 +65,7 @@ def _state(ref: Any, cache_dir: Path, where: str, used: dict[str, dict[str, Any]
     if not shard.is_file():
         raise InputError("CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)")
     if key not in used:
-        check_shard(shard, key)
+        read_shard(shard, key)
         used[key] = identity(shard, cache_dir)
     return {"key": key, "token_index": ref["token_index"], "shard": used[key]}
 
@@ -124,7 +117,7 @@ def _main(argv: list[str] | None) -> int:
             rows, index = resolve(read_jsonl(spec, "spec"), cache)
             for ident in index:
                 run.input(cache / ident["path"])
-            atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+            write_jsonl(out, rows)
             write_public_report(args.report, {
                 "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
                 "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},

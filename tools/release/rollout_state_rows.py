@@ -10,21 +10,19 @@ and candidate latents) plus ``--report`` with package-relative provenance.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError
-from ledger.fsutil import atomic_write_text
 
 from tools.release.artifacts import identity
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.publication_common import write_public_report
 from tools.release.recording import StepRun
 from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR
-from tools.release.rollout_state_examples import SCHEMA_VERSION, check_shard, read_jsonl
+from tools.release.rollout_state_examples import SCHEMA_VERSION, read_jsonl, write_jsonl
 
 GENERATED_BY = "tools.release.rollout_state_rows"
 ROWS_KIND = "geno-lewm-rollout-states"
@@ -40,16 +38,9 @@ def check_examples(rows: list[dict[str, Any]]) -> None:
 
 
 def _hidden(cache_dir: Path, state: dict[str, Any]):
-    import numpy as np
-    import pyarrow.parquet as pq
-    import torch
+    from geno_lewm.cache import read_shard, shard_hidden
 
-    shard = cache_dir / state["shard"]["path"]
-    check_shard(shard, state["key"])
-    table = pq.read_table(shard)
-    t, h = table.column("tokens")[0].as_py(), table.column("hidden")[0].as_py()
-    arr = np.frombuffer(table.column("payload")[0].as_py(), dtype="<f4").reshape(t, h)
-    return torch.from_numpy(arr.copy())  # (T, H)
+    return shard_hidden(read_shard(cache_dir / state["shard"]["path"], state["key"]))  # (T, H)
 
 
 def build_rows(rows: list[dict[str, Any]], model_dir: Path, cache_dir: Path) -> list[dict[str, Any]]:
@@ -106,7 +97,7 @@ def _main(argv: list[str] | None) -> int:
             check_examples(examples)
             run.input(model / "manifest.json")
             rows = build_rows(examples, model, cache)
-            atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+            write_jsonl(out, rows)
             write_public_report(args.report, {
                 "kind": "rollout_state_rows", "rows": len(rows), "model_id": rows[0]["model_id"] if rows else "",
                 "examples": identity(ex, ex.parent), "model_manifest": identity(model / "manifest.json", model), "output": identity(out, out.parent),

@@ -155,17 +155,9 @@ def yank(
         doc = write_revocation_list(ledger, out)
         updated = add_changelog_entry(log_path, changelog_line(model_id, reason, upgrade_to))
         for p in (out, log_path):
-            if _inside(p, ctx.artifact_root):
+            if ctx.holds(p):
                 run.output(p)
     return {"revocation_list": out.name, "yanked": [e["model_id"] for e in doc["yanked"]], "changelog_updated": updated}
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
