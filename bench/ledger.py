@@ -51,16 +51,16 @@ def build_ledger(path: str | os.PathLike[str], n: int, *, signer: Signer | None 
     """Create a ledger at ``path`` with about ``n`` events (genesis, gates, a realistic mix, checkpoints); return its signer."""
     signer = signer or Signer.generate()
     led = Ledger.init(path, signer)
-    led.append("gates_defined", {"gates": [{"name": s, "steps": [s], "issue_refs": [f"#{k}"], "needs": [_STEPS[k - 1]] if k else []} for k, s in enumerate(_STEPS)]}, signer)
+    size = led.append("gates_defined", {"gates": [{"name": s, "steps": [s], "issue_refs": [f"#{k}"], "needs": [_STEPS[k - 1]] if k else []} for k, s in enumerate(_STEPS)]}, signer) + 1
     i = 0
     since_cp = 0
-    while led.head()[0] < n:
-        k = min(batch, n - led.head()[0] - 1) if n - led.head()[0] > 1 else 1
-        led.append_many([_synthetic(i + j) for j in range(k)], signer)
+    while size < n:  # each append/checkpoint returns its seqs, so the head is known without re-reading it
+        k = min(batch, n - size - 1) if n - size > 1 else 1
+        size = led.append_many([_synthetic(i + j) for j in range(k)], signer)[-1] + 1
         i += k
         since_cp += k
-        if since_cp >= checkpoint_every or led.head()[0] >= n - 1:
-            led.checkpoint(signer)
+        if since_cp >= checkpoint_every or size >= n - 1:
+            size = led.checkpoint(signer) + 1
             since_cp = 0
     return signer
 

@@ -47,6 +47,24 @@ def event_hash(seq: int, event_id: str, kind: str, ts: str, key_id: str, prev_ha
     return hashlib.sha256(_HASH_PREFIX + f"{seq}\n{event_id}\n{kind}\n{ts}\n{key_id}\n{prev_hash}\n".encode("utf-8") + body).hexdigest()
 
 
+def event_hashes(seq: int, prev_hash: str, event_ids: list[str], kinds: list[str], ts: str, key_id: str, bodies: list[bytes]) -> list[str]:
+    """Hashes of consecutive events from ``seq`` on, each chained to the one before (the first to ``prev_hash``).
+
+    The same values as calling :func:`event_hash` per event (a test checks it); one commit time
+    ``ts`` and one signer ``key_id`` for the whole batch.
+    """
+    sha = hashlib.sha256
+    prefix = _HASH_PREFIX
+    out: list[str] = []
+    append = out.append
+    mid = f"\n{ts}\n{key_id}\n"
+    for eid, kind, body in zip(event_ids, kinds, bodies, strict=True):
+        prev_hash = sha(prefix + f"{seq}\n{eid}\n{kind}{mid}{prev_hash}\n".encode("utf-8") + body).hexdigest()
+        append(prev_hash)
+        seq += 1
+    return out
+
+
 #: The same preimage as :func:`event_hash`, as a DuckDB expression over an ``events`` row (a BLOB).
 #: Verification builds the preimages in the database and hashes them with ``hashlib``; a test
 #: checks that both definitions agree.
@@ -73,15 +91,15 @@ def new_event_id() -> str:
 
 def new_event_ids(n: int) -> list[str]:
     """``n`` fresh random UUIDs (v4, lower-case canonical form), from one ``os.urandom`` call."""
-    raw = os.urandom(16 * n)
-    out = []
-    for i in range(0, 16 * n, 16):
-        b = bytearray(raw[i : i + 16])
-        b[6] = (b[6] & 0x0F) | 0x40  # version 4
-        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = b.hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = raw[6::16].translate(_V4_VERSION)  # version 4
+    raw[8::16] = raw[8::16].translate(_V4_VARIANT)  # RFC 4122 variant
+    h = raw.hex()
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
+
+
+_V4_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))
+_V4_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
 
 
 def is_valid_event_id(text: object) -> bool:

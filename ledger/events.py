@@ -266,7 +266,11 @@ def make_event(kind: str, body: dict[str, Any]) -> _Event:
         raise LedgerError("BAD_BODY", f"{kind} body must be a JSON object, got {type(body).__name__}")
     if "kind" in body and body["kind"] != kind:
         raise LedgerError("BAD_BODY", f"body kind {body['kind']!r} does not match {kind!r}")
-    data = upcast(kind, {k: v for k, v in body.items() if k != "kind"})
+    version = body.get("schema_version")
+    if version is None or version == CURRENT_VERSIONS[kind]:  # fast path: current schema (a missing version defaults to it)
+        data = dict(body)
+    else:
+        data = upcast(kind, {k: v for k, v in body.items() if k != "kind"})
     data["kind"] = kind
     try:
         return msgspec.convert(data, cls, strict=True)

@@ -11,12 +11,16 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from ledger.parallel import ChunkStream
 
 KEY_ID_PREFIX = "ed25519:"
 
@@ -131,6 +135,60 @@ def sign_many(signer: Signer, messages: list[bytes], *, workers: int | None = No
 
     parts = map_ranges(_sign_range, (signer, messages), len(messages), workers=workers)
     return [s for part in parts for s in part]
+
+
+def _sign_events_range(start: int, stop: int) -> list[str]:
+    from ledger.chain import event_pae
+    from ledger.parallel import data
+
+    signer, bodies = data()
+    sign = signer._key.sign
+    return [sign(event_pae(b)).hex() for b in bodies[start:stop]]
+
+
+def sign_events(signer: Signer, bodies: list[bytes], *, workers: int | None = None) -> list[str]:
+    """Hex Ed25519 signatures of DSSE PAE(``bodies[i]``), as stored in the ledger's ``sig`` column.
+
+    The PAE and the hex are built in the workers too, so the whole per-event signing cost is
+    spread over the cores (see :mod:`ledger.parallel`).
+    """
+    from ledger.parallel import map_ranges
+
+    parts = map_ranges(_sign_events_range, (signer, bodies), len(bodies), workers=workers)
+    return [s for part in parts for s in part]
+
+
+#: Events per chunk of a signature stream (small enough that inserting a chunk overlaps the signing of the next).
+SIGN_CHUNK = 512
+_SIG_HEX = 128  # hex characters of one Ed25519 signature
+
+
+def _sign_events_chunk(start: int, stop: int) -> str:
+    from ledger.chain import event_pae
+    from ledger.parallel import data
+
+    signer, bodies = data()
+    sign = signer._key.sign
+    return b"".join([sign(event_pae(b)) for b in bodies[start:stop]]).hex()
+
+
+def stream_event_signatures(signer: Signer, bodies: list[bytes], *, chunk: int | None = None, workers: int | None = None) -> "ChunkStream":
+    """Start signing DSSE PAE(``bodies[i]``) in forked workers; read the results chunk by chunk, in order.
+
+    Iterating the returned :class:`ledger.parallel.ChunkStream` yields ``(start, stop, text)``
+    where :func:`split_signatures` turns ``text`` into the hex signatures of ``bodies[start:stop]``
+    (the same values as :func:`sign_events`). Small batches are signed in this process as they
+    are read. ``chunk`` defaults to :data:`SIGN_CHUNK`. Use it as a context manager so an
+    abandoned stream stops its workers.
+    """
+    from ledger.parallel import stream_chunks
+
+    return stream_chunks(_sign_events_chunk, (signer, bodies), len(bodies), chunk=chunk or SIGN_CHUNK, workers=workers)
+
+
+def split_signatures(text: str) -> list[str]:
+    """The hex signatures packed in one chunk of :func:`stream_event_signatures`."""
+    return [text[i : i + _SIG_HEX] for i in range(0, len(text), _SIG_HEX)]
 
 
 def _verify_range(start: int, stop: int) -> int | None:

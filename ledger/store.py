@@ -8,6 +8,15 @@ transaction the writer re-reads the head and appends ``head+1 …`` (compare-and
 key on ``seq`` and the head check make a fork or a gap impossible). DuckDB's own file-lock
 errors (a reader or writer in another process mid-operation) are retried until the timeout,
 then reported as ``LEDGER.BUSY`` naming the holder.
+
+Batched appends (see :meth:`Ledger._append_built`): the bodies are validated and encoded first;
+forked workers then sign them (Ed25519 over DSSE PAE of the exact body bytes) and stream the
+signatures back in chunks while this process takes the lock, opens the transaction, checks the
+head and key trust, chains the hashes and inserts each run of rows whose signatures have arrived
+(one Arrow-backed ``INSERT`` per run). The head witness, the compare-and-set check and ``COMMIT``
+follow the last run. The trusted key set and the checkpoint Merkle compact range are cached per
+file in this process, keyed by the head they describe, so neither is rebuilt from the whole
+ledger on every write.
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +53,7 @@ if TYPE_CHECKING:
     import pyarrow
 
     from ledger.keys import Signer
+    from ledger.parallel import ChunkStream
     from ledger.proofs import EventCheck, InclusionProof
     from ledger.verify import VerifyReport
 
@@ -52,6 +63,9 @@ _COLUMNS = "seq, event_id, kind, ts, key_id, prev_hash, body, hash, sig"
 _PROCESS_LOCK = threading.RLock()  # one DuckDB connection per process at a time (instance cache)
 _ACTIVE = threading.local()  # .cons: realpath -> (connection, read_only, external_access) held by this thread
 _CHUNK = 20_000
+_INSERT_ROWS = 2048  # smallest run of rows per INSERT while signatures stream in (each statement costs ~2-3 ms)
+_KEY_EVENTS = (Genesis, KeyRegistered, KeyRevoked)  # events that change which keys are trusted
+_KEY_KINDS = frozenset(cls.__struct_config__.tag for cls in _KEY_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,8 @@ class Ledger:
         self.read_only = read_only
         self.busy_timeout_s = busy_timeout_s
         self._origin: str | None = None
+        self._pending_trust: tuple[int, str, _TrustState] | None = None  # set by _write, published after COMMIT
+        self._pending_tree: tuple[int, str, Any] | None = None  # likewise, for the Merkle cache (_TREES)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -297,15 +313,17 @@ class Ledger:
         return self._append_built(built, signer)
 
     def checkpoint(self, signer: "Signer") -> int:
-        """Append a signed tree head over all events so far; return its seq."""
-        from ledger import merkle
+        """Append a signed tree head over all events so far; return its seq.
+
+        The Merkle root is computed incrementally: the compact range of the tree is cached per
+        ledger file in this process, keyed by the size and last event hash it covers, so a
+        checkpoint hashes only the events added since the previous one (a cache that no longer
+        matches the file is dropped and the tree rebuilt from every stored hash).
+        """
 
         def make(con: "duckdb.DuckDBPyConnection", size: int) -> _Event:
-            hashes = con.execute("SELECT hash FROM events ORDER BY seq").fetchall()
-            leaf, unhex = merkle.leaf_hash, bytes.fromhex
-            r = merkle.root([leaf(unhex(h)) for (h,) in hashes])
-            origin = msgspec.json.decode(bytes(con.execute("SELECT body FROM events WHERE seq = 0").fetchone()[0]))["origin"]
-            return make_event("checkpoint", {"origin": origin, "size": size, "root": r.hex()})
+            origin = self._origin_in(con)
+            return make_event("checkpoint", {"origin": origin, "size": size, "root": _tree_root(con, self.path, size).hex()})
 
         return self._append_built([], signer, builder=make)[0]
 
@@ -316,34 +334,50 @@ class Ledger:
     def _append_built(self, built: list[tuple[_Event, str | None]], signer: "Signer", builder=None) -> list[int]:
         if self.read_only:
             raise LedgerError("READ_ONLY", "this ledger handle was opened read-only", "open it without read_only to append")
-        bodies = [(ev, encode_body(ev), eid) for ev, eid in built]
-        # The signature covers only the body (DSSE PAE), so sign before taking the writer lock:
-        # the slowest part of a batch then never holds up other writers.
-        from ledger.keys import sign_many
+        encoded = [encode_body(ev) for ev, _ in built]
+        # The signature covers only the body (DSSE PAE), so signing starts before the writer lock
+        # is taken, in forked workers that stream signatures chunk by chunk: taking the lock,
+        # opening the transaction, checking the head and trust, hashing the chain and inserting
+        # the first chunks overlap the signing of the later ones.
+        from ledger.keys import stream_event_signatures
 
-        pae = chain.event_pae
-        sigs: list[str] | None = [s.hex() for s in sign_many(signer, [pae(b) for _, b, _ in bodies])] if bodies else None
-        with writer_lock(self.path, self.busy_timeout_s):
-            with self._connect(read_only=False) as con:
-                con.execute("BEGIN")
-                try:
-                    _upgrade_views(con)
-                    head = _head(con)
-                    if builder is not None:
-                        ev = builder(con, head[0])
-                        bodies = [(ev, encode_body(ev), None)]
-                    seqs = self._write(con, [(ev, eid) for ev, _, eid in bodies], signer, head=head, encoded=[b for _, b, _ in bodies], signatures=sigs)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+        with stream_event_signatures(signer, encoded) as sigs:
+            with writer_lock(self.path, self.busy_timeout_s):
+                with self._connect(read_only=False) as con:
+                    con.execute("BEGIN")
+                    self._pending_tree = None
+                    try:
+                        _upgrade_views(con)
+                        head = _head(con)
+                        if builder is not None:
+                            ev = builder(con, head[0])
+                            seqs = self._write(con, [(ev, None)], signer, head=head)
+                        else:
+                            seqs = self._write(con, built, signer, head=head, encoded=encoded, signatures=sigs)
+                        con.execute("COMMIT")
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                    _remember_trust(self.path, *self._pending_trust)
+                    if self._pending_tree is not None:
+                        _TREES[os.path.realpath(self.path)] = self._pending_tree
         return seqs
 
+    def _origin_in(self, con) -> str:
+        """The ledger origin, read on the caller's connection (never through a second one) if not cached."""
+        if self._origin is None:
+            rows = con.execute("SELECT body FROM events WHERE seq = 0").fetchall()  # fetchall: leaves no open result
+            if not rows:
+                raise LedgerError("CORRUPT", "the ledger has no genesis event")
+            self._origin = msgspec.json.decode(bytes(rows[0][0]))["origin"]
+        return self._origin
+
     def _write(self, con, items: list[tuple[_Event, str | None]], signer: "Signer", *, head: tuple[int, str],
-               origin: str | None = None, encoded: list[bytes] | None = None, signatures: list[str] | None = None) -> list[int]:
+               origin: str | None = None, encoded: list[bytes] | None = None, signatures: "ChunkStream | None" = None) -> list[int]:
         """Check idempotency and key trust, then insert ``items`` after ``head`` inside the caller's transaction.
 
-        ``signatures`` (hex, one per item, made by ``signer`` over each body's PAE) saves signing here.
+        ``signatures`` (a :func:`ledger.keys.stream_event_signatures` stream over ``encoded``, made
+        by ``signer``) saves signing here; its chunks are inserted as they arrive.
         """
         size, prev = head
         if size == 0:
@@ -351,13 +385,9 @@ class Ledger:
         if encoded is None:
             encoded = [encode_body(ev) for ev, _ in items]
         if origin is None:
-            origin = self._origin
-        if origin is None:  # read on this transaction's connection, never through a second one
-            row = con.execute("SELECT body FROM events WHERE seq = 0").fetchone()
-            if row is None:
-                raise LedgerError("CORRUPT", "the ledger has no genesis event")
-            origin = self._origin = msgspec.json.decode(bytes(row[0]))["origin"]
-        result: list[int | None] = [None] * len(items)
+            origin = self._origin_in(con)
+        n = len(items)
+        result: list[int | None] = [None] * n
         # Idempotency: an event_id seen before returns its seq (same body) or conflicts.
         wanted = {eid: i for i, (_, eid) in enumerate(items) if eid is not None}
         if wanted:
@@ -368,47 +398,78 @@ class Ledger:
                 if bytes(body) != encoded[i]:
                     raise LedgerError("CONFLICT", f"event_id {eid} already exists at seq {seq} with a different body", "use a new event_id for a new event")
                 result[i] = seq
-        trust = _TrustState.load(con) if size > 0 else _TrustState()
-        rows_out = []
-        seen_ids: dict[str, int] = {}
-        seq = size
-        ts = chain.now_ts()  # one commit time per transaction
-        fresh_ids = iter(chain.new_event_ids(sum(1 for _, eid in items if eid is None)))
+        trust = _trust_at(con, self.path, head) if size > 0 else _TrustState()
         key_id = signer.key_id
-        ehash = chain.event_hash
-        for i, ((ev, eid), body) in enumerate(zip(items, encoded, strict=True)):
-            if result[i] is not None:
-                continue
-            if eid is not None and eid in seen_ids:
-                j = seen_ids[eid]
-                if encoded[j] != body:
-                    raise LedgerError("CONFLICT", f"event_id {eid} appears twice in one batch with different bodies")
-                result[i] = result[j]
-                continue
-            trust.check_and_apply(ev, key_id, seq)
-            if eid is not None:
-                seen_ids[eid] = i
-            else:
-                eid = next(fresh_ids)
-            kind = ev.__struct_config__.tag
-            h = ehash(seq, eid, kind, ts, key_id, prev, body)
-            rows_out.append([seq, eid, kind, ts, key_id, prev, body, h, signatures[i] if signatures is not None else ""])
-            result[i] = seq
-            prev = h
-            seq += 1
-        if rows_out:
-            if signatures is None:
-                from ledger.keys import sign_many
+        trusted = key_id in trust.active  # re-read after every key event (one may revoke the signer)
+        kinds = [ev.__struct_config__.tag for ev, _ in items]
+        keep: Sequence[int]  # indices into items of the events actually written, ascending
+        if not wanted and trusted and _KEY_KINDS.isdisjoint(kinds):
+            # Fast path (the usual batch): fresh ids, a trusted signer and no key events, so every
+            # event is written, in order, and the trusted set does not change.
+            keep, col_ids, col_kinds = range(n), chain.new_event_ids(n), kinds
+            result = list(range(size, size + n))
+            seq = size + n
+        else:
+            keep, col_ids, col_kinds = [], [], []
+            fresh_ids = iter(chain.new_event_ids(n - len(wanted)))
+            seen_ids: dict[str, int] = {}
+            seq = size
+            for i, (ev, eid) in enumerate(items):
+                if result[i] is not None:
+                    continue
+                if eid is not None and eid in seen_ids:
+                    j = seen_ids[eid]
+                    if encoded[j] != encoded[i]:
+                        raise LedgerError("CONFLICT", f"event_id {eid} appears twice in one batch with different bodies")
+                    result[i] = result[j]
+                    continue
+                if not trusted or type(ev) in _KEY_EVENTS:
+                    trust.check_and_apply(ev, key_id, seq)
+                    trusted = key_id in trust.active
+                if eid is not None:
+                    seen_ids[eid] = i
+                else:
+                    eid = next(fresh_ids)
+                keep.append(i)
+                col_ids.append(eid)
+                col_kinds.append(kinds[i])
+                result[i] = seq
+                seq += 1
+        if keep:
+            from ledger.keys import split_signatures, stream_event_signatures
 
-                for r, sig in zip(rows_out, sign_many(signer, [chain.event_pae(r[6]) for r in rows_out]), strict=True):
-                    r[8] = sig.hex()
-            _insert(con, rows_out)
+            ts = chain.now_ts()  # one commit time per transaction
+            bodies = encoded if len(keep) == n else [encoded[i] for i in keep]
+            hashes = chain.event_hashes(size, prev, col_ids, col_kinds, ts, key_id, bodies)
+            # Extend the cached Merkle compact range while the workers sign (published after COMMIT).
+            self._pending_tree = _tree_after(self.path, size, prev, hashes) if size else None
+            if signatures is None:
+                signatures = stream_event_signatures(signer, encoded, workers=1)  # inside a transaction: never fork
+            # Rows of ``keep`` are inserted in runs of at least _INSERT_ROWS as their signatures
+            # arrive (small signing chunks balance the workers; larger inserts cost less per row).
+            done = flushed = 0  # rows of ``keep`` signed / inserted so far
+            sig_run: list[str] = []
+            for _, b, text in signatures:
+                part = split_signatures(text)
+                a = b - len(part)
+                j = bisect_left(keep, b, lo=done)  # chunk [a, b) of items holds rows done..j of keep
+                if j > done:
+                    sig_run.extend(part if j - done == b - a else [part[keep[r] - a] for r in range(done, j)])
+                done = j
+                if done - flushed >= _INSERT_ROWS or (done == len(keep) and done > flushed):
+                    _insert(con, size + flushed, col_ids[flushed:done], col_kinds[flushed:done], ts, key_id, bodies[flushed:done],
+                            hashes[flushed:done], sig_run, head_prev=hashes[flushed - 1] if flushed else prev)
+                    flushed, sig_run = done, []
+            if flushed != len(keep):
+                raise RuntimeError(f"inserted {flushed} of {len(keep)} events")  # a bug: every kept event lies in some chunk
+            prev = hashes[-1]
             con.execute("DELETE FROM ledger_head")
             con.execute("INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)",
-                        [origin, seq, prev, signer.key_id, signer.sign(chain.head_message(origin, seq, prev)).hex()])
+                        [origin, seq, prev, key_id, signer.sign(chain.head_message(origin, seq, prev)).hex()])
             check = _head(con)
             if check != (seq, prev):  # compare-and-set: nobody else moved the head under us
                 raise LedgerError("HEAD_MOVED", f"head moved during append (expected {seq}, found {check[0]})", "retry the append")
+        self._pending_trust = (seq, prev, trust)  # published by the caller once the transaction commits
         return [int(r) for r in result]  # type: ignore[arg-type]
 
 
@@ -418,6 +479,12 @@ class _TrustState:
     def __init__(self) -> None:
         self.active: dict[str, str] = {}  # key_id -> public key b64
         self.revoked: dict[str, int] = {}  # key_id -> seq of revocation
+
+    def copy(self) -> "_TrustState":
+        """An independent copy (appending to it leaves this one unchanged)."""
+        st = _TrustState()
+        st.active, st.revoked = dict(self.active), dict(self.revoked)
+        return st
 
     @classmethod
     def load(cls, con) -> "_TrustState":
@@ -461,6 +528,24 @@ class _TrustState:
         self.apply(ev, seq)
 
 
+#: Per ledger file (realpath): (size, head hash, trusted keys after those events), as last committed by this process.
+_TRUST: dict[str, tuple[int, str, _TrustState]] = {}
+
+
+def _trust_at(con, path: Path, head: tuple[int, str]) -> _TrustState:
+    """The trusted keys after the events up to ``head`` (a private copy): from this process's cache
+    when it was recorded at this very head (same size and head hash), else read from the file."""
+    cached = _TRUST.get(os.path.realpath(path))
+    if cached is not None and (cached[0], cached[1]) == head:
+        return cached[2].copy()
+    return _TrustState.load(con)
+
+
+def _remember_trust(path: Path, size: int, head_hash: str, trust: _TrustState) -> None:
+    """Record the trusted keys at a committed head (callers hold the process lock, see :class:`_Conn`)."""
+    _TRUST[os.path.realpath(path)] = (size, head_hash, trust)
+
+
 def _upgrade_views(con) -> bool:
     """Inside the caller's write transaction: recreate stale views and record the version; True if it did."""
     row = con.execute("SELECT value FROM ledger_meta WHERE key = 'views_version'").fetchone()
@@ -480,23 +565,76 @@ def _head(con) -> tuple[int, str]:
     return int(rows[0][0]) + 1, rows[0][1]
 
 
-def _insert(con, rows: list[tuple]) -> None:
-    if len(rows) < 64:
-        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+def _insert(con, seq0: int, event_ids: list[str], kinds: list[str], ts: str, key_id: str, bodies: list[bytes],
+            hashes: list[str], sigs: list[str], *, head_prev: str) -> None:
+    """Insert consecutive events from ``seq0`` given as columns (``prev_hash`` of each is the hash before it)."""
+    n = len(event_ids)
+    prevs = [head_prev, *hashes[:-1]]
+    if n < 64:
+        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[seq0 + i, event_ids[i], kinds[i], ts, key_id, prevs[i], bodies[i], hashes[i], sigs[i]] for i in range(n)])
         return
     import pyarrow as pa
 
-    cols = list(zip(*rows, strict=True))
     table = pa.table({
-        "seq": pa.array(cols[0], pa.int64()), "event_id": pa.array(cols[1], pa.string()), "kind": pa.array(cols[2], pa.string()),
-        "ts": pa.array(cols[3], pa.string()), "key_id": pa.array(cols[4], pa.string()), "prev_hash": pa.array(cols[5], pa.string()),
-        "body": pa.array(cols[6], pa.binary()), "hash": pa.array(cols[7], pa.string()), "sig": pa.array(cols[8], pa.string()),
+        "seq": pa.array(range(seq0, seq0 + n), pa.int64()), "event_id": pa.array(event_ids, pa.string()), "kind": pa.array(kinds, pa.string()),
+        "ts": pa.array([ts] * n, pa.string()), "key_id": pa.array([key_id] * n, pa.string()), "prev_hash": pa.array(prevs, pa.string()),
+        "body": pa.array(bodies, pa.binary()), "hash": pa.array(hashes, pa.string()), "sig": pa.array(sigs, pa.string()),
     })
     con.register("_new_events", table)
     try:
         con.execute(f"INSERT INTO events SELECT {_COLUMNS} FROM _new_events")
     finally:
         con.unregister("_new_events")
+
+
+#: Per ledger file (realpath): (size, hash of event size-1, Merkle accumulator over events [0, size)).
+_TREES: dict[str, tuple[int, str, Any]] = {}
+
+
+def _tree_after(path: Path, size: int, head_hash: str, hashes: list[str]) -> tuple[int, str, Any] | None:
+    """The cached compact range extended by the new events ``hashes`` appended after ``(size, head_hash)``,
+    as a new cache entry (the cached one is left unchanged), or None when nothing is cached at that head."""
+    import copy
+
+    from ledger import merkle
+
+    cached = _TREES.get(os.path.realpath(path))
+    if cached is None or cached[0] != size or cached[1] != head_hash or not hashes:
+        return None
+    acc = copy.deepcopy(cached[2])
+    leaf, unhex, add = merkle.leaf_hash, bytes.fromhex, acc.add
+    for h in hashes:
+        add(leaf(unhex(h)))
+    return size + len(hashes), hashes[-1], acc
+
+
+def _tree_root(con, path: Path, size: int) -> bytes:
+    """RFC 9162 root over the hashes of events ``[0, size)``, inside the caller's transaction.
+
+    Extends this process's cached compact range when it still matches the file (same event hash
+    at its last position), else rebuilds it from every stored hash. Callers hold the process
+    lock (:class:`_Conn`), so the cache is never updated concurrently.
+    """
+    from ledger import merkle
+
+    key = os.path.realpath(path)
+    cached = _TREES.pop(key, None)
+    acc, start = merkle.Accumulator(), 0
+    if cached is not None and 0 < cached[0] <= size:
+        row = con.execute("SELECT hash FROM events WHERE seq = ?", [cached[0] - 1]).fetchall()
+        if row and row[0][0] == cached[1]:
+            acc, start = cached[2], cached[0]
+    hashes = con.sql("SELECT hash FROM events WHERE seq >= ? AND seq < ? ORDER BY seq", params=[start, size]).to_arrow_table().column(0).to_pylist()
+    if len(hashes) != size - start:
+        raise LedgerError("CORRUPT", f"expected {size - start} events from seq {start}, found {len(hashes)}", "run `geno-lewm-ledger verify`")
+    leaf, unhex, add = merkle.leaf_hash, bytes.fromhex, acc.add
+    for h in hashes:
+        add(leaf(unhex(h)))
+    if size:
+        last = hashes[-1] if hashes else cached[1]  # type: ignore[index]
+        _TREES[key] = (size, last, acc)
+    return acc.root()
 
 
 _ALLOWED_SQL = {"SELECT", "EXPLAIN"}
@@ -549,7 +687,9 @@ class _Conn:
                 return con
             deadline = time.monotonic() + max(0.0, self.timeout_s)
             delay = 0.002
-            config = {} if self.external_access else {"enable_external_access": False}
+            config: dict[str, Any] = {} if self.external_access else {"enable_external_access": False}
+            if not self.read_only:
+                config["threads"] = 1  # a write is one short transaction: extra DuckDB threads only contend with the signing workers
             while True:
                 try:
                     self.con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
