@@ -150,29 +150,36 @@ class GatesDefined(_Event, tag="gates_defined", kw_only=True):
     gates: list[Gate]  # all gates
 
     def __post_init__(self) -> None:
-        names = [g.name for g in self.gates]
-        if len(set(names)) != len(names):
-            raise ValueError("duplicate gate names")
-        known = set(names)
-        for g in self.gates:
-            for n in g.needs:
-                if n not in known:
-                    raise ValueError(f"gate {g.name!r} needs unknown gate {n!r}")
-        needs = {g.name: g.needs for g in self.gates}
-        state: dict[str, int] = {}
+        check_gate_graph({g.name: list(g.needs) for g in self.gates}, [g.name for g in self.gates])
 
-        def visit(n: str) -> None:
-            if state.get(n) == 1:
-                raise ValueError(f"gate dependency cycle through {n!r}")
-            if state.get(n) == 2:
-                return
-            state[n] = 1
-            for m in needs[n]:
-                visit(m)
-            state[n] = 2
 
-        for n in names:
-            visit(n)
+def check_gate_graph(needs: dict[str, list[str]], names: list[str]) -> None:
+    """Raise ``ValueError`` unless ``names`` are unique, every need names a gate, and there is no cycle.
+
+    ``needs`` maps each gate to the gates that must pass first; ``names`` lists the gates in order
+    (duplicates are reported). Shared by the ``gates_defined`` event and the release layer's
+    gates-file loader.
+    """
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate gate names")
+    for name in names:
+        for n in needs.get(name, []):
+            if n not in needs:
+                raise ValueError(f"gate {name!r} needs unknown gate {n!r}")
+    state: dict[str, int] = {}
+
+    def visit(n: str) -> None:
+        if state.get(n) == 1:
+            raise ValueError(f"gate dependency cycle through {n!r}")
+        if state.get(n) == 2:
+            return
+        state[n] = 1
+        for m in needs[n]:
+            visit(m)
+        state[n] = 2
+
+    for n in names:
+        visit(n)
 
 
 class ModelYanked(_Event, tag="model_yanked", kw_only=True):

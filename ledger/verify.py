@@ -59,6 +59,22 @@ class _Fail(Exception):
         self.seq, self.code, self.reason = seq, code, reason
 
 
+def _apply_key_event(i: int, ev, active: dict, active_b64: dict, revoked: dict) -> None:
+    """Apply a ``key_registered``/``key_revoked`` event at seq ``i`` to the trusted-key state, or fail."""
+    if isinstance(ev, KeyRegistered):
+        if ev.key_id in active or ev.key_id in revoked:
+            raise _Fail(i, "LEDGER.BAD_EVENT", f"key {ev.key_id} registered twice")
+        if _key_id_of(ev.public_key) != ev.key_id:
+            raise _Fail(i, "LEDGER.BAD_EVENT", "key_registered key_id does not match its public key")
+        active[ev.key_id] = _pubkey(ev.public_key)
+        active_b64[ev.key_id] = ev.public_key
+    else:
+        if ev.key_id not in active:
+            raise _Fail(i, "LEDGER.BAD_EVENT", f"revokes {ev.key_id}, which is not an active key")
+        del active[ev.key_id]
+        revoked[ev.key_id] = i
+
+
 def _pubkey(b64: str):
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -130,18 +146,8 @@ def verify_rows(rows: list[tuple], witness: tuple | None, *, signatures: bool = 
                     raise _Fail(i, "LEDGER.KEY_REVOKED", f"signed by {key_id}, revoked at seq {revoked[key_id]}")
                 raise _Fail(i, "LEDGER.UNKNOWN_KEY", f"signed by {key_id}, which is not a trusted key at this point")
             jobs.append((i, pk, body, sig))
-            if isinstance(ev, KeyRegistered):
-                if ev.key_id in active or ev.key_id in revoked:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", f"key {ev.key_id} registered twice")
-                if _key_id_of(ev.public_key) != ev.key_id:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", "key_registered key_id does not match its public key")
-                active[ev.key_id] = _pubkey(ev.public_key)
-                active_b64[ev.key_id] = ev.public_key
-            elif isinstance(ev, KeyRevoked):
-                if ev.key_id not in active:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", f"revokes {ev.key_id}, which is not an active key")
-                del active[ev.key_id]
-                revoked[ev.key_id] = i
+            if isinstance(ev, (KeyRegistered, KeyRevoked)):
+                _apply_key_event(i, ev, active, active_b64, revoked)
             elif isinstance(ev, Checkpoint):
                 checkpoints += 1
                 if ev.origin != origin:
@@ -404,18 +410,8 @@ def verify_columns(ledger: "Ledger", *, signatures: bool = True, workers: int | 
                 raise _Fail(i, "LEDGER.BAD_EVENT", "a second genesis event")
             _check_trust(key_ids, i, i + 1, active, revoked, pks)
             seg = i + 1
-            if isinstance(ev, KeyRegistered):
-                if ev.key_id in active or ev.key_id in revoked:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", f"key {ev.key_id} registered twice")
-                if _key_id_of(ev.public_key) != ev.key_id:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", "key_registered key_id does not match its public key")
-                active[ev.key_id] = _pubkey(ev.public_key)
-                active_b64[ev.key_id] = ev.public_key
-            elif isinstance(ev, KeyRevoked):
-                if ev.key_id not in active:
-                    raise _Fail(i, "LEDGER.BAD_EVENT", f"revokes {ev.key_id}, which is not an active key")
-                del active[ev.key_id]
-                revoked[ev.key_id] = i
+            if isinstance(ev, (KeyRegistered, KeyRevoked)):
+                _apply_key_event(i, ev, active, active_b64, revoked)
             elif isinstance(ev, Checkpoint):
                 checkpoints += 1
                 if ev.origin != origin:

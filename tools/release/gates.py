@@ -138,28 +138,12 @@ def gates_from_ledger_body(body: Mapping[str, Any]) -> list[GateDef]:
 
 
 def _check_graph(gates: list[GateDef]) -> None:
-    names = [g.name for g in gates]
-    if len(set(names)) != len(names):
-        raise ConfigError("GATES", "duplicate gate names in the gates file")
-    needs = {g.name: g.needs for g in gates}
-    for g in gates:
-        for n in g.needs:
-            if n not in needs:
-                raise ConfigError("GATES", f"gate {g.name!r} needs unknown gate {n!r}")
-    state: dict[str, int] = {}
+    from ledger.events import check_gate_graph
 
-    def visit(n: str) -> None:
-        if state.get(n) == 1:
-            raise ConfigError("GATES", f"gate dependency cycle through {n!r}")
-        if state.get(n) == 2:
-            return
-        state[n] = 1
-        for m in needs[n]:
-            visit(m)
-        state[n] = 2
-
-    for n in names:
-        visit(n)
+    try:
+        check_gate_graph({g.name: list(g.needs) for g in gates}, [g.name for g in gates])
+    except ValueError as exc:
+        raise ConfigError("GATES", f"{exc} in the gates file") from None
 
 
 def latest_gates_body(ledger) -> dict[str, Any] | None:
