@@ -100,15 +100,19 @@ def relative_or_name(path: str | os.PathLike[str], root: str | os.PathLike[str] 
     return p.name
 
 
-def check_identity(identity: Identity, root: str | os.PathLike[str]) -> None:
-    """Raise ``PROVENANCE.STALE_ARTIFACT`` (or ``PROVENANCE.MISSING_ARTIFACT``) if bytes on disk differ."""
+def check_identity(identity: Identity, root: str | os.PathLike[str], *, hint: str | None = None) -> None:
+    """Raise ``PROVENANCE.STALE_ARTIFACT`` (or ``PROVENANCE.MISSING_ARTIFACT``) if bytes on disk differ.
+
+    ``hint`` replaces the family's default hint (e.g. "re-run the step that produces it").
+    """
     rel = check_public_path(identity["path"])
     p = Path(root) / rel
     if not p.is_file():
-        raise ProvenanceError("MISSING_ARTIFACT", f"recorded artifact {rel} is missing")
+        raise ProvenanceError("MISSING_ARTIFACT", f"recorded artifact {rel} is missing", hint)
     digest, size = sha256_file(p)
     if size != identity["size"] or digest != identity["sha256"]:
         raise ProvenanceError(
             "STALE_ARTIFACT",
-            f"{rel} changed since it was recorded (sha256 {digest[:12]}… size {size}, recorded {identity['sha256'][:12]}… size {identity['size']})",
+            f"{rel} changed since it was recorded (sha256 {digest[:12]}… size {size}; recorded {identity['sha256'][:12]}… size {identity['size']})",
+            hint,
         )

@@ -59,6 +59,14 @@ class _Fail(Exception):
         self.seq, self.code, self.reason = seq, code, reason
 
 
+def _check_checkpoint_head(i: int, ev, origin: str) -> None:
+    """A checkpoint at seq ``i`` must name the ledger's origin and cover only earlier events."""
+    if ev.origin != origin:
+        raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint origin {ev.origin!r} is not the ledger's {origin!r}")
+    if ev.size > i:
+        raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint size {ev.size} covers events after itself")
+
+
 def _apply_key_event(i: int, ev, active: dict, active_b64: dict, revoked: dict) -> None:
     """Apply a ``key_registered``/``key_revoked`` event at seq ``i`` to the trusted-key state, or fail."""
     if isinstance(ev, KeyRegistered):
@@ -150,10 +158,7 @@ def verify_rows(rows: list[tuple], witness: tuple | None, *, signatures: bool = 
                 _apply_key_event(i, ev, active, active_b64, revoked)
             elif isinstance(ev, Checkpoint):
                 checkpoints += 1
-                if ev.origin != origin:
-                    raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint origin {ev.origin!r} is not the ledger's {origin!r}")
-                if ev.size > i:
-                    raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint size {ev.size} covers events after itself")
+                _check_checkpoint_head(i, ev, origin)
                 r = acc.root() if ev.size == i else merkle.root(leaves[: ev.size])
                 if r.hex() != ev.root:
                     raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint root for size {ev.size} does not match the events (rewritten history)")
@@ -414,10 +419,7 @@ def verify_columns(ledger: "Ledger", *, signatures: bool = True, workers: int | 
                 _apply_key_event(i, ev, active, active_b64, revoked)
             elif isinstance(ev, Checkpoint):
                 checkpoints += 1
-                if ev.origin != origin:
-                    raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint origin {ev.origin!r} is not the ledger's {origin!r}")
-                if ev.size > i:
-                    raise _Fail(i, "LEDGER.CHECKPOINT_MISMATCH", f"checkpoint size {ev.size} covers events after itself")
+                _check_checkpoint_head(i, ev, origin)
                 if levels is None:
                     levels = _merge_levels(used)
                 if _prefix_root(levels, ev.size).hex() != ev.root:

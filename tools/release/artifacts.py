@@ -20,6 +20,7 @@ from ledger.errors import InputError, ProvenanceError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import (
     Identity,
+    check_identity,
     check_public_path,
     file_identity,
     is_sha256_hex,
@@ -132,18 +133,11 @@ def public_argv(argv: Sequence[str], root: str | os.PathLike[str]) -> list[str]:
 
 
 def check_fresh(ident: Identity, root: str | os.PathLike[str]) -> None:
-    """Raise ``PROVENANCE.STALE_ARTIFACT`` / ``PROVENANCE.MISSING_ARTIFACT`` if ``ident`` no longer holds."""
-    rel = check_public_path(ident["path"])
-    p = Path(root) / rel
-    if not p.is_file():
-        raise ProvenanceError("MISSING_ARTIFACT", f"recorded artifact {rel} is missing", "re-run the step that produces it")
-    digest, size = sha256_file(p)
-    if digest != ident["sha256"] or size != ident["size"]:
-        raise ProvenanceError(
-            "STALE_ARTIFACT",
-            f"{rel} changed since it was recorded (sha256 {digest[:12]}… size {size}; recorded {ident['sha256'][:12]}… size {ident['size']})",
-            "re-run the step that produces it (and the steps after it), or restore the recorded bytes",
-        )
+    """Raise ``PROVENANCE.STALE_ARTIFACT`` / ``PROVENANCE.MISSING_ARTIFACT`` if ``ident`` no longer holds.
+
+    :func:`ledger.identity.check_identity` with the release steps' hint.
+    """
+    check_identity(ident, root, hint="re-run the step that produces it (and the steps after it), or restore the recorded bytes")
 
 
 def stale_identities(idents: Iterable[Identity], root: str | os.PathLike[str]) -> list[tuple[str, str]]:
