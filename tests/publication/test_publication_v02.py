@@ -31,6 +31,47 @@ def test_plan_only_suite_report_is_never_ok(tmp_path):
     assert v02_benchmark_readiness.main(["--no-ledger", "--suite-report", str(out), "--metrics-json", "m.json", "--efficiency-report", "e.json", "--output", str(out)]) == 2
 
 
+@pytest.mark.parametrize("row_name", ["brca2_saturation", "traitgym_mendelian"])
+@pytest.mark.parametrize("form", ["separate", "equals"])
+def test_suite_refuses_binary_metric_mode_for_continuous_benchmarks(tmp_path, capsys, row_name, form):
+    manifest = tmp_path / "suite.json"
+    doc = json.loads(config_path("first_experiment", "v0.2_benchmark_suite.template.json").read_text())
+    row = next(r for r in doc["rows"] if r["name"] == row_name)
+    step = next(s for s in row["steps"] if s["command"] == "geno-lewm-eval")
+    i = step["argv"].index("--metric-mode")
+    assert step["argv"][i + 1] == "spearman"  # the checked template is right
+    if form == "separate":
+        step["argv"][i + 1] = "binary"
+    else:
+        step["argv"][i:i + 2] = ["--metric-mode=binary"]
+    manifest.write_text(json.dumps(doc))
+    out = tmp_path / "suite_report.json"
+    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out),
+                                   "--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "error[CONFIG.SUITE_METRIC_MODE]" in err
+    assert f"step {row_name}.eval" in err and "spearman" in err
+    assert not out.exists()
+
+
+def test_suite_refuses_spearman_for_clinvar_and_a_row_mode_that_disagrees(tmp_path, capsys):
+    from ledger.errors import ConfigError
+
+    doc = json.loads(config_path("first_experiment", "v0.2_benchmark_suite.template.json").read_text())
+    values = {"model_dir": str(tmp_path), "fasta": "ref.fa", "carbon_model_dir": "c", "logp_cache": "l.jsonl"}
+    assert v02_benchmark_suite.plan_steps(doc, values)  # the template itself plans
+    clinvar = next(r for r in doc["rows"] if r["name"] == "clinvar_coding")
+    ev = next(s for s in clinvar["steps"] if s["command"] == "geno-lewm-eval")
+    ev["argv"][ev["argv"].index("--metric-mode") + 1] = "spearman"
+    with pytest.raises(ConfigError, match="clinvar_coding.eval") as exc:
+        v02_benchmark_suite.plan_steps(doc, values)
+    assert exc.value.code == "CONFIG.SUITE_METRIC_MODE"
+    ev["argv"][ev["argv"].index("--metric-mode") + 1] = "binary"
+    clinvar["metric_mode"] = "spearman"
+    with pytest.raises(ConfigError, match="row metric_mode 'spearman'"):
+        v02_benchmark_suite.plan_steps(doc, values)
+
+
 def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
     manifest = tmp_path / "suite.json"
     (tmp_path / "stale.json").write_text("{}")
