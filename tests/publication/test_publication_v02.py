@@ -107,6 +107,27 @@ def test_rollout_speed_scope_stays_rescoped(tmp_path):
     assert "NOT passing" in doc["claim_boundary"] and doc["negative_findings"]
 
 
+def test_rollout_speed_scope_run_as_a_module_records_its_arguments_public_safe_and_no_ledger_claims_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    bench = _bench(tmp_path)
+    argv = _scope_argv(tmp_path, bench, "--issue-ref", "#42", "--issue-ref", "#197", "--no-ledger")
+    proc = subprocess.run([sys.executable, "-m", "tools.release.rollout_speed_scope", *argv], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "scope.json").read_text())
+    cmd = doc["command"]
+    assert cmd[:3] == ["python", "-m", "tools.release.rollout_speed_scope"]
+    assert cmd[cmd.index("--rollout-speed-report") + 1] == "rollout_speed.json"  # the path argument, relative to the artifact root
+    assert cmd[cmd.index("--output") + 1] == "scope.json" and "--target-speedup" in cmd
+    assert str(tmp_path) not in json.dumps(doc)
+    # --no-ledger: nothing is recorded, so no step line claims a recorded run
+    assert "(run " not in proc.stderr and "recorded)" not in proc.stderr
+    assert "[rollout_speed_scope] passed (not recorded: --no-ledger)" in proc.stderr
+    assert not (tmp_path / "ledger.duckdb").exists()
+
+
 @pytest.mark.parametrize(("case", "code"), [("refs", "INPUT.ISSUE_REFS"), ("claim", "PROVENANCE.CLAIM_BOUNDARY"), ("met", "RELEASE.TARGET_MET")])
 def test_rollout_speed_scope_refusals(tmp_path, capsys, case, code):
     bench = _bench(tmp_path, "Rollout timing." if case == "claim" else CLAIM)
