@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
