@@ -57,7 +57,8 @@ def _read_row(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
 
     try:
         table = pq.read_table(path)
-        row = {c: table.column(c)[0].as_py() for c in dict.fromkeys(("schema_version", *columns))}
+        row = {c: table.column(c)[0].as_py() for c in columns}
+        row["schema_version"] = table.column("schema_version")[0].as_py() if "schema_version" in table.column_names else None
         raw = (table.schema.metadata or {}).get(b"required_fields")
         required = json.loads(raw) if raw else None
     except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt

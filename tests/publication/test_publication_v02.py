@@ -147,7 +147,7 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
     shard = tmp_path / "cache" / key[:2] / f"{key}.parquet"
     shard.parent.mkdir(parents=True)
     payload = b"\x00" * 4 * 3 * 2
-    pq.write_table(pa.table({"key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
+    pq.write_table(pa.table({"schema_version": ["1.0.0"], "key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
     spec = tmp_path / "spec.jsonl"
     state = {"key": key, "token_index": 1}
     spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": state, "target": state, "candidates": [state],
