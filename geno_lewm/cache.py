@@ -6,19 +6,27 @@ never reuse old entries. Shards are written atomically; on read every field (sch
 key, hashes, shape, payload sha256) is checked, and a corrupt or mismatched shard raises
 ``RESOURCE.CACHE_CORRUPT`` inside :meth:`WindowCache.load` and is rebuilt by
 :meth:`WindowCache.get_or_compute` (never silently used).
+
+Schema versions follow the loader contract (:func:`geno_lewm.versioning.load_document`): a shard
+at any MINOR/PATCH of MAJOR 1 is read and its unknown optional columns are ignored; a foreign MAJOR,
+or a column named in the Parquet schema metadata's ``required_fields`` (a JSON list) that this
+runtime does not know, is ``INPUT.SCHEMA_COMPAT`` (the cache then rebuilds that window's shard).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import InputError, ResourceError
+from ledger.errors import InputError, ResourceError, SchemaCompatError
 from ledger.fsutil import atomic_path
+
+from geno_lewm.versioning import load_document
 
 if TYPE_CHECKING:
     import torch
@@ -40,14 +48,26 @@ def cache_key(seq: str, encoder_hash: str, contract_hash: str) -> str:
 
 
 def _read_row(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
-    """The first row of shard ``path`` restricted to ``columns``; ``RESOURCE.CACHE_CORRUPT`` if unreadable."""
+    """The first row of shard ``path`` restricted to ``columns``, after the loader contract.
+
+    ``RESOURCE.CACHE_CORRUPT`` if unreadable; ``INPUT.SCHEMA_COMPAT`` for a foreign MAJOR or an
+    unknown required column. Columns this runtime does not know are never read.
+    """
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
-        return {c: table.column(c)[0].as_py() for c in columns}
+        row = {c: table.column(c)[0].as_py() for c in columns}
+        row["schema_version"] = table.column("schema_version")[0].as_py() if "schema_version" in table.column_names else None
+        raw = (table.schema.metadata or {}).get(b"required_fields")
+        required = json.loads(raw) if raw else None
     except Exception as exc:  # noqa: BLE001 - any unreadable shard is corrupt
         raise ResourceError("CACHE_CORRUPT", f"cache shard {path.name} is unreadable ({type(exc).__name__})") from None
+    try:
+        load_document(SCHEMA_NAME, {**row, "required_fields": required}, known_fields=frozenset(_COLUMNS))
+    except SchemaCompatError as exc:
+        raise SchemaCompatError(f"cache shard {path.name}: {exc.message}", "delete the shard (the cache rebuilds it) or upgrade geno-lewm") from None
+    return {c: row[c] for c in columns}
 
 
 def _payload_valid(row: dict[str, Any]) -> bool:
@@ -68,7 +88,8 @@ def read_shard(path: str | os.PathLike[str], key: str) -> dict[str, Any]:
     """The payload fields (key, payload, payload_sha256, tokens, hidden) of the shard at ``path``.
 
     Refuses (``RESOURCE.CACHE_CORRUPT``) a shard that is unreadable or does not hold ``key`` with a
-    payload matching its SHA-256 and shape.
+    payload matching its SHA-256 and shape, and (``INPUT.SCHEMA_COMPAT``) one the loader contract
+    rejects.
     """
     p = Path(path)
     row = _read_row(p, _PAYLOAD_COLUMNS)
@@ -91,14 +112,16 @@ class WindowCache:
         return self.dir / key[:2] / f"{key}.parquet"
 
     def load(self, seq: str) -> torch.Tensor | None:
-        """The cached (T, H) hidden states of ``seq``; None when absent; ``RESOURCE.CACHE_CORRUPT`` if bad."""
+        """The cached (T, H) hidden states of ``seq``; None when absent; ``RESOURCE.CACHE_CORRUPT`` if bad.
+
+        ``INPUT.SCHEMA_COMPAT`` for a shard this runtime cannot read (see the module docstring).
+        """
         key = cache_key(seq, self.encoder_hash, self.contract_hash)
         path = self.shard_path(key)
         if not path.is_file():
             return None
         row = _read_row(path, _COLUMNS)
         expect = {
-            "schema_version": SCHEMA_VERSION,
             "key": key,
             "window_sha256": window_sha256(seq),
             "encoder_hash": self.encoder_hash,
@@ -146,15 +169,15 @@ class WindowCache:
     def get_or_compute(self, windows: list[str], compute: Callable[[list[str]], list[torch.Tensor]]) -> list[torch.Tensor]:
         """Per-window (T, H) hidden states: cached ones are read, the rest computed in one call and stored.
 
-        A corrupt or mismatched shard is reported on stderr with ``RESOURCE.CACHE_CORRUPT`` and
-        rebuilt from ``compute``.
+        A corrupt or mismatched shard (``RESOURCE.CACHE_CORRUPT``), or one this runtime cannot read
+        (``INPUT.SCHEMA_COMPAT``), is reported on stderr and rebuilt from ``compute``.
         """
         out: list[torch.Tensor | None] = [None] * len(windows)
         todo: dict[str, list[int]] = {}
         for i, seq in enumerate(windows):
             try:
                 got = self.load(seq)
-            except ResourceError as err:
+            except (ResourceError, SchemaCompatError) as err:
                 print(f"warning[{err.code}]: {err.message}; rebuilding it", file=sys.stderr)
                 self.stats["rebuilt"] += 1
                 got = None

@@ -42,6 +42,8 @@ from ledger.identity import sha256_file
 CALIBRATION_FILE: Final = "calibration.parquet"
 SCHEMA_VERSION: Final = SCHEMAS["calibration_table"].version
 GENERATED_BY: Final = "geno-lewm-calibrate"
+#: Metadata fields this runtime understands (a table's ``required_fields`` may only name these).
+METADATA_FIELDS: Final = frozenset({"schema_version", "generated_by", "gc_cuts", "min_count", "buckets", "model_id_basis", "stand_in", "null_set"})
 GLOBAL: Final = "*"
 GC_TERCILES: Final = ("gc_low", "gc_mid", "gc_high")
 REGION_CLASSES: Final = ("edge", "cpg", "other")
@@ -190,7 +192,7 @@ class CalibrationTable:
             raise ProvenanceError("BAD_CALIBRATION", f"calibration table {p.name} is unreadable ({type(exc).__name__})", "rebuild it with geno-lewm-calibrate") from None
         if not isinstance(meta, dict):
             raise ProvenanceError("BAD_CALIBRATION", f"calibration table {p.name} has no geno_lewm metadata", "rebuild it with geno-lewm-calibrate")
-        meta = load_document("calibration_table", meta, known_fields=frozenset(meta))
+        meta = load_document("calibration_table", meta, known_fields=METADATA_FIELDS)
         rows = table.to_pylist()
         buckets = {r["bucket"]: list(r["scores"]) for r in rows}
         declared = {b["name"]: int(b["count"]) for b in meta["buckets"]}

@@ -4,10 +4,13 @@ Layout: ``manifest.json``, ``encoder/`` (the Carbon checkpoint files, role ``enc
 ``predictor.safetensors``, ``action_encoder.safetensors``, ``config.effective.yaml`` and optional
 ``calibration.parquet``. The manifest is stored as canonical JSON bytes (``ledger.canonical``), so
 ``model_id`` = SHA-256 of those bytes = SHA-256 of the file. Floats never appear (decimal
-strings instead). A manifest at the current ``schema_version`` must have exactly the fields below
-(unknown keys are ``PROVENANCE.MANIFEST_SCHEMA``); one from a later MINOR of the same MAJOR is
-read by the loader contract (unknown optional fields ignored, unknown required fields rejected).
-Loading verifies every artifact's sha256 and size first (``PROVENANCE.*`` naming the file).
+strings instead). A manifest is decoded by the loader contract
+(:func:`geno_lewm.versioning.decode_document`): any ``schema_version`` of the current MAJOR is read,
+the current one included; unknown optional fields are ignored (at any depth); a field named in
+``required_fields`` that this runtime does not know, or a foreign MAJOR, is ``INPUT.SCHEMA_COMPAT``;
+a missing or mistyped known field is ``PROVENANCE.MANIFEST_SCHEMA``. Ignored fields still count for
+integrity: ``model_id`` hashes the whole manifest, never the decoded view. Loading verifies every
+artifact's sha256 and size first (``PROVENANCE.*`` naming the file).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ledger.errors import ProvenanceError
 from ledger.fsutil import atomic_write_bytes
 from ledger.identity import check_identity, check_public_path, file_identity, is_sha256_hex
 
-from geno_lewm.versioning import SCHEMAS, ReleaseId, load_document
+from geno_lewm.versioning import SCHEMAS, ReleaseId, decode_document
 
 if TYPE_CHECKING:
     import torch
@@ -104,18 +107,16 @@ def _fail(msg: str) -> ProvenanceError:
 
 
 def validate_manifest(doc: dict) -> Manifest:
-    """Decode and check a manifest dict (closed schema at the current version, loader contract otherwise)."""
+    """Decode and check a manifest dict by the loader contract; the result is this runtime's view.
+
+    A manifest from another MINOR/PATCH of the current MAJOR is returned at the current
+    ``schema_version`` without the fields this runtime does not know (a reseal writes that view).
+    """
     if not isinstance(doc, dict):
         raise _fail("not a JSON object")
-    data = load_document("manifest", doc)  # SchemaCompatError on a foreign MAJOR / unknown required field
-    if data.get("schema_version") != MANIFEST_SCHEMA_VERSION:
-        known = set(Manifest.__struct_fields__)
-        data = {k: v for k, v in data.items() if k in known}
-        data["schema_version"] = MANIFEST_SCHEMA_VERSION
-    try:
-        man = msgspec.convert(data, Manifest, strict=True)
-    except msgspec.ValidationError as exc:
-        raise _fail(str(exc)) from None
+    man = decode_document("manifest", doc, Manifest, invalid=_fail)  # SchemaCompatError: foreign MAJOR / unknown required field
+    if man.schema_version != MANIFEST_SCHEMA_VERSION:
+        man = msgspec.structs.replace(man, schema_version=MANIFEST_SCHEMA_VERSION)
     ReleaseId.parse(man.release_id)
     paths = [a.path for a in man.artifacts]
     if paths != sorted(paths) or len(set(paths)) != len(paths):
@@ -166,11 +167,17 @@ def read_manifest(model_dir: str | os.PathLike[str]) -> Manifest:
 
 
 def model_id_of(model_dir: str | os.PathLike[str]) -> str:
-    """``model_id``: SHA-256 of the canonical bytes of the package's manifest."""
+    """``model_id``: SHA-256 of the exact bytes of the package's ``manifest.json`` (which must be JSON).
+
+    The bytes are hashed as stored, never re-serialised, so fields the loader contract ignores
+    (unknown optional fields of a newer MINOR) are still covered by the id.
+    """
     path = Path(model_dir) / MANIFEST_NAME
     if not path.is_file():
         raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory")
-    return manifest_id(parse_manifest_bytes(path.read_bytes()))
+    data = path.read_bytes()
+    parse_manifest_bytes(data)
+    return sha256_hex(data)
 
 
 def verify_package(model_dir: str | os.PathLike[str]) -> dict:

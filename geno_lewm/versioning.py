@@ -8,12 +8,16 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import types
+import typing
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ledger.errors import InputError, SchemaCompatError
+import msgspec
+
+from ledger.errors import GenoError, InputError, SchemaCompatError
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _RELEASE_ID = re.compile(r"^geno-lewm-v(?P<version>[^-]+)-(?P<encoder>.+)-r(?P<revision>[^-]*)$")
@@ -113,6 +117,7 @@ SCHEMAS: dict[str, Schema] = {
         Schema("calibration_table", "1.0.0", "RFC-0009", frozenset({"schema_version", "buckets"})),
         Schema("ledger_event", "1.0.0", "RFC-0012", frozenset({"schema_version", "kind"})),
         Schema("eval_metrics", "1.0.0", "docs/evaluation.md", frozenset({"schema_version", "generated_by", "rows", "negative_findings"})),
+        Schema("release_report", "1.0.0", "docs/09-release-and-versioning.md", frozenset({"schema_version", "generated_by"})),
     ]
 }
 
@@ -166,11 +171,74 @@ def load_document(schema_name: str, doc: Mapping[str, Any], *, known_fields: fro
         data = fn(data)
         data["schema_version"] = to_version
         have = SemVer.parse(to_version)
+    declared = data.get(REQUIRED_FIELDS_KEY) or []
+    if not isinstance(declared, list) or not all(isinstance(n, str) for n in declared):
+        raise SchemaCompatError(f"{schema_name}: {REQUIRED_FIELDS_KEY} must be a list of field names")
     understood = set(schema.required) | set(known_fields or ())
-    for name in data.get(REQUIRED_FIELDS_KEY, []) or []:
+    for name in declared:
         if name not in understood:
-            raise SchemaCompatError(f"{schema_name}: unknown required field {name!r}")
+            raise SchemaCompatError(f"{schema_name}: unknown required field {name!r} (schema_version {data['schema_version']}; this runtime reads {schema.version})")
     return data
+
+
+_S = TypeVar("_S", bound=msgspec.Struct)
+
+
+def struct_fields(type_: type[msgspec.Struct]) -> frozenset[str]:
+    """The top-level field names (as encoded on disk) of a msgspec Struct type."""
+    return frozenset(f.encode_name for f in msgspec.structs.fields(type_))
+
+
+def decode_document(
+    schema_name: str,
+    doc: Mapping[str, Any],
+    type_: type[_S],
+    *,
+    invalid: Callable[[str], GenoError] | None = None,
+) -> _S:
+    """The loader contract, then typed decoding: an on-disk document of ``schema_name`` as a ``type_`` Struct.
+
+    1. :func:`load_document` with ``known_fields`` = the fields of ``type_``: a foreign MAJOR
+       without a migration, or a ``required_fields`` entry this runtime does not know, is
+       :class:`SchemaCompatError`;
+    2. unknown optional fields are dropped at every depth (also inside nested Structs, lists and
+       dicts of Structs), at *any* MINOR/PATCH of the current MAJOR, the current one included, so a
+       Struct declared with ``forbid_unknown_fields`` still reads a document from a newer MINOR;
+    3. ``msgspec.convert(strict=True)``; a type error becomes ``invalid(message)`` (default
+       ``INPUT.BAD_DOCUMENT``).
+
+    ``doc`` is never mutated, and decoding never re-serialises: an integrity hash over the file's
+    bytes (a manifest's ``model_id``) is unaffected by what is ignored here.
+    """
+    data = load_document(schema_name, doc, known_fields=struct_fields(type_))
+    try:
+        return msgspec.convert(_known_only(data, type_), type_, strict=True)
+    except msgspec.ValidationError as exc:
+        if invalid is not None:
+            raise invalid(str(exc)) from None
+        raise InputError("BAD_DOCUMENT", f"{schema_name}: {exc}", "regenerate the file with the command that writes it") from None
+
+
+def _known_only(value: Any, tp: Any) -> Any:
+    """``value`` with every mapping key that ``tp`` (a Struct, or a container of Structs) does not declare removed."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _known_only(value, args[0])
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        if not isinstance(value, Mapping):
+            return value
+        fields = {f.encode_name: f.type for f in msgspec.structs.fields(tp)}
+        keep = set(fields) | {tp.__struct_config__.tag_field} - {None}
+        return {k: _known_only(v, fields.get(k, Any)) for k, v in value.items() if k in keep}
+    if origin in (list, tuple, set, frozenset) and isinstance(value, list) and args:
+        return [_known_only(v, args[0]) for v in value]
+    if origin is dict and isinstance(value, Mapping) and len(args) == 2:
+        return {k: _known_only(v, args[1]) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType) and isinstance(value, Mapping):
+        structs = [a for a in args if isinstance(a, type) and issubclass(a, msgspec.Struct)]
+        if len(structs) == 1:
+            return _known_only(value, structs[0])
+    return value
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,10 +62,11 @@ def report_error(err: GenoError, stream=None) -> None:
 def run_cli(main: Callable[[list[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Run ``main(argv)`` and translate its outcome into the documented exit code.
 
-    Returns the exit code (callers pass it to ``sys.exit``); never lets a traceback reach the user
-    unless debugging was asked for.
+    ``argv=None`` means ``sys.argv[1:]``, passed to ``main`` explicitly so a step records the
+    command line it really ran. Returns the exit code (callers pass it to ``sys.exit``); never lets
+    a traceback reach the user unless debugging was asked for.
     """
-    args = None if argv is None else list(argv)
+    args = list(sys.argv[1:] if argv is None else argv)  # explicit, so steps can record the real command line
     debug = debug_enabled(args)
     try:
         code = main(args)

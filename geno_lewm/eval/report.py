@@ -18,17 +18,22 @@ from ledger.identity import relative_or_name
 
 from geno_lewm.eval import fmt
 from geno_lewm.eval.jsonio import read_json
-from geno_lewm.eval.schema import EVAL_METRICS_SCHEMA_VERSION, RENDERABLE_GENERATORS
+from geno_lewm.eval.schema import EVAL_METRICS_FIELDS, RENDERABLE_GENERATORS
+from geno_lewm.versioning import load_document
 
 _BASELINE_TRIPLE = ("baseline", "baseline_value", "delta_vs_baseline")
 
 
 def check_schema_version(payload: Mapping[str, Any], what: str) -> None:
-    """Raise ``INPUT.SCHEMA_COMPAT`` unless ``schema_version`` has this runtime's MAJOR."""
-    raw = payload.get("schema_version")
-    want = EVAL_METRICS_SCHEMA_VERSION.split(".", 1)[0]
-    if not isinstance(raw, str) or raw.split(".", 1)[0] != want:
-        raise SchemaCompatError(f"{what}: schema_version {raw!r} is not readable (this runtime reads {want}.x.y)")
+    """The loader contract for a metrics payload (:func:`geno_lewm.versioning.load_document`).
+
+    Raises ``INPUT.SCHEMA_COMPAT`` for another MAJOR or a ``required_fields`` entry outside
+    :data:`geno_lewm.eval.schema.EVAL_METRICS_FIELDS`; unknown optional fields are ignored.
+    """
+    try:
+        load_document("eval_metrics", payload, known_fields=EVAL_METRICS_FIELDS)
+    except SchemaCompatError as exc:
+        raise SchemaCompatError(f"{what}: {exc.message}") from None
 
 
 def _check_row(row: Mapping[str, Any], conclusions: list[str]) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -186,6 +186,21 @@ def _jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
             yield i, doc
 
 
+def read_receipt(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A receipt document by the loader contract, with every field of :data:`RECEIPT_FIELDS` present.
+
+    Any ``schema_version`` of the current MAJOR is read and unknown optional fields are ignored
+    (commitments cover only the fields they name, so ignoring one changes no hash); a foreign
+    MAJOR or a ``required_fields`` entry outside :data:`RECEIPT_FIELDS` is ``INPUT.SCHEMA_COMPAT``;
+    a missing field is ``PROVENANCE.RECEIPT_MISMATCH``.
+    """
+    doc = load_document("receipt", doc, known_fields=frozenset(RECEIPT_FIELDS))
+    for name in RECEIPT_FIELDS:
+        if name not in doc:
+            raise ProvenanceError("RECEIPT_MISMATCH", f"missing field {name!r}")
+    return doc
+
+
 def _bad(line: int, key: str, what: str, hint: str | None = None) -> ProvenanceError:
     return ProvenanceError("RECEIPT_MISMATCH", f"receipt line {line} ({key}): {what}", hint or "the receipt does not match the scores, the model package or the inputs; re-score to regenerate both")
 
@@ -239,12 +254,9 @@ def verify_receipts(
     for line, doc in _jsonl(rpath, "receipts"):
         key = _key(doc.get("variant"))
         try:
-            doc = load_document("receipt", doc)
-        except InputError as exc:
+            doc = read_receipt(doc)
+        except (InputError, ProvenanceError) as exc:
             raise _bad(line, key, exc.message) from None
-        for name in RECEIPT_FIELDS:
-            if name not in doc:
-                raise _bad(line, key, f"missing field {name!r}")
         if doc["model_id"] != model_id:
             raise _bad(line, key, f"model_id {str(doc['model_id'])[:12]}… is not this package's ({model_id[:12]}…)", "verify against the model package that produced the receipts")
         inp = doc["input"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -111,7 +112,7 @@ def test_package_tampering_names_the_file(trained_run, tmp_path):
     assert exc.value.code == "PROVENANCE.UNLISTED_ARTIFACT"
 
 
-def test_package_reseal_adds_calibration_and_manifest_is_closed(trained_run, tmp_path):
+def test_package_reseal_adds_calibration_and_manifest_follows_the_loader_contract(trained_run, tmp_path):
     from geno_lewm.package import model_id_of, reseal, verify_package
 
     pkg = tmp_path / "pkg"
@@ -122,8 +123,17 @@ def test_package_reseal_adds_calibration_and_manifest_is_closed(trained_run, tmp
     assert after != before and after == model_id_of(pkg)
     assert any(a["role"] == "calibration" for a in verify_package(pkg)["artifacts"])
     doc = json.loads((pkg / "manifest.json").read_text())
-    doc["surprise"] = 1
-    (pkg / "manifest.json").write_text(json.dumps(doc))
+    # an unknown optional field is ignored by the reader but still part of the hashed bytes
+    (pkg / "manifest.json").write_text(json.dumps({**doc, "surprise": 1}))
+    assert "surprise" not in verify_package(pkg)
+    assert model_id_of(pkg) == hashlib.sha256((pkg / "manifest.json").read_bytes()).hexdigest() != after
+    # an unknown field the manifest says every reader must understand is refused
+    (pkg / "manifest.json").write_text(json.dumps({**doc, "surprise": 1, "required_fields": ["surprise"]}))
     with pytest.raises(Exception) as exc:
         verify_package(pkg)
-    assert exc.value.code == "PROVENANCE.MANIFEST_SCHEMA" and "surprise" in exc.value.message
+    assert exc.value.code == "INPUT.SCHEMA_COMPAT" and "surprise" in exc.value.message
+    # a known field with the wrong type is still a schema error naming the field
+    (pkg / "manifest.json").write_text(json.dumps({**doc, "stand_in": "yes"}))
+    with pytest.raises(Exception) as exc:
+        verify_package(pkg)
+    assert exc.value.code == "PROVENANCE.MANIFEST_SCHEMA" and "stand_in" in exc.value.message

@@ -31,6 +31,47 @@ def test_plan_only_suite_report_is_never_ok(tmp_path):
     assert v02_benchmark_readiness.main(["--no-ledger", "--suite-report", str(out), "--metrics-json", "m.json", "--efficiency-report", "e.json", "--output", str(out)]) == 2
 
 
+@pytest.mark.parametrize("row_name", ["brca2_saturation", "traitgym_mendelian"])
+@pytest.mark.parametrize("form", ["separate", "equals"])
+def test_suite_refuses_binary_metric_mode_for_continuous_benchmarks(tmp_path, capsys, row_name, form):
+    manifest = tmp_path / "suite.json"
+    doc = json.loads(config_path("first_experiment", "v0.2_benchmark_suite.template.json").read_text())
+    row = next(r for r in doc["rows"] if r["name"] == row_name)
+    step = next(s for s in row["steps"] if s["command"] == "geno-lewm-eval")
+    i = step["argv"].index("--metric-mode")
+    assert step["argv"][i + 1] == "spearman"  # the checked template is right
+    if form == "separate":
+        step["argv"][i + 1] = "binary"
+    else:
+        step["argv"][i:i + 2] = ["--metric-mode=binary"]
+    manifest.write_text(json.dumps(doc))
+    out = tmp_path / "suite_report.json"
+    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out),
+                                   "--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "error[CONFIG.SUITE_METRIC_MODE]" in err
+    assert f"step {row_name}.eval" in err and "spearman" in err
+    assert not out.exists()
+
+
+def test_suite_refuses_spearman_for_clinvar_and_a_row_mode_that_disagrees(tmp_path, capsys):
+    from ledger.errors import ConfigError
+
+    doc = json.loads(config_path("first_experiment", "v0.2_benchmark_suite.template.json").read_text())
+    values = {"model_dir": str(tmp_path), "fasta": "ref.fa", "carbon_model_dir": "c", "logp_cache": "l.jsonl"}
+    assert v02_benchmark_suite.plan_steps(doc, values)  # the template itself plans
+    clinvar = next(r for r in doc["rows"] if r["name"] == "clinvar_coding")
+    ev = next(s for s in clinvar["steps"] if s["command"] == "geno-lewm-eval")
+    ev["argv"][ev["argv"].index("--metric-mode") + 1] = "spearman"
+    with pytest.raises(ConfigError, match="clinvar_coding.eval") as exc:
+        v02_benchmark_suite.plan_steps(doc, values)
+    assert exc.value.code == "CONFIG.SUITE_METRIC_MODE"
+    ev["argv"][ev["argv"].index("--metric-mode") + 1] = "binary"
+    clinvar["metric_mode"] = "spearman"
+    with pytest.raises(ConfigError, match="row metric_mode 'spearman'"):
+        v02_benchmark_suite.plan_steps(doc, values)
+
+
 def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
     manifest = tmp_path / "suite.json"
     (tmp_path / "stale.json").write_text("{}")
@@ -66,6 +107,27 @@ def test_rollout_speed_scope_stays_rescoped(tmp_path):
     assert "NOT passing" in doc["claim_boundary"] and doc["negative_findings"]
 
 
+def test_rollout_speed_scope_run_as_a_module_records_its_arguments_public_safe_and_no_ledger_claims_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    bench = _bench(tmp_path)
+    argv = _scope_argv(tmp_path, bench, "--issue-ref", "#42", "--issue-ref", "#197", "--no-ledger")
+    proc = subprocess.run([sys.executable, "-m", "tools.release.rollout_speed_scope", *argv], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "scope.json").read_text())
+    cmd = doc["command"]
+    assert cmd[:3] == ["python", "-m", "tools.release.rollout_speed_scope"]
+    assert cmd[cmd.index("--rollout-speed-report") + 1] == "rollout_speed.json"  # the path argument, relative to the artifact root
+    assert cmd[cmd.index("--output") + 1] == "scope.json" and "--target-speedup" in cmd
+    assert str(tmp_path) not in json.dumps(doc)
+    # --no-ledger: nothing is recorded, so no step line claims a recorded run
+    assert "(run " not in proc.stderr and "recorded)" not in proc.stderr
+    assert "[rollout_speed_scope] passed (not recorded: --no-ledger)" in proc.stderr
+    assert not (tmp_path / "ledger.duckdb").exists()
+
+
 @pytest.mark.parametrize(("case", "code"), [("refs", "INPUT.ISSUE_REFS"), ("claim", "PROVENANCE.CLAIM_BOUNDARY"), ("met", "RELEASE.TARGET_MET")])
 def test_rollout_speed_scope_refusals(tmp_path, capsys, case, code):
     bench = _bench(tmp_path, "Rollout timing." if case == "claim" else CLAIM)
@@ -85,7 +147,7 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
     shard = tmp_path / "cache" / key[:2] / f"{key}.parquet"
     shard.parent.mkdir(parents=True)
     payload = b"\x00" * 4 * 3 * 2
-    pq.write_table(pa.table({"key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
+    pq.write_table(pa.table({"schema_version": ["1.0.0"], "key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
     spec = tmp_path / "spec.jsonl"
     state = {"key": key, "token_index": 1}
     spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": state, "target": state, "candidates": [state],

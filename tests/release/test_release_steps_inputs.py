@@ -116,25 +116,55 @@ def test_changelog_sorts_conventional_subjects():
         assert f"### {section}\n{line}" in text
 
 
-def test_sdist_asset_check_on_archives(tmp_path):
-    good = tmp_path / "good.tar.gz"
-    names = ["bench/__init__.py", "configs/first_experiment/dataset-snapshot-snv.json", "tools/x.py", "docs/a.md", "rfcs/README.md",
-             "examples/a.vcf", "README.md", "ROADMAP.md", "AGENTS.md"]
-    with tarfile.open(good, "w:gz") as tf:
+def _archive(path: Path, names: list[str]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
         for n in names:
             info = tarfile.TarInfo(f"geno_lewm-0.1.0/{n}")
             info.size = 1
             tf.addfile(info, io.BytesIO(b"x"))
-    assert check_sdist_assets.check_sdist_assets(sdist=good)["missing"] == []
-    bad = tmp_path / "bad.tar.gz"
-    with tarfile.open(bad, "w:gz") as tf:
-        for n in names[1:]:
-            info = tarfile.TarInfo(f"geno_lewm-0.1.0/{n}")
-            info.size = 1
-            tf.addfile(info, io.BytesIO(b"x"))
+    return path
+
+
+_CHECKOUT = ["bench/__init__.py", "configs/first_experiment/dataset-snapshot-snv.json", "configs/first_experiment/train.yaml", "tools/x.py",
+             "docs/a.md", "rfcs/README.md", "rfcs/RFC-0001-first.md", "rfcs/RFC-0002-second.md", "examples/a.vcf", "README.md", "ROADMAP.md", "AGENTS.md"]
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_sdist_asset_check_compares_every_checkout_file(tmp_path, use_git):
+    import subprocess
+
+    root = tmp_path / "checkout"
+    for n in [*_CHECKOUT, "tools/__pycache__/x.cpython-311.pyc"]:
+        (root / n).parent.mkdir(parents=True, exist_ok=True)
+        (root / n).write_text("x")
+    if use_git:
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        (root / ".gitignore").write_text("__pycache__/\n")
+        subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    assert check_sdist_assets.checkout_assets(root) == sorted(_CHECKOUT)  # caches are not assets
+    good = _archive(tmp_path / "good.tar.gz", _CHECKOUT)
+    assert check_sdist_assets.check_sdist_assets(root, sdist=good)["missing"] == []
+    # rfcs/ holds only README.md: the folder is present, but each RFC the checkout has is missing
+    only_readme = _archive(tmp_path / "only-readme.tar.gz", [n for n in _CHECKOUT if not n.startswith("rfcs/RFC-")])
     with pytest.raises(ReleaseError) as exc:
-        check_sdist_assets.check_sdist_assets(sdist=bad)
-    assert exc.value.code == "RELEASE.SDIST_ASSETS" and "bench/" in exc.value.message
+        check_sdist_assets.check_sdist_assets(root, sdist=only_readme)
+    assert exc.value.code == "RELEASE.SDIST_ASSETS"
+    assert "rfcs/RFC-0001-first.md" in exc.value.message and "rfcs/RFC-0002-second.md" in exc.value.message
+    # one first-experiment config and the root AGENTS.md gone
+    bad = _archive(tmp_path / "bad.tar.gz", [n for n in _CHECKOUT if n not in ("configs/first_experiment/train.yaml", "AGENTS.md")])
+    with pytest.raises(ReleaseError, match=r"lacks 2 release asset\(s\).*AGENTS.md.*configs/first_experiment/train.yaml"):
+        check_sdist_assets.check_sdist_assets(root, sdist=bad)
+
+
+def test_this_checkouts_rfcs_must_each_be_in_the_sdist(tmp_path):
+    assets = check_sdist_assets.checkout_assets(ROOT)
+    rfcs = [a for a in assets if a.startswith("rfcs/RFC-")]
+    assert rfcs and "rfcs/README.md" in assets and "configs/first_experiment/dataset-snapshot-snv.json" in assets
+    assert any(a.startswith("docs/") for a in assets) and any(a.startswith("tools/release/") for a in assets)
+    archive = _archive(tmp_path / "s.tar.gz", [a for a in assets if a not in rfcs])
+    with pytest.raises(ReleaseError) as exc:
+        check_sdist_assets.check_sdist_assets(ROOT, sdist=archive)
+    assert all(r in exc.value.message for r in rfcs[:12])
 
 
 def test_real_sdist_carries_release_assets():

@@ -67,3 +67,20 @@ def live_snapshot() -> dict[str, str]:
     from geno_lewm.api import snapshot
 
     return snapshot()
+
+
+
+@pytest.fixture
+def source_repo(tmp_path) -> Path:
+    """Like ``repo``, plus a copy of this checkout's source (geno_lewm/, ledger/), so its own public API can be read."""
+    r = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for d in ("geno_lewm", "ledger"):
+        shutil.copytree(ROOT / d, r / d, ignore=ignore)
+    (r / "docs").mkdir()
+    for f in ("pyproject.toml", "CHANGELOG.md", "docs/public-api.snapshot.json"):
+        shutil.copyfile(ROOT / f, r / f)
+    set_version_text(r, "0.1.0")
+    git(r, "init", "-q", "-b", "main")
+    commit(r, "Initial release")
+    return r

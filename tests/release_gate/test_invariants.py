@@ -81,15 +81,15 @@ def test_inv_rel_6_names_missing_assets_of_an_sdist(tmp_path):
     assert not v.ok and v.code == "RELEASE.SDIST_ASSETS" and "bench/" in v.message and "AGENTS.md" in v.message
 
 
-def test_gate_check_records_every_verdict_and_exits_naming_failed_invariants(repo, tmp_path, capsys, live_snapshot):
+def test_gate_check_records_every_verdict_and_exits_naming_failed_invariants(source_repo, tmp_path, capsys, live_snapshot):
     from ledger.store import Ledger
     from tools.release.gate_check import main
 
-    _tag(repo, "0.1.0", {**live_snapshot, OLD: "def()"})
-    set_version_text(repo, "0.2.0")
-    commit(repo, "feat: next")
+    _tag(source_repo, "0.1.0", {**live_snapshot, OLD: "def()"})
+    set_version_text(source_repo, "0.2.0")
+    commit(source_repo, "feat: next")
     work = tmp_path / "w"
-    rc = main(["--project-root", str(repo), "--workdir", str(work), "--skip", "INV-REL-2", "--skip", "INV-REL-6"])
+    rc = main(["--project-root", str(source_repo), "--workdir", str(work), "--skip", "INV-REL-2", "--skip", "INV-REL-6"])
     out, err = capsys.readouterr()
     assert rc == 9
     assert "error[RELEASE.GATE_CHECK]" in err
@@ -100,6 +100,45 @@ def test_gate_check_records_every_verdict_and_exits_naming_failed_invariants(rep
     outcomes = {e.data["step"]: (e.kind, e.data.get("code")) for e in led.events(kinds=["step_passed", "step_failed"])}
     led.close()
     assert outcomes == {"inv_rel_1": ("step_failed", "RELEASE.INV_REL_1"), "inv_rel_3": ("step_failed", "RELEASE.INV_REL_3"), "inv_rel_5": ("step_failed", "RELEASE.INV_REL_5")}
+
+
+def test_gate_check_inspects_the_given_checkouts_source_not_the_installed_package(source_repo, tmp_path, capsys, monkeypatch, live_snapshot):
+    """A clone that removes a public symbol without a deprecation fails INV-REL-1 and INV-REL-5, with no PYTHONPATH."""
+    from ledger.store import Ledger
+    from tools.release.gate_check import main
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    _tag(source_repo, "0.1.0", live_snapshot)
+    removed = "geno_lewm.versioning.register_migration"
+    src = source_repo / "geno_lewm" / "versioning.py"
+    text = src.read_text()
+    assert "def register_migration(" in text
+    src.write_text(text.replace("def register_migration(", "def _register_migration("))  # gone, never deprecated
+    set_version_text(source_repo, "0.2.0")
+    commit(source_repo, "feat: drop register_migration")
+    work = tmp_path / "w"
+    rc = main(["--project-root", str(source_repo), "--workdir", str(work), "--skip", "INV-REL-2", "--skip", "INV-REL-3", "--skip", "INV-REL-6"])
+    out, err = capsys.readouterr()
+    assert rc == 9, out + err
+    assert "✗ INV-REL-1" in out and "✗ INV-REL-5" in out
+    assert f"removed: {removed}" in out and f"{removed}: removed without a deprecation" in out
+    led = Ledger.open(work / "ledger.duckdb", read_only=True)
+    outcomes = {e.data["step"]: e.data.get("code") for e in led.events(kinds=["step_failed"])}
+    led.close()
+    assert outcomes == {"inv_rel_1": "RELEASE.INV_REL_1", "inv_rel_5": "RELEASE.INV_REL_5"}
+    # the installed package still has the symbol: the verdict came from the clone's source
+    import geno_lewm.versioning
+
+    assert hasattr(geno_lewm.versioning, "register_migration")
+
+
+def test_source_snapshot_refuses_a_checkout_without_an_importable_api(repo):
+    from ledger.errors import ReleaseError
+    from tools.release.invariants import check_public_api
+
+    with pytest.raises(ReleaseError) as exc:
+        check_public_api(repo, version="0.2.0")  # the repo holds no geno_lewm/api.py: never fall back to the installed one
+    assert exc.value.code == "RELEASE.API_SNAPSHOT"
 
 
 def test_gate_check_on_this_checkout_passes_api_changelog_and_sdist(tmp_path):

@@ -139,6 +139,20 @@ def test_verify_receipts_passes_then_names_the_first_tampered_line(tmp_path: Pat
     assert code == 7 and "receipt line 6" in capsys.readouterr().err
 
 
+def test_receipts_from_a_newer_minor_verify_and_unknown_required_fields_are_refused(tmp_path: Path, model_dir: Path, examples, session) -> None:
+    from ledger.errors import SchemaCompatError
+
+    _, s, r = _score(model_dir, examples["vcf"], examples["fasta"], tmp_path, session=session)
+    docs = [json.loads(line) for line in r.read_text().splitlines()]
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text("".join(json.dumps({**d, "schema_version": "1.4.2", "future_note": "a later MINOR's field"}) + "\n" for d in docs))
+    assert verify_receipts(model_dir, newer, s).receipts == len(docs)
+    required = tmp_path / "required.jsonl"
+    required.write_text("".join(json.dumps({**d, "required_fields": ["quantum_seal"], "quantum_seal": "x"}) + "\n" for d in docs))
+    with pytest.raises(SchemaCompatError, match="quantum_seal"):
+        verify_receipts(model_dir, required, s)
+
+
 def test_yanked_model_warns_but_still_verifies(tmp_path: Path, model_dir: Path, examples, session, capsys) -> None:
     _, s, r = _score(model_dir, examples["vcf"], examples["fasta"], tmp_path, session=session)
     rev = tmp_path / "revoked.json"

@@ -1,14 +1,22 @@
-"""``python -m tools.release.check_sdist_assets``: INV-REL-6 — the sdist carries the release assets.
+"""``python -m tools.release.check_sdist_assets``: INV-REL-6 — the sdist carries the release assets, file by file.
 
 Builds the source distribution into a temporary directory (``python -m build --sdist`` when the
 ``build`` package and the build backend are installed, else ``uv build --sdist --offline``), or
-checks a given ``--sdist`` archive, and verifies it contains ``bench/``, ``configs/first_experiment/``
-(including the dataset snapshot spec), ``tools/``, ``docs/``, ``rfcs/``, ``examples/``,
-``README.md``, ``ROADMAP.md`` and ``AGENTS.md``. Importable: :func:`check_sdist_assets`.
+takes a given ``--sdist`` archive, and compares it with the checkout it comes from: every file the
+checkout has under the release-asset folders (:data:`ASSET_DIRS`: release tooling ``tools/``,
+benchmark harnesses ``bench/``, the first-experiment configs and the checked dataset snapshot spec
+``configs/first_experiment/``, every doc ``docs/``, every RFC ``rfcs/``, ``examples/``) plus
+:data:`ASSET_FILES` (README, ROADMAP, AGENTS, the snapshot spec) must be in the archive. A folder is
+never satisfied by one stray file (an ``rfcs/`` holding only ``README.md`` fails, naming each
+missing RFC). The checkout's files are what git tracks (plus untracked, non-ignored files), or
+every file on disk when the checkout is not a git repository; caches (``__pycache__``, ``*.pyc``)
+and the sdist's own excludes (``bench/results/*.tmp``) are not assets. Importable:
+:func:`check_sdist_assets`.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import shutil
 import subprocess
@@ -24,8 +32,14 @@ from ledger.errors import ReleaseError, ResourceError
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.recording import StepRun
 
-REQUIRED_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")
-REQUIRED_FILES = ("README.md", "ROADMAP.md", "AGENTS.md", "configs/first_experiment/dataset-snapshot-snv.json")
+#: Folders whose every checkout file the sdist must carry (release page, INV-REL-6).
+ASSET_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")
+#: Single files the sdist must carry, whether or not the checkout lists them.
+ASSET_FILES = ("README.md", "ROADMAP.md", "AGENTS.md", "configs/first_experiment/dataset-snapshot-snv.json")
+#: Checkout files that are not assets (caches, and what pyproject's sdist ``exclude`` drops).
+NOT_ASSETS = ("*/__pycache__/*", "*.pyc", "bench/results/*.tmp")
+#: How many missing files an error message names before summarising the rest.
+_NAMED = 12
 
 
 def sdist_members(archive: str | Path) -> list[str]:
@@ -40,11 +54,37 @@ def sdist_members(archive: str | Path) -> list[str]:
     return sorted(out)
 
 
-def missing_assets(members: list[str]) -> list[str]:
-    """Required folders/files absent from ``members`` (folders count when any file is under them)."""
+def _is_asset(rel: str) -> bool:
+    if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch("/" + rel, pat) for pat in NOT_ASSETS):
+        return False
+    return rel in ASSET_FILES or any(rel.startswith(d) for d in ASSET_DIRS)
+
+
+def checkout_assets(project_root: str | Path) -> list[str]:
+    """Every release-asset file of the checkout (POSIX paths relative to ``project_root``), sorted."""
+    root = Path(project_root)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *ASSET_DIRS, *ASSET_FILES],
+        capture_output=True, text=True,
+    )
+    if proc.returncode == 0 and (root / ".git").exists():
+        names = [n for n in proc.stdout.split("\0") if n]
+    else:  # not a git checkout: every file on disk
+        names = []
+        for d in ASSET_DIRS:
+            base = root / d
+            if base.is_dir():
+                names += [p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()]
+        names += [f for f in ASSET_FILES if (root / f).is_file()]
+    return sorted({n for n in names if _is_asset(n) and (root / n).is_file()})
+
+
+def missing_assets(members: list[str], expected: list[str]) -> list[str]:
+    """What the sdist lacks: each expected file (the checkout's assets plus :data:`ASSET_FILES`) not in
+    ``members``, and each :data:`ASSET_DIRS` folder that neither side has any file under."""
     have = set(members)
-    missing = [d for d in REQUIRED_DIRS if not any(m.startswith(d) for m in members)]
-    missing += [f for f in REQUIRED_FILES if f not in have]
+    missing = sorted((set(expected) | set(ASSET_FILES)) - have)
+    missing += [d for d in ASSET_DIRS if not any(e.startswith(d) for e in expected) and not any(m.startswith(d) for m in members)]
     return missing
 
 
@@ -66,29 +106,35 @@ def build_sdist(project_root: str | Path, out_dir: str | Path) -> Path:
 
 
 def check_sdist_assets(project_root: str | Path | None = None, *, sdist: str | Path | None = None) -> dict[str, Any]:
-    """Build (or take) the sdist and check INV-REL-6; return ``{archive, members, missing}``.
+    """Build (or take) the sdist and check INV-REL-6 against the checkout's files.
 
-    Raises ``RELEASE.SDIST_ASSETS`` naming the missing assets.
+    Returns ``{archive, members, expected, missing}`` (``expected``: how many asset files the
+    checkout has). Raises ``RELEASE.SDIST_ASSETS`` naming the missing files.
     """
-    if sdist is not None:
-        members = sdist_members(sdist)
-        name = Path(sdist).name
-    else:
-        from geno_lewm.resources import require_project_root
+    from geno_lewm.resources import require_project_root
 
-        root = require_project_root(project_root or None, "no source checkout to build the sdist from", "run from a git checkout or pass --sdist")
+    root = require_project_root(project_root or None, "no source checkout to list the release assets of", "run from a git checkout or pass --project-root")
+    expected = checkout_assets(root)
+    if sdist is not None:
+        members, name = sdist_members(sdist), Path(sdist).name
+    else:
         with tempfile.TemporaryDirectory(prefix="geno-lewm-sdist-") as tmp:
             archive = build_sdist(root, tmp)
             members, name = sdist_members(archive), archive.name
-    missing = missing_assets(members)
+    missing = missing_assets(members, expected)
     if missing:
-        raise ReleaseError("SDIST_ASSETS", f"{name} lacks release assets: {', '.join(missing)}", "add them to [tool.hatch.build.targets.sdist] include in pyproject.toml")
-    return {"archive": name, "members": len(members), "missing": missing}
+        shown = ", ".join(missing[:_NAMED]) + (f" (+{len(missing) - _NAMED} more)" if len(missing) > _NAMED else "")
+        raise ReleaseError(
+            "SDIST_ASSETS",
+            f"{name} lacks {len(missing)} release asset(s) the checkout has or the release page requires: {shown}",
+            "add them to [tool.hatch.build.targets.sdist] include in pyproject.toml (anchor root files with '/')",
+        )
+    return {"archive": name, "members": len(members), "expected": len(expected), "missing": missing}
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.check_sdist_assets", description="Build the sdist and check it carries the release assets (INV-REL-6).")
-    parser.add_argument("--project-root", help="source checkout to build (default: this checkout)")
+    parser = ArgumentParser(prog="python -m tools.release.check_sdist_assets", description="Build the sdist and check it carries every release asset of the checkout (INV-REL-6).")
+    parser.add_argument("--project-root", help="source checkout to build and list (default: this checkout)")
     parser.add_argument("--sdist", help="check this sdist archive instead of building one")
     add_common_flags(parser)
     args = parser.parse_args(argv)
@@ -100,7 +146,7 @@ def _main(argv: list[str] | None) -> int:
             result = check_sdist_assets(args.project_root, sdist=args.sdist)
     finally:
         ctx.close()
-    print(f"{result['archive']}: {result['members']} files; all release assets present")
+    print(f"{result['archive']}: {result['members']} files; all {result['expected']} release asset files of the checkout present")
     return 0
 
 

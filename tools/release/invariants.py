@@ -17,6 +17,12 @@ may carry a ``deprecated`` map (``module.symbol`` → reason) filled from the ``
 attribute that :func:`geno_lewm.versioning.deprecated` sets (:func:`snapshot_document`); INV-REL-5
 looks for each removed symbol in the ``deprecated`` maps of every earlier ``v*`` tag. Every check
 takes a ``project_root`` (a git checkout) so tests run them on a temporary repository.
+
+INV-REL-1 and INV-REL-5 compare against the public API of ``project_root``'s *source*, not of the
+package installed in the running environment: :func:`source_snapshot` runs the checkout's own
+``geno_lewm.api.snapshot()`` in a subprocess with the checkout first on ``sys.path`` (no
+``PYTHONPATH`` needed) and refuses (``RELEASE.API_SNAPSHOT``) when a public module would be imported
+from anywhere else.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -155,19 +162,60 @@ def _baseline_snapshot(project_root: Path, version: str) -> tuple[dict[str, Any]
     return committed_snapshot(project_root), "the committed snapshot (no v* release tag yet)"
 
 
+#: Run in a subprocess with the checkout as argv[1]: print the checkout's public API as JSON.
+_SNAPSHOT_PROBE: Final = """
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1]).resolve()
+sys.path[:0] = [str(root)]
+import geno_lewm.api as api
+foreign = []
+for name in api.PUBLIC_MODULES:
+    __import__(name)
+    f = Path(sys.modules[name].__file__).resolve()
+    if not f.is_relative_to(root):
+        foreign.append(name + " from " + f.name)
+print(json.dumps({"symbols": api.snapshot(), "foreign": foreign}))
+"""
+
+
+def source_snapshot(project_root: str | os.PathLike[str]) -> dict[str, str]:
+    """The public API snapshot of ``project_root``'s source (its own ``geno_lewm.api``), not the installed package.
+
+    Runs ``geno_lewm.api.snapshot()`` of the checkout in a fresh interpreter with the checkout first
+    on ``sys.path`` and ``PYTHONPATH`` cleared. Raises ``RELEASE.API_SNAPSHOT`` when the checkout
+    has no importable ``geno_lewm.api`` or a public module resolves outside the checkout.
+    """
+    from ledger.errors import ReleaseError
+
+    root = Path(project_root).resolve()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", _SNAPSHOT_PROBE, str(root)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ReleaseError("API_SNAPSHOT", f"cannot extract the public API of the checkout's source ({tail})", "gate-check needs a checkout whose geno_lewm/ and ledger/ import (python -m geno_lewm.api --check there)")
+    doc = json.loads(proc.stdout)
+    if doc["foreign"]:
+        raise ReleaseError("API_SNAPSHOT", f"public modules resolve outside the checkout: {', '.join(doc['foreign'])}", "the checkout must hold every module in geno_lewm.api.PUBLIC_MODULES")
+    return dict(doc["symbols"])
+
+
 # --------------------------------------------------------------------------------------------
 # The invariants
 # --------------------------------------------------------------------------------------------
 
 
 def check_public_api(project_root: str | os.PathLike[str], *, version: str | None = None, current: dict[str, str] | None = None) -> Verdict:
-    """INV-REL-1: no removal or signature change unless the MAJOR goes up (pre-1.0 MINORs are additive)."""
-    from geno_lewm.api import breaking_changes, snapshot
+    """INV-REL-1: no removal or signature change unless the MAJOR goes up (pre-1.0 MINORs are additive).
+
+    ``current`` overrides the checkout's source snapshot (:func:`source_snapshot`).
+    """
+    from geno_lewm.api import breaking_changes
 
     root = Path(project_root)
     version = version or read_version(root)
     old, source = _baseline_snapshot(root, version)
-    now = current if current is not None else snapshot()
+    now = current if current is not None else source_snapshot(root)
     problems = breaking_changes(old["symbols"], now)
     last = last_release_tag(root, version)
     major_bump = last is not None and parse_version(version)[0] > parse_version(last[1])[0]
@@ -214,13 +262,14 @@ def changelog_section(text: str, name: str) -> str | None:
 
 
 def check_deprecations(project_root: str | os.PathLike[str], *, version: str | None = None, current: dict[str, str] | None = None) -> Verdict:
-    """INV-REL-5: every symbol of the last release absent now was deprecated ≥ one MINOR before ``version``."""
-    from geno_lewm.api import snapshot
+    """INV-REL-5: every symbol of the last release absent now was deprecated ≥ one MINOR before ``version``.
 
+    "Now" is the checkout's source snapshot (:func:`source_snapshot`) unless ``current`` is given.
+    """
     root = Path(project_root)
     version = version or read_version(root)
     old, source = _baseline_snapshot(root, version)
-    now = current if current is not None else snapshot()
+    now = current if current is not None else source_snapshot(root)
     removed = sorted(set(old["symbols"]) - set(now))
     if not removed:
         return _verdict("INV-REL-5", True, f"no public symbol removed since {source}")
@@ -292,4 +341,5 @@ __all__ = [
     "release_tags",
     "snapshot_at",
     "snapshot_document",
+    "source_snapshot",
 ]

@@ -1,7 +1,8 @@
 """JSON reports and rendered Markdown: write, read with ``generated_by`` checks, render-and-compare.
 
 Every generated report carries ``schema_version`` and ``generated_by``; reading one back through
-:func:`load_report` checks both, and checks (recursively) that no string that looks like a path is
+:func:`load_report` checks both (the version by the loader contract: same MAJOR, unknown optional
+fields ignored, unknown ``required_fields`` rejected), and checks (recursively) that no string that looks like a path is
 absolute or a home path. Markdown that is a pure function of a JSON document is checked with
 :func:`check_rendered`, which names the stale file.
 """
@@ -107,22 +108,39 @@ def check_generated_by(doc: Mapping[str, Any], expected: str | Iterable[str], na
         )
 
 
-def check_schema_version(doc: Mapping[str, Any], name: str, major: int = 1) -> None:
-    """Raise ``INPUT.SCHEMA_COMPAT`` unless ``doc["schema_version"]`` is a semver with MAJOR ``major``."""
+def check_schema_version(doc: Mapping[str, Any], name: str, major: int = 1, *, known_fields: Iterable[str] = ()) -> None:
+    """The loader contract for a release report (schema ``release_report``, :func:`geno_lewm.versioning.load_document`).
+
+    Raises ``INPUT.SCHEMA_COMPAT`` unless ``schema_version`` is a semver with MAJOR ``major``, or when
+    the report's ``required_fields`` names a field outside the envelope and ``known_fields`` (what
+    the caller reads). Unknown optional fields are ignored at any MINOR/PATCH.
+    """
     from ledger.errors import SchemaCompatError
+
+    from geno_lewm.versioning import SCHEMAS, load_document
 
     raw = doc.get("schema_version")
     if not isinstance(raw, str) or not re.fullmatch(r"\d+\.\d+\.\d+", raw):
         raise SchemaCompatError(f"{name}: missing or invalid schema_version {raw!r}")
     if int(raw.split(".", 1)[0]) != major:
         raise SchemaCompatError(f"{name}: schema_version {raw} has MAJOR {raw.split('.', 1)[0]}; this runtime reads MAJOR {major}")
+    if major != int(SCHEMAS["release_report"].version.split(".", 1)[0]):
+        return  # a report family on its own MAJOR: only the MAJOR rule applies
+    try:
+        load_document("release_report", doc, known_fields=frozenset(known_fields))
+    except SchemaCompatError as exc:
+        raise SchemaCompatError(f"{name}: {exc.message}") from None
 
 
-def load_report(path: str | os.PathLike[str], generated_by: str | Iterable[str], *, what: str | None = None) -> dict[str, Any]:
-    """Read a generated report and check ``schema_version``, ``generated_by`` and path safety."""
+def load_report(path: str | os.PathLike[str], generated_by: str | Iterable[str], *, what: str | None = None, known_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """Read a generated report and check ``schema_version`` (loader contract), ``generated_by`` and path safety.
+
+    ``known_fields``: the top-level fields the caller reads, which the report may list in its
+    ``required_fields``.
+    """
     name = what or Path(path).name
     doc = load_json(path, name)
-    check_schema_version(doc, name)
+    check_schema_version(doc, name, known_fields=known_fields)
     check_generated_by(doc, generated_by, name)
     check_public_report(doc, name)
     return doc

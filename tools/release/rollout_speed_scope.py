@@ -140,12 +140,13 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)  # the scope report records the real command line
     args = build_parser().parse_args(argv)
     ctx = ReleaseContext.from_args(args)
     try:
-        with StepRun(ctx, "rollout_speed_scope", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
+        with StepRun(ctx, "rollout_speed_scope", ["python", "-m", GENERATED_BY, *argv]) as run:
             run.input(args.rollout_speed_report)
-            doc = build_scope(Path(args.rollout_speed_report), ctx.artifact_root, vars(args), list(argv or []))
+            doc = build_scope(Path(args.rollout_speed_report), ctx.artifact_root, vars(args), argv)
             write_public_report(args.output, doc, generated_by=GENERATED_BY)
             run.output(args.output)
     finally:

@@ -14,6 +14,11 @@ Steps whose ``argv`` is null are filled in from the model package (score: ``--mo
   every declared output written again, and records output identities (model-dir-relative path,
   SHA-256, size). The first failure stops the graph (later steps ``not_run``), and ``ok=false``.
 
+Every ``geno-lewm-eval`` step of a v0.2 variant-effect row (named by its ``--benchmark`` flag, else by
+the row name) must use that benchmark's metric mode: ``spearman`` for BRCA2 saturation and TraitGym
+Mendelian (continuous labels), ``binary`` for the ClinVar rows; any other mode, or a row whose
+``metric_mode`` disagrees, is refused with ``CONFIG.SUITE_METRIC_MODE`` naming the step.
+
 A manifest ``readiness`` entry (the final ``v02_benchmark_readiness`` command, which consumes this
 suite report) is never run by the suite itself: the report being written is not evidence yet.
 """
@@ -30,6 +35,8 @@ from typing import Any
 
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ConfigError, GenoError, InputError
+
+from geno_lewm.eval.schema import V02_VEP_BENCHMARKS
 
 from tools.release.artifacts import identity, public_argv
 from tools.release.context import ReleaseContext, add_common_flags
@@ -69,6 +76,44 @@ def _default_argv(row: dict[str, Any], step: dict[str, Any]) -> list[str] | None
     return None
 
 
+def flag_value(argv: list[Any], flag: str) -> str | None:
+    """The value given to ``flag`` in ``argv`` (``--flag VALUE`` or ``--flag=VALUE``; the last one wins)."""
+    value = None
+    for i, arg in enumerate(argv):
+        arg = str(arg)
+        if arg == flag and i + 1 < len(argv):
+            value = str(argv[i + 1])
+        elif arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def check_metric_mode(row: dict[str, Any], step: dict[str, Any], argv: list[Any]) -> None:
+    """Refuse a ``geno-lewm-eval`` step of a v0.2 VEP benchmark that uses the wrong ``--metric-mode``.
+
+    The benchmark is the step's ``--benchmark`` value, else the row name; rows outside
+    :data:`geno_lewm.eval.schema.V02_VEP_BENCHMARKS` are not constrained. Raises
+    ``CONFIG.SUITE_METRIC_MODE`` naming the step.
+    """
+    if step.get("command") != "geno-lewm-eval":
+        return
+    benchmark = flag_value(argv, "--benchmark") or str(row.get("name", ""))
+    required = V02_VEP_BENCHMARKS.get(benchmark)
+    if required is None:
+        return
+    mode = flag_value(argv, "--metric-mode")
+    declared = row.get("metric_mode")
+    if mode != required or declared not in (None, required):
+        got = f"--metric-mode {mode}" if mode is not None else "no --metric-mode"
+        if mode == required:
+            got = f"row metric_mode {declared!r}"
+        raise ConfigError(
+            "SUITE_METRIC_MODE",
+            f"step {step.get('id')} evaluates {benchmark} with {got}; the v0.2 suite requires --metric-mode {required} for {benchmark}",
+            "BRCA2 saturation and TraitGym Mendelian use spearman over continuous labels, ClinVar rows use binary; fix the step's argv (and the row's metric_mode) in the manifest",
+        )
+
+
 def plan_steps(manifest: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
     """Every step of the graph, in order, with its filled argv and declared outputs."""
     if not isinstance(manifest.get("rows"), list) or not manifest["rows"]:
@@ -91,6 +136,7 @@ def plan_steps(manifest: dict[str, Any], values: dict[str, str]) -> list[dict[st
             argv = _default_argv(row, st)
         if argv is None:
             raise ConfigError("SUITE_ARGV", f"step {sid} has no argv and none can be derived", "give the step's argv in the manifest")
+        check_metric_mode(row, st, argv)
         outs = [_fill(values, o, sid) for o in st.get("outputs") or []]
         for o in outs:
             if os.path.isabs(o) or ".." in Path(o).parts:
