@@ -238,6 +238,10 @@ def verify_receipts(
     ``result.max_abs_delta`` reports the largest score difference. A yanked model (``revocation_list``) adds a ``model_yanked``
     warning; verification still runs.
     """
+    if fasta is not None and vcf is not None:
+        from geno_lewm.numerics_mode import require
+
+        require(numerics)  # before anything loads torch
     from geno_lewm.calibration import calibration_hash
     from geno_lewm.package import model_id_of, verify_package
 

@@ -90,8 +90,11 @@ def test_reproducible_numerics_give_the_committed_bytes_on_every_simulated_machi
 
 
 @x86_only
-def test_the_cli_called_where_torch_is_loaded_reruns_itself_pinned(tmp_path, capfd):
-    """In-process call with torch already loaded unpinned: the command re-runs itself, never scores unpinned."""
+def test_the_clis_called_where_torch_is_loaded_rerun_themselves_pinned_and_verify_exactly(tmp_path, capfd):
+    """In-process calls with torch already loaded unpinned: score and verify re-run themselves pinned, never unpinned.
+
+    The reproducible receipts then verify in the exact tier (scores equal, not just within tolerance).
+    """
     import torch  # noqa: F401 - loaded here, unpinned
 
     from geno_lewm.cli.score import main as score_main
@@ -101,6 +104,15 @@ def test_the_cli_called_where_torch_is_loaded_reruns_itself_pinned(tmp_path, cap
     rc = score_main(["--model-dir", str(BASELINE / "model"), "--vcf", str(tmp_path / VCF.name), "--fasta", str(tmp_path / FASTA.name), "--output-scores", str(tmp_path / "s.jsonl"), "--output-receipts", str(tmp_path / "r.jsonl"), "--device", "cpu", "--numerics", "reproducible", "--quiet"])
     assert rc == 0, capfd.readouterr().err[-2000:]
     assert (tmp_path / "s.jsonl").read_bytes() == (BASELINE / "scores.jsonl").read_bytes()
+    capfd.readouterr()
+    from geno_lewm.cli.verify_receipts import main as verify_main
+
+    rc = verify_main(["--model-dir", str(BASELINE / "model"), "--receipts", str(tmp_path / "r.jsonl"), "--scores", str(tmp_path / "s.jsonl"), "--fasta", str(tmp_path / FASTA.name), "--vcf", str(tmp_path / VCF.name), "--numerics", "reproducible", "--json"])
+    out = capfd.readouterr()
+    assert rc == 0, out.err[-2000:]
+    res = json.loads(out.out)
+    assert res["reproduction"] == "exact" and res["max_abs_delta"] == 0 and res["numerics"] == "reproducible"
+    assert "reproduced exactly" in out.err
 
 
 def test_reproducible_numerics_requested_after_torch_loaded_unpinned_is_a_typed_error(monkeypatch):
