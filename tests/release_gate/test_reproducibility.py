@@ -220,3 +220,18 @@ def test_a_consistent_forgery_outside_the_tolerance_fails_reproduction_naming_th
         verify_receipts(BASELINE / "model", tmp_path / "r.jsonl", tmp_path / "s.jsonl", fasta=tmp_path / FASTA.name, vcf=tmp_path / VCF.name, sample=64, device="cpu")
     v = doc["variant"]
     assert err.value.code == "PROVENANCE.RECEIPT_MISMATCH" and "receipt line 3" in err.value.message and f"{v['chrom']}:{v['pos']}" in err.value.message
+
+
+@x86_only
+def test_the_demo_with_reproducible_numerics_writes_the_committed_bytes_and_verifies_exactly(tmp_path):
+    import torch  # noqa: F401 - loaded here, unpinned: the demo's commands re-run themselves pinned
+
+    from geno_lewm.scoring.demo_run import run_terminal_demo
+
+    for src in (VCF, FASTA):
+        shutil.copyfile(src, tmp_path / src.name)
+    man = run_terminal_demo(BASELINE / "model", tmp_path / VCF.name, tmp_path / FASTA.name, tmp_path / "demo", artifact_root=tmp_path, device="cpu", numerics="reproducible")
+    assert man["status"] == "passed", man
+    verified = man["score_receipt_batch"]["verified"]
+    assert verified["reproduction"] == "exact" and verified["numerics"] == "reproducible"
+    assert (tmp_path / "demo" / "scores.jsonl").read_bytes() == (BASELINE / "scores.jsonl").read_bytes()
