@@ -18,6 +18,8 @@ from pathlib import Path
 
 from ledger.clikit import ArgumentParser, run_cli
 
+from geno_lewm.numerics_mode import add_numerics_flag
+
 DEFAULT_WORKDIR = Path("geno-lewm-workspace") / "demo"
 #: Predictor training steps of the embedded demo model.
 DEMO_TRAIN_STEPS = 60
@@ -99,6 +101,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=f"workspace for the demo model and outputs (default {DEFAULT_WORKDIR})")
     p.add_argument("--rebuild", action="store_true", help="rebuild the demo model even if one exists")
     p.add_argument("--json", action="store_true", help="print the terminal demo manifest as JSON instead of the table")
+    add_numerics_flag(p)
     args = p.parse_args(argv)
     from geno_lewm.resources import example_path
     from geno_lewm.scoring.demo_run import SCORES, run_terminal_demo
@@ -106,7 +109,7 @@ def _main(argv: list[str] | None) -> int:
     work = Path(args.workdir)
     model = ensure_demo_model(work, rebuild=args.rebuild)
     out = work / "terminal_demo"
-    man = run_terminal_demo(model, example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa"), out, artifact_root=Path.cwd(), device="cpu")
+    man = run_terminal_demo(model, example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa"), out, artifact_root=Path.cwd(), device="cpu", numerics=args.numerics)
     if args.json:
         print(json.dumps(man, indent=2, sort_keys=True))
     else:

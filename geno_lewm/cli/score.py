@@ -3,6 +3,8 @@
 Writes one score row per ALT (error rows carry ``error_code``), one receipt per scored ALT, and
 optionally an annotated bgzipped+tabix VCF and a Parquet copy of the rows. Exit 0 whenever the
 input parsed, even with per-variant error rows (counted on stderr and in ``--json``).
+``--numerics reproducible`` pins the CPU kernels before torch loads (re-running itself in a fresh
+process when called where torch is already loaded); see docs/numerical-contract.md.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
+
+from geno_lewm.numerics_mode import add_numerics_flag
 
 
 def build_parser() -> ArgumentParser:
@@ -30,6 +34,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_numerics_flag(p)
     p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
@@ -37,6 +42,11 @@ def build_parser() -> ArgumentParser:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    from geno_lewm import numerics_mode
+
+    if numerics_mode.needs_reexec(args.numerics):  # torch already loaded unpinned here: pin in a fresh process
+        return numerics_mode.reexec_pinned("geno_lewm.cli.score", list(sys.argv[1:] if argv is None else argv))
+    numerics_mode.require(args.numerics)  # before torch loads
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
@@ -54,6 +64,7 @@ def _main(argv: list[str] | None) -> int:
         device=args.device,
         threads=args.threads,
         progress=not args.quiet,
+        numerics=args.numerics,
     )
     if args.output_report:
         doc = batch_report(summary, scores=args.output_scores, receipts=args.output_receipts)

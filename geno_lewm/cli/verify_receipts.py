@@ -1,4 +1,10 @@
-"""``geno-lewm-verify-receipts``: recompute receipt commitments (and re-score a sample given inputs)."""
+"""``geno-lewm-verify-receipts``: recompute receipt commitments (and re-score a sample given inputs).
+
+Integrity (commitments, pairing with the score rows, reference windows) must match exactly: a
+changed byte exits 7. Reproduction (re-scoring with ``--fasta --vcf``) passes within the tolerant
+tier's tolerance, or exactly with ``--numerics reproducible`` for receipts made that way; see
+docs/numerical-contract.md.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import json
 import sys
 
 from ledger.clikit import ArgumentParser, run_cli
+
+from geno_lewm.numerics_mode import add_numerics_flag
 
 
 def _main(argv: list[str] | None) -> int:
@@ -18,17 +26,26 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--sample", type=int, default=16, help="receipts to re-score with --fasta/--vcf (default 16)")
     p.add_argument("--revocation-list", help="JSON list of yanked model ids (warns model_yanked; still verifies)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_numerics_flag(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     args = p.parse_args(argv)
     if args.vcf and not args.fasta:
         p.error("--vcf needs --fasta")
+    from geno_lewm import numerics_mode
+
+    if args.vcf and numerics_mode.needs_reexec(args.numerics):  # torch already loaded unpinned here: re-score in a fresh process
+        return numerics_mode.reexec_pinned("geno_lewm.cli.verify_receipts", list(sys.argv[1:] if argv is None else argv))
+    if args.vcf:
+        numerics_mode.require(args.numerics)  # before torch loads
     from geno_lewm.scoring.receipts import verify_receipts
 
-    res = verify_receipts(args.model_dir, args.receipts, args.scores, fasta=args.fasta, vcf=args.vcf, revocation_list=args.revocation_list, sample=args.sample, device=args.device)
+    res = verify_receipts(args.model_dir, args.receipts, args.scores, fasta=args.fasta, vcf=args.vcf, revocation_list=args.revocation_list, sample=args.sample, device=args.device, numerics=args.numerics)
     for w in res.warnings:
         upgrade = f"; upgrade to {w['upgrade_to']}" if w.get("upgrade_to") else ""
         print(f"warning[{w['code']}]: model {w['model_id'][:16]}… is yanked ({w['reason']}){upgrade}", file=sys.stderr)
     print(f"verified {res.receipts:,} receipts against {res.score_rows:,} scored rows ({res.error_rows:,} error rows); windows checked {res.windows_checked:,}; re-scored {res.rescored:,}", file=sys.stderr)
+    if res.reproduction_line():
+        print(res.reproduction_line(), file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, sort_keys=True))
     return 0

@@ -98,8 +98,14 @@ def run_terminal_demo(
     artifact_root: str | os.PathLike[str] | None = None,
     device: str = "cpu",
     batch_size: int = 64,
+    numerics: str = "default",
 ) -> dict[str, Any]:
-    """Run the demo; return the terminal demo manifest (``status`` passed/failed)."""
+    """Run the demo; return the terminal demo manifest (``status`` passed/failed).
+
+    ``numerics="reproducible"`` scores and verifies with pinned kernels (the console scripts re-run
+    themselves in a fresh process when torch is already loaded here); verification then requires
+    exact reproduction. The default verifies reproduction within the tolerance.
+    """
     from geno_lewm.cli.score import main as score_main
     from geno_lewm.scoring.receipts import verify_receipts
     from geno_lewm.scoring.report import field_names
@@ -116,7 +122,7 @@ def run_terminal_demo(
         "--model-dir", str(mdir), "--vcf", str(vpath), "--fasta", str(fpath),
         "--output-scores", str(out / SCORES), "--output-receipts", str(out / RECEIPTS),
         "--output-report", str(out / BATCH_REPORT), "--device", device, "--batch-size", str(batch_size), "--json", "--quiet",
-    ]  # fmt: skip
+    ] + (["--numerics", numerics] if numerics != "default" else [])  # fmt: skip
     shown = ["geno-lewm-score"] + [rel(Path(a)) if a.startswith("/") else a for a in argv]
     pre = _preflight(mdir, vpath, fpath, shown, device, root)
     atomic_write_text(out / PREFLIGHT, json.dumps(pre, indent=2, sort_keys=True) + "\n")
@@ -125,9 +131,16 @@ def run_terminal_demo(
     with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         code = score_main(argv)
     verified: dict[str, Any] = {"ok": False}
-    if code == 0:
+    if code == 0 and numerics == "default":
         res = verify_receipts(mdir, out / RECEIPTS, out / SCORES, fasta=fpath, vcf=vpath, sample=8, device=device)
         verified = res.to_dict()
+    elif code == 0:  # the verify console script pins (re-running itself when torch is loaded here)
+        from geno_lewm.cli.verify_receipts import main as verify_main
+
+        vo, ve = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(vo), contextlib.redirect_stderr(ve):
+            vcode = verify_main(["--model-dir", str(mdir), "--receipts", str(out / RECEIPTS), "--scores", str(out / SCORES), "--fasta", str(fpath), "--vcf", str(vpath), "--sample", "8", "--device", device, "--numerics", numerics, "--json"])
+        verified = json.loads(vo.getvalue()) if vcode == 0 and vo.getvalue().strip() else {"ok": False, "error": ve.getvalue().strip().splitlines()[-1:] or ["verification failed"]}
     summary = json.loads(so.getvalue()) if code == 0 and so.getvalue().strip() else {}
     vsum = vcf_summary(vpath, root)
     rows = [json.loads(line) for line in (out / SCORES).read_text().splitlines()] if code == 0 else []

@@ -155,6 +155,19 @@ class VerifyResult:
     windows_checked: int = 0
     rescored: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    reproduction: str | None = None  # "exact", "within_tolerance" or None (nothing re-scored)
+    max_abs_delta: float | None = None  # largest |re-scored - receipt| score difference
+    numerics: str = "default"  # numerics mode of the re-scoring run
+
+    def reproduction_line(self) -> str:
+        """One human line on the reproduction check (empty when nothing was re-scored)."""
+        from geno_lewm.numerics_mode import ABS_TOLERANCE, REL_TOLERANCE
+
+        if self.reproduction is None:
+            return ""
+        if self.reproduction == "exact":
+            return f"reproduced exactly ({self.numerics} numerics), max |Δ| = 0"
+        return f"reproduced within tolerance (|Δ| ≤ {ABS_TOLERANCE:g} + {REL_TOLERANCE:g}·|score|), max |Δ| = {self.max_abs_delta:.3g}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary."""
@@ -166,6 +179,9 @@ class VerifyResult:
             "error_rows": self.error_rows,
             "windows_checked": self.windows_checked,
             "rescored": self.rescored,
+            "reproduction": self.reproduction,
+            "max_abs_delta": self.max_abs_delta,
+            "numerics": self.numerics,
             "warnings": self.warnings,
         }
 
@@ -221,6 +237,7 @@ def verify_receipts(
     revocation_list: str | os.PathLike[str] | None = None,
     sample: int = 16,
     device: str = "cpu",
+    numerics: str = "default",
 ) -> VerifyResult:
     """Recompute every receipt's commitments; raise ``PROVENANCE.RECEIPT_*`` naming the first bad line.
 
@@ -228,10 +245,18 @@ def verify_receipts(
     calibration hashes, input and output commitments, and the 1:1 pairing with the scored rows of
     ``scores`` (same variant, same canonical outputs). With ``fasta``: every committed reference
     window is rebuilt and hashed. With ``fasta`` and ``vcf``: up to ``sample`` evenly spread
-    receipts must name variants present in the VCF and are re-scored with the model and must reproduce
-    the committed outputs exactly. A yanked model (``revocation_list``) adds a ``model_yanked``
+    receipts must name variants present in the VCF and are re-scored with the model (in ``numerics``
+    mode) and must *reproduce* the committed outputs: the score within the tolerant tier's
+    tolerance (:func:`geno_lewm.numerics_mode.within_tolerance`; exactly when both the receipt and
+    this run use ``reproducible`` numerics on CPU with the same torch), and percentile, bucket and
+    confidence exactly as the package's calibration gives them for the receipt's score.
+    ``result.max_abs_delta`` reports the largest score difference. A yanked model (``revocation_list``) adds a ``model_yanked``
     warning; verification still runs.
     """
+    if fasta is not None and vcf is not None:
+        from geno_lewm.numerics_mode import require
+
+        require(numerics)  # before anything loads torch
     from geno_lewm.calibration import calibration_hash
     from geno_lewm.package import model_id_of, verify_package
 
@@ -280,7 +305,7 @@ def verify_receipts(
             raise _bad(line, key, f"score line {sline} outputs {got} differ from the receipt's {doc['output']}")
         result.receipts += 1
         if fasta is not None:
-            checked_receipts.append((line, {"variant": doc["variant"], "input": inp, "output": doc["output"]}))
+            checked_receipts.append((line, {"variant": doc["variant"], "input": inp, "output": doc["output"], "runtime": doc.get("runtime")}))
             if len(checked_receipts) >= 4096:
                 _check_windows(fasta, checked_receipts, result)
                 _collect_sample(checked_receipts, pool, sample)
@@ -292,7 +317,7 @@ def verify_receipts(
         _check_windows(fasta, checked_receipts, result)
         _collect_sample(checked_receipts, pool, sample)
         if vcf is not None:
-            _rescore(model_dir, fasta, vcf, pool, sample, result, device=device)
+            _rescore(model_dir, fasta, vcf, pool, sample, result, device=device, numerics=numerics)
     result.ok = True
     return result
 
@@ -335,9 +360,16 @@ def _collect_sample(items: list[tuple[int, dict[str, Any]]], pool: list[tuple[in
         pool[:] = pool[::2]
 
 
-def _rescore(model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[str, Any]]], sample: int, result: VerifyResult, *, device: str) -> None:
-    """Check the sampled receipts' variants are in the VCF, then re-score them."""
-    from geno_lewm.scoring.run import rescore_variants
+def _exact_required(doc: dict[str, Any], numerics: str, runtime: dict[str, str]) -> bool:
+    """The exact tier applies: receipt and re-scoring both ran pinned numerics on CPU with the same torch."""
+    claimed = doc.get("runtime") or {}
+    return numerics == "reproducible" and runtime.get("device") == "cpu" and claimed.get("numerics") == "reproducible" and claimed.get("device") == "cpu" and claimed.get("torch_version") == runtime.get("torch_version")
+
+
+def _rescore(model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[str, Any]]], sample: int, result: VerifyResult, *, device: str, numerics: str = "default") -> None:
+    """Check the sampled receipts' variants are in the VCF, then re-score them (exact or within tolerance)."""
+    from geno_lewm.numerics_mode import tolerance, within_tolerance
+    from geno_lewm.scoring.run import ScoringSession, reproduce_variants
     from geno_lewm.scoring.variants import Variant
 
     if not pool or sample <= 0:
@@ -358,11 +390,29 @@ def _rescore(model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[st
         if (v["chrom"], int(v["pos"]), v["ref"], v["alt"]) not in found:
             raise _bad(line, _key(v), "variant is not in the VCF", "verify with the VCF that was scored")
     variants = [Variant(d["variant"]["chrom"], int(d["variant"]["pos"]), d["variant"]["ref"], d["variant"]["alt"]) for _, d in chosen]
-    outputs = rescore_variants(model_dir, fasta, variants, device=device)
+    session = ScoringSession(model_dir, device=device, numerics=numerics)
+    result.numerics = numerics
+    outputs = reproduce_variants(model_dir, fasta, variants, [str(d["output"]["score"]) for _, d in chosen], session=session)
+    hint = "the model, runtime or inputs differ from the scoring run (docs/numerical-contract.md)"
+    exact_all, max_delta = True, 0.0
     for (line, doc), out in zip(chosen, outputs, strict=True):
-        if out != doc["output"]:
-            raise _bad(line, _key(doc["variant"]), f"re-scoring gave {out}, the receipt says {doc['output']}", "the model, runtime or inputs differ from the scoring run")
+        claimed = doc["output"]
+        if out is None:
+            raise _bad(line, _key(doc["variant"]), f"re-scoring gave an error row, the receipt says {claimed}", hint)
+        rescored, derived = out
+        if derived != claimed:
+            raise _bad(line, _key(doc["variant"]), f"the package's calibration gives {derived} for the receipt's score, the receipt says {claimed}", hint)
+        delta = abs(float(rescored["score"]) - float(claimed["score"]))
+        max_delta = max(max_delta, delta)
+        if _exact_required(doc, numerics, session.runtime):
+            if rescored["score"] != claimed["score"]:
+                raise _bad(line, _key(doc["variant"]), f"re-scoring with reproducible numerics gave score {rescored['score']}, the receipt says {claimed['score']} (both pinned: they must match exactly)", hint)
+        elif not within_tolerance(float(claimed["score"]), float(rescored["score"])):
+            raise _bad(line, _key(doc["variant"]), f"re-scoring gave score {rescored['score']}, the receipt says {claimed['score']}: |Δ| = {delta:.3g} exceeds the tolerance {tolerance(float(claimed['score'])):.3g}", hint)
+        exact_all = exact_all and rescored["score"] == claimed["score"]
         result.rescored += 1
+    result.max_abs_delta = max_delta
+    result.reproduction = "exact" if exact_all else "within_tolerance"
 
 
 __all__ = [

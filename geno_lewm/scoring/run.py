@@ -38,7 +38,11 @@ def utc_now() -> str:
 class ScoringSession:
     """A verified, loaded model package ready to score (encoder, predictor, calibration table)."""
 
-    def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, model_dir: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None, numerics: str = "default") -> None:
+        from geno_lewm import numerics_mode
+
+        numerics_mode.require(numerics)  # before torch loads: reproducible mode pins the CPU kernels
+        threads = numerics_mode.apply_threads(numerics, threads)
         from geno_lewm import __version__
         from geno_lewm.calibration import CalibrationTable, calibration_hash
         from geno_lewm.package import ModelPackage
@@ -56,7 +60,7 @@ class ScoringSession:
         self.calibration = CalibrationTable.read(cal) if cal is not None else None
         self.calibration_hash = calibration_hash(cal) if cal is not None else None
         dtype = str(self.package.encoder.dtype).replace("torch.", "")
-        self.runtime = {"package_version": __version__, "torch_version": torch.__version__.split("+")[0], "device": self.package.encoder.device.type, "dtype": dtype}
+        self.runtime = {"package_version": __version__, "torch_version": torch.__version__.split("+")[0], "device": self.package.encoder.device.type, "dtype": dtype, "numerics": numerics}
 
     @property
     def window_bp(self) -> int:
@@ -73,9 +77,20 @@ class ScoringSession:
 
         return Scorer(self.package, reference, batch_size=batch_size)
 
+    def row_for(self, placed: Any, score: float) -> ScoreRow:
+        """The score row of a placed variant with ``score`` (calibration applied when the package has a table)."""
+        from geno_lewm.calibration import features_of
+
+        p = placed
+        pct = bucket = conf = None
+        if self.calibration is not None:
+            f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
+            look = self.calibration.lookup(score, f)
+            pct, bucket, conf = look.percentile, look.bucket, look.confidence
+        return scored_row(self.model_id, p.variant, score, pct, bucket, conf, stand_in=self.stand_in)
+
     def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
         """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied)."""
-        from geno_lewm.calibration import features_of
         from geno_lewm.scoring.receipts import build_receipt
 
         for r in results:
@@ -83,12 +98,7 @@ class ScoringSession:
                 yield error_row(self.model_id, r, stand_in=self.stand_in), None
                 continue
             p = r.placed
-            pct = bucket = conf = None
-            if self.calibration is not None:
-                f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
-                look = self.calibration.lookup(r.score, f)
-                pct, bucket, conf = look.percentile, look.bucket, look.confidence
-            row = scored_row(self.model_id, p.variant, r.score, pct, bucket, conf, stand_in=self.stand_in)
+            row = self.row_for(p, r.score)
             receipt = build_receipt(row, p.window, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp)
             yield row, receipt
 
@@ -167,18 +177,20 @@ def score_vcf(
     threads: int | None = None,
     progress: bool = True,
     session: ScoringSession | None = None,
+    numerics: str = "default",
 ) -> ScoreSummary:
     """Score every ALT of ``vcf`` and write the outputs atomically; return the run summary.
 
     Streams the VCF (bounded memory), groups variants by reference window, encodes each distinct
     window once, runs the predictor batched and writes one score row per ALT (error rows included)
-    and one receipt per scored ALT. Never touches the network.
+    and one receipt per scored ALT. Never touches the network. ``numerics="reproducible"`` pins the
+    CPU kernels (:mod:`geno_lewm.numerics_mode`; before torch loads, else ``RESOURCE.NUMERICS_UNPINNED``).
     """
     from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter
 
     reg = Region.parse(region) if isinstance(region, str) else region
     shd = Shard.parse(shard) if isinstance(shard, str) else shard
-    sess = session or ScoringSession(model_dir, device=device, threads=threads)
+    sess = session or ScoringSession(model_dir, device=device, threads=threads, numerics=numerics)
     stamp = utc_now()
     summary = ScoreSummary(sess.model_id, str(sess.package.manifest["release_id"]), sess.stand_in, region=str(reg) if reg else None, shard=str(shd) if shd else None, calibrated=sess.calibration is not None, runtime=dict(sess.runtime), timestamp=stamp)
     summary.inputs = {"vcf": Path(vcf).name, "fasta": Path(fasta).name, "model_dir": Path(model_dir).name}
@@ -230,9 +242,9 @@ def score_vcf(
     return summary
 
 
-def rescore_variants(model_dir: str | os.PathLike[str], fasta: str | os.PathLike[str], variants: list[Variant], *, device: str = "cpu", session: ScoringSession | None = None) -> list[dict[str, str | None] | None]:
+def rescore_variants(model_dir: str | os.PathLike[str], fasta: str | os.PathLike[str], variants: list[Variant], *, device: str = "cpu", session: ScoringSession | None = None, numerics: str = "default") -> list[dict[str, str | None] | None]:
     """Re-score ``variants`` and return each one's canonical outputs (None for an error row)."""
-    sess = session or ScoringSession(model_dir, device=device)
+    sess = session or ScoringSession(model_dir, device=device, numerics=numerics)
     with no_network(), Reference(fasta) as ref:
         scorer = sess.scorer(ref)
         out: list[dict[str, str | None] | None] = []
@@ -241,9 +253,37 @@ def rescore_variants(model_dir: str | os.PathLike[str], fasta: str | os.PathLike
     return out
 
 
+def reproduce_variants(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    variants: list[Variant],
+    claimed_scores: list[str],
+    *,
+    device: str = "cpu",
+    numerics: str = "default",
+    session: ScoringSession | None = None,
+) -> list[tuple[dict[str, str | None], dict[str, str | None]] | None]:
+    """Re-score ``variants``; per variant ``(re-scored outputs, outputs derived from the claimed score)`` (None for an error row).
+
+    The second element applies the package's calibration to ``claimed_scores[i]`` (a canonical
+    decimal string), so percentile, bucket and confidence can be checked exactly even when the
+    re-scored score differs from the claimed one within the tolerance.
+    """
+    sess = session or ScoringSession(model_dir, device=device, numerics=numerics)
+    out: list[tuple[dict[str, str | None], dict[str, str | None]] | None] = []
+    with no_network(), Reference(fasta) as ref:
+        scorer = sess.scorer(ref)
+        for r, claimed in zip(scorer.score(list(variants)), claimed_scores, strict=True):
+            if isinstance(r, VariantIssue):
+                out.append(None)
+                continue
+            out.append((sess.row_for(r.placed, r.score).output_fields(), sess.row_for(r.placed, float(claimed)).output_fields()))
+    return out
+
+
 def print_summary(summary: ScoreSummary, *, stream=None) -> None:
     """Print the human summary line to stderr."""
     print(summary.stderr_line(), file=stream or sys.stderr)
 
 
-__all__ = ["STAND_IN_NOTE", "ScoreSummary", "ScoringSession", "print_summary", "rescore_variants", "score_vcf", "utc_now"]
+__all__ = ["STAND_IN_NOTE", "ScoreSummary", "ScoringSession", "print_summary", "reproduce_variants", "rescore_variants", "score_vcf", "utc_now"]

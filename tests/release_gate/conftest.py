@@ -1,4 +1,4 @@
-"""Release-gate fixtures: the baseline model built once per session, and temporary git repositories."""
+"""Release-gate fixtures: a copy of the committed baseline model package, and temporary git repositories."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def baseline_model(tmp_path_factory) -> Path:
-    """The bit-match baseline's model, rebuilt from the recipe in this process (treat as read-only)."""
-    from tools.release.baseline_model import build_baseline_model
-
+    """A private copy of the bit-match baseline's committed model package (treat as read-only)."""
     out = tmp_path_factory.mktemp("baseline-model") / "model"
-    build_baseline_model(out)
+    shutil.copytree(ROOT / "tests" / "baselines" / "bit_match" / "model", out)
     return out
 
 

@@ -1,22 +1,30 @@
-"""``python -m tools.release.bit_match_baseline``: INV-REL-2 — re-scoring a fixed input is bit for bit.
+"""``python -m tools.release.bit_match_baseline``: INV-REL-2 — re-scoring a published model is bit for bit.
 
 Re-scores the committed fixed input (``examples/mt_known_variants.vcf`` + ``examples/rCRS_chrM.fa``)
-with a model package on CPU and compares, byte for byte, the score rows and the receipts' output
-commitments with the committed baseline in ``tests/baselines/bit_match/``:
+with the **committed model package** ``tests/baselines/bit_match/model/`` (the tiny stand-in, a
+few MB of safetensors, manifest, calibration and encoder files) under **reproducible numerics**
+(``geno-lewm-score --numerics reproducible``, in a fresh process so the kernel pins apply before
+torch loads) and compares, byte for byte, the score rows and the receipts' output commitments with
+the committed baseline beside it:
 
+``model/``                      the published model package the contract is about
 ``baseline.json``               what the baseline was made from: input identities, the model
-                                (``model_id``, manifest, and the recipe that rebuilds it),
+                                (``model_id``, manifest, how it was built), numerics mode,
                                 environment, and the identities of the two files below
 ``scores.jsonl``                the exact score-row bytes ``geno-lewm-score`` wrote
 ``output_commitments.jsonl``    one canonical line per receipt: ``{variant, output_commitment}``
 
-Without ``--model-dir`` the model is rebuilt from the baseline's recipe
-(:mod:`tools.release.baseline_model`); with it, the package must be the baseline's model (same
-``model_id``). A difference fails with ``RELEASE.BIT_MATCH`` naming the first differing variant
-and field; a model that does not rebuild to the baseline's ``model_id`` fails with
-``RELEASE.BIT_MATCH_MODEL`` naming the manifest fields and artifacts that moved.
+This is what the release page promises: the same published model, re-scored later on any x86-64
+machine, gives the same bytes. Whether *training* rebuilds that package bit for bit is a weaker,
+same-machine property, tested separately (tests/release_gate/test_bit_match.py), never by this gate.
 
-``--update-baseline`` rewrites the baseline (only when asked) and is recorded in the ledger as its
+``--model-dir`` scores with another copy of the package (it must have the baseline's ``model_id``).
+A difference fails with ``RELEASE.BIT_MATCH`` naming the first differing variant and field; a
+package that is not the baseline's fails with ``RELEASE.BIT_MATCH_MODEL`` naming the manifest
+fields and artifacts that moved.
+
+``--update-baseline`` rewrites the baseline (only when asked; ``--rebuild-model`` first rebuilds
+the package from :data:`tools.release.baseline_model.RECIPE`) and is recorded in the ledger as its
 own step, ``bit_match_baseline.update``; the check is recorded as step ``bit_match_baseline``.
 Importable: :func:`check_bit_match`, :func:`update_baseline`, :func:`rescore`, :func:`first_difference`.
 See docs/numerical-contract.md.
@@ -36,9 +44,9 @@ from typing import Any, Final
 
 from ledger.canonical import canonical_json
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import InputError, ReleaseError
+from ledger.errors import ReleaseError
 from ledger.fsutil import atomic_write_bytes
-from ledger.identity import file_identity
+from ledger.identity import file_identity, relative_or_name
 
 from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.recording import StepRun
@@ -52,6 +60,10 @@ BASELINE_DIR: Final = "tests/baselines/bit_match"
 META_NAME: Final = "baseline.json"
 SCORES_NAME: Final = "scores.jsonl"
 COMMITMENTS_NAME: Final = "output_commitments.jsonl"
+#: The committed model package, inside the baseline folder.
+PACKAGE_NAME: Final = "model"
+#: Numerics mode the baseline is made and checked with.
+NUMERICS: Final = "reproducible"
 #: The fixed input, relative to the project root.
 INPUT_VCF: Final = "examples/mt_known_variants.vcf"
 INPUT_FASTA: Final = "examples/rCRS_chrM.fa"
@@ -101,26 +113,37 @@ def _variant_of(doc: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def rescore(model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, threads: int | None = None) -> Rescored:
-    """Score ``vcf`` against ``fasta`` with ``model_dir`` on CPU; return the pinned outputs.
+def rescore(model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, threads: int | None = None, numerics: str = NUMERICS) -> Rescored:
+    """Score ``vcf`` against ``fasta`` with ``model_dir`` on CPU in a fresh process; return the pinned outputs.
 
-    Scores in a temporary directory (private copies of the inputs, so no index lands next to
-    them) through :func:`geno_lewm.scoring.run.score_vcf`, exactly the ``geno-lewm-score`` path.
+    Runs ``geno-lewm-score --numerics NUMERICS`` (``python -m geno_lewm.cli.score``) in a temporary
+    directory on private copies of the inputs (so no index lands next to them): a fresh process, so
+    reproducible numerics pin the kernels before torch loads whatever this process has loaded.
+    ``threads`` is passed as ``--threads`` (reproducible numerics always use one thread). A failed
+    run raises ``RELEASE.BIT_MATCH_RESCORE`` with the command's error line.
     """
-    from geno_lewm.scoring.run import score_vcf
+    import subprocess
+
+    from geno_lewm.package import model_id_of
 
     with tempfile.TemporaryDirectory(prefix="geno-lewm-bitmatch-") as tmp:
         work = Path(tmp)
         shutil.copyfile(vcf, work / "input.vcf")
         shutil.copyfile(fasta, work / "input.fa")
-        summary = score_vcf(model_dir, work / "input.vcf", work / "input.fa", output_scores=work / SCORES_NAME, output_receipts=work / "receipts.jsonl", device="cpu", threads=threads, progress=False)
+        cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", os.fspath(Path(model_dir).resolve()), "--vcf", "input.vcf", "--fasta", "input.fa", "--output-scores", SCORES_NAME, "--output-receipts", "receipts.jsonl", "--device", "cpu", "--numerics", numerics, "--quiet"]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            last = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()), "no error output")
+            raise ReleaseError("BIT_MATCH_RESCORE", f"re-scoring the fixed input failed (exit {proc.returncode}): {last}", "run geno-lewm-score on the baseline package by hand with --debug to see why")
         scores = (work / SCORES_NAME).read_bytes()
         lines = []
         for raw in (work / "receipts.jsonl").read_bytes().splitlines():
             if raw.strip():
                 doc = json.loads(raw)
                 lines.append(canonical_json({"variant": doc["variant"], "output_commitment": doc["output_commitment"]}) + b"\n")
-    return Rescored(model_id=summary.model_id, scores=scores, commitments=b"".join(lines))
+    return Rescored(model_id=model_id_of(model_dir), scores=scores, commitments=b"".join(lines))
 
 
 def _tokens(line: bytes) -> dict[str, Any]:
@@ -217,7 +240,7 @@ def _manifest_drift(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
 
 
 def environment() -> dict[str, str]:
-    """What the pinned numbers depend on besides the code: python, torch, transformers, machine."""
+    """What the pinned numbers depend on besides the code: python, torch, transformers, machine, numerics."""
     import torch
     import transformers
 
@@ -227,22 +250,13 @@ def environment() -> dict[str, str]:
         "transformers": transformers.__version__,
         "machine": platform.machine(),
         "device": "cpu",
+        "numerics": NUMERICS,
     }
 
 
-def _resolve_model(meta: dict[str, Any] | None, model_dir: str | os.PathLike[str] | None, work: Path, recipe: dict[str, Any] | None = None) -> tuple[Path, str]:
-    """The model package to score with: ``model_dir`` or one rebuilt from the recipe into ``work``."""
-    from geno_lewm.package import model_id_of
-
-    if model_dir is not None:
-        return Path(model_dir), model_id_of(model_dir)
-    from tools.release.baseline_model import RECIPE, build_baseline_model
-
-    rec = recipe if recipe is not None else (meta or {}).get("model", {}).get("recipe") or (RECIPE if meta is None else None)
-    if rec is None:
-        raise InputError("NEEDS_MODEL_DIR", "the baseline was made from a given model package, not a recipe", "pass --model-dir with that package")
-    out = work / "baseline-model"
-    return out, build_baseline_model(out, rec)
+def package_dir(baseline_dir: str | os.PathLike[str]) -> Path:
+    """The committed model package of a baseline folder."""
+    return Path(baseline_dir) / PACKAGE_NAME
 
 
 def check_bit_match(
@@ -252,35 +266,55 @@ def check_bit_match(
     baseline_dir: str | os.PathLike[str] | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Re-score the fixed input and compare with the baseline; return a summary or raise.
+    """Re-score the fixed input with the committed package (or ``model_dir``) and compare with the baseline.
 
-    Raises ``RELEASE.BIT_MATCH`` (first differing variant and field), ``RELEASE.BIT_MATCH_MODEL``
-    (the model is not the baseline's), ``RELEASE.BASELINE_*`` (baseline or inputs changed).
+    Returns a summary or raises ``RELEASE.BIT_MATCH`` (first differing variant and field),
+    ``RELEASE.BIT_MATCH_MODEL`` (the package is not the baseline's), ``RELEASE.BASELINE_*``
+    (baseline or inputs changed), ``PROVENANCE.*`` (a package file does not match its manifest).
     """
+    import msgspec
+
+    from geno_lewm.package import model_id_of, read_manifest, verify_package
+
     root, bdir = _dirs(project_root, baseline_dir)
     meta, base = load_baseline(bdir)
     vcf, fasta = _check_inputs(meta, root)
-    with tempfile.TemporaryDirectory(prefix="geno-lewm-bitmatch-model-") as tmp:
-        mdir, model_id = _resolve_model(meta, model_dir, Path(tmp))
-        if model_id != base.model_id:
-            from geno_lewm.package import read_manifest
-            import msgspec
-
-            drift = _manifest_drift(meta["model"]["manifest"], msgspec.to_builtins(read_manifest(mdir)))
-            env_now, env_then = environment(), meta.get("environment", {})
-            env = [f"{k} {env_then.get(k)} -> {v}" for k, v in env_now.items() if env_then.get(k) != v]
-            how = "was rebuilt from the baseline's recipe" if model_dir is None else "was given"
-            raise ReleaseError(
-                "BIT_MATCH_MODEL",
-                f"the model package {how} with model_id {model_id[:12]}…, not the baseline's {base.model_id[:12]}…; differs in: {', '.join(drift) or 'nothing listed'}" + (f"; environment: {'; '.join(env)}" if env else ""),
-                "the model build is not reproducible here (see docs/numerical-contract.md); if the change is intended (not in a PATCH), regenerate with --update-baseline",
-            )
-        got = rescore(mdir, vcf, fasta, threads=threads)
+    mdir = Path(model_dir) if model_dir is not None else package_dir(bdir)
+    if not (mdir / "manifest.json").is_file():
+        raise ReleaseError("BASELINE_MISSING", f"the baseline's model package is missing ({relative_or_name(mdir, root)}/manifest.json)", "restore it from git, or regenerate the baseline with --update-baseline --rebuild-model")
+    verify_package(mdir)
+    model_id = model_id_of(mdir)
+    if model_id != base.model_id:
+        drift = _manifest_drift(meta["model"]["manifest"], msgspec.to_builtins(read_manifest(mdir)))
+        raise ReleaseError(
+            "BIT_MATCH_MODEL",
+            f"the model package has model_id {model_id[:12]}…, not the baseline's {base.model_id[:12]}…; differs in: {', '.join(drift) or 'nothing listed'}",
+            "score with the baseline's committed package; if the change is intended (not in a PATCH), regenerate with --update-baseline",
+        )
+    got = rescore(mdir, vcf, fasta, threads=threads)
     diff = first_difference(base, got)
     if diff is not None:
         raise ReleaseError("BIT_MATCH", f"re-scoring the fixed input differs from the baseline: {diff.describe()}", "a PATCH must not change scoring outputs (INV-REL-2); fix the numerical change, or regenerate the baseline with --update-baseline in a MINOR/MAJOR")
     rows = len(base.scores.splitlines())
-    return {"ok": True, "model_id": model_id, "rows": rows, "commitments": len(base.commitments.splitlines()), "baseline": bdir.name}
+    return {"ok": True, "model_id": model_id, "rows": rows, "commitments": len(base.commitments.splitlines()), "baseline": bdir.name, "numerics": NUMERICS}
+
+
+def _copy_package(src: Path, dest: Path) -> None:
+    """Copy the manifest and the artifacts it lists from ``src`` into ``dest`` (replaced atomically via a sibling)."""
+    from geno_lewm.package import verify_package
+
+    manifest = verify_package(src)
+    stage = dest.parent / f".{dest.name}.new"
+    shutil.rmtree(stage, ignore_errors=True)
+    for rel in [a["path"] for a in manifest["artifacts"]] + ["manifest.json"]:
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, stage / rel)
+    old = dest.parent / f".{dest.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    stage.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def update_baseline(
@@ -289,44 +323,66 @@ def update_baseline(
     model_dir: str | os.PathLike[str] | None = None,
     baseline_dir: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    rebuild_model: bool = False,
 ) -> dict[str, Any]:
-    """Write a new baseline (``baseline.json`` last, each file atomically); return its summary.
+    """Write a new baseline (package first, ``baseline.json`` last, each file atomically); return its summary.
 
-    Without ``model_dir`` the model is built from :data:`tools.release.baseline_model.RECIPE`.
+    The package is ``model_dir`` when given (copied into the baseline), else one rebuilt from
+    :data:`tools.release.baseline_model.RECIPE` with ``rebuild_model``, else the committed one.
     """
     import msgspec
 
     from geno_lewm.numerics import SIGNIFICANT_DIGITS
-    from geno_lewm.package import read_manifest
+    from geno_lewm.numerics_mode import PINNED_ENV
+    from geno_lewm.package import model_id_of, read_manifest
     from ledger.canonical import sha256_hex
+    from tools.release.baseline_model import RECIPE
 
     root, bdir = _dirs(project_root, baseline_dir)
     vcf, fasta = root / INPUT_VCF, root / INPUT_FASTA
+    bdir.mkdir(parents=True, exist_ok=True)
+    pkg = package_dir(bdir)
+    source = "committed"
     with tempfile.TemporaryDirectory(prefix="geno-lewm-bitmatch-model-") as tmp:
-        from tools.release.baseline_model import RECIPE
+        if model_dir is not None:
+            _copy_package(Path(model_dir), pkg)
+            source = "model_dir"
+        elif rebuild_model:
+            from tools.release.baseline_model import build_baseline_model
 
-        mdir, model_id = _resolve_model(None, model_dir, Path(tmp), recipe=None if model_dir is not None else dict(RECIPE))
-        manifest = msgspec.to_builtins(read_manifest(mdir))
-        got = rescore(mdir, vcf, fasta, threads=threads)
+            build_baseline_model(Path(tmp) / "model", dict(RECIPE))
+            _copy_package(Path(tmp) / "model", pkg)
+            source = "recipe"
+        elif not (pkg / "manifest.json").is_file():
+            raise ReleaseError("BASELINE_MISSING", "the baseline has no committed model package yet", "pass --rebuild-model (or --model-dir DIR) with --update-baseline")
+    model_id = model_id_of(pkg)
+    manifest = msgspec.to_builtins(read_manifest(pkg))
+    got = rescore(pkg, vcf, fasta, threads=threads)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": GENERATED_BY,
         "stand_in": bool(manifest.get("stand_in")),
         **({"stand_in_note": STAND_IN_NOTE} if manifest.get("stand_in") else {}),
-        "numerical_contract": {"significant_digits": SIGNIFICANT_DIGITS, "document": "docs/numerical-contract.md"},
+        "numerical_contract": {"significant_digits": SIGNIFICANT_DIGITS, "numerics": NUMERICS, "pinned_environment": dict(PINNED_ENV), "document": "docs/numerical-contract.md"},
         "inputs": {"vcf": file_identity(vcf, root), "fasta": file_identity(fasta, root)},
-        "model": {"model_id": model_id, "release_id": manifest["release_id"], "source": "recipe" if model_dir is None else "model_dir", "recipe": dict(RECIPE) if model_dir is None else None, "manifest": manifest},
+        "model": {"model_id": model_id, "release_id": manifest["release_id"], "package": PACKAGE_NAME, "source": source, "recipe": dict(RECIPE) if source == "recipe" else None, "manifest": manifest},
         "environment": environment(),
         "files": {
             SCORES_NAME: {"sha256": sha256_hex(got.scores), "size": len(got.scores), "lines": len(got.scores.splitlines())},
             COMMITMENTS_NAME: {"sha256": sha256_hex(got.commitments), "size": len(got.commitments), "lines": len(got.commitments.splitlines())},
         },
     }
-    bdir.mkdir(parents=True, exist_ok=True)
+    if source == "committed":  # keep how the committed package was built
+        try:
+            old = json.loads((bdir / META_NAME).read_text(encoding="utf-8"))
+            if old.get("model", {}).get("model_id") == model_id:
+                meta["model"]["source"], meta["model"]["recipe"] = old["model"].get("source", source), old["model"].get("recipe")
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
     atomic_write_bytes(bdir / SCORES_NAME, got.scores)
     atomic_write_bytes(bdir / COMMITMENTS_NAME, got.commitments)
     atomic_write_bytes(bdir / META_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-    return {"ok": True, "updated": True, "model_id": model_id, "rows": len(got.scores.splitlines()), "commitments": len(got.commitments.splitlines()), "baseline": bdir.name}
+    return {"ok": True, "updated": True, "model_id": model_id, "rows": len(got.scores.splitlines()), "commitments": len(got.commitments.splitlines()), "baseline": bdir.name, "numerics": NUMERICS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +390,7 @@ def update_baseline(
 # --------------------------------------------------------------------------------------------
 
 
-def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os.PathLike[str] | None = None, model_dir: str | os.PathLike[str] | None = None, baseline_dir: str | os.PathLike[str] | None = None, threads: int | None = None, update: bool = False) -> dict[str, Any]:
+def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os.PathLike[str] | None = None, model_dir: str | os.PathLike[str] | None = None, baseline_dir: str | os.PathLike[str] | None = None, threads: int | None = None, update: bool = False, rebuild_model: bool = False) -> dict[str, Any]:
     """Check (step ``bit_match_baseline``) or update (step ``bit_match_baseline.update``) with ledger recording.
 
     Baseline files, the fixed inputs and a given model manifest are recorded as inputs (an update
@@ -342,15 +398,15 @@ def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os
     """
     root, bdir = _dirs(project_root, baseline_dir)
     with StepRun(ctx, UPDATE_STEP if update else STEP, ["python", "-m", "tools.release.bit_match_baseline", *argv]) as run:
-        inputs = [root / INPUT_VCF, root / INPUT_FASTA] + ([Path(model_dir) / "manifest.json"] if model_dir else [])
+        inputs = [root / INPUT_VCF, root / INPUT_FASTA] + ([Path(model_dir) / "manifest.json"] if model_dir else [package_dir(bdir) / "manifest.json"] if not update else [])
         if not update:
             inputs += [bdir / META_NAME, bdir / SCORES_NAME, bdir / COMMITMENTS_NAME]
         for p in inputs:
             if p.is_file() and ctx.holds(p):
                 run.input(p)
         if update:
-            result = update_baseline(root, model_dir=model_dir, baseline_dir=bdir, threads=threads)
-            for name in (META_NAME, SCORES_NAME, COMMITMENTS_NAME):
+            result = update_baseline(root, model_dir=model_dir, baseline_dir=bdir, threads=threads, rebuild_model=rebuild_model)
+            for name in (META_NAME, SCORES_NAME, COMMITMENTS_NAME, f"{PACKAGE_NAME}/manifest.json"):
                 if ctx.holds(bdir / name):
                     run.output(bdir / name)
         else:
@@ -359,20 +415,23 @@ def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.bit_match_baseline", description="INV-REL-2: re-score the fixed input and compare score rows and output commitments byte for byte with the committed baseline.")
-    parser.add_argument("--model-dir", help="model package to score with (default: rebuild the baseline's model from its recipe)")
+    parser = ArgumentParser(prog="python -m tools.release.bit_match_baseline", description="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.")
+    parser.add_argument("--model-dir", help=f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package")
     parser.add_argument("--baseline-dir", help=f"baseline folder (default: {BASELINE_DIR} in the project root)")
     parser.add_argument("--project-root", help="source checkout holding examples/ and the baseline (default: this checkout)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads while scoring (default: torch's)")
+    parser.add_argument("--threads", type=int, help="passed to geno-lewm-score --threads (reproducible numerics always use one thread)")
     parser.add_argument("--update-baseline", action="store_true", help="write a new baseline instead of checking (recorded as step bit_match_baseline.update)")
+    parser.add_argument("--rebuild-model", action="store_true", help="with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     add_common_flags(parser)
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.rebuild_model and not args.update_baseline:
+        parser.error("--rebuild-model needs --update-baseline")
     ctx = ReleaseContext.from_args(args)
     try:
-        result = run_recorded(ctx, list(argv or []), project_root=args.project_root, model_dir=args.model_dir, baseline_dir=args.baseline_dir, threads=args.threads, update=args.update_baseline)
+        result = run_recorded(ctx, list(argv or []), project_root=args.project_root, model_dir=args.model_dir, baseline_dir=args.baseline_dir, threads=args.threads, update=args.update_baseline, rebuild_model=args.rebuild_model)
     finally:
         ctx.close()
     if args.json:
@@ -387,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_cli(_main, argv)
 
 
-__all__ = ["Difference", "Rescored", "check_bit_match", "environment", "first_difference", "load_baseline", "main", "rescore", "run_recorded", "update_baseline"]
+__all__ = ["Difference", "Rescored", "check_bit_match", "environment", "first_difference", "load_baseline", "main", "package_dir", "rescore", "run_recorded", "update_baseline"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,7 +31,7 @@ from tools.release.recording import StepRun
 #: edit makes the gate stale).
 INPUT_FILES: dict[str, tuple[str, ...]] = {
     "INV-REL-1": ("docs/public-api.snapshot.json",),
-    "INV-REL-2": ("tests/baselines/bit_match/baseline.json", "tests/baselines/bit_match/scores.jsonl", "tests/baselines/bit_match/output_commitments.jsonl"),
+    "INV-REL-2": ("tests/baselines/bit_match/baseline.json", "tests/baselines/bit_match/model/manifest.json", "tests/baselines/bit_match/scores.jsonl", "tests/baselines/bit_match/output_commitments.jsonl"),
     "INV-REL-3": ("CHANGELOG.md",),
     "INV-REL-5": ("docs/public-api.snapshot.json",),
 }
@@ -106,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``gate-check`` flags (plus the common ledger flags)."""
     parser.add_argument("--version", help="version being released (default: geno_lewm.__version__ of the project root)")
     parser.add_argument("--project-root", help="source checkout (default: this checkout)")
-    parser.add_argument("--model-dir", help="INV-REL-2: score with this package (default: rebuild the baseline's model)")
+    parser.add_argument("--model-dir", help="INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)")
     parser.add_argument("--sdist", help="INV-REL-6: check this sdist instead of building one")
     parser.add_argument("--threads", type=int, help="INV-REL-2: torch CPU threads while scoring")
     parser.add_argument("--skip", action="append", default=[], metavar="INV-REL-N", help="skip an invariant (repeatable)")
