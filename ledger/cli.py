@@ -130,12 +130,9 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_append(args) -> int:
-    try:
-        body = json.loads(args.body)
-    except json.JSONDecodeError as exc:
-        raise InputError("BAD_JSON", f"--json is not valid JSON: {exc}", "pass a JSON object, e.g. --json '{\"text\": \"hello\"}'") from None
-    if not isinstance(body, dict):
-        raise InputError("BAD_JSON", "--json must be a JSON object")
+    from ledger.jsoninput import parse_json_object
+
+    body = parse_json_object(args.body)
     _reject_floats(body)
     led = _open(args, read_only=False)
     seq = led.append(args.kind, body, _signer(args), event_id=args.event_id)
