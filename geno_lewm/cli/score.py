@@ -11,7 +11,7 @@ import json
 import sys
 
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.fsutil import atomic_write_text
+from ledger.fsutil import atomic_write_text, check_writable
 
 
 def build_parser() -> ArgumentParser:
@@ -37,6 +37,8 @@ def build_parser() -> ArgumentParser:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.output_report:
+        check_writable(args.output_report)  # before any work: a bad path must not cost a scoring run
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
