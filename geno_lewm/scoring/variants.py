@@ -208,7 +208,7 @@ def _records(vf, region: Region | None, name: str) -> Iterator:
         try:
             return (r for r in vf.fetch(region.chrom, start0, end) if region.contains(r.chrom, r.pos))
         except ValueError as exc:
-            raise InputError("BAD_VCF", f"could not query {name} for region {region}: {exc}") from None
+            raise InputError("BAD_VCF", f"could not query {name} for region {region}: {public_message(exc)}") from None
     if region is not None:
         return (r for r in vf if region.contains(r.chrom, r.pos))
     return iter(vf)

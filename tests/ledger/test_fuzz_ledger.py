@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from ledger.cli import main
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], derandomize=True)
+#: Multiplies every example budget (CI runs 1; `GENO_LEWM_FUZZ_SCALE=10` for a longer local campaign).
+SCALE = max(1, int(os.environ.get("GENO_LEWM_FUZZ_SCALE", "1")))
+FUZZ = settings(max_examples=50 * SCALE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], derandomize=True)
 DOCUMENTED = {0, 2, 3, 4, 7, 8, 9}
 
 

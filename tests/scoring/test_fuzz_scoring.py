@@ -9,6 +9,7 @@ deadline); run with ``-k fuzz``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from geno_lewm.scoring.reference import Reference
 from geno_lewm.scoring.variants import Variant, VariantIssue, read_variants
 from ledger.errors import GenoError
 
+#: Multiplies every example budget (CI runs 1; `GENO_LEWM_FUZZ_SCALE=10` for a longer local campaign).
+SCALE = max(1, int(os.environ.get("GENO_LEWM_FUZZ_SCALE", "1")))
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 DOCUMENTED = {0, 2, 3, 4, 7}
 
@@ -42,7 +45,7 @@ def _vcf_text(header: list[str], records: list[str]) -> str:
     return "\n".join(header + records) + "\n"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=_HC, derandomize=True)
+@settings(max_examples=120 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
 @given(header=_header, records=st.lists(_record, max_size=6))
 def test_fuzz_vcf_reader_yields_variants_issues_or_typed_errors(tmp_path_factory, examples, header, records) -> None:
     vcf = tmp_path_factory.mktemp("vcf") / "in.vcf"
@@ -59,7 +62,7 @@ def test_fuzz_vcf_reader_yields_variants_issues_or_typed_errors(tmp_path_factory
 _fasta_line = st.sampled_from([">chrM", ">", "> x y", ">chrM\x01", "ACGT" * 10, "acgtn", "NNNN", "", "AC GT", "ACGT\r", "@@@", "\x00"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=_HC, derandomize=True)
+@settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
 @given(lines=st.lists(_fasta_line, max_size=8), start=st.integers(-5, 60), length=st.integers(-2, 20))
 def test_fuzz_fasta_files_open_or_fail_typed(tmp_path_factory, lines, start, length) -> None:
     fa = tmp_path_factory.mktemp("fa") / "ref.fa"
@@ -78,7 +81,7 @@ def _mutations():
     return st.lists(st.tuples(st.sampled_from(["drop", "set", "artifact"]), st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=14), value), min_size=1, max_size=3)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=_HC, derandomize=True)
+@settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
 @given(mutations=_mutations(), pick=st.integers(0, 50))
 def test_fuzz_manifests_are_verified_or_refused_typed(model_dir, tmp_path_factory, mutations, pick) -> None:
     from geno_lewm.package import verify_package
@@ -106,7 +109,7 @@ def test_fuzz_manifests_are_verified_or_refused_typed(model_dir, tmp_path_factor
         assert str(pkg) not in err.message
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=_HC, derandomize=True)
+@settings(max_examples=10 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
 @given(records=st.lists(_record, max_size=4), outputs=st.lists(st.sampled_from(["vcf", "parquet", "report", "dir-scores", "bad-vcf-name"]), unique=True, max_size=3))
 def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory, capsys, records, outputs) -> None:
     d = tmp_path_factory.mktemp("run")
