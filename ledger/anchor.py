@@ -149,6 +149,10 @@ def export_checkpoint(ledger: "Ledger", signer: "Signer", seq: int, out: str | o
 
 def checkpoint_now(ledger: "Ledger", signer: "Signer", out: str | os.PathLike[str]) -> dict[str, Any]:
     """Append a checkpoint over every event so far and export it to ``out``; return ``{seq, size, root, file}``."""
+    from ledger.fsutil import check_writable
+
+    note.check_key_name(ledger.origin)  # checked before appending: the note's key name is the origin
+    check_writable(out)
     seq = ledger.checkpoint(signer)
     export_checkpoint(ledger, signer, seq, out)
     data = ledger.get(seq).data

@@ -286,6 +286,10 @@ def _cmd_checkpoint(args) -> int:
         check_writable(args.out)
     led = _open(args, read_only=False)
     signer = _signer(args)
+    if args.out:
+        from ledger.note import check_key_name
+
+        check_key_name(led.origin)  # the note's key name is the origin: refuse before appending
     seq = led.checkpoint(signer)
     out = {"seq": seq, **led.get(seq).data}
     if args.out:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.cli import main
@@ -65,6 +65,7 @@ def test_fuzz_append_json_bodies(fuzz_ledger, capsys, kind: str, body: str) -> N
     led, key = fuzz_ledger
     before = _events(capsys, led)
     rc = main(["append", "--ledger", led, "--key", key, "--kind", kind, "--json", body])
+    event(f"exit {rc}")
     err = capsys.readouterr().err
     assert rc in DOCUMENTED and "Traceback" not in err, err
     after = _events(capsys, led)
@@ -91,6 +92,7 @@ def test_fuzz_ledger_cli_arguments(fuzz_ledger, tmp_path_factory, capsys, cmd: s
         rc = main(argv)
     finally:
         os.chdir(cwd)
+    event(f"exit {rc}")
     err = capsys.readouterr().err
     assert rc in DOCUMENTED and "Traceback" not in err, (argv, err)
     leftovers = [p.name for p in Path(scratch).rglob("*") if ".tmp" in p.name or ".staged" in p.name]

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from geno_lewm.cli.score import main as score_main
@@ -109,7 +109,7 @@ def test_fuzz_manifests_are_verified_or_refused_typed(model_dir, tmp_path_factor
         assert str(pkg) not in err.message
 
 
-@settings(max_examples=10 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
+@settings(max_examples=25 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
 @given(records=st.lists(_record, max_size=4), outputs=st.lists(st.sampled_from(["vcf", "parquet", "report", "dir-scores", "bad-vcf-name"]), unique=True, max_size=3))
 def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory, capsys, records, outputs) -> None:
     d = tmp_path_factory.mktemp("run")
@@ -135,6 +135,7 @@ def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory,
         argv += ["--output-report", str(out / "report.json")]
         expected.add("report.json")
     rc = score_main(argv)
+    event(f"exit {rc}")
     err = capsys.readouterr().err
     assert rc in DOCUMENTED and "Traceback" not in err, err
     present = {p.name for p in out.iterdir()} - ({"s.jsonl"} if "dir-scores" in outputs else set())
