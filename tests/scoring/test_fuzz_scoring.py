@@ -94,7 +94,7 @@ def test_fuzz_manifests_are_verified_or_refused_typed(model_dir, tmp_path_factor
             man.pop(target, None)
         elif op == "set":
             man[target] = value
-        elif man.get("artifacts"):
+        elif isinstance(man.get("artifacts"), list) and man["artifacts"]:
             art = man["artifacts"][pick % len(man["artifacts"])]
             if isinstance(art, dict):
                 art[sorted(art)[pick % len(art)]] = value
