@@ -241,6 +241,9 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--workdir", metavar="DIR", help="release working directory (default: $GENO_LEWM_WORKSPACE or ./geno-lewm-workspace; created on first run)")
     parser.add_argument("--poll", type=float, default=POLL_INTERVAL_S, metavar="SECONDS", help="how often to re-read the ledger head (default: %(default)s)")
     args = parser.parse_args(argv)
+    from ledger.workspace import check_workdir
+
+    check_workdir(args.workdir if args.workdir else default_workdir())  # a file named as the workspace is a typed error, before the UI starts
     app = CockpitApp(Path(args.workdir) if args.workdir else None, poll_interval=args.poll if args.poll > 0 else None)
     app.run()
     return app.return_code if app.return_code is not None else 0

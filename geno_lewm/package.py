@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 from ledger.canonical import canonical_json, sha256_hex
-from ledger.errors import ProvenanceError
+from ledger.errors import InputError, ProvenanceError, ResourceError
 from ledger.fsutil import atomic_write_bytes
-from ledger.identity import check_identity, check_public_path, file_identity, is_sha256_hex
+from ledger.identity import check_identity, check_public_path, file_identity, is_sha256_hex, missing_path_message, public_message
 
 from geno_lewm.versioning import SCHEMAS, ReleaseId, decode_document
 
@@ -158,12 +158,24 @@ def parse_manifest_bytes(data: bytes) -> dict:
 MANIFEST_NAME = "manifest.json"
 
 
+def _manifest_bytes(model_dir: str | os.PathLike[str]) -> bytes:
+    """The manifest's bytes; a missing model folder is ``INPUT.MISSING_MODEL_DIR`` (naming the missing folder)."""
+    root = Path(model_dir)
+    if not root.is_dir():
+        what = missing_path_message(root, "model directory") if not root.exists() else f"model directory {root.name} is a file, not a folder"
+        raise InputError("MISSING_MODEL_DIR", what, "pass --model-dir with a model package folder (the one holding manifest.json)")
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory {root.name}", "point at a model package (a directory with manifest.json)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ResourceError("UNREADABLE", f"cannot read {MANIFEST_NAME} in {root.name} ({type(exc).__name__})", "check the file's permissions") from None
+
+
 def read_manifest(model_dir: str | os.PathLike[str]) -> Manifest:
     """Read and schema-check ``manifest.json`` (no artifact hashing)."""
-    path = Path(model_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory", "point at a model package (a directory with manifest.json)")
-    return validate_manifest(parse_manifest_bytes(path.read_bytes()))
+    return validate_manifest(parse_manifest_bytes(_manifest_bytes(model_dir)))
 
 
 def model_id_of(model_dir: str | os.PathLike[str]) -> str:
@@ -172,10 +184,7 @@ def model_id_of(model_dir: str | os.PathLike[str]) -> str:
     The bytes are hashed as stored, never re-serialised, so fields the loader contract ignores
     (unknown optional fields of a newer MINOR) are still covered by the id.
     """
-    path = Path(model_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory")
-    data = path.read_bytes()
+    data = _manifest_bytes(model_dir)
     parse_manifest_bytes(data)
     return sha256_hex(data)
 
@@ -284,7 +293,11 @@ class ModelPackage:
             path = pkg.artifact_path(role)
             if path is None:
                 raise ProvenanceError("MISSING_ARTIFACT", f"the manifest lists no {role} artifact")
-            module.load_state_dict(load_file(str(path)), strict=True)
+            try:
+                module.load_state_dict(load_file(str(path)), strict=True)
+            except Exception as exc:  # noqa: BLE001 - SafetensorError, a pickle renamed .safetensors, wrong tensor shapes
+                raise ProvenanceError("BAD_WEIGHTS", f"{path.name} is not a usable safetensors file for the {role} ({type(exc).__name__}: {public_message(str(exc).splitlines()[0] if str(exc) else '')[:160]})",
+                                      "rebuild the model package: only safetensors weights with the manifest's architecture are loaded (never pickles)") from None
             module.to(encoder.device).eval().requires_grad_(False)
         return pkg
 

@@ -23,6 +23,12 @@ def _add_ledger(p, *, key: bool = False) -> None:
         p.add_argument("--key", help="Ed25519 private key (default: the workspace's keys/maintainer.key)")
 
 
+def add_anchor_options(p) -> None:
+    """Add the trust-anchor options (``--trusted-keys``, ``--checkpoint``) shared by ``verify`` and ``geno-lewm-release replay``."""
+    p.add_argument("--trusted-keys", help="pinned public keys, one a line (KEY.pub lines): every signing key must be listed")
+    p.add_argument("--checkpoint", help="an earlier C2SP tlog-checkpoint note: the ledger must be a consistent extension of it")
+
+
 def _ledger_path(args) -> Path:
     if args.ledger:
         return Path(args.ledger)
@@ -56,8 +62,8 @@ def _parser() -> ArgumentParser:
     _add_ledger(p, key=True)
     p.add_argument("--origin", default="geno-lewm", help="ledger origin name (default geno-lewm)")
 
-    p = sub.add_parser("keygen", help="write a new Ed25519 private key (mode 0600) and print its key id")
-    p.add_argument("--out", required=True, help="key file to create (never overwritten)")
+    p = sub.add_parser("keygen", help="write a new Ed25519 private key (mode 0600) and KEY.pub; print its key id")
+    p.add_argument("--out", required=True, help="key file to create (never overwritten); its public key goes to OUT.pub")
 
     p = sub.add_parser("append", help="append one signed event")
     _add_ledger(p, key=True)
@@ -83,6 +89,7 @@ def _parser() -> ArgumentParser:
     p.add_argument("--artifacts", help="also check recorded artifact bytes under this root")
     p.add_argument("--trusted-root", help="Sigstore trusted root for recorded bundles (default: pinned)")
     p.add_argument("--no-signatures", action="store_true", help="skip Ed25519 checks (chain + Merkle only)")
+    add_anchor_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
     p = sub.add_parser("replay", help="fold all events and check the SQL views agree")
@@ -97,8 +104,9 @@ def _parser() -> ArgumentParser:
     _add_ledger(p)
     p.add_argument("--parquet", required=True, help="output directory")
 
-    p = sub.add_parser("checkpoint", help="append a signed Merkle tree head")
+    p = sub.add_parser("checkpoint", help="append a signed Merkle tree head (and export it as a C2SP tlog-checkpoint note)")
     _add_ledger(p, key=True)
+    p.add_argument("--out", help="also write the checkpoint as a C2SP tlog-checkpoint signed note to this file")
 
     p = sub.add_parser("prove", help="print an RFC 9162 inclusion proof for an event (JSON)")
     _add_ledger(p)
@@ -130,12 +138,9 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_append(args) -> int:
-    try:
-        body = json.loads(args.body)
-    except json.JSONDecodeError as exc:
-        raise InputError("BAD_JSON", f"--json is not valid JSON: {exc}", "pass a JSON object, e.g. --json '{\"text\": \"hello\"}'") from None
-    if not isinstance(body, dict):
-        raise InputError("BAD_JSON", "--json must be a JSON object")
+    from ledger.jsoninput import parse_json_object
+
+    body = parse_json_object(args.body)
     _reject_floats(body)
     led = _open(args, read_only=False)
     seq = led.append(args.kind, body, _signer(args), event_id=args.event_id)
@@ -204,15 +209,24 @@ def _cmd_status(args) -> int:
 def _cmd_verify(args) -> int:
     led = _open(args)
     report = led.verify(artifacts_root=args.artifacts, signatures=not args.no_signatures, trusted_root=args.trusted_root)
-    if args.json:
-        _print_json(report.to_dict())
-    else:
-        if report.ok:
-            print(f"ok: {report.checked} events, {report.signatures} signatures, {report.checkpoints} checkpoints, "
-                  f"{report.bundles} bundles, {report.artifacts} artifacts verified in {report.seconds:.2f} s")
     if not report.ok:
+        if args.json:
+            _print_json(report.to_dict())
         raise GenoError(report.code or "LEDGER.VERIFY_FAILED", f"verification failed at seq {report.first_bad_seq}: {report.reason}",
                         "the ledger was altered or damaged at that seq; restore it from a verified copy")
+    from ledger.anchor import check_anchor
+
+    anchored = check_anchor(led, trusted_keys=args.trusted_keys, checkpoint=args.checkpoint)
+    if args.json:
+        _print_json({**report.to_dict(), "anchor": anchored})
+    else:
+        print(f"ok: {report.checked} events, {report.signatures} signatures, {report.checkpoints} checkpoints, "
+              f"{report.bundles} bundles, {report.artifacts} artifacts verified in {report.seconds:.2f} s")
+        if "trusted_keys" in anchored:
+            print(f"ok: every signing key is pinned ({len(anchored['trusted_keys']['signing_keys'])} keys)")
+        if "checkpoint" in anchored:
+            cp = anchored["checkpoint"]
+            print(f"ok: the ledger ({cp['ledger_size']} events) extends the checkpoint of {cp['checkpoint_size']} events (RFC 9162 consistency proof)")
     return 0
 
 
@@ -266,9 +280,24 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_checkpoint(args) -> int:
+    from ledger.fsutil import check_writable
+
+    if args.out:
+        check_writable(args.out)
     led = _open(args, read_only=False)
-    seq = led.checkpoint(_signer(args))
-    _print_json({"seq": seq, **led.get(seq).data})
+    signer = _signer(args)
+    if args.out:
+        from ledger.note import check_key_name
+
+        check_key_name(led.origin)  # the note's key name is the origin: refuse before appending
+    seq = led.checkpoint(signer)
+    out = {"seq": seq, **led.get(seq).data}
+    if args.out:
+        from ledger.anchor import export_checkpoint
+
+        export_checkpoint(led, signer, seq, args.out)
+        out["file"] = Path(args.out).name
+    _print_json(out)
     return 0
 
 

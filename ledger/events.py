@@ -290,20 +290,32 @@ def encode_body(event: _Event) -> bytes:
 
     Raises ``LEDGER.BODY_TOO_LARGE`` above :data:`MAX_BODY_BYTES`.
     """
-    data = _ENCODER.encode(event)
+    try:
+        data = _ENCODER.encode(event)
+    except UnicodeEncodeError as exc:
+        raise LedgerError("BAD_BODY", f"event body holds text that is not valid Unicode ({exc.reason})", "remove lone surrogates such as \\ud800 from the text") from None
     if len(data) > MAX_BODY_BYTES:
         raise LedgerError("BODY_TOO_LARGE", f"event body is {len(data)} bytes (limit {MAX_BODY_BYTES})", "record large data as an artifact and reference it by sha256")
     return data
 
 
 def decode_body_raw(body: bytes) -> _Event:
-    """Decode stored body bytes into their Struct without upcasting (used by verification)."""
-    return _DECODER.decode(body)
+    """Decode stored body bytes into their Struct without upcasting (used by verification).
+
+    Bytes that are not valid UTF-8 raise ``msgspec.DecodeError`` like any other malformed body.
+    """
+    try:
+        return _DECODER.decode(body)
+    except UnicodeDecodeError as exc:
+        raise msgspec.DecodeError(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def decode_body(body: bytes) -> _Event:
     """Decode stored body bytes, upcasting an older schema version to the current one."""
-    data = _DICT_DECODER.decode(body)
+    try:
+        data = _DICT_DECODER.decode(body)
+    except (UnicodeDecodeError, msgspec.DecodeError) as exc:
+        raise LedgerError("BAD_EVENT", f"stored event body does not decode: {exc}", "run `geno-lewm-ledger verify` to find the damaged seq") from None
     kind = data.get("kind")
     if kind not in KINDS:
         raise LedgerError("UNKNOWN_KIND", f"stored event has unknown kind {kind!r}", "upgrade geno-lewm")

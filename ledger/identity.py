@@ -13,7 +13,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import TypedDict
 
-from ledger.errors import InputError, ProvenanceError
+from ledger.errors import InputError, ProvenanceError, ResourceError
 
 _CHUNK = 1 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -29,9 +29,13 @@ class Identity(TypedDict):
 
 def sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     """Stream ``path`` through SHA-256 (1 MiB chunks, ``hashlib.file_digest``); return (hex, size)."""
-    with open(path, "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256")
-        size = fh.tell()
+    try:
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256")
+            size = fh.tell()
+    except (PermissionError, IsADirectoryError) as exc:
+        why = "permission denied" if isinstance(exc, PermissionError) else "it is a folder"
+        raise ResourceError("UNREADABLE", f"cannot read {Path(path).name} ({why})", "check the file's permissions (it must be readable by this user)") from None
     return digest.hexdigest(), size
 
 
@@ -116,3 +120,36 @@ def check_identity(identity: Identity, root: str | os.PathLike[str], *, hint: st
             f"{rel} changed since it was recorded (sha256 {digest[:12]}… size {size}; recorded {identity['sha256'][:12]}… size {identity['size']})",
             hint,
         )
+
+
+_ABS_PATH = re.compile(r"(?<![\w.~-])(?:/[^\s'\"/:,;()\[\]]+)+/([^\s'\"/:,;()\[\]]+)")
+
+
+def public_message(text: str) -> str:
+    """``text`` (e.g. a pysam or OS error message) with every absolute path shortened to its last name.
+
+    Error messages and reports never show absolute paths or home directories.
+    """
+    return _ABS_PATH.sub(r"\1", str(text))
+
+
+def missing_path_message(path: str | os.PathLike[str], what: str) -> str:
+    """``"<what> not found: <path>"``, naming the first folder that does not exist when the folder is the problem.
+
+    The path is shown as the user typed it when relative, else by its name only (no absolute paths).
+    """
+    p = Path(path)
+    shown = p.as_posix() if not p.is_absolute() else p.name
+    missing = None
+    for parent in p.parents:
+        if parent == parent.parent or str(parent) in ("", "."):
+            break
+        if parent.exists():
+            break
+        missing = parent
+    if missing is not None:
+        folder = missing.as_posix() if not missing.is_absolute() else missing.name
+        return f"{what} not found: {shown} (folder {folder}/ does not exist)"
+    if p.parent.exists() and not p.parent.is_dir():
+        return f"{what} not found: {shown} ({p.parent.name} is a file, not a folder)"
+    return f"{what} not found: {shown}"

@@ -95,17 +95,33 @@ class Signer:
 def keygen(out_path: str | os.PathLike[str]) -> str:
     """Write a new Ed25519 private key (PEM, mode 0600) to ``out_path``; return its key id.
 
-    Refuses to overwrite an existing file (``LEDGER.KEY_EXISTS``). The file is created with
-    ``O_EXCL`` and mode 0600 so the key is never world-readable, even briefly.
+    Also writes the public key to ``out_path + ".pub"`` (one line, see
+    :func:`ledger.anchor.public_key_line`: what a pinned ``--trusted-keys`` file lists). Refuses to
+    overwrite an existing file (``LEDGER.KEY_EXISTS``). The private key is created with ``O_EXCL``
+    and mode 0600 so it is never world-readable, even briefly.
     """
+    from ledger.anchor import public_key_line
+    from ledger.errors import ResourceError
+    from ledger.fsutil import atomic_write_text
+
     p = Path(out_path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    pub = p.with_name(p.name + ".pub")
+    for existing in (p, pub):
+        if existing.exists():
+            raise LedgerError("KEY_EXISTS", f"key file {existing.name} already exists", "choose another --out path; never overwrite a key")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResourceError("NOT_WRITABLE", f"cannot create the folder for {p.name} ({type(exc).__name__})",
+                            "choose an --out path inside a writable folder") from None
     signer = Signer.generate()
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise LedgerError("KEY_EXISTS", f"temporary key file {tmp.name} exists", "remove the stale temporary file") from None
+    except OSError as exc:
+        raise ResourceError("NOT_WRITABLE", f"cannot write {p.name} in its folder ({type(exc).__name__})", "choose an --out path inside a writable folder") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(signer.private_pem())
@@ -118,6 +134,7 @@ def keygen(out_path: str | os.PathLike[str]) -> str:
             raise LedgerError("KEY_EXISTS", f"key file {p.name} already exists", "choose another --out path; never overwrite a key") from None
     finally:
         tmp.unlink(missing_ok=True)
+    atomic_write_text(pub, public_key_line(signer))
     return signer.key_id
 
 

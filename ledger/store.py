@@ -152,7 +152,9 @@ class Ledger:
         with ledger._connect(read_only=True) as con:
             try:
                 meta = dict(con.execute("SELECT key, value FROM ledger_meta WHERE key IN ('format_version', 'views_version')").fetchall())
-            except Exception:  # noqa: BLE001 - any failure here means "not our file"
+            except Exception as exc:  # noqa: BLE001 - any other failure here means "not our file"
+                if is_corruption(exc):
+                    raise storage_error(p, exc) from None
                 meta = {}
         if "format_version" not in meta:
             raise LedgerError("NOT_A_LEDGER", f"{p.name} is not a GenoLeWM ledger", "pass the ledger.duckdb created by `geno-lewm-ledger init`")
@@ -696,13 +698,15 @@ class _Conn:
                     break
                 except (duckdb.IOException, duckdb.ConnectionException) as exc:
                     if not _is_lock_error(exc):
-                        raise LedgerError("IO", f"cannot open {self.path.name}: {str(exc).splitlines()[0]}") from None
+                        raise storage_error(self.path, exc) from None
                     if time.monotonic() >= deadline:
                         holder = read_holder(lock_path_for(self.path))
                         raise LedgerError("BUSY", f"ledger {self.path.name} is busy ({str(exc).splitlines()[0][:200]}; writer lock: {holder})",
                                           "wait for the other process, or raise the timeout (--busy-timeout)") from None
                     time.sleep(delay)
                     delay = min(delay * 2, 0.05)
+                except duckdb.Error as exc:  # a damaged header or catalog fails at connect time
+                    raise storage_error(self.path, exc) from None
             active[self._key] = (self.con, self.read_only, self.external_access)
             self._owner = True
             return self.con
@@ -710,10 +714,48 @@ class _Conn:
             _PROCESS_LOCK.release()
             raise
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if self._owner:
                 _ACTIVE.cons.pop(self._key, None)
                 self.con.close()
         finally:
             _PROCESS_LOCK.release()
+        if exc is not None and is_corruption(exc):
+            raise storage_error(self.path, exc) from None  # a checksum or catalog failure mid-query: the file is damaged
+
+
+#: DuckDB messages that mean the file's bytes are damaged (not a lock, not a query mistake).
+_CORRUPTION_MARKERS = ("corrupt", "checksum", "serialization error", "internal error", "could not read enough bytes",
+                       "failed to deserialize", "invalid block", "not a valid duckdb database")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True when ``exc`` is a DuckDB error saying the database file itself is damaged or not a database."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency of ledger
+        return False
+    if not isinstance(exc, duckdb.Error) or isinstance(exc, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)):
+        return False
+    text = str(exc).lower()
+    return any(m in text for m in _CORRUPTION_MARKERS)
+
+
+def storage_error(path: Path, exc: BaseException) -> LedgerError:
+    """The typed error for a DuckDB failure opening or reading ``path``, naming the file (never its absolute path).
+
+    ``LEDGER.NOT_A_LEDGER`` when the file is not a DuckDB database at all, ``LEDGER.CORRUPT`` when
+    its bytes are damaged (a checksum or catalog failure), else ``LEDGER.IO``.
+    """
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = first.lower()
+    if "not a valid duckdb database" in text:
+        return LedgerError("NOT_A_LEDGER", f"{path.name} is not a ledger database (not a DuckDB file)",
+                           "pass the ledger.duckdb created by `geno-lewm-ledger init` (e.g. WORKDIR/ledger.duckdb)")
+    if is_corruption(exc):
+        detail = first.replace(str(path), path.name).replace(os.path.realpath(path), path.name)
+        return LedgerError("CORRUPT", f"ledger file {path.name} is damaged: {detail[:200]}",
+                           "the file's bytes changed on disk; restore it from a verified copy (backup, release artifact or another clone)")
+    return LedgerError("IO", f"cannot open {path.name}: {first.replace(str(path.resolve()), path.name)[:300]}",
+                       "check the file's permissions and the disk; see the message above")

@@ -320,6 +320,10 @@ def _fetch(ledger: "Ledger", signatures: bool):
             table = con.sql(f"SELECT {cols} FROM events").to_arrow_table()  # table order; sorted below only if needed
             witness = con.execute("SELECT origin, size, head_hash, key_id, sig FROM ledger_head").fetchone()
         except Exception as exc:  # noqa: BLE001 - an altered schema: let the row path report it
+            from ledger.store import is_corruption, storage_error
+
+            if is_corruption(exc):  # damaged bytes, not an altered schema: name the file
+                raise storage_error(ledger.path, exc) from None
             raise _Fallback(str(exc)) from None
     seq = table.column("seq").to_numpy()
     if len(seq) > 1 and not bool((seq[1:] > seq[:-1]).all()):

@@ -64,3 +64,25 @@ class Workspace:
         from ledger.keys import Signer
 
         return Signer.load(self.key_path)
+
+
+def check_workdir(path: str | os.PathLike[str], flag: str = "--workdir") -> Path:
+    """Check before any work that ``path`` can be a workspace folder (existing or to be created); return it.
+
+    ``INPUT.WORKDIR_NOT_A_FOLDER`` when it (or a parent) is a file; ``RESOURCE.NOT_WRITABLE`` when
+    its nearest existing folder is not writable. Nothing is created.
+    """
+    from ledger.errors import InputError, ResourceError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("WORKDIR_NOT_A_FOLDER", f"{flag} {p.name} is a file, not a folder",
+                         f"pass a folder (it is created on first run), e.g. {flag} geno-lewm-workspace")
+    parent = p
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError("WORKDIR_NOT_A_FOLDER", f"{flag} {p.name}: {parent.name} is a file, not a folder", f"pass a folder path for {flag}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ResourceError("NOT_WRITABLE", f"{flag} {p.name}: folder {parent.name or parent}/ is not writable", "choose a writable folder")
+    return p

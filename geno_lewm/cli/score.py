@@ -13,7 +13,7 @@ import json
 import sys
 
 from ledger.clikit import ArgumentParser, run_cli
-from ledger.fsutil import atomic_write_text
+from ledger.fsutil import atomic_write_text, check_writable
 
 from geno_lewm.numerics_mode import add_numerics_flag
 
@@ -47,6 +47,8 @@ def _main(argv: list[str] | None) -> int:
     if numerics_mode.needs_reexec(args.numerics):  # torch already loaded unpinned here: pin in a fresh process
         return numerics_mode.reexec_pinned("geno_lewm.cli.score", list(sys.argv[1:] if argv is None else argv))
     numerics_mode.require(args.numerics)  # before torch loads
+    if args.output_report:
+        check_writable(args.output_report)  # before any work: a bad path must not cost a scoring run
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 

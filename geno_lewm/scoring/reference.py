@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ledger.errors import InputError
+from ledger.identity import missing_path_message, public_message
 
 
 def _index_home(path: Path) -> Path:
@@ -38,18 +39,22 @@ def ensure_fasta_index(fasta: str | os.PathLike[str]) -> Path:
 
     path = Path(fasta)
     if not path.is_file():
-        raise InputError("MISSING_FILE", f"FASTA not found: {path.name}", "pass --fasta with an existing (optionally bgzipped) FASTA file")
+        raise InputError("MISSING_FILE", missing_path_message(path, "FASTA"), "pass --fasta with an existing (optionally bgzipped) FASTA file")
     fai = path.with_name(path.name + ".fai")
     if not fai.is_file() and not os.access(path.parent, os.W_OK) and not path.name.endswith(".gz"):
         path = _index_home(path)
         fai = path.with_name(path.name + ".fai")
     if not fai.is_file():
+        gzi = path.with_name(path.name + ".gzi")
+        made = [fai] + ([gzi] if not gzi.exists() else [])
         try:
             pysam.faidx(os.fspath(path))
         except (pysam.SamtoolsError, OSError) as exc:
+            for partial in made:  # never leave a half-built index behind
+                partial.unlink(missing_ok=True)
             raise InputError(
                 "BAD_FASTA",
-                f"could not build the FASTA index for {path.name}: {str(exc).strip()[:200]}",
+                f"could not build the FASTA index for {path.name}: {public_message(' '.join(str(exc).split()))[:200]}",
                 "index it yourself with `samtools faidx` (a gzip FASTA must be bgzipped), or make its folder writable",
             ) from None
     return path
@@ -66,7 +71,7 @@ class Reference:
         try:
             self.fasta = pysam.FastaFile(os.fspath(opened))
         except (OSError, ValueError) as exc:
-            raise InputError("BAD_FASTA", f"could not open FASTA {self.path.name}: {exc}") from None
+            raise InputError("BAD_FASTA", f"could not open FASTA {self.path.name}: {public_message(exc)}") from None
         #: Contig names in FASTA order.
         self.contigs: tuple[str, ...] = tuple(self.fasta.references)
         #: Contig lengths in bp.

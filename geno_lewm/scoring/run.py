@@ -186,8 +186,19 @@ def score_vcf(
     and one receipt per scored ALT. Never touches the network. ``numerics="reproducible"`` pins the
     CPU kernels (:mod:`geno_lewm.numerics_mode`; before torch loads, else ``RESOURCE.NUMERICS_UNPINNED``).
     """
-    from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter
+    from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter, check_vcf_output_name
+    from ledger.fsutil import StagedOutputs
 
+    # Every output is checked before any work and committed together at the end (all or nothing).
+    staged = StagedOutputs()
+    final_scores, final_receipts, final_vcf, final_parquet = output_scores, output_receipts, output_vcf, output_parquet
+    output_scores = staged.stage(output_scores)
+    output_receipts = staged.stage(output_receipts)
+    if output_vcf:
+        check_vcf_output_name(output_vcf)
+        output_vcf = staged.stage(output_vcf, suffix=".vcf.gz", companions=(".tbi",))
+    if output_parquet:
+        output_parquet = staged.stage(output_parquet)
     reg = Region.parse(region) if isinstance(region, str) else region
     shd = Shard.parse(shard) if isinstance(shard, str) else shard
     sess = session or ScoringSession(model_dir, device=device, threads=threads, numerics=numerics)
@@ -212,7 +223,7 @@ def score_vcf(
                     continue
                 yield item
 
-        with contextlib.ExitStack() as stack:
+        with staged, contextlib.ExitStack() as stack:
             scores_w = stack.enter_context(JsonlWriter(output_scores))
             receipts_w = stack.enter_context(JsonlWriter(output_receipts))
             vcf_w = stack.enter_context(VcfWriter(output_vcf, contigs=ref.lengths, model_id=sess.model_id, stand_in=sess.stand_in)) if output_vcf else None
@@ -238,7 +249,7 @@ def score_vcf(
     summary.errors = sum(errors.values())
     summary.errors_by_code = dict(errors)
     summary.seconds = time.perf_counter() - t0
-    summary.outputs = {k: Path(v).name for k, v in {"scores": output_scores, "receipts": output_receipts, "vcf": output_vcf, "parquet": output_parquet}.items() if v}
+    summary.outputs = {k: Path(v).name for k, v in {"scores": final_scores, "receipts": final_receipts, "vcf": final_vcf, "parquet": final_parquet}.items() if v}
     return summary
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from geno_lewm.scoring.reference import Reference
 from ledger.errors import InputError
+from ledger.identity import missing_path_message, public_message
 
 _ACGT = re.compile(r"^[ACGT]+$")
 _REGION = re.compile(r"^(?P<chrom>[^:\s]+)(?::(?P<start>[0-9][0-9,]*)-(?P<end>[0-9][0-9,]*))?$")
@@ -134,17 +135,67 @@ def _classify(chrom: str, pos: int, ref: str, alt: str, reference: Reference, ma
     return None
 
 
+def _compression(path: Path) -> str:
+    """``"bgzf"``, ``"gzip"`` (plain, not blocked) or ``"none"``, from the file's first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    # BGZF: gzip with FEXTRA (flag 4) whose first subfield is 'BC' (RFC 1952 extra field, SAM spec 4.1).
+    return "bgzf" if len(head) >= 16 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
+
+
 def open_vcf(vcf: str | os.PathLike[str]):
-    """Open ``vcf`` with ``pysam.VariantFile`` (``INPUT.MISSING_FILE`` / ``INPUT.BAD_VCF`` on failure)."""
+    """Open ``vcf`` with ``pysam.VariantFile`` (``INPUT.MISSING_FILE`` / ``INPUT.NOT_BGZF`` / ``INPUT.BAD_VCF`` on failure)."""
     import pysam
 
     path = Path(vcf)
     if not path.is_file():
-        raise InputError("MISSING_FILE", f"VCF not found: {path.name}", "pass --vcf with an existing .vcf or bgzipped .vcf.gz")
+        what = "VCF" if not path.is_dir() else "VCF is a folder, not a file;"
+        raise InputError("MISSING_FILE", missing_path_message(path, "VCF") if not path.is_dir() else f"{what} {path.name}",
+                         "pass --vcf with an existing .vcf or bgzipped .vcf.gz")
+    try:
+        kind = _compression(path)
+    except OSError as exc:
+        raise InputError("BAD_VCF", f"could not read VCF {path.name}: {public_message(exc)}", "check the file's permissions") from None
+    if kind == "gzip":
+        raise InputError("NOT_BGZF", f"{path.name} is compressed with plain gzip, not bgzip (BGZF)",
+                         f"recompress and index it: `gunzip -c {path.name} | bgzip > {path.name}.bgz && mv {path.name}.bgz {path.name} && tabix -p vcf {path.name}`, or pass the uncompressed .vcf")
     try:
         return pysam.VariantFile(os.fspath(path), "r")
     except (OSError, ValueError) as exc:
-        raise InputError("BAD_VCF", f"could not read VCF {path.name}: {exc}", "check the file is VCF 4.x (bgzip it with `bgzip` and index with `tabix -p vcf`)") from None
+        raise InputError("BAD_VCF", f"could not read VCF {path.name}: {public_message(exc)}", "check the file is VCF 4.x (bgzip it with `bgzip` and index with `tabix -p vcf`)") from None
+
+
+def diagnose_record(path: Path, record: int) -> str | None:
+    """Why data line number ``record`` (1-based, headers not counted) of a VCF does not parse, or None.
+
+    Re-reads the text (plain or BGZF) up to that line: names the line number and the problem (too
+    few columns, a POS that is not a positive integer). Used only after pysam failed.
+    """
+    import gzip
+
+    opener = gzip.open if _compression(path) != "none" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            n = 0
+            for lineno, line in enumerate(fh, start=1):
+                if line.startswith("#"):
+                    continue
+                n += 1
+                if n < record:
+                    continue
+                cols = line.rstrip("\r\n").split("\t")
+                if len(cols) < 8:
+                    return f"line {lineno} has {len(cols)} tab-separated columns; a VCF record needs at least 8 (CHROM POS ID REF ALT QUAL FILTER INFO)"
+                if not cols[1].isdigit():
+                    return f"line {lineno}: POS {cols[1][:40]!r} is not a positive integer"
+                if int(cols[1]) < 1:
+                    return f"line {lineno}: POS {cols[1]} is not a 1-based position (must be >= 1)"
+                return f"line {lineno} could not be parsed"
+    except (OSError, EOFError, ValueError):
+        return None
+    return None
 
 
 def _records(vf, region: Region | None, name: str) -> Iterator:
@@ -157,7 +208,7 @@ def _records(vf, region: Region | None, name: str) -> Iterator:
         try:
             return (r for r in vf.fetch(region.chrom, start0, end) if region.contains(r.chrom, r.pos))
         except ValueError as exc:
-            raise InputError("BAD_VCF", f"could not query {name} for region {region}: {exc}") from None
+            raise InputError("BAD_VCF", f"could not query {name} for region {region}: {public_message(exc)}") from None
     if region is not None:
         return (r for r in vf if region.contains(r.chrom, r.pos))
     return iter(vf)
@@ -189,7 +240,9 @@ def read_variants(
             except StopIteration:
                 break
             except (OSError, ValueError) as exc:
-                raise InputError("BAD_VCF", f"{path.name}: record {n + 1} could not be parsed: {exc}") from None
+                why = diagnose_record(path, n + 1) if region is None else None
+                raise InputError("BAD_VCF", f"{path.name}: {why or f'record {n + 1} could not be parsed: {public_message(exc)}'}",
+                                 "fix or remove that line (VCF columns are tab-separated; POS is a 1-based integer)") from None
             n += 1
             chrom, pos = rec.chrom, int(rec.pos)
             ref = (rec.ref or "").upper()

@@ -121,13 +121,19 @@ _INFO_LINES = (
 )
 
 
+def check_vcf_output_name(path: str | os.PathLike[str]) -> None:
+    """``INPUT.BAD_OUTPUT_NAME`` unless the annotated VCF's name ends in ``.vcf.gz``."""
+    name = Path(path).name
+    if not name.endswith(".vcf.gz"):
+        raise InputError("BAD_OUTPUT_NAME", f"--output-vcf must end with .vcf.gz (got {name})", "name the annotated VCF like scores.vcf.gz")
+
+
 class VcfWriter:
     """Write an annotated, bgzipped, tabix-indexed sites-only VCF (``.vcf.gz`` + ``.tbi``)."""
 
     def __init__(self, path: str | os.PathLike[str], *, contigs: dict[str, int], model_id: str, stand_in: bool) -> None:
         self.path = Path(path)
-        if not self.path.name.endswith(".vcf.gz"):
-            raise InputError("BAD_OUTPUT_NAME", f"--output-vcf must end with .vcf.gz (got {self.path.name})", "name the annotated VCF like scores.vcf.gz")
+        check_vcf_output_name(self.path)
         self.contigs = dict(contigs)
         self.model_id = model_id
         self.stand_in = stand_in
@@ -171,8 +177,8 @@ class VcfWriter:
     def _emit(self) -> None:
         rows, self._group = self._group, []
         head = rows[0]
-        if head.chrom not in self._order:
-            return  # contigs absent from the FASTA cannot be placed in an indexed VCF
+        if head.chrom not in self._order or head.pos < 1:
+            return  # contigs absent from the FASTA, or POS 0, cannot be placed in an indexed VCF (the rows carry the error)
         key = (self._order[head.chrom], head.pos)
         if self._last is not None and key < self._last:
             raise InputError("VCF_UNSORTED", f"input is not coordinate-sorted at {head.chrom}:{head.pos}", "sort the VCF (bcftools sort) to write --output-vcf")
@@ -210,4 +216,4 @@ class VcfWriter:
                         p.unlink()
 
 
-__all__ = ["JsonlWriter", "ParquetWriter", "VcfWriter"]
+__all__ = ["JsonlWriter", "ParquetWriter", "VcfWriter", "check_vcf_output_name"]

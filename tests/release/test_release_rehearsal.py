@@ -23,6 +23,7 @@ def test_full_rehearsal_passes_then_an_edit_turns_its_gate_stale(tmp_path):
     assert any(line.startswith("== paper_package") for line in lines)
     wd = tmp_path / "wd"
     assert replay(wd / "ledger.duckdb").ok
+    _every_event_is_anchored(wd)
     # both rollout tracks reach the eval report beside the source-state baseline; synthetic phasing is said
     report_text = (wd / "model" / "eval_report.md").read_text()
     for track in ("rollout_phased_haplotype", "rollout_synthetic_edit_chain"):
@@ -54,3 +55,21 @@ def _argvs(wd):
         return [list(argv) for argv, in ledger.sql("SELECT argv FROM v_steps ORDER BY started_seq")[1]]
     finally:
         ledger.close()
+
+
+def _every_event_is_anchored(wd) -> None:
+    """Issue 16: passed gates and the rehearsal's end write checkpoints; every event has an inclusion proof."""
+    from ledger.cli import main as ledger_main
+    from ledger.store import Ledger
+
+    cps = sorted(p.name for p in (wd / "checkpoints").iterdir())
+    assert "latest.txt" in cps and len(cps) >= 3  # one per passed gate at least, plus latest
+    anchored = replay(wd / "ledger.duckdb", trusted_keys=wd / "keys" / "maintainer.key.pub", checkpoint=wd / "checkpoints" / "latest.txt")
+    assert anchored.ok, anchored.problems
+    ledger = Ledger.open(wd / "ledger.duckdb", read_only=True)
+    n, _ = ledger.head()
+    for seq in range(n):
+        proof = ledger.inclusion_proof(seq)
+        proof.verify()
+        assert proof.checkpoint_seq is not None or seq == n - 1  # only the final checkpoint itself lies after every checkpoint
+    assert ledger_main(["prove", "--ledger", str(wd / "ledger.duckdb"), "--seq", str(n - 2)]) == 0

@@ -5,7 +5,7 @@ Subcommands::
     geno-lewm-release status [--json] [--workdir DIR]
     geno-lewm-release run [--workdir DIR] STEP [step args…]
     geno-lewm-release rehearse --workdir DIR [--until STEP]
-    geno-lewm-release replay --ledger FILE [--artifacts ROOT] [--json]
+    geno-lewm-release replay --ledger FILE [--artifacts ROOT] [--trusted-keys FILE] [--checkpoint FILE] [--json]
     geno-lewm-release steps [--json]
 
 This module imports neither torch nor transformers nor textual at import time; ``status``,
@@ -67,7 +67,7 @@ def _replay(args: argparse.Namespace) -> int:
     from tools.release.replay import replay
     from tools.release.status import render_text
 
-    report = replay(args.ledger, args.artifacts)
+    report = replay(args.ledger, args.artifacts, trusted_keys=args.trusted_keys, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
@@ -117,6 +117,9 @@ def build_parser() -> ArgumentParser:
     p = sub.add_parser("replay", help="CI mode: verify the ledger, re-derive gates, check artifacts on disk")
     p.add_argument("--ledger", required=True, metavar="FILE", help="ledger file")
     p.add_argument("--artifacts", metavar="ROOT", help="artifact root (default: the ledger's directory)")
+    from ledger.cli import add_anchor_options
+
+    add_anchor_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("steps", help="list the registered steps")
     p.add_argument("--json", action="store_true", help="machine-readable output")

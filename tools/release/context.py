@@ -124,6 +124,24 @@ class ReleaseContext:
             return False
         return True
 
+    @property
+    def checkpoints_dir(self) -> Path:
+        """Where exported checkpoints go: ``checkpoints/`` beside the ledger file."""
+        return self.resolved_ledger_path.parent / "checkpoints"
+
+    def checkpoint(self) -> dict:
+        """Append a checkpoint over the whole ledger and export it as a C2SP note.
+
+        Writes ``checkpoints/<size>.txt`` and ``checkpoints/latest.txt`` beside the ledger (see
+        :meth:`checkpoints_dir`); returns ``{seq, size, root, file}``.
+        """
+        from ledger.anchor import checkpoint_now
+        from ledger.fsutil import atomic_write_text
+
+        out = checkpoint_now(self.ledger(), self.signer(), self.checkpoints_dir / "latest.txt")
+        atomic_write_text(self.checkpoints_dir / f"{out['size']}.txt", (self.checkpoints_dir / "latest.txt").read_text(encoding="utf-8"))
+        return out
+
     def close(self) -> None:
         """Close the ledger if this context opened it."""
         if self._ledger is not None:

@@ -124,6 +124,9 @@ class StepRun:
                 self.ctx.log(f"[{self.step}] passed ({len(self._inputs)} inputs, {len(self.outputs)} outputs recorded)")
             else:
                 self.ctx.log(f"[{self.step}] passed (not recorded: --no-ledger)")
+            if self.ctx.record and self._gate_passed():
+                cp = self.ctx.checkpoint()
+                self.ctx.log(f"[{self.step}] gate passed: checkpoint of {cp['size']} events written to checkpoints/{cp['file']}")
             return False
         if isinstance(exc, GenoError):
             code, message = exc.code, exc.message
@@ -133,6 +136,17 @@ class StepRun:
             code, message = "INTERNAL.UNEXPECTED", f"{type(exc).__name__}: {exc}"
         self._fail(code, message)
         return False
+
+    def _gate_passed(self) -> bool:
+        """True when a gate this step belongs to is passed now (recorded runs; bytes on disk are not re-read)."""
+        from tools.release.gates import derive_states, latest_runs_from_views, load_gates
+
+        defs = load_gates()
+        mine = {g.name for g in defs if self.step in g.steps}
+        if not mine:
+            return False
+        states = derive_states(defs, latest_runs_from_views(self.ctx.ledger()), None)
+        return any(s.state == "passed" for s in states if s.name in mine)
 
     def _fail(self, code: str, message: str) -> None:
         if self.ctx.record:

@@ -426,6 +426,9 @@ def rehearse(
             if not outcome.ok:
                 result.ok, result.stopped_at = False, entry.step
                 break
+        if ctx.resolved_ledger_path.exists():  # every event of the rehearsal gets an inclusion proof against a signed head
+            cp = ctx.checkpoint()
+            log(f"checkpoint of {cp['size']} events written to checkpoints/{cp['file']}")
     finally:
         ctx.close()
     if any(o.name == "rollout" for o in result.steps) and layout.phased_vcf.is_file() and "##geno_lewm_synthetic_genotypes" in layout.phased_vcf.read_text(encoding="utf-8"):

@@ -44,11 +44,17 @@ def _view_states(ledger) -> dict[str, str] | None:
     return {r[0]: r[1] for r in rows}
 
 
-def replay(ledger_path: str | os.PathLike[str], artifacts_root: str | os.PathLike[str] | None = None) -> ReplayReport:
+def replay(ledger_path: str | os.PathLike[str], artifacts_root: str | os.PathLike[str] | None = None, *,
+           trusted_keys: str | os.PathLike[str] | None = None, checkpoint: str | os.PathLike[str] | None = None) -> ReplayReport:
     """Verify ``ledger_path`` and re-derive gate states against the bytes under ``artifacts_root``.
 
     ``artifacts_root`` defaults to the ledger file's directory (a release working directory).
+    ``trusted_keys`` (a pinned public-key file) and ``checkpoint`` (an earlier C2SP checkpoint
+    note) anchor trust outside the ledger (see :mod:`ledger.anchor`); their failures are problems.
     """
+    from ledger.anchor import check_anchor
+    from ledger.errors import GenoError
+
     from ledger.store import Ledger
 
     path = Path(ledger_path)
@@ -62,6 +68,13 @@ def replay(ledger_path: str | os.PathLike[str], artifacts_root: str | os.PathLik
         problems: list[dict[str, str]] = []
         if not vr.ok:
             problems.append({"code": vr.code or "LEDGER.VERIFY_FAILED", "message": f"seq {vr.first_bad_seq}: {vr.reason}"})
+        elif trusted_keys or checkpoint:
+            try:
+                check_anchor(ledger, trusted_keys=trusted_keys, checkpoint=checkpoint)
+            except GenoError as err:
+                if not err.code.startswith("LEDGER."):
+                    raise
+                problems.append({"code": err.code, "message": err.message})
         body = latest_gates_body(ledger)
         source = "ledger"
         if body is None:
