@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,22 +74,35 @@ class ScoringSession:
         return Scorer(self.package, reference, batch_size=batch_size)
 
     def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
-        """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied)."""
-        from geno_lewm.calibration import features_of
-        from geno_lewm.scoring.receipts import build_receipt
+        """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied).
 
+        Per-window work (the window's sha256 and GC fraction) is done once per window, not per
+        variant: the memo is keyed on the window's identity and holds only the last few windows.
+        """
+        from geno_lewm.calibration import features_of, gc_fraction
+        from geno_lewm.scoring.receipts import build_receipt, window_sha256
+
+        memo: OrderedDict[tuple[str, int, str], tuple[str, float | None]] = OrderedDict()
         for r in results:
             if isinstance(r, VariantIssue):
                 yield error_row(self.model_id, r, stand_in=self.stand_in), None
                 continue
             p = r.placed
+            win = p.window
+            key = (win.chrom, win.start0, win.seq)
+            per_window = memo.get(key)
+            if per_window is None:
+                per_window = (window_sha256(win.seq), gc_fraction(win.seq) if self.calibration is not None else None)
+                memo[key] = per_window
+                if len(memo) > 64:
+                    memo.popitem(last=False)
             pct = bucket = conf = None
             if self.calibration is not None:
-                f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
+                f = features_of(win.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=win.pad_left, pad_right=win.pad_right, gc=per_window[1])
                 look = self.calibration.lookup(r.score, f)
                 pct, bucket, conf = look.percentile, look.bucket, look.confidence
             row = scored_row(self.model_id, p.variant, r.score, pct, bucket, conf, stand_in=self.stand_in)
-            receipt = build_receipt(row, p.window, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp)
+            receipt = build_receipt(row, win, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp, window_hash=per_window[0])
             yield row, receipt
 
 
