@@ -65,6 +65,7 @@ def _main(argv: list[str] | None) -> int:
     with no_network():
         encoder = CarbonEncoder.load(model, device=args.device)
         ident = encoder.identity
+        t_loaded = time.perf_counter()
         cache = LogpCache(cache_path, model=ident.encoder_id, revision=ident.revision, encoder_hash=ident.hash) if cache_path else None
         counts = {"alts": 0, "scored": 0, "errors": 0}
         errors: dict[str, int] = {}
@@ -94,7 +95,7 @@ def _main(argv: list[str] | None) -> int:
         "window_bp": args.window_bp,
         "counts": {**counts, "errors_by_code": dict(sorted(errors.items()))},
         "work": {**scorer.stats.to_dict(), "cache_rows_added": cache.added if cache else 0},
-        "timing": {"seconds": round(seconds, 3)},
+        "timing": {"seconds": round(seconds, 3), "scoring_seconds": round(time.perf_counter() - t_loaded, 3)},
     }
     if ident.stand_in:
         summary["stand_in_note"] = "Scored with the tiny stand-in encoder: the scores carry no biological skill."
