@@ -34,8 +34,10 @@ def configure_determinism(seed: int, *, threads: int | None = None, deterministi
     """Seed python/numpy/torch, pin the torch thread count and turn on deterministic algorithms.
 
     On CUDA, deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; it is set here when absent
-    (it must be set before the first cuBLAS call to take effect).
+    (it must be set before the first cuBLAS call to take effect). ``OMP_WAIT_POLICY`` defaults to
+    ``PASSIVE`` (see :func:`prefer_passive_threads`).
     """
+    prefer_passive_threads()
     import numpy as np
     import torch
 
@@ -50,6 +52,16 @@ def configure_determinism(seed: int, *, threads: int | None = None, deterministi
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = deterministic
+
+
+def prefer_passive_threads() -> None:
+    """Idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE`` unless already set).
+
+    Effective only before torch is first imported (OpenMP reads it when it loads). On a CPU shared
+    with other processes, spinning threads of many small operators (the predictor's) made scoring
+    up to 25× slower on 2 cores (bench/results/inference.json); the arithmetic is unchanged.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def step_seed(seed: int, step: int, stream: int = 0) -> int:
