@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Rows per predictor call (fixed, padded): part of the numerical contract.
 PREDICTOR_BATCH = 64
+#: Memory budget of the per-run LRU of window hidden states (bounded memory at any N and model size).
+HIDDEN_CACHE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,10 @@ class Scorer:
         self.layer = self.contract.resolved_layer(self.encoder.num_layers)
         self.stats = ScorerStats()
         self._hidden: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()  # LRU of (T, H)
-        self._capacity = max(1, cache_windows)
+        # hidden states of one window: ~T tokens x H floats; keep the LRU under HIDDEN_CACHE_BYTES
+        # (256 tiny-model windows are 7 MB; 256 Carbon-500M 8 kb windows would be 1.7 GB)
+        per_window = max(1, self.encoder.tokenizer.num_tokens(self.window_bp) * int(self.encoder.identity.hidden_size) * 4)
+        self._capacity = max(1, min(cache_windows, HIDDEN_CACHE_BYTES // per_window))
         self.placer = WindowPlacer(reference, self.window_bp, capacity=4 * self._capacity)
 
     # -- placement -------------------------------------------------------------------------------
@@ -212,4 +217,4 @@ class Scorer:
         return [Scored(r, next(scores)) if isinstance(r, Placed) else r for r in results]
 
 
-__all__ = ["PREDICTOR_BATCH", "Placed", "Scored", "Scorer", "ScorerStats", "WindowPlacer"]
+__all__ = ["HIDDEN_CACHE_BYTES", "PREDICTOR_BATCH", "Placed", "Scored", "Scorer", "ScorerStats", "WindowPlacer"]
