@@ -64,6 +64,23 @@ def prefer_passive_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def default_cpu_threads() -> int:
+    """Torch CPU threads for scoring when ``--threads`` is not given: the CPUs not already busy.
+
+    ``cpu_count − round(1-minute load average)``, at least 1 and at most ``cpu_count``. On a machine
+    shared with other jobs, intra-op threads that cannot all get a core make every parallel region
+    wait for the slowest one (a 49,704-variant run was 25× slower with 2 threads than with 1 under
+    load); on an idle machine every core is used. Scoring outputs do not depend on the thread count
+    (docs/numerical-contract.md), so the choice changes only speed.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, min(cpus, cpus - busy))
+
+
 def step_seed(seed: int, step: int, stream: int = 0) -> int:
     """A per-step seed derived from the run seed (so a resumed run draws the same batches)."""
     return (seed * 1_000_003 + step * 7_919 + stream * 104_729) % (2**63 - 1)
