@@ -180,11 +180,15 @@ class Scorer:
 
     def source_states(self, placed: list[Placed]) -> torch.Tensor:
         """Source latent states pooled at each edit locus: (B, D)."""
+        self._ensure_hidden([p.window for p in placed])
+        return self._pooled(placed)
+
+    def _pooled(self, placed: list[Placed]) -> torch.Tensor:
+        """Pool from hidden states already in the LRU (no encoder call, no eviction): (B, D)."""
         import torch
 
         from geno_lewm.state import locus_token_indices, pool_states
 
-        self._ensure_hidden([p.window for p in placed])
         hidden = torch.stack([self._hidden[(p.window.chrom, p.window.start0)] for p in placed])  # (B, T, H)
         idx = locus_token_indices(self.encoder.tokenizer, self.contract, [p.edit.locus for p in placed])  # (B,)
         return pool_states(hidden, idx, self.contract)  # (B, D)
@@ -200,7 +204,7 @@ class Scorer:
             batch = placed[i : i + PREDICTOR_BATCH]
             n = len(batch)
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
-            src = self.source_states(padded)  # (P, D)
+            src = self._pooled(padded)  # (P, D): every window of the chunk was encoded above and is kept until the chunk is done
             with torch.inference_mode():
                 pred = self.package.predict(src, [p.edit for p in padded])  # (P, D)
                 shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)

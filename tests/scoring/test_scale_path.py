@@ -110,3 +110,16 @@ def test_inference_benchmark_end_to_end_by_density(tmp_path: Path, model_dir: Pa
     assert doc["startup"]["startup_s"] > 0 and doc["startup"]["torch_import_s"] > 0 and doc["load"]["before"]["cpu_count"]
     assert "kernel only" in doc["kernel_only_note"] and doc["stand_in"] is True
     assert {t["name"] for t in doc["targets"]} >= {"sparse variants/s (scoring time)"}
+
+
+def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) -> None:
+    """More distinct windows in a chunk than the LRU holds: still one encoder pass per window."""
+    from bench.synth import write_density_vcf, write_reference
+    from geno_lewm.scoring.run import score_vcf
+
+    fasta = write_reference(tmp_path / "ref.fa", total_bp=700_000, contigs=1, seed=5)
+    vcf, n = write_density_vcf(tmp_path / "sparse.vcf", fasta, "sparse", seed=5)
+    s = score_vcf(model_dir, vcf, fasta, output_scores=tmp_path / "s.jsonl", output_receipts=tmp_path / "r.jsonl", progress=False, device="cpu")
+    assert s.alts == n > 400
+    assert s.work["distinct_windows"] > 256  # more than the window LRU's capacity within one chunk
+    assert s.work["windows_encoded"] == s.work["distinct_windows"]
