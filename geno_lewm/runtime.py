@@ -81,6 +81,19 @@ def default_cpu_threads() -> int:
     return max(1, min(cpus, cpus - busy))
 
 
+def scoring_threads(requested: int | None) -> int | None:
+    """Threads for a scoring command: ``requested``, else :func:`default_cpu_threads` in a fresh process.
+
+    When torch is already imported (the command runs inside a larger process: tests, notebooks, a
+    training job), the process's own thread count is kept (None): training bytes depend on it.
+    """
+    import sys
+
+    if requested:
+        return requested
+    return None if "torch" in sys.modules else default_cpu_threads()
+
+
 def step_seed(seed: int, step: int, stream: int = 0) -> int:
     """A per-step seed derived from the run seed (so a resumed run draws the same batches)."""
     return (seed * 1_000_003 + step * 7_919 + stream * 104_729) % (2**63 - 1)

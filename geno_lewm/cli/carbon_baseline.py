@@ -42,7 +42,7 @@ def _main(argv: list[str] | None) -> int:
 
     from geno_lewm.baseline import GENERATED_BY, SCORE_FIELD, BaselineScorer, LogpCache, baseline_row
     from geno_lewm.encoder.carbon import CarbonEncoder
-    from geno_lewm.runtime import configure_determinism, default_cpu_threads
+    from geno_lewm.runtime import configure_determinism, scoring_threads
     from geno_lewm.scoring.batching import chunked
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
@@ -60,7 +60,7 @@ def _main(argv: list[str] | None) -> int:
     summary_arg = args.output_summary or str(out.with_name(out.name.removesuffix(".jsonl") + ".summary.json"))
     summary_path, summary_rel = _under(root, summary_arg, "--output-summary")
 
-    configure_determinism(0, threads=default_cpu_threads(), deterministic=True)
+    configure_determinism(0, threads=scoring_threads(None), deterministic=True)
     t0 = time.perf_counter()
     with no_network():
         encoder = CarbonEncoder.load(model, device=args.device)

@@ -37,6 +37,7 @@ def build_parser() -> ArgumentParser:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    from geno_lewm.runtime import scoring_threads
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
@@ -52,7 +53,7 @@ def _main(argv: list[str] | None) -> int:
         shard=args.shard,
         batch_size=args.batch_size,
         device=args.device,
-        threads=args.threads,
+        threads=scoring_threads(args.threads),  # free CPUs in a fresh process; an embedding process keeps its own
         progress=not args.quiet,
     )
     if args.output_report:

@@ -42,11 +42,11 @@ class ScoringSession:
         from geno_lewm import __version__
         from geno_lewm.calibration import CalibrationTable, calibration_hash
         from geno_lewm.package import ModelPackage
-        from geno_lewm.runtime import configure_determinism, default_cpu_threads
+        from geno_lewm.runtime import configure_determinism
 
         import torch
 
-        configure_determinism(0, threads=threads or default_cpu_threads(), deterministic=True)
+        configure_determinism(0, threads=threads, deterministic=True)
         with no_network():
             self.package = ModelPackage.load(model_dir, device=device)
         self.model_id: str = self.package.model_id
