@@ -146,8 +146,9 @@ class BaselineScorer:
         """Log-likelihoods of ``seqs`` (cache first, then the encoder in batches)."""
         out: dict[str, float] = {}
         todo: list[str] = []
+        pending: set[str] = set()  # membership for ``todo`` in O(1) (a list scan made this quadratic)
         for s in seqs:
-            if s in out or s in todo:
+            if s in out or s in pending:
                 continue
             if s in self._ref_logp:
                 out[s] = self._ref_logp[s]
@@ -158,6 +159,7 @@ class BaselineScorer:
                 out[s] = v
             else:
                 todo.append(s)
+                pending.add(s)
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]
             lp = self.encoder.sequence_logprob(batch)  # (B,)

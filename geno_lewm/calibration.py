@@ -77,11 +77,14 @@ class Features:
     region: str
 
 
-def features_of(window_seq: str, window_bp: int, offset: int, ref: str, *, pad_left: int = 0, pad_right: int = 0) -> Features:
-    """Bucket features; ``edge`` when the window is padded or the variant is outside its central half."""
+def features_of(window_seq: str, window_bp: int, offset: int, ref: str, *, pad_left: int = 0, pad_right: int = 0, gc: float | None = None) -> Features:
+    """Bucket features; ``edge`` when the window is padded or the variant is outside its central half.
+
+    ``gc`` may carry ``gc_fraction(window_seq)`` computed once per window by the caller.
+    """
     quarter = window_bp // 4
     edge = pad_left > 0 or pad_right > 0 or not quarter <= offset < window_bp - quarter
-    return Features(gc_fraction(window_seq), region_class(window_seq, offset, ref, edge=edge))
+    return Features(gc_fraction(window_seq) if gc is None else gc, region_class(window_seq, offset, ref, edge=edge))
 
 
 @dataclass(frozen=True)

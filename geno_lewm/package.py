@@ -282,7 +282,9 @@ class ModelPackage:
         contract = msgspec.convert(sc, StateContract)
         if contract.hash() != recorded_hash:
             raise ProvenanceError("STATE_CONTRACT_MISMATCH", "the manifest's state contract does not hash to its recorded value", "this runtime pools states differently; use the geno-lewm version the model was trained with")
-        encoder = CarbonEncoder.load(root / "encoder", device=device)
+        # verify_package just checked every encoder/ file against the manifest: reuse those digests
+        verified = {a["path"].removeprefix("encoder/"): (a["sha256"], int(a["size"])) for a in manifest["artifacts"] if a["role"] == "encoder" and a["path"].count("/") == 1}
+        encoder = CarbonEncoder.load(root / "encoder", device=device, verified=verified)
         if encoder.identity.hash != manifest["encoder"]["hash"]:
             raise ProvenanceError("ENCODER_MISMATCH", "encoder/ files do not hash to the manifest's encoder hash")
         arch = manifest["architecture"]

@@ -34,8 +34,10 @@ def configure_determinism(seed: int, *, threads: int | None = None, deterministi
     """Seed python/numpy/torch, pin the torch thread count and turn on deterministic algorithms.
 
     On CUDA, deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; it is set here when absent
-    (it must be set before the first cuBLAS call to take effect).
+    (it must be set before the first cuBLAS call to take effect). ``OMP_WAIT_POLICY`` defaults to
+    ``PASSIVE`` (see :func:`prefer_passive_threads`).
     """
+    prefer_passive_threads()
     import numpy as np
     import torch
 
@@ -50,6 +52,46 @@ def configure_determinism(seed: int, *, threads: int | None = None, deterministi
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = deterministic
+
+
+def prefer_passive_threads() -> None:
+    """Idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE`` unless already set).
+
+    Effective only before torch is first imported (OpenMP reads it when it loads). On a CPU shared
+    with other processes, spinning threads of many small operators (the predictor's) made scoring
+    up to 25× slower on 2 cores (bench/results/inference.json); the arithmetic is unchanged.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def default_cpu_threads() -> int:
+    """Torch CPU threads for scoring when ``--threads`` is not given: the CPUs not already busy.
+
+    ``cpu_count − round(1-minute load average)``, at least 1 and at most ``cpu_count``. On a machine
+    shared with other jobs, intra-op threads that cannot all get a core make every parallel region
+    wait for the slowest one (a 49,704-variant run was 25× slower with 2 threads than with 1 under
+    load); on an idle machine every core is used. Scoring outputs do not depend on the thread count
+    (docs/numerical-contract.md), so the choice changes only speed.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, min(cpus, cpus - busy))
+
+
+def scoring_threads(requested: int | None) -> int | None:
+    """Threads for a scoring command: ``requested``, else :func:`default_cpu_threads` in a fresh process.
+
+    When torch is already imported (the command runs inside a larger process: tests, notebooks, a
+    training job), the process's own thread count is kept (None): training bytes depend on it.
+    """
+    import sys
+
+    if requested:
+        return requested
+    return None if "torch" in sys.modules else default_cpu_threads()
 
 
 def step_seed(seed: int, step: int, stream: int = 0) -> int:

@@ -17,17 +17,54 @@ from ledger.errors import InputError
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
-def _check_float_free(value: Any, where: str = "$") -> None:
+def _float_path(value: Any, where: str) -> tuple[str, str] | None:
+    """Where the first float or non-string key is (slow walk, only run once a problem is known)."""
     if isinstance(value, float):
-        raise InputError("FLOAT_IN_CANONICAL", f"float at {where} cannot be canonicalised", "carry the number as an integer or a decimal string")
+        return "float", where
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
-                raise InputError("NON_STRING_KEY", f"non-string key at {where}", "use string keys")
-            _check_float_free(v, f"{where}.{k}")
+                return "key", where
+            found = _float_path(v, f"{where}.{k}")
+            if found:
+                return found
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            _check_float_free(v, f"{where}[{i}]")
+            found = _float_path(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _is_float_free(value: Any) -> bool:
+    """True when ``value`` holds no float and only string keys (fast path: exact scalar types first)."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if isinstance(value, float):
+        return False
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if type(k) is not str and not isinstance(k, str):
+                return False
+            tv = type(v)
+            if tv is str or tv is int or v is None:
+                continue
+            if not _is_float_free(v):
+                return False
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_float_free(v) for v in value)
+    return True
+
+
+def _check_float_free(value: Any, where: str = "$") -> None:
+    if _is_float_free(value):
+        return
+    kind, at = _float_path(value, where) or ("float", where)
+    if kind == "key":
+        raise InputError("NON_STRING_KEY", f"non-string key at {at}", "use string keys")
+    raise InputError("FLOAT_IN_CANONICAL", f"float at {at} cannot be canonicalised", "carry the number as an integer or a decimal string")
 
 
 def canonical_json(value: Any) -> bytes:

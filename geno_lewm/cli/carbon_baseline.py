@@ -42,7 +42,7 @@ def _main(argv: list[str] | None) -> int:
 
     from geno_lewm.baseline import GENERATED_BY, SCORE_FIELD, BaselineScorer, LogpCache, baseline_row
     from geno_lewm.encoder.carbon import CarbonEncoder
-    from geno_lewm.runtime import configure_determinism
+    from geno_lewm.runtime import configure_determinism, scoring_threads
     from geno_lewm.scoring.batching import chunked
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
@@ -60,11 +60,12 @@ def _main(argv: list[str] | None) -> int:
     summary_arg = args.output_summary or str(out.with_name(out.name.removesuffix(".jsonl") + ".summary.json"))
     summary_path, summary_rel = _under(root, summary_arg, "--output-summary")
 
-    configure_determinism(0, deterministic=True)
+    configure_determinism(0, threads=scoring_threads(None), deterministic=True)
     t0 = time.perf_counter()
     with no_network():
         encoder = CarbonEncoder.load(model, device=args.device)
         ident = encoder.identity
+        t_loaded = time.perf_counter()
         cache = LogpCache(cache_path, model=ident.encoder_id, revision=ident.revision, encoder_hash=ident.hash) if cache_path else None
         counts = {"alts": 0, "scored": 0, "errors": 0}
         errors: dict[str, int] = {}
@@ -94,7 +95,7 @@ def _main(argv: list[str] | None) -> int:
         "window_bp": args.window_bp,
         "counts": {**counts, "errors_by_code": dict(sorted(errors.items()))},
         "work": {**scorer.stats.to_dict(), "cache_rows_added": cache.added if cache else 0},
-        "timing": {"seconds": round(seconds, 3)},
+        "timing": {"seconds": round(seconds, 3), "scoring_seconds": round(time.perf_counter() - t_loaded, 3)},
     }
     if ident.stand_in:
         summary["stand_in_note"] = "Scored with the tiny stand-in encoder: the scores carry no biological skill."

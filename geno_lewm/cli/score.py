@@ -33,7 +33,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--shard", help="score shard I/N (1-based) of the genome; shards concatenate to the full run")
     p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, at least 1; outputs do not depend on it)")
     add_numerics_flag(p)
     p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -49,6 +49,7 @@ def _main(argv: list[str] | None) -> int:
     numerics_mode.require(args.numerics)  # before torch loads
     if args.output_report:
         check_writable(args.output_report)  # before any work: a bad path must not cost a scoring run
+    from geno_lewm.runtime import scoring_threads
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
@@ -64,7 +65,7 @@ def _main(argv: list[str] | None) -> int:
         shard=args.shard,
         batch_size=args.batch_size,
         device=args.device,
-        threads=args.threads,
+        threads=scoring_threads(args.threads),  # free CPUs in a fresh process; an embedding process keeps its own
         progress=not args.quiet,
         numerics=args.numerics,
     )

@@ -55,11 +55,15 @@ def checkpoint_files(model_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(files, key=lambda p: p.name)
 
 
-def checkpoint_hash(model_dir: str | os.PathLike[str]) -> str:
-    """SHA-256 over the canonical list of (name, sha256, size) of the checkpoint files."""
+def checkpoint_hash(model_dir: str | os.PathLike[str], *, verified: dict[str, tuple[str, int]] | None = None) -> str:
+    """SHA-256 over the canonical list of (name, sha256, size) of the checkpoint files.
+
+    ``verified`` maps file names to ``(sha256, size)`` the caller has just checked against the
+    files (the model package's manifest after ``verify_package``); those files are not hashed again.
+    """
     rows = []
     for f in checkpoint_files(model_dir):
-        digest, size = sha256_file(f)
+        digest, size = verified[f.name] if verified and f.name in verified else sha256_file(f)
         rows.append({"path": f.name, "sha256": digest, "size": size})
     return sha256_hex(canonical_json(rows))
 
@@ -72,12 +76,12 @@ def _encoder_id_from(config: dict, model_dir: Path) -> str:
     return name if name and name[0].isalpha() else f"carbon-{name or 'model'}"
 
 
-def read_identity(model_dir: str | os.PathLike[str]) -> EncoderIdentity:
-    """The encoder identity of a checkpoint directory without loading the weights."""
+def read_identity(model_dir: str | os.PathLike[str], *, verified: dict[str, tuple[str, int]] | None = None) -> EncoderIdentity:
+    """The encoder identity of a checkpoint directory without loading the weights (``verified``: see :func:`checkpoint_hash`)."""
     root = Path(model_dir)
     files = checkpoint_files(root)
     cfg = json.loads((root / "config.json").read_text(encoding="utf-8"))
-    digest = checkpoint_hash(root)
+    digest = checkpoint_hash(root, verified=verified)
     del files
     return EncoderIdentity(
         encoder_id=_encoder_id_from(cfg, root),
@@ -101,8 +105,12 @@ class CarbonEncoder:
         self.model_dir = model_dir
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike[str], *, device: str = "auto") -> CarbonEncoder:
-        """Load ``model_dir`` offline (``local_files_only``, no remote code); bf16 on CUDA, fp32 on CPU."""
+    def load(cls, model_dir: str | os.PathLike[str], *, device: str = "auto", verified: dict[str, tuple[str, int]] | None = None) -> CarbonEncoder:
+        """Load ``model_dir`` offline (``local_files_only``, no remote code); bf16 on CUDA, fp32 on CPU.
+
+        ``verified``: file digests just checked by the caller (see :func:`checkpoint_hash`), so a
+        package's weights are hashed once per load, not twice.
+        """
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
         from transformers.utils import logging as hf_logging
@@ -110,7 +118,7 @@ class CarbonEncoder:
         from geno_lewm.runtime import resolve_device
 
         root = Path(model_dir)
-        identity = read_identity(root)
+        identity = read_identity(root, verified=verified)
         tokenizer = CarbonDNATokenizer.from_dir(root)
         dev = resolve_device(device)
         dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,29 +77,46 @@ class ScoringSession:
 
         return Scorer(self.package, reference, batch_size=batch_size)
 
-    def row_for(self, placed: Any, score: float) -> ScoreRow:
-        """The score row of a placed variant with ``score`` (calibration applied when the package has a table)."""
+    def row_for(self, placed: Any, score: float, *, gc: float | None = None) -> ScoreRow:
+        """The score row of a placed variant with ``score`` (calibration applied when the package has a table).
+
+        ``gc`` is the window's GC fraction when the caller already has it (computed here otherwise).
+        """
         from geno_lewm.calibration import features_of
 
         p = placed
         pct = bucket = conf = None
         if self.calibration is not None:
-            f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
+            f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right, gc=gc)
             look = self.calibration.lookup(score, f)
             pct, bucket, conf = look.percentile, look.bucket, look.confidence
         return scored_row(self.model_id, p.variant, score, pct, bucket, conf, stand_in=self.stand_in)
 
     def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
-        """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied)."""
-        from geno_lewm.scoring.receipts import build_receipt
+        """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied).
 
+        Per-window work (the window's sha256 and GC fraction) is done once per window, not per
+        variant: the memo is keyed on the window's identity and holds only the last few windows.
+        """
+        from geno_lewm.calibration import gc_fraction
+        from geno_lewm.scoring.receipts import build_receipt, window_sha256
+
+        memo: OrderedDict[tuple[str, int, str], tuple[str, float | None]] = OrderedDict()
         for r in results:
             if isinstance(r, VariantIssue):
                 yield error_row(self.model_id, r, stand_in=self.stand_in), None
                 continue
             p = r.placed
-            row = self.row_for(p, r.score)
-            receipt = build_receipt(row, p.window, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp)
+            win = p.window
+            key = (win.chrom, win.start0, win.seq)
+            per_window = memo.get(key)
+            if per_window is None:
+                per_window = (window_sha256(win.seq), gc_fraction(win.seq) if self.calibration is not None else None)
+                memo[key] = per_window
+                if len(memo) > 64:
+                    memo.popitem(last=False)
+            row = self.row_for(p, r.score, gc=per_window[1])
+            receipt = build_receipt(row, win, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp, window_hash=per_window[0])
             yield row, receipt
 
 

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Rows per predictor call (fixed, padded): part of the numerical contract.
 PREDICTOR_BATCH = 64
+#: Memory budget of the per-run LRU of window hidden states (bounded memory at any N and model size).
+HIDDEN_CACHE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,10 @@ class Scorer:
         self.layer = self.contract.resolved_layer(self.encoder.num_layers)
         self.stats = ScorerStats()
         self._hidden: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()  # LRU of (T, H)
-        self._capacity = max(1, cache_windows)
+        # hidden states of one window: ~T tokens x H floats; keep the LRU under HIDDEN_CACHE_BYTES
+        # (256 tiny-model windows are 7 MB; 256 Carbon-500M 8 kb windows would be 1.7 GB)
+        per_window = max(1, self.encoder.tokenizer.num_tokens(self.window_bp) * int(self.encoder.identity.hidden_size) * 4)
+        self._capacity = max(1, min(cache_windows, HIDDEN_CACHE_BYTES // per_window))
         self.placer = WindowPlacer(reference, self.window_bp, capacity=4 * self._capacity)
 
     # -- placement -------------------------------------------------------------------------------
@@ -175,11 +180,15 @@ class Scorer:
 
     def source_states(self, placed: list[Placed]) -> torch.Tensor:
         """Source latent states pooled at each edit locus: (B, D)."""
+        self._ensure_hidden([p.window for p in placed])
+        return self._pooled(placed)
+
+    def _pooled(self, placed: list[Placed]) -> torch.Tensor:
+        """Pool from hidden states already in the LRU (no encoder call, no eviction): (B, D)."""
         import torch
 
         from geno_lewm.state import locus_token_indices, pool_states
 
-        self._ensure_hidden([p.window for p in placed])
         hidden = torch.stack([self._hidden[(p.window.chrom, p.window.start0)] for p in placed])  # (B, T, H)
         idx = locus_token_indices(self.encoder.tokenizer, self.contract, [p.edit.locus for p in placed])  # (B,)
         return pool_states(hidden, idx, self.contract)  # (B, D)
@@ -195,7 +204,7 @@ class Scorer:
             batch = placed[i : i + PREDICTOR_BATCH]
             n = len(batch)
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
-            src = self.source_states(padded)  # (P, D)
+            src = self._pooled(padded)  # (P, D): every window of the chunk was encoded above and is kept until the chunk is done
             with torch.inference_mode():
                 pred = self.package.predict(src, [p.edit for p in padded])  # (P, D)
                 shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)
@@ -212,4 +221,4 @@ class Scorer:
         return [Scored(r, next(scores)) if isinstance(r, Placed) else r for r in results]
 
 
-__all__ = ["PREDICTOR_BATCH", "Placed", "Scored", "Scorer", "ScorerStats", "WindowPlacer"]
+__all__ = ["HIDDEN_CACHE_BYTES", "PREDICTOR_BATCH", "Placed", "Scored", "Scorer", "ScorerStats", "WindowPlacer"]

@@ -55,7 +55,7 @@ class ParquetWriter:
         self.path = Path(path)
         self.row_group_size = row_group_size
         self.count = 0
-        self._buf: list[dict[str, Any]] = []
+        self._cols: dict[str, list[Any]] = {name: [] for name in self.schema().names}  # column buffers (a dict per row cost ~1 KB)
         self._stack = contextlib.ExitStack()
         self._writer = None
 
@@ -94,17 +94,18 @@ class ParquetWriter:
 
     def write(self, row: ScoreRow) -> None:
         """Append one row (flushed in row groups)."""
-        self._buf.append(row.to_dict())
+        for name, value in row.to_dict().items():
+            self._cols[name].append(value)
         self.count += 1
-        if len(self._buf) >= self.row_group_size:
+        if len(self._cols["pos"]) >= self.row_group_size:
             self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
 
-        if self._buf and self._writer is not None:
-            self._writer.write_table(pa.Table.from_pylist(self._buf, schema=self.schema()))
-            self._buf = []
+        if self._cols["pos"] and self._writer is not None:
+            self._writer.write_table(pa.Table.from_pydict(self._cols, schema=self.schema()))
+            self._cols = {name: [] for name in self._cols}
 
     def __exit__(self, *exc: Any) -> bool | None:
         if exc[0] is None:

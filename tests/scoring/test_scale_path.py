@@ -1,0 +1,125 @@
+"""Genome-scale scoring path: per-window memo, canonical checks, baseline cache, verified digests, benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import GenoError, InputError
+
+
+def test_canonical_json_still_refuses_floats_and_names_where(tmp_path: Path) -> None:
+    from ledger.canonical import canonical_json
+
+    assert canonical_json({"b": [1, "x", None, True], "a": {"c": "1.5"}}) == b'{"a":{"c":"1.5"},"b":[1,"x",null,true]}'
+    with pytest.raises(InputError) as err:
+        canonical_json({"a": {"b": [1, {"c": 0.5}]}})
+    assert err.value.code == "INPUT.FLOAT_IN_CANONICAL" and "$.a.b[1].c" in err.value.message
+    with pytest.raises(InputError) as err:
+        canonical_json({"a": {1: "x"}})
+    assert err.value.code == "INPUT.NON_STRING_KEY" and "$.a" in err.value.message
+
+
+def test_rows_match_per_variant_receipt_and_features(tmp_path: Path, model_dir: Path, examples) -> None:
+    """The per-window memo gives exactly what the per-variant computation gives, for every row."""
+    from bench.inference import saturation_variants
+    from geno_lewm.calibration import features_of
+    from geno_lewm.scoring.receipts import build_receipt
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.rows import scored_row
+    from geno_lewm.scoring.run import ScoringSession
+
+    sess = ScoringSession(model_dir, device="cpu")
+    with Reference(examples["fasta"]) as ref:
+        variants = saturation_variants(ref, "chrM:1-40") + saturation_variants(ref, "chrM:5001-5030")  # window changes mid-stream
+        results = sess.scorer(ref).score(variants)
+        rows = list(sess.rows(results, timestamp="t"))
+    assert len(rows) == len(variants)
+    for r, (row, receipt) in zip(results, rows, strict=True):
+        p = r.placed
+        f = features_of(p.window.seq, sess.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
+        look = sess.calibration.lookup(r.score, f)
+        want_row = scored_row(sess.model_id, p.variant, r.score, look.percentile, look.bucket, look.confidence, stand_in=sess.stand_in)
+        want = build_receipt(want_row, p.window, p.edit, state_contract_hash=sess.contract_hash, calibration_hash=sess.calibration_hash, runtime=sess.runtime, timestamp="t")
+        assert row == want_row and receipt.to_json() == want.to_json()
+
+
+def test_baseline_encodes_each_distinct_sequence_once(model_dir: Path, examples) -> None:
+    from geno_lewm.baseline import BaselineScorer
+    from geno_lewm.encoder.carbon import CarbonEncoder
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.variants import Variant
+
+    enc = CarbonEncoder.load(model_dir / "encoder", device="cpu")
+    with Reference(examples["fasta"]) as ref:
+        v = Variant("chrM", 2001, ref.fetch("chrM", 2000, 2001).upper(), "A" if ref.fetch("chrM", 2000, 2001).upper() != "A" else "C")
+        bs = BaselineScorer(enc, ref, 600, batch_size=8)
+        out = bs.score([v] * 50)  # 50 copies: one REF window and one ALT window
+    assert len({o.score for o in out}) == 1
+    assert bs.stats.sequences_encoded == 2
+
+
+def test_package_load_still_rejects_a_changed_encoder_file(tmp_path: Path, model_dir: Path) -> None:
+    import shutil
+
+    from geno_lewm.package import ModelPackage
+
+    pkg_dir = tmp_path / "pkg"
+    shutil.copytree(model_dir, pkg_dir)
+    assert ModelPackage.load(pkg_dir, device="cpu").encoder.identity.hash == json.loads((pkg_dir / "manifest.json").read_text())["encoder"]["hash"]
+    cfg = pkg_dir / "encoder" / "config.json"
+    cfg.write_text(cfg.read_text().replace('"rms_norm_eps"', '"rms_norm_eps" ', 1))
+    with pytest.raises(GenoError) as err:
+        ModelPackage.load(pkg_dir, device="cpu")
+    assert err.value.code.startswith("PROVENANCE.")
+
+
+def test_synthetic_inputs_are_seeded_and_sorted(tmp_path: Path) -> None:
+    from bench.synth import write_density_vcf, write_reference
+
+    a = write_reference(tmp_path / "a.fa", total_bp=60_000, seed=3)
+    b = write_reference(tmp_path / "b.fa", total_bp=60_000, seed=3)
+    assert a.read_bytes() == b.read_bytes()
+    for density in ("sparse", "clustered", "uniform"):
+        p1, n1 = write_density_vcf(tmp_path / f"{density}1.vcf", a, density, seed=3, rate=0.1)
+        p2, n2 = write_density_vcf(tmp_path / f"{density}2.vcf", a, density, seed=3, rate=0.1)
+        assert p1.read_bytes() == p2.read_bytes() and n1 == n2 > 0
+        keys = [(ln.split("\t")[0], int(ln.split("\t")[1])) for ln in p1.read_text().splitlines() if not ln.startswith("#")]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    sparse = sum(1 for ln in (tmp_path / "sparse1.vcf").read_text().splitlines() if not ln.startswith("#"))
+    assert 20 <= sparse <= 120  # about one per kb over 60 kb
+    _, n = write_density_vcf(tmp_path / "sat.vcf", a, "saturation", region=("syn1", 100, 110))
+    assert n == 30
+
+
+def test_inference_benchmark_end_to_end_by_density(tmp_path: Path, model_dir: Path, examples) -> None:
+    """The real commands run as children; the JSON carries the per-density figures and the start-up."""
+    from bench.inference import main
+
+    out = tmp_path / "inference.json"
+    assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--output-json", str(out), "--densities", "sparse", "--reference-mb", "0.03",
+                 "--whole-contig-max-bp", "0", "--repeats", "1", "--samples", "1", "--warmup", "0", "--device", "cpu"]) == 0
+    doc = json.loads(out.read_text())
+    d = doc["densities"]["sparse"]
+    for key in ("world_model_vps", "baseline_vps", "end_to_end_ratio", "encoder_passes", "predictor_calls", "peak_rss_mb"):
+        assert d[key] > 0, key
+    assert d["baseline_encoder_passes"] >= d["variants"]  # one pass per ALT at least
+    assert d["encoder_passes"] == d["distinct_windows"] <= d["variants"]
+    assert doc["startup"]["startup_s"] > 0 and doc["startup"]["torch_import_s"] > 0 and doc["load"]["before"]["cpu_count"]
+    assert "kernel only" in doc["kernel_only_note"] and doc["stand_in"] is True
+    assert {t["name"] for t in doc["targets"]} >= {"sparse variants/s (scoring time)"}
+
+
+def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) -> None:
+    """More distinct windows in a chunk than the LRU holds: still one encoder pass per window."""
+    from bench.synth import write_density_vcf, write_reference
+    from geno_lewm.scoring.run import score_vcf
+
+    fasta = write_reference(tmp_path / "ref.fa", total_bp=700_000, contigs=1, seed=5)
+    vcf, n = write_density_vcf(tmp_path / "sparse.vcf", fasta, "sparse", seed=5)
+    s = score_vcf(model_dir, vcf, fasta, output_scores=tmp_path / "s.jsonl", output_receipts=tmp_path / "r.jsonl", progress=False, device="cpu")
+    assert s.alts == n > 400
+    assert s.work["distinct_windows"] > 256  # more than the window LRU's capacity within one chunk
+    assert s.work["windows_encoded"] == s.work["distinct_windows"]
