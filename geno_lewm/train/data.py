@@ -121,6 +121,15 @@ def _random_edit(rng: random.Random, kind: str, seq_at: str, max_indel: int) -> 
     return seq_at[: n + 1], seq_at[0]
 
 
+def _window_for(fasta, chrom: str, pos0: int, window_bp: int, placement: str, contig_len: int) -> Window:
+    """The window an example is read in: centred on the edit, or the scorer's tile window (``data.placement``)."""
+    if placement == "tile":
+        from geno_lewm.scoring.batching import tile_centre, tile_index
+
+        pos0 = min(tile_centre(tile_index(pos0, window_bp), window_bp), max(contig_len - 1, 0))
+    return reference_window(fasta, chrom, pos0, window_bp)
+
+
 def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLike[str] | None, cfg: DataConfig, *, window_bp: int, seed: int, index_dir: str | os.PathLike[str] | None = None) -> tuple[list[Example], SplitInfo]:
     """All examples (VCF + synthetic), each assigned to train/heldout by the region split."""
     fasta = open_fasta(fasta_path, index_dir=index_dir)
@@ -152,8 +161,11 @@ def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLi
     dropped = 0
     lengths = dict(contigs)
     for chrom, pos1, ref, alt, source in raw:
-        win = reference_window(fasta, chrom, pos1 - 1, window_bp)
+        win = _window_for(fasta, chrom, pos1 - 1, window_bp, cfg.placement, lengths[chrom])
         edit = EditSpec.from_vcf(win.start0, pos1, ref, alt)
+        if cfg.placement == "tile" and (edit.offset + len(edit.ref) > win.width or edit.locus >= win.width):
+            dropped += 1  # the scorer reports such an edit as EDIT_OUT_OF_WINDOW; nothing to learn from it
+            continue
         extra = max(0, -edit.length_delta)
         split = _split_of(win, extra, seed, cfg, lengths[chrom])
         if split is None:
