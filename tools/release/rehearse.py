@@ -134,6 +134,13 @@ class PlanEntry:
     prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
 
 
+def _recipe_config() -> Path:
+    """The training config the rehearsal model uses: the learning recipe (rfcs/RFC-0014-world-model-fidelity.md)."""
+    from geno_lewm.resources import config_path
+
+    return config_path("train-tiny-cpu-context.yaml")
+
+
 def _stage(l: Layout) -> None:
     from geno_lewm.resources import config_path, example_path
 
@@ -290,8 +297,10 @@ PLAN: list[PlanEntry] = [
     PlanEntry("dataset_snapshot", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream), "--dataset-dir", _s(l.dataset), "--overwrite"]),
     PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
     PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
-    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu"], _build_encoder),
-    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress"]),
+    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu",
+                                               "--training-config", _s(_recipe_config())], _build_encoder),
+    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress",
+                                  "--training-config", _s(_recipe_config())]),
     PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
     PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
                                       "--n-null", "300", "--device", "cpu"], _assemble_model),
