@@ -134,11 +134,13 @@ class PlanEntry:
     prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
 
 
-def _recipe_config() -> Path:
-    """The training config the rehearsal model uses: the learning recipe (rfcs/RFC-0014-world-model-fidelity.md)."""
-    from geno_lewm.resources import config_path
+#: The training config the rehearsal model uses: the learning recipe (rfcs/RFC-0014-world-model-fidelity.md).
+RECIPE_CONFIG = "train-tiny-cpu-context.yaml"
 
-    return config_path("train-tiny-cpu-context.yaml")
+
+def _recipe_config(l: Layout) -> Path:
+    """The recipe config staged inside the working directory (the ledger records inputs under its root)."""
+    return l.workdir / "configs" / RECIPE_CONFIG
 
 
 def _stage(l: Layout) -> None:
@@ -149,6 +151,8 @@ def _stage(l: Layout) -> None:
         shutil.copyfile(example_path(name), l.upstream / "examples" / name)
     l.spec.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config_path("first_experiment", "dataset-snapshot-snv.json"), l.spec)
+    _recipe_config(l).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_path(RECIPE_CONFIG), _recipe_config(l))
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -298,9 +302,9 @@ PLAN: list[PlanEntry] = [
     PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
     PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
     PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu",
-                                               "--training-config", _s(_recipe_config())], _build_encoder),
+                                               "--training-config", _s(_recipe_config(l))], _build_encoder),
     PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress",
-                                  "--training-config", _s(_recipe_config())]),
+                                  "--training-config", _s(_recipe_config(l))]),
     PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
     PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
                                       "--n-null", "300", "--device", "cpu"], _assemble_model),
