@@ -67,8 +67,12 @@ def _main(argv: list[str] | None) -> int:
             def predictor_path() -> None:
                 # pays for what it needs: the one source encode of each chain's window, then K predictor calls
                 z = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
+                seqs = [c.window.seq for c in chains]
                 for t in range(k):
-                    z = pkg.predict(z, [c.edits[t] for c in chains])  # (C, D)
+                    ctx = [(s, c.window.right_flank) for s, c in zip(seqs, chains, strict=True)] if pkg.uses_context else None
+                    z = pkg.predict(z, [c.edits[t] for c in chains], ctx)  # (C, D)
+                    if ctx is not None:  # context models read the current sequence (a string edit, no encoder pass)
+                        seqs = [apply_edit(s, c.edits[t]) for s, c in zip(seqs, chains, strict=True)]
 
             def encoder_path() -> None:
                 seqs = [c.window.seq for c in chains]
@@ -88,7 +92,7 @@ def _main(argv: list[str] | None) -> int:
             results.append({"k": k, "chains": len(chains), "predictor_rollout_s": round(mp, 5), "reencode_rollout_s": round(me, 5), "measured_speedup": round(me / mp, 2)})
         one = [chains[0].window.seq]
         f_enc = flops(lambda: pkg.encoder.hidden_states(one, pkg.contract.resolved_layer(pkg.encoder.num_layers)))
-        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]]))
+        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]], [(chains[0].window.seq, chains[0].window.right_flank)] if pkg.uses_context else None))
     doc = {
         "schema_version": "1.0.0",
         "generated_by": "bench.rollout",

@@ -310,12 +310,37 @@ class ModelPackage:
                 return self.dir / art["path"]
         return None
 
-    def predict(self, source_states: torch.Tensor, edits: list[EditSpec]) -> torch.Tensor:
-        """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call."""
+    @property
+    def uses_context(self) -> bool:
+        """True when :meth:`predict` needs each edit's window (the predictor reads edit-context tokens)."""
+        return bool(getattr(self.predictor, "uses_context", False))
+
+    def context(self, edits: list[EditSpec], windows: list[tuple[str, str]]) -> torch.Tensor:
+        """Edit-context tokens (B, C, 2D) for edits in ``windows`` = (sequence, right flank) pairs; no encoder pass."""
+        from geno_lewm.edits import apply_edit
+        from geno_lewm.model.context import edit_context
+
+        if len(windows) != len(edits):
+            raise InputError("BATCH_MISMATCH", f"{len(edits)} edits but {len(windows)} windows")
+        alts = [apply_edit(seq, e, right_flank=flank) for e, (seq, flank) in zip(edits, windows, strict=True)]
+        ctx, _ = edit_context(self.encoder, int(self.contract.window_bp), [seq for seq, _ in windows], alts, [e.locus for e in edits], self.predictor.cfg.context_radius)
+        return ctx  # (B, C, 2D)
+
+    def predict(self, source_states: torch.Tensor, edits: list[EditSpec], windows: list[tuple[str, str]] | None = None) -> torch.Tensor:
+        """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call.
+
+        ``windows`` — each edit's (window sequence, right flank) — is required when the predictor
+        reads edit-context tokens (:attr:`uses_context`) and ignored otherwise.
+        """
         import torch
 
         dev = next(self.predictor.parameters()).device
         with torch.inference_mode():
             a = self.action_encoder.embed(edits)  # (B, A)
             s = source_states.to(dev, torch.float32).unsqueeze(1)  # (B, 1, D)
-            return self.predictor(s, a).float().cpu()  # (B, D)
+            if not self.uses_context:
+                return self.predictor(s, a).float().cpu()  # (B, D)
+            if windows is None:
+                raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
+            ctx = self.context(edits, windows).to(dev)  # (B, C, 2D)
+            return self.predictor(s, a, ctx).float().cpu()  # (B, D)

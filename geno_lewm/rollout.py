@@ -159,11 +159,16 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
     index = {o: i for i, o in enumerate(owners)}
     first = [index[(ci, 0)] for ci in range(len(chains))]
     state = source[first]  # (C, D)
+    before = {ci: c.window.seq for ci, c in enumerate(chains)}  # each chain's sequence before step t
     for t in range(steps):
         active = [ci for ci, c in enumerate(chains) if len(c.edits) > t]
         rows = [index[(ci, t)] for ci in active]
         cur = state[active]  # (A, D)
-        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active])  # (A, D)
+        ctx = [(before[ci], chains[ci].window.right_flank) for ci in active] if getattr(package, "uses_context", False) else None
+        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active], ctx)  # (A, D)
+        if ctx is not None:
+            for ci in active:
+                before[ci] = apply_edit(before[ci], chains[ci].edits[t], right_flank=chains[ci].window.right_flank)
         pred[rows] = nxt
         state = state.clone()
         state[active] = nxt  # (C, D): each chain's next source is its own prediction

@@ -165,8 +165,11 @@ class CarbonEncoder:
         if not 0 <= layer <= self.num_layers:
             raise InputError("BAD_LAYER", f"layer {layer} is outside 0..{self.num_layers} for this encoder")
         ids, mask = self._batch(windows)  # (B, T), (B, T)
+        # the decoder stack without the LM head: bit-identical hidden states, no vocabulary projection
+        # (for the stand-in that projection was about half of an encoder pass)
+        stack = getattr(self.model, "model", self.model)
         with torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
+            out = stack(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
             h = out.hidden_states[layer].float()  # (B, T, H)
             h = h * mask.unsqueeze(-1).to(h.dtype)  # (B, T, H)
         return h.cpu()

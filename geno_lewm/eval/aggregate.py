@@ -38,6 +38,8 @@ from geno_lewm.eval.schema import (
 ROLLOUT_SCHEMA_MAJOR = "1"
 #: Name of the rollout baseline that predicts the source state unchanged.
 ROLLOUT_SOURCE_STATE = "source_state"
+#: generated_by of the world-model fidelity benchmark (geno_lewm.eval.fidelity, python -m bench.fidelity).
+GEN_FIDELITY = "bench.fidelity"
 
 
 def _finite(x: Any) -> float | None:
@@ -196,8 +198,12 @@ def _collect(req: EvalAllRequest, root: Path) -> tuple[list[dict], list[dict], l
                 referenced.append({**a, "recorded_in": rel})
         elif gen == GEN_ROLLOUT:
             new_b, new_r = rollout_rows(doc, rel, stand_in=req.stand_in)
+        elif gen == GEN_FIDELITY:
+            from geno_lewm.eval.fidelity import fidelity_rows
+
+            new_b, new_r = fidelity_rows(doc, rel, stand_in=req.stand_in)
         else:
-            raise EvalError("GENERATED_BY", f"{rel}: generated_by is {gen!r}; expected {GEN_EVAL} or {GEN_ROLLOUT}", "pass per-benchmark metrics from geno-lewm-eval and rollout metrics from geno-lewm-rollout")
+            raise EvalError("GENERATED_BY", f"{rel}: generated_by is {gen!r}; expected {GEN_EVAL}, {GEN_ROLLOUT} or {GEN_FIDELITY}", "pass per-benchmark metrics from geno-lewm-eval, rollout metrics from geno-lewm-rollout and fidelity from python -m bench.fidelity")
         if not new_b or not new_r:
             raise EvalError("EMPTY", f"{rel}: no benchmarks or metric rows")
         for b in new_b:

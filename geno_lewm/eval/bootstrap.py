@@ -8,7 +8,7 @@ skipped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,3 +80,19 @@ def paired_bootstrap(
     column_ci = {m: [_interval(s, level) for s in samples[m]] for m in metrics}
     delta_ci = {m: [None] + [_interval(d, level) for d in deltas[m][1:]] for m in metrics}
     return BootstrapResult(column_ci, delta_ci, resamples, used, skipped)
+
+
+def bootstrap_statistics(n: int, statistics: dict[str, Callable[[np.ndarray], float]], *, resamples: int, seed: int, level: float) -> dict[str, Interval | None]:
+    """Percentile intervals of row-level statistics, all evaluated on the same resampled rows.
+
+    Each statistic maps an index array (N,) to a float; one resample draws ``n`` indices with
+    replacement from ``numpy.random.Generator(PCG64(seed))`` (the same stream as
+    :func:`paired_bootstrap`). Non-finite values are left out of the interval.
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    samples: dict[str, list[float]] = {k: [] for k in statistics}
+    for _ in range(resamples if n > 0 else 0):
+        idx = rng.integers(0, n, size=n)  # (N,)
+        for k, fn in statistics.items():
+            samples[k].append(float(fn(idx)))
+    return {k: _interval(v, level) for k, v in samples.items()}

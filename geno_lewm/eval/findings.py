@@ -60,6 +60,9 @@ def _benchmark_findings(b: Mapping[str, Any], config: EvalConfig) -> list[str]:
             out.append(f"no bootstrap confidence intervals on {where} (bootstrap resamples used: {boot.get('used', 0)})")
         elif boot.get("skipped"):
             out.append(f"{boot['skipped']} of {boot['requested']} bootstrap resamples on {where} held a single label class and were skipped")
+    elif b.get("track") == "fidelity":
+        if n < config.min_examples_for_rollout_claim:
+            out.append(f"n={n} held-out edits on {where} is far too small for any claim (minimum {config.min_examples_for_rollout_claim})")
     else:
         if n < config.min_examples_for_rollout_claim:
             out.append(f"n={n} rollout examples on {where} is far too small for any claim (minimum {config.min_examples_for_rollout_claim})")

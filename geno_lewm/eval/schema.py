@@ -55,4 +55,5 @@ HIGHER_IS_BETTER: Final[dict[str, bool]] = {
     "cosine": True,
     "l2": False,
     "recall_at_k": True,
+    "mse": False,
 }

@@ -1,6 +1,11 @@
 """LeWorldModel-style predictor: a transformer over a short history of latent states, conditioned on
 the action by AdaLN-zero, with a zero-initialised residual head so the untrained predictor returns
 the source state exactly.
+
+With ``context_radius >= 0`` the predictor also reads edit-context tokens
+(:mod:`geno_lewm.model.context`: the encoder's input embeddings of the reference and edited k-mers
+around the locus) as extra sequence positions before the states; without it (the default, and
+every older manifest) it has exactly its original parameters and numerics.
 """
 
 from __future__ import annotations
@@ -57,17 +62,43 @@ class Predictor(nn.Module):
         nn.init.zeros_(self.final_ada[1].bias)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        if cfg.context_radius >= 0:
+            self.ctx = nn.Linear(2 * cfg.state_dim, d)
+            self.ctx_pos = nn.Parameter(torch.randn(2 * cfg.context_radius + 1, d) * 0.02)  # (C, d)
+            # a direct (zero-initialised) linear read-out of the context: the near-linear
+            # part of the encoder's response to a changed token, which attention alone learns slowly
+            self.ctx_skip = nn.Linear((2 * cfg.context_radius + 1) * 2 * cfg.state_dim, cfg.state_dim)
+            nn.init.zeros_(self.ctx_skip.weight)
+            nn.init.zeros_(self.ctx_skip.bias)
 
-    def forward(self, states: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """(B, K, D), (B, A) → (B, D); K ≤ cfg.history, the last state is the source state."""
+    @property
+    def uses_context(self) -> bool:
+        """True when forward() needs edit-context tokens."""
+        return self.cfg.context_radius >= 0
+
+    def forward(self, states: torch.Tensor, action: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, K, D), (B, A)[, (B, C, 2D)] → (B, D); K ≤ cfg.history, the last state is the source state."""
         _, k, _ = states.shape
         if k > self.cfg.history:
             raise ValueError(f"history of {k} states exceeds the predictor's maximum {self.cfg.history}")
         x = self.inp(states) + self.pos[-k:]  # (B, K, d)
         c = self.act(action)  # (B, d)
         mask = torch.triu(torch.ones(k, k, dtype=torch.bool, device=states.device), diagonal=1) if k > 1 else None  # (K, K)
+        if self.uses_context:
+            if context is None:
+                raise ValueError("this predictor reads edit-context tokens (geno_lewm.model.context.edit_context)")
+            skip = self.ctx_skip(context.flatten(1))  # (B, D)
+            cx = self.ctx(context) + self.ctx_pos  # (B, C, d)
+            n_ctx = cx.shape[1]
+            x = torch.cat([cx, x], dim=1)  # (B, C+K, d)
+            if mask is not None:
+                full = torch.zeros(n_ctx + k, n_ctx + k, dtype=torch.bool, device=states.device)  # (C+K, C+K)
+                full[n_ctx:, n_ctx:] = mask
+                mask = full
         for block in self.blocks:
             x = block(x, c, mask)  # (B, K, d)
         shift, scale = self.final_ada(c).chunk(2, dim=-1)  # 2 x (B, d)
         h = _modulate(self.norm(x), shift, scale)[:, -1]  # (B, d)
+        if self.uses_context:
+            return states[:, -1] + self.head(h) + skip  # (B, D)
         return states[:, -1] + self.head(h)  # (B, D)

@@ -206,7 +206,8 @@ class Scorer:
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
             src = self._pooled(padded)  # (P, D): every window of the chunk was encoded above and is kept until the chunk is done
             with torch.inference_mode():
-                pred = self.package.predict(src, [p.edit for p in padded])  # (P, D)
+                ctx = [(p.window.seq, p.window.right_flank) for p in padded] if self.package.uses_context else None
+                pred = self.package.predict(src, [p.edit for p in padded], ctx)  # (P, D)
                 shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)
             self.stats.predictor_calls += 1
             out.extend(float(x) for x in shift.tolist())

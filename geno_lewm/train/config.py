@@ -54,6 +54,7 @@ class PredictorSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mlp_ratio: int = 4  # MLP expansion
     history: int = 1  # maximum states of history
     dropout_pct: int = 0  # dropout in percent
+    context_radius: int = -1  # edit-context tokens (encoder k-mer embeddings, ref and alt) each side of the locus token; -1 = none
 
 
 class LossConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -63,6 +64,7 @@ class LossConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sigreg_on: Literal["action", "predicted"] = "action"  # latents SIGReg shapes: action embeddings or predicted states
     sigreg_projections: int = 64  # random 1-D projections per step
     sigreg_knots: int = 17  # integration points of the Epps–Pulley statistic
+    shift_weight: float = 0.0  # weight of the shift-magnitude loss (||pred − src|| vs ||tgt − src||, the score); 0 = off
 
 
 class OptimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -89,6 +91,7 @@ class DataConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     heldout_fraction: float = 0.2  # fraction of regions held out
     split_block_bp: int = 2000  # region size of the split
     encode_batch_size: int = 32  # windows per encoder call
+    placement: Literal["centred", "tile"] = "centred"  # window around an edit: centred on it, or the scorer's tile window
 
 
 class CheckpointConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -123,12 +126,15 @@ def _check_ranges(cfg: TrainConfig) -> None:
         (0.0 < cfg.data.heldout_fraction < 1.0, "data.heldout_fraction", "must be in (0, 1)"),
         (cfg.data.split_block_bp >= cfg.state.window_bp, "data.split_block_bp", "must be >= state.window_bp"),
         (cfg.data.max_indel_len >= 1, "data.max_indel_len", "must be >= 1"),
+        (cfg.state.window_bp >= 2 * (cfg.data.max_indel_len + 1), "data.max_indel_len", "must leave a centred deletion room in the window (state.window_bp >= 2 * (max_indel_len + 1))"),
         (cfg.data.encode_batch_size > 0, "data.encode_batch_size", "must be > 0"),
         (cfg.checkpoint.every_steps > 0 and cfg.checkpoint.log_every > 0, "checkpoint", "every_steps and log_every must be > 0"),
         (cfg.predictor.d_model % cfg.predictor.heads == 0, "predictor.heads", "must divide predictor.d_model"),
         (cfg.predictor.history >= 1, "predictor.history", "must be >= 1"),
+        (cfg.predictor.context_radius >= -1, "predictor.context_radius", "must be >= -1 (-1 = no edit context)"),
         (0 <= cfg.predictor.dropout_pct < 100, "predictor.dropout_pct", "must be in 0..99"),
         (cfg.loss.sigreg_weight >= 0, "loss.sigreg_weight", "must be >= 0"),
+        (cfg.loss.shift_weight >= 0, "loss.shift_weight", "must be >= 0"),
     ]
     for ok, key, why in checks:
         if not ok:
@@ -179,9 +185,23 @@ def _float_free(value):
     return value
 
 
+#: Fields added after schema 1.0.0, with the default that reproduces the earlier behaviour. At that
+#: default they are left out of the resolved payload, so an older config keeps its config hash and
+#: its effective YAML byte for byte.
+LATER_FIELD_DEFAULTS: dict[tuple[str, str], object] = {
+    ("predictor", "context_radius"): -1,
+    ("data", "placement"): "centred",
+    ("loss", "shift_weight"): 0.0,
+}
+
+
 def resolved_payload(cfg: TrainConfig) -> dict:
-    """The fully resolved config as plain data (floats kept as floats)."""
-    return msgspec.to_builtins(cfg)
+    """The fully resolved config as plain data (floats kept as floats; later fields at their old default omitted)."""
+    out = msgspec.to_builtins(cfg)
+    for (section, key), default in LATER_FIELD_DEFAULTS.items():
+        if out[section].get(key) == default:
+            out[section].pop(key)
+    return out
 
 
 def config_hash(cfg: TrainConfig) -> str:

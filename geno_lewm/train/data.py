@@ -2,10 +2,14 @@
 and a deterministic held-out split by region with a leakage check.
 
 Split rule: each contig is cut into ``split_block_bp`` blocks; a block is held out when
-``sha256(seed:chrom:block)`` falls below ``heldout_fraction``. An example belongs to a split only if
-every block its window (plus deletion flank) touches is in that split; examples whose window
-straddles both are dropped and counted. :func:`check_leakage` proves no train window overlaps a
-held-out window.
+``sha256(seed:chrom:block)`` falls below ``heldout_fraction``. An example's **span** is every
+contig base it reads: its window plus, for a deletion, the right-flank bases that refill the
+edited window (:func:`example_span`, clipped to the contig). An example belongs to a split only if
+every block its span touches is in that split; examples whose span straddles both are dropped and
+counted. Blocks are disjoint, so a train span and a held-out span can never share a base, at any
+data size; :func:`check_leakage` re-checks exactly that, over the same spans. (Windows are clamped
+inside their contig and never wrap, so a circular contig such as chrM needs no special case: its
+first and last windows share no base.)
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Example:
     edited: str
     source: str  # "vcf" or "synthetic"
     split: str  # "train" or "heldout"
+    span: tuple[int, int] | None = None  # contig bases [lo, hi) the example reads (window + deletion flank)
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,24 @@ def block_is_heldout(seed: int, chrom: str, block: int, fraction: float) -> bool
     return int.from_bytes(h[:8], "big") / 2**64 < fraction
 
 
-def _split_of(win: Window, extra: int, seed: int, cfg: DataConfig, contig_len: int) -> str | None:
-    lo = max(win.start0, 0)
-    hi = min(win.start0 + win.width + extra, contig_len) - 1
-    blocks = range(lo // cfg.split_block_bp, hi // cfg.split_block_bp + 1)
-    sides = {block_is_heldout(seed, win.chrom, b, cfg.heldout_fraction) for b in blocks}
+def example_span(start0: int, width: int, extra: int, contig_len: int) -> tuple[int, int]:
+    """Contig bases ``[lo, hi)`` read by a window at ``start0`` of ``width`` bases plus ``extra`` flank bases."""
+    return max(start0, 0), min(start0 + width + extra, contig_len)
+
+
+def assign_split(chrom: str, span: tuple[int, int], *, seed: int, block_bp: int, fraction: float) -> str | None:
+    """``"train"``/``"heldout"`` when every block ``span`` touches is on that side, else None (straddles)."""
+    lo, hi = span
+    blocks = range(lo // block_bp, max(hi - 1, lo) // block_bp + 1)
+    sides = {block_is_heldout(seed, chrom, b, fraction) for b in blocks}
     if len(sides) != 1:
         return None
     return "heldout" if sides.pop() else "train"
+
+
+def _split_of(win: Window, extra: int, seed: int, cfg: DataConfig, contig_len: int) -> str | None:
+    span = example_span(win.start0, win.width, extra, contig_len)
+    return assign_split(win.chrom, span, seed=seed, block_bp=cfg.split_block_bp, fraction=cfg.heldout_fraction)
 
 
 def _vcf_records(vcf_path: Path):
@@ -106,6 +121,15 @@ def _random_edit(rng: random.Random, kind: str, seq_at: str, max_indel: int) -> 
     return seq_at[: n + 1], seq_at[0]
 
 
+def _window_for(fasta, chrom: str, pos0: int, window_bp: int, placement: str, contig_len: int) -> Window:
+    """The window an example is read in: centred on the edit, or the scorer's tile window (``data.placement``)."""
+    if placement == "tile":
+        from geno_lewm.scoring.batching import tile_centre, tile_index
+
+        pos0 = min(tile_centre(tile_index(pos0, window_bp), window_bp), max(contig_len - 1, 0))
+    return reference_window(fasta, chrom, pos0, window_bp)
+
+
 def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLike[str] | None, cfg: DataConfig, *, window_bp: int, seed: int, index_dir: str | os.PathLike[str] | None = None) -> tuple[list[Example], SplitInfo]:
     """All examples (VCF + synthetic), each assigned to train/heldout by the region split."""
     fasta = open_fasta(fasta_path, index_dir=index_dir)
@@ -137,15 +161,19 @@ def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLi
     dropped = 0
     lengths = dict(contigs)
     for chrom, pos1, ref, alt, source in raw:
-        win = reference_window(fasta, chrom, pos1 - 1, window_bp)
+        win = _window_for(fasta, chrom, pos1 - 1, window_bp, cfg.placement, lengths[chrom])
         edit = EditSpec.from_vcf(win.start0, pos1, ref, alt)
+        if cfg.placement == "tile" and (edit.offset + len(edit.ref) > win.width or edit.locus >= win.width):
+            dropped += 1  # the scorer reports such an edit as EDIT_OUT_OF_WINDOW; nothing to learn from it
+            continue
         extra = max(0, -edit.length_delta)
         split = _split_of(win, extra, seed, cfg, lengths[chrom])
         if split is None:
             dropped += 1
             continue
         edited = apply_edit(win.seq, edit, right_flank=win.right_flank)
-        examples.append(Example(chrom, win.start0, win.seq, edit, edited, source, split))
+        span = example_span(win.start0, win.width, extra, lengths[chrom])
+        examples.append(Example(chrom, win.start0, win.seq, edit, edited, source, split, span))
     heldout_blocks = sorted(
         [c, b] for c, n in contigs for b in range((n + cfg.split_block_bp - 1) // cfg.split_block_bp) if block_is_heldout(seed, c, b, cfg.heldout_fraction)
     )
@@ -161,17 +189,22 @@ def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLi
         n_heldout=len(examples) - n_train,
         n_dropped_straddling=dropped,
     )
-    check_leakage(examples, flank=cfg.max_indel_len)
+    check_leakage(examples)
     if n_train == 0 or info.n_heldout == 0:
         raise TrainingError("EMPTY_SPLIT", f"the region split left {n_train} train and {info.n_heldout} held-out examples", "add edits (data.synthetic_*) or change data.heldout_fraction / data.split_block_bp")
     return examples, info
 
 
 def check_leakage(examples: list[Example], *, flank: int = 0) -> None:
-    """``TRAINING.SPLIT_LEAKAGE`` if any train window (plus ``flank``) overlaps a held-out one."""
+    """``TRAINING.SPLIT_LEAKAGE`` if any train example's span shares a base with a held-out one's.
+
+    An example's span is :attr:`Example.span` (what it reads, the quantity the split rule
+    assigns); an example without one falls back to its window plus ``flank`` bases.
+    """
     spans: dict[str, list[tuple[int, int, str]]] = {}
     for e in examples:
-        spans.setdefault(e.chrom, []).append((e.start0, e.start0 + len(e.window) + flank, e.split))
+        lo, hi = e.span if e.span is not None else (e.start0, e.start0 + len(e.window) + flank)
+        spans.setdefault(e.chrom, []).append((lo, hi, e.split))
     for chrom, rows in spans.items():
         rows.sort()
         last_end = {"train": -(10**18), "heldout": -(10**18)}

@@ -101,12 +101,12 @@ def build_modules(cfg: TrainConfig, *, state_dim: int, k: int):
 
     acfg = ActionConfig(dim=cfg.action.dim, max_allele_len=cfg.action.max_allele_len, window_bp=cfg.state.window_bp, k=k)
     p = cfg.predictor
-    pcfg = PredictorConfig(state_dim=state_dim, d_model=p.d_model, depth=p.depth, heads=p.heads, mlp_ratio=p.mlp_ratio, history=p.history, action_dim=acfg.dim, dropout_pct=p.dropout_pct)
+    pcfg = PredictorConfig(state_dim=state_dim, d_model=p.d_model, depth=p.depth, heads=p.heads, mlp_ratio=p.mlp_ratio, history=p.history, action_dim=acfg.dim, dropout_pct=p.dropout_pct, context_radius=p.context_radius)
     torch.manual_seed(cfg.run.seed)
-    return ActionEncoder(acfg), Predictor(pcfg), {"action": msgspec.to_builtins(acfg), "predictor": msgspec.to_builtins(pcfg)}
+    return ActionEncoder(acfg), Predictor(pcfg), {"action": msgspec.to_builtins(acfg), "predictor": pcfg.to_manifest()}
 
 
-def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict, *, generator=None) -> dict:
+def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict, *, generator=None, context=None) -> dict:
     """Forward pass + loss terms for one batch: {'mse', 'sigreg', 'loss', 'pred'}.
 
     SIGReg acts on trainable latents (the action embeddings by default, or the predicted states):
@@ -115,11 +115,15 @@ def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict
     from geno_lewm.model.losses import latent_mse, sigreg
 
     a = action_encoder(**acts)  # (B, A)
-    pred = predictor(src.unsqueeze(1), a)  # (B, D)
+    pred = predictor(src.unsqueeze(1), a) if context is None else predictor(src.unsqueeze(1), a, context)  # (B, D)
     mse = latent_mse(pred, tgt)
     reg_on = a if cfg.loss.sigreg_on == "action" else pred
     reg = sigreg(reg_on.float(), num_projections=cfg.loss.sigreg_projections, knots=cfg.loss.sigreg_knots, generator=generator)
-    return {"mse": mse, "sigreg": reg, "loss": mse + cfg.loss.sigreg_weight * reg, "pred": pred}
+    loss = mse + cfg.loss.sigreg_weight * reg
+    if cfg.loss.shift_weight > 0:  # the score is the shift magnitude: fit it directly too
+        shift = ((pred - src).norm(dim=-1) - (tgt - src).norm(dim=-1)).pow(2).mean() / src.shape[-1]
+        loss = loss + cfg.loss.shift_weight * shift
+    return {"mse": mse, "sigreg": reg, "loss": loss, "pred": pred}
 
 
 def train_run(
@@ -223,6 +227,11 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
     log.line(f"encoded {n_windows} windows in {encode_s:.2f}s (cache hits {cache.stats['hits']}, misses {cache.stats['misses']}, rebuilt {cache.stats['rebuilt']})")
     is_train = torch.tensor([e.split == "train" for e in examples])  # (N,)
     acts_all = edits_to_tensors([e.edit for e in examples], _action_cfg(cfg, encoder))
+    ctx_all = None
+    if cfg.predictor.context_radius >= 0:
+        from geno_lewm.model.context import edit_context
+
+        ctx_all, _ = edit_context(encoder, contract.window_bp, [e.window for e in examples], [e.edited for e in examples], [e.edit.locus for e in examples], cfg.predictor.context_radius)  # (N, C, 2D)
     tr = is_train.nonzero().squeeze(1)  # (N_train,)
     ho = (~is_train).nonzero().squeeze(1)  # (N_heldout,)
 
@@ -265,7 +274,8 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
                 group["lr"] = lr_at(cfg, step)
             acts = {k: v[pick].to(dev) for k, v in acts_all.items()}
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                terms = loss_terms(cfg, action_encoder, predictor, src[pick].to(dev), tgt[pick].to(dev), acts, generator=torch.Generator().manual_seed(step_seed(seed, step, 1)))
+                ctx = ctx_all[pick].to(dev) if ctx_all is not None else None
+                terms = loss_terms(cfg, action_encoder, predictor, src[pick].to(dev), tgt[pick].to(dev), acts, generator=torch.Generator().manual_seed(step_seed(seed, step, 1)), context=ctx)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             if cfg.optim.grad_clip > 0:
@@ -294,7 +304,7 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
         log.line(f"stopped after step {end} (checkpoint kept for --resume-from)")
         return record
 
-    evaluation = _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev)
+    evaluation = _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all)
     log.metric({"event": "heldout", "step": end, **evaluation})
     log.line(f"held-out mse {evaluation['heldout_mse']:.5f} vs return-source baseline {evaluation['heldout_source_baseline_mse']:.5f}")
     model_id = _package(cfg, encoder, arch, action_encoder, predictor, run, identity)
@@ -335,7 +345,7 @@ def _progress(enabled: bool):
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=False)
 
 
-def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev) -> dict:
+def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all=None) -> dict:
     """Held-out MSE of the predictor and of the 'return the source state' baseline."""
     import torch
 
@@ -343,7 +353,8 @@ def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev) -> dict:
     predictor.eval()
     with torch.inference_mode():
         a = action_encoder(**{k: v[ho].to(dev) for k, v in acts_all.items()})  # (N_h, A)
-        pred = predictor(src[ho].to(dev).unsqueeze(1), a).float().cpu()  # (N_h, D)
+        s = src[ho].to(dev).unsqueeze(1)  # (N_h, 1, D)
+        pred = (predictor(s, a) if ctx_all is None else predictor(s, a, ctx_all[ho].to(dev))).float().cpu()  # (N_h, D)
     return {
         "heldout_examples": int(len(ho)),
         "heldout_mse": float(((pred - tgt[ho]) ** 2).mean()),

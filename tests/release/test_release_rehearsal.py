@@ -29,6 +29,14 @@ def test_full_rehearsal_passes_then_an_edit_turns_its_gate_stale(tmp_path):
     for track in ("rollout_phased_haplotype", "rollout_synthetic_edit_chain"):
         assert f"{track} split eval: cosine" in report_text and "vs source_state" in report_text
     assert "SYNTHESIZED phased genotypes" in result.notice
+    # world-model fidelity on held-out edits reaches the report beside the source state (RFC-0014)
+    for track in ("world_model_fidelity_snv", "world_model_fidelity_indel"):
+        assert f"{track} split heldout-rCRS_chrM: mse" in report_text and f"{track} split heldout-rCRS_chrM: spearman_rho" in report_text
+    # the rehearsal model uses the learning recipe and beats the source state on its held-out split
+    import json
+
+    record = json.loads((wd / "run" / "training_run.json").read_text())
+    assert float(record["heldout"]["heldout_mse"]) < float(record["heldout"]["heldout_source_baseline_mse"])
     # the trainer read the dataset manifest (no --fasta/--vcf) and left no symlink in the run
     train_argv = next(a for a in _argvs(wd) if "--carbon-train" in a)
     assert "--fasta" not in train_argv and "--vcf" not in train_argv

@@ -115,6 +115,11 @@ class Layout:
         return self.model / "eval" / "inputs" / "phased_haplotypes.vcf"
 
     @property
+    def fidelity_json(self) -> Path:
+        """World-model fidelity on held-out edits (python -m bench.fidelity's document), for eval_all."""
+        return self.model / "eval" / "fidelity.json"
+
+    @property
     def rollout_json(self) -> Path:
         """Rollout metrics (both tracks)."""
         return self.model / "eval" / "rollout_metrics.json"
@@ -134,6 +139,17 @@ class PlanEntry:
     prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
 
 
+#: Edits per fidelity track in the rehearsal's eval report (small: a fixture, not a measurement).
+FIDELITY_EDITS = 100
+#: The training config the rehearsal model uses: the learning recipe (rfcs/RFC-0014-world-model-fidelity.md).
+RECIPE_CONFIG = "train-tiny-cpu-context.yaml"
+
+
+def _recipe_config(l: Layout) -> Path:
+    """The recipe config staged inside the working directory (the ledger records inputs under its root)."""
+    return l.workdir / "configs" / RECIPE_CONFIG
+
+
 def _stage(l: Layout) -> None:
     from geno_lewm.resources import config_path, example_path
 
@@ -142,6 +158,8 @@ def _stage(l: Layout) -> None:
         shutil.copyfile(example_path(name), l.upstream / "examples" / name)
     l.spec.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config_path("first_experiment", "dataset-snapshot-snv.json"), l.spec)
+    _recipe_config(l).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_path(RECIPE_CONFIG), _recipe_config(l))
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -247,6 +265,15 @@ def _stage_rollout_inputs(l: Layout) -> None:
     synthesize_phased_vcf(l.eval_vcf, l.phased_vcf)
 
 
+def _fidelity_metrics(l: Layout) -> None:
+    """World-model fidelity on held-out edits of the eval reference (RFC-0014), for the eval report."""
+    from geno_lewm.eval.fidelity import run_fidelity
+    from geno_lewm.package import ModelPackage
+
+    pkg = ModelPackage.load(l.model, device="cpu")
+    _write_json(l.fidelity_json, run_fidelity(pkg, l.eval_fasta, n_edits=FIDELITY_EDITS, seed=0, resamples=200))
+
+
 def _stage_demo_inputs(l: Layout) -> None:
     """The demo package carries its own inputs, so its recorded VCF/FASTA identities resolve inside it."""
     inputs = l.demo / "inputs"
@@ -290,8 +317,10 @@ PLAN: list[PlanEntry] = [
     PlanEntry("dataset_snapshot", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream), "--dataset-dir", _s(l.dataset), "--overwrite"]),
     PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
     PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
-    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu"], _build_encoder),
-    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress"]),
+    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu",
+                                               "--training-config", _s(_recipe_config(l))], _build_encoder),
+    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress",
+                                  "--training-config", _s(_recipe_config(l))]),
     PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
     PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
                                       "--n-null", "300", "--device", "cpu"], _assemble_model),
@@ -304,8 +333,10 @@ PLAN: list[PlanEntry] = [
     PlanEntry("eval", lambda l: ["--scores-jsonl", _s(l.model / "eval" / "scores.jsonl"), "--labels", _s(l.eval_vcf), "--metric-mode", "binary",
                                  "--baseline-scores-jsonl", _s(l.model / "eval" / "baseline.jsonl"), "--baseline-score-field", "carbon_zero_shot_score", "--baseline-name", "carbon_zero_shot",
                                  "--label-source", "demo", "--split", "eval", "--stand-in", "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval" / "metrics_demo.json")]),
-    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--metrics-json", _s(l.rollout_json), "--stand-in",
-                                     "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval_metrics.json"), "--output-report", _s(l.model / "eval_report.md")]),
+    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--metrics-json", _s(l.rollout_json),
+                                     "--metrics-json", _s(l.fidelity_json), "--stand-in",
+                                     "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval_metrics.json"), "--output-report", _s(l.model / "eval_report.md")],
+              _fidelity_metrics),
     PlanEntry("bench_inference", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
                                             "--samples", "3", "--warmup", "1", "--device", "cpu", "--output-json", _s(l.model / "efficiency_report.json")]),
     PlanEntry("efficiency_report", lambda l: ["--bench-json", _s(l.model / "efficiency_report.json"), "--model-dir", _s(l.model)]),

@@ -1,0 +1,61 @@
+"""Edit context for the predictor: the frozen encoder's own input embeddings of the reference and
+edited k-mer tokens around the locus (a table lookup, never an encoder pass).
+
+One pooled vector does not say which k-mer tokens an edit changes, nor what the encoder "sees" at
+them; these tokens do. For the ``2 * radius + 1`` token positions centred on the locus token (the
+positions the state contract pools over, widened by ``predictor.context_radius``), the context row
+of a position is ``[n(E(ref token)), n(E(alt token)) − n(E(ref token))]`` where ``E`` is the
+encoder's input embedding table and ``n`` a per-token layer norm (no affine), so the rows have unit
+scale whatever the encoder's embedding scale; positions outside the window's DNA tokens are zero
+rows with mask 0. Training and
+scoring both build it with :func:`edit_context`, so the two paths see identical inputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+def context_token_ids(tokenizer, window_bp: int, refs: list[str], alts: list[str], loci: list[int], radius: int):
+    """Reference and edited token ids at the ``2*radius+1`` positions around each locus token.
+
+    Returns ``(ref_ids (B, C), alt_ids (B, C), mask (B, C))`` long/long/bool tensors with C =
+    2*radius + 1; masked positions (outside the DNA tokens) hold id 0.
+    """
+    import torch
+
+    n = len(refs)
+    c = 2 * radius + 1
+    ref_ids = torch.zeros((n, c), dtype=torch.long)  # (B, C)
+    alt_ids = torch.zeros((n, c), dtype=torch.long)  # (B, C)
+    mask = torch.zeros((n, c), dtype=torch.bool)  # (B, C)
+    for i, (r, a, locus) in enumerate(zip(refs, alts, loci, strict=True)):
+        rt = tokenizer.encode_window(r)
+        at = tokenizer.encode_window(a)
+        centre = tokenizer.locus_token_index(int(locus), window_bp)
+        last = len(rt) - 2  # last DNA token (the </dna> tag is excluded)
+        for j in range(c):
+            t = centre - radius + j
+            if 1 <= t <= last:
+                ref_ids[i, j] = rt[t]
+                alt_ids[i, j] = at[t]
+                mask[i, j] = True
+    return ref_ids, alt_ids, mask
+
+
+def edit_context(encoder, window_bp: int, refs: list[str], alts: list[str], loci: list[int], radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predictor's context tokens: ``(B, C, 2H)`` float32 rows and a ``(B, C)`` bool mask (CPU)."""
+    import torch
+
+    ref_ids, alt_ids, mask = context_token_ids(encoder.tokenizer, window_bp, refs, alts, loci, radius)
+    table = encoder.model.get_input_embeddings().weight  # (V, H)
+    with torch.inference_mode():
+        er = table[ref_ids.to(table.device)].float().cpu()  # (B, C, H)
+        ea = table[alt_ids.to(table.device)].float().cpu()  # (B, C, H)
+        er = torch.nn.functional.layer_norm(er, er.shape[-1:], eps=1e-5)  # (B, C, H)
+        ea = torch.nn.functional.layer_norm(ea, ea.shape[-1:], eps=1e-5)  # (B, C, H)
+    m = mask.unsqueeze(-1).to(er.dtype)  # (B, C, 1)
+    return torch.cat([er * m, (ea - er) * m], dim=-1).contiguous(), mask  # (B, C, 2H), (B, C)

@@ -1,0 +1,140 @@
+"""Edit context (the learning recipe of issue 14): old configs and manifests keep today's numerics;
+a context model trains, packages, scores through the real scorer without extra encoder passes,
+and the fidelity benchmark measures it on held-out chrM and on another genome."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+import torch
+
+from tests.model.conftest import small_config
+
+
+def _context_config(steps: int = 30):
+    cfg = small_config(steps=steps)
+    rep = msgspec.structs.replace
+    return rep(cfg, predictor=rep(cfg.predictor, context_radius=2), data=rep(cfg.data, placement="tile"))
+
+
+@pytest.fixture(scope="module")
+def context_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run with edit context and tile placement."""
+    from geno_lewm.resources import example_path
+    from geno_lewm.train.loop import train_run
+
+    run = tmp_path_factory.mktemp("ctx") / "run"
+    train_run(_context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    return run
+
+
+def test_old_configs_keep_their_hash_fields_and_manifest_shape():
+    """Fields added for the recipe are absent from an old config's resolved payload and manifest."""
+    from geno_lewm.model.config import PredictorConfig
+    from geno_lewm.train.config import config_hash, resolved_payload
+
+    old = small_config()
+    payload = resolved_payload(old)
+    assert "context_radius" not in payload["predictor"] and "placement" not in payload["data"]
+    assert "context_radius" not in PredictorConfig().to_manifest()
+    new = _context_config()
+    assert resolved_payload(new)["predictor"]["context_radius"] == 2 and resolved_payload(new)["data"]["placement"] == "tile"
+    assert config_hash(new) != config_hash(old)
+
+
+def test_predictor_without_context_has_exactly_the_old_parameters():
+    """A default predictor has no context parameters, so old weights load strictly and compute as before."""
+    from geno_lewm.model.config import PredictorConfig
+    from geno_lewm.model.predictor import Predictor
+
+    plain = Predictor(PredictorConfig())
+    assert not any(k.startswith("ctx") for k in plain.state_dict())
+    with_ctx = Predictor(PredictorConfig(context_radius=2))
+    assert {k for k in with_ctx.state_dict() if k.startswith("ctx")} == {"ctx.weight", "ctx.bias", "ctx_pos", "ctx_skip.weight", "ctx_skip.bias"}
+
+
+def test_context_is_a_table_lookup_of_the_changed_tokens(tiny_encoder, chrm_seq):
+    """Only the positions whose k-mer the edit changes carry a non-zero difference half."""
+    from geno_lewm.edits import EditSpec, apply_edit
+    from geno_lewm.model.context import edit_context
+
+    window = chrm_seq[1000:1600]
+    base = window[300]
+    edit = EditSpec(kind="snv", offset=300, ref=base, alt="A" if base != "A" else "C")
+    ctx, mask = edit_context(tiny_encoder, 600, [window], [apply_edit(window, edit)], [edit.locus], 2)
+    assert ctx.shape == (1, 5, 2 * 64) and bool(mask.all())
+    diff = ctx[0, :, 64:].abs().sum(-1)  # (5,)
+    assert diff[2] > 0 and float(diff[[0, 1, 3, 4]].sum()) == 0.0  # the SNV changes the locus token only
+
+
+def test_context_model_packages_and_requires_windows(context_run):
+    from geno_lewm.edits import EditSpec
+    from geno_lewm.package import ModelPackage
+    from ledger.errors import InputError
+
+    man = json.loads((context_run / "manifest.json").read_text())
+    assert man["architecture"]["predictor"]["context_radius"] == 2
+    pkg = ModelPackage.load(context_run, device="cpu")
+    assert pkg.uses_context
+    with pytest.raises(InputError) as err:
+        pkg.predict(torch.zeros(1, 64), [EditSpec(kind="snv", offset=3, ref="A", alt="G")])
+    assert err.value.code == "INPUT.MISSING_CONTEXT"
+
+
+def test_context_model_scores_through_the_scorer_without_extra_encoder_passes(context_run):
+    """The scorer feeds each variant's window; still one encoder pass per distinct window."""
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.resources import example_path
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.scorer import Scorer
+    from geno_lewm.scoring.variants import Variant
+
+    pkg = ModelPackage.load(context_run, device="cpu")
+    with Reference(example_path("rCRS_chrM.fa")) as ref:
+        seq = ref.fetch("chrM", 0, ref.lengths["chrM"])
+        variants = [Variant("chrM", p + 1, seq[p], "A" if seq[p] != "A" else "G") for p in (5000, 5010, 5020, 9000)]
+        scorer = Scorer(pkg, ref)
+        scored = scorer.score(variants)
+        assert all(s.score > 0 for s in scored)
+        assert scorer.stats.windows_encoded == len(scorer.stats.distinct_windows)
+        # the same variant in a different batch scores the same bytes
+        again = Scorer(pkg, ref).score(variants[2:3])
+        assert again[0].score == scored[2].score
+
+
+def test_fidelity_benchmark_reports_both_tracks_on_heldout_and_other_genome(context_run, tmp_path):
+    from bench.fidelity import main
+    from geno_lewm.resources import example_path
+
+    lam = Path(__file__).resolve().parents[2] / "examples" / "lambda_phage_NC_001416.fa"
+    for fasta, regions in ((example_path("rCRS_chrM.fa"), "heldout"), (lam, "all")):
+        out = tmp_path / f"{regions}.json"
+        assert main(["--model-dir", str(context_run), "--fasta", str(fasta), "--output-json", str(out), "--n-edits", "24", "--bootstrap", "20"]) == 0
+        doc = json.loads(out.read_text())
+        assert doc["regions"] == regions and doc["stand_in"] is True
+        for track in ("snv", "indel"):
+            m = doc["tracks"][track]
+            assert m["n"] == 24
+            for key in ("mse", "source_state_mse", "cosine", "source_state_cosine", "spearman"):
+                lo, hi = m[f"{key}_ci"]
+                assert lo <= hi and isinstance(m[key], float)
+
+
+def test_fidelity_edits_on_the_training_reference_come_only_from_heldout_blocks(context_run):
+    """Every drawn edit reads only held-out bases of the package's recorded split."""
+    from geno_lewm.eval.fidelity import draw_edits, resolve_regions, split_record
+    from geno_lewm.resources import example_path
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.train.data import example_span
+
+    split = split_record(context_run)
+    with Reference(example_path("rCRS_chrM.fa")) as ref:
+        mode, heldout = resolve_regions("auto", split, list(ref.contigs))
+        assert mode == "heldout"
+        for track in ("snv", "indel"):
+            for win, edit in draw_edits(ref, 600, n=40, track=track, seed=3, heldout=heldout, block_bp=split["block_bp"]):
+                lo, hi = example_span(win.start0, win.width, max(0, -edit.length_delta), ref.lengths["chrM"])
+                assert all(b in heldout["chrM"] for b in range(lo // split["block_bp"], (hi - 1) // split["block_bp"] + 1))
