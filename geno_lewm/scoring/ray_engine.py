@@ -72,6 +72,13 @@ class RayRun:
 
 
 def _require_ray():
+    """Import Ray (``RESOURCE.RAY_MISSING`` without the ``cluster`` extra).
+
+    Workers run the driver's interpreter and environment: Ray's ``uv run`` hook, which would build
+    a fresh environment per worker (and swap a CPU torch build for the default one), is turned off
+    unless the user set ``RAY_ENABLE_UV_RUN_RUNTIME_ENV`` themselves.
+    """
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
         import ray
     except ImportError:

@@ -8,6 +8,7 @@ when an interrupted run is resumed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from geno_lewm.scoring.ray_engine import CRASH_ENV, RayOptions, score_vcf_ray
 from ledger.errors import GenoError
 from tests.scoring.conftest import chrm, dense_rows, write_vcf
 
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers use this interpreter, not `uv run`
 ray = pytest.importorskip("ray")
 
 EPOCH = "1767225600"  # receipts carry the run time: pin it so two runs can be compared byte for byte
