@@ -26,10 +26,12 @@ abruptly (``os._exit``) once, creating file ``MARKER`` so the retry goes through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -68,7 +70,7 @@ class RayRun:
 
     def engine(self) -> dict[str, Any]:
         """The ``engine`` block of the batch report."""
-        return {"name": ENGINE_NAME, "shard_count": len(self.shards), "workers": self.workers, "resumed_shards": self.resumed, "shards": self.shards}
+        return {"name": ENGINE_NAME, "ray_version": ray_version(), "shard_count": len(self.shards), "workers": self.workers, "resumed_shards": self.resumed, "shards": self.shards}
 
 
 def _require_ray():
@@ -118,6 +120,29 @@ class ShardWorker:
         result = score_shard(self.session, plan, self.model_dir, vcf, fasta, timestamp=timestamp, batch_size=batch_size, region=region)
         result.node = {"node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname()}
         return result
+
+
+@contextlib.contextmanager
+def local_cluster(num_cpus: int | None = None) -> Iterator[dict[str, float]]:
+    """A local Ray instance for the block (benchmarks, tests); yields its resources. Shut down after."""
+    ray = _require_ray()
+    import logging
+
+    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    try:
+        yield dict(ray.cluster_resources())
+    finally:
+        ray.shutdown()
+
+
+def ray_version() -> str:
+    """The installed Ray version ("" without Ray)."""
+    try:
+        from importlib.metadata import version
+
+        return version("ray")
+    except Exception:  # noqa: BLE001 - not installed
+        return ""
 
 
 def _resolve_threads(threads: int | None) -> int:
@@ -305,4 +330,4 @@ def score_vcf_ray(
     return RayRun(summary, identities, workers, resumed)
 
 
-__all__ = ["CRASH_ENV", "ENGINE_NAME", "RayOptions", "RayRun", "ShardWorker", "score_vcf_ray"]
+__all__ = ["CRASH_ENV", "ENGINE_NAME", "FORWARDED_ENV", "RayOptions", "RayRun", "ShardWorker", "local_cluster", "ray_version", "score_vcf_ray"]

@@ -103,13 +103,18 @@ def test_ray_run_is_byte_identical_to_one_process_and_verifies(ray_local, single
 
 
 def test_a_worker_killed_mid_shard_is_retried_and_the_result_is_unchanged(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
+    import gzip
+
+    plain = tmp_path / "cohort.vcf"  # unindexed: every shard reads the file and keeps its part by the rule
+    plain.write_bytes(gzip.decompress(cohort.read_bytes()))
     marker = tmp_path / "crashed"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setenv(CRASH_ENV, f"2:{marker}")
     out = tmp_path / "ray"
-    assert score_main(_args(model_dir, cohort, examples["fasta"], out, "--engine", "ray", "--shards", "3")) == 0
+    assert score_main(_args(model_dir, plain, examples["fasta"], out, "--engine", "ray", "--shards", "3")) == 0
     assert marker.is_file()  # the worker really died once
     _same_outputs(single, out)
+    assert json.loads((out / "report.json").read_text())["engine"]["shards"][0]["regions"] is None
 
 
 def test_interrupted_run_fails_naming_the_shard_then_resumes(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
@@ -132,19 +137,6 @@ def test_interrupted_run_fails_naming_the_shard_then_resumes(ray_local, single, 
     engine = json.loads((out / "report.json").read_text())["engine"]
     assert engine["resumed_shards"] == 2
     assert [s["resumed"] for s in engine["shards"]] == [False, True, True, False]
-
-
-def test_unindexed_vcf_shards_by_the_rule_and_matches_too(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
-    import gzip
-
-    plain = tmp_path / "cohort.vcf"
-    plain.write_bytes(gzip.decompress(cohort.read_bytes()))
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    out = tmp_path / "ray"
-    assert score_main(_args(model_dir, plain, examples["fasta"], out, "--engine", "ray", "--shards", "2")) == 0
-    for name in ("s.jsonl", "r.jsonl"):
-        assert (out / name).read_bytes() == (single / name).read_bytes()
-    assert json.loads((out / "report.json").read_text())["engine"]["shards"][0]["regions"] is None
 
 
 def test_plan_regions_hold_exactly_the_shard_rule(examples, cohort) -> None:
