@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
@@ -79,11 +80,10 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _main_ray(parser: ArgumentParser, args) -> int:
-    """``--engine ray``: shards on Ray, merged into the same outputs (geno_lewm.scoring.ray_engine)."""
+def score_with_ray(parser: ArgumentParser, args: Any):
+    """Run parsed ``--engine ray`` arguments: score on Ray, write the outputs and the report; return the RayRun."""
     from geno_lewm.scoring.ray_engine import RayOptions, score_vcf_ray
     from geno_lewm.scoring.report import batch_report
-    from geno_lewm.scoring.run import print_summary
 
     if args.shard:
         parser.error("--shard is for one process; with --engine ray use --shards N")
@@ -108,9 +108,20 @@ def _main_ray(parser: ArgumentParser, args) -> int:
     if args.output_report:
         doc = batch_report(run.summary, scores=args.output_scores, receipts=args.output_receipts, engine=run.engine())
         atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return run
+
+
+def print_ray_run(run: Any, *, as_json: bool) -> None:
+    """The summary line on stderr and, with ``as_json``, the summary plus the engine block on stdout."""
+    from geno_lewm.scoring.run import print_summary
+
     print_summary(run.summary)
-    if args.json:
+    if as_json:
         print(json.dumps({**run.summary.to_dict(), "engine": run.engine()}, indent=2, sort_keys=True))
+
+
+def _main_ray(parser: ArgumentParser, args: Any) -> int:
+    print_ray_run(score_with_ray(parser, args), as_json=args.json)
     return 0
 
 

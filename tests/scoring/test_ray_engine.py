@@ -159,3 +159,30 @@ def test_engine_flags_need_engine_ray(tmp_path, model_dir, cohort, examples, cap
         assert "INPUT.USAGE" in capsys.readouterr().err
     assert not (tmp_path / "s.jsonl").exists()
     shutil.rmtree(tmp_path)
+
+
+def test_release_step_records_one_ledger_event_per_shard(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
+    from ledger.store import Ledger
+    from tools.release.cluster_score import main as cluster_main
+    from tools.release.context import ReleaseContext
+
+    work = tmp_path / "release"
+    shutil.copytree(model_dir, work / "model")
+    for f in (cohort, Path(str(cohort) + ".tbi"), examples["fasta"]):
+        shutil.copyfile(f, work / f.name)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    args = _args(work / "model", work / cohort.name, work / examples["fasta"].name, work / "out", "--shards", "2")
+    assert cluster_main([*args, "--workdir", str(work)]) == 0
+    _same_outputs(single, work / "out")
+
+    ledger = Ledger.open(ReleaseContext.for_workdir(work).resolved_ledger_path)
+    kinds = [e.kind for e in ledger.events()]
+    assert kinds.index("step_started") < kinds.index("shard_scored") < kinds.index("step_passed")
+    shards = [json.loads(e.body) for e in ledger.events(kinds=["shard_scored"])]
+    assert [s["shard"] for s in shards] == ["1/2", "2/2"]
+    report = json.loads((work / "out" / "report.json").read_text())["engine"]["shards"]
+    for event, ident in zip(shards, report, strict=True):
+        assert event["step"] == "cluster_score" and event["node_id"] == ident["node"]["node_id"] and event["hostname"] == ident["node"]["hostname"]
+        assert {f["role"]: f["sha256"] for f in event["inputs"]} == {"fasta": ident["inputs"]["fasta"]["sha256"], "vcf": ident["inputs"]["vcf"]["sha256"]}
+        assert event["regions"] == ident["regions"] and event["alts"] == ident["counts"]["alts"]
+    ledger.close()
