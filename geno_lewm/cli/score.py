@@ -104,6 +104,7 @@ def score_with_ray(parser: ArgumentParser, args: Any):
         threads=args.threads,
         progress=not args.quiet,
         options=opts,
+        numerics=getattr(args, "numerics", "default"),
     )
     if args.output_report:
         doc = batch_report(run.summary, scores=args.output_scores, receipts=args.output_receipts, engine=run.engine())

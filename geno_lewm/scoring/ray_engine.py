@@ -91,7 +91,7 @@ def _require_ray():
 class ShardWorker:
     """A Ray actor body: one verified, loaded model package; scores shards on request."""
 
-    def __init__(self, model_dir: str, *, device: str, threads: int, model_id: str, inputs: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, model_dir: str, *, device: str, threads: int, model_id: str, inputs: dict[str, tuple[str, str]], numerics: str = "default") -> None:
         from ledger.errors import ProvenanceError
         from ledger.identity import sha256_file
 
@@ -101,7 +101,8 @@ class ShardWorker:
             if not Path(path).is_file() or sha256_file(path)[0] != digest:
                 raise ProvenanceError("SHARD_INPUT_MISMATCH", f"the {what} on this worker differs from the driver's ({Path(path).name})", "put the inputs on storage every node reads at the same path")
         self.model_dir = model_dir
-        self.session = ScoringSession(model_dir, device=device, threads=threads)
+        extra = {} if numerics == "default" else {"numerics": numerics}  # the mode travels only when asked for
+        self.session = ScoringSession(model_dir, device=device, threads=threads, **extra)
         if self.session.model_id != model_id:
             raise ProvenanceError("SHARD_INPUT_MISMATCH", f"the model package on this worker ({self.session.model_id[:12]}…) is not the driver's ({model_id[:12]}…)", "put the model package on storage every node reads at the same path")
 
@@ -196,8 +197,13 @@ def score_vcf_ray(
     threads: int | None = None,
     progress: bool = True,
     options: RayOptions | None = None,
+    numerics: str = "default",
 ) -> RayRun:
-    """Score ``vcf`` on Ray (module docstring) and write the same outputs as the single-process run."""
+    """Score ``vcf`` on Ray (module docstring) and write the same outputs as the single-process run.
+
+    ``numerics`` other than ``"default"`` (``"reproducible"``: pinned CPU kernels) is applied in every
+    worker before torch loads there: the pinned environment travels with the actors.
+    """
     from geno_lewm.package import model_id_of, verify_package
     from geno_lewm.scoring.reference import Reference
     from geno_lewm.scoring.run import ScoreSummary, utc_now
@@ -220,8 +226,15 @@ def score_vcf_ray(
     vcf_sha, vcf_size = sha256_file(vcf)
     fasta_sha, fasta_size = sha256_file(fasta)
     plans = plan_shards(vcf, contigs, lengths, window_bp, opts.shards, region=reg)
+    pinned: dict[str, str] = {}
+    if numerics != "default":
+        from geno_lewm import numerics_mode  # type: ignore[attr-defined]
+
+        numerics_mode.check_mode(numerics)
+        pinned = dict(numerics_mode.PINNED_ENV)
+        threads = numerics_mode.apply_threads(numerics, threads)
     n_threads = _resolve_threads(threads)
-    run_key = {"model_id": model_id, "vcf_sha256": vcf_sha, "fasta_sha256": fasta_sha, "batch_size": batch_size, "device": device, "threads": n_threads, "region": None if reg is None else str(reg)}
+    run_key = {"model_id": model_id, "vcf_sha256": vcf_sha, "fasta_sha256": fasta_sha, "batch_size": batch_size, "device": device, "threads": n_threads, "numerics": numerics, "region": None if reg is None else str(reg)}
     keys = {p.index: shard_key(run_key, p) for p in plans}
     work = work_dir_for(output_scores)
     if not opts.resume:
@@ -250,6 +263,7 @@ def score_vcf_ray(
             workers = max(1, min(len(todo), opts.workers or max(cap, 1)))
             env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
             env["OMP_NUM_THREADS"] = str(n_threads)
+            env.update(pinned)
             actor_cls = ray.remote(ShardWorker).options(
                 num_cpus=1,
                 num_gpus=opts.gpus_per_worker,
@@ -258,7 +272,7 @@ def score_vcf_ray(
                 runtime_env={"env_vars": env},
             )
             inputs = {"VCF": (os.path.abspath(vcf), vcf_sha), "FASTA": (os.path.abspath(fasta), fasta_sha)}
-            actors = [actor_cls.remote(os.path.abspath(model_dir), device=device, threads=n_threads, model_id=model_id, inputs=inputs) for _ in range(workers)]
+            actors = [actor_cls.remote(os.path.abspath(model_dir), device=device, threads=n_threads, model_id=model_id, inputs=inputs, numerics=numerics) for _ in range(workers)]
             say(f"{len(todo)} shards on {workers} workers")
             queue = list(todo)
             running: dict[Any, tuple[Any, ShardPlan]] = {}
