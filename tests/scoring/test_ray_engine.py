@@ -186,3 +186,16 @@ def test_release_step_records_one_ledger_event_per_shard(ray_local, single, tmp_
         assert {f["role"]: f["sha256"] for f in event["inputs"]} == {"fasta": ident["inputs"]["fasta"]["sha256"], "vcf": ident["inputs"]["vcf"]["sha256"]}
         assert event["regions"] == ident["regions"] and event["alts"] == ident["counts"]["alts"]
     ledger.close()
+
+
+def test_reproducible_numerics_ray_run_equals_one_process(ray_local, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
+    """``--numerics reproducible`` (pinned CPU kernels) reaches every worker; the bytes still match."""
+    pytest.importorskip("geno_lewm.numerics_mode", reason="needs the --numerics flag")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    one = tmp_path / "one"
+    assert score_main(_args(model_dir, cohort, examples["fasta"], one, "--numerics", "reproducible")) == 0  # re-runs itself pinned
+    out = tmp_path / "ray"
+    run = score_vcf_ray(model_dir, cohort, examples["fasta"], output_scores=out / "s.jsonl", output_receipts=out / "r.jsonl", output_vcf=out / "o.vcf.gz", output_parquet=out / "o.parquet", device="cpu", progress=False, options=RayOptions(shards=4), numerics="reproducible")
+    _same_outputs(one, out)
+    assert run.summary.runtime.get("numerics") == "reproducible"
+    assert all(json.loads(line)["runtime"]["numerics"] == "reproducible" for line in (out / "r.jsonl").read_text().splitlines())
