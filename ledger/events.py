@@ -190,9 +190,39 @@ class ModelYanked(_Event, tag="model_yanked", kw_only=True):
     upgrade_to: str = ""  # replacement model id ("" if none)
 
 
+class ShardFile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """An input or output file of one shard (public-safe name, sha256, size)."""
+
+    role: Name  # "vcf", "fasta", "scores", "receipts", …
+    path: Name  # file name (no directories)
+    sha256: Sha256Hex  # content digest
+    size: Size  # bytes
+
+    def __post_init__(self) -> None:
+        if not _SAFE_PATH.match(self.path):
+            raise ValueError(f"shard file path {self.path!r} is not a public-safe relative path")
+
+
+class ShardScored(_Event, tag="shard_scored", kw_only=True):
+    """One shard of a cluster scoring run: which part of the input, where it ran, inputs and outputs."""
+
+    run_id: Name  # step run the shard belongs to
+    step: Name  # step name (e.g. "cluster_score")
+    shard: Name  # "I/N"
+    regions: list[Name] = []  # regions the shard read ([]: the whole file, filtered by the shard rule)
+    node_id: Name  # cluster node id of the worker that scored it
+    hostname: Name  # host name of that node
+    model_id: Sha256Hex  # model package the worker loaded and verified
+    inputs: list[ShardFile]  # the input files (VCF, FASTA)
+    outputs: list[ShardFile]  # the shard's score and receipt bytes before the merge
+    alts: Size  # ALTs in the shard (score rows)
+    scored: Size  # receipts in the shard
+    resumed: bool = False  # true when reused from an earlier, interrupted run (outputs re-verified)
+
+
 Event = Union[
     Genesis, KeyRegistered, KeyRevoked, Note, Checkpoint, BundleRecorded,
-    StepStarted, ArtifactRecorded, StepPassed, StepFailed, GatesDefined, ModelYanked,
+    StepStarted, ArtifactRecorded, StepPassed, StepFailed, GatesDefined, ModelYanked, ShardScored,
 ]
 
 #: kind -> Struct class.

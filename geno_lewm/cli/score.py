@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text, check_writable
@@ -35,13 +36,21 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, at least 1; outputs do not depend on it)")
     add_numerics_flag(p)
+    p.add_argument("--engine", choices=("local", "ray"), default="local", help="local: this process (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)")
+    p.add_argument("--ray-address", help="with --engine ray: the cluster to join (ADDR or auto); default: start a local Ray instance sized to this machine")
+    p.add_argument("--shards", type=int, default=None, help="with --engine ray: number of shards (regions of the input; default 4)")
+    p.add_argument("--workers", type=int, default=None, help="with --engine ray: worker actors (default: as many as the cluster's CPUs, or GPUs with --gpus-per-worker, allow; at most one per shard)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --engine ray: GPUs each worker reserves (default 0)")
+    p.add_argument("--resume", action="store_true", help="with --engine ray: reuse shards whose outputs in the work folder (<scores>.shards/) still verify")
+    p.add_argument("--keep-shards", action="store_true", help="with --engine ray: keep the work folder after the merge")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from geno_lewm import numerics_mode
 
     if numerics_mode.needs_reexec(args.numerics):  # torch already loaded unpinned here: pin in a fresh process
@@ -53,6 +62,13 @@ def _main(argv: list[str] | None) -> int:
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
+    if args.engine == "ray":
+        return _main_ray(parser, args)
+    for flag in ("ray_address", "shards", "workers"):
+        if getattr(args, flag) is not None:
+            parser.error(f"--{flag.replace('_', '-')} needs --engine ray")
+    if args.resume or args.keep_shards or args.gpus_per_worker:
+        parser.error("--resume, --keep-shards and --gpus-per-worker need --engine ray")
     summary = score_vcf(
         args.model_dir,
         args.vcf,
@@ -75,6 +91,52 @@ def _main(argv: list[str] | None) -> int:
     print_summary(summary)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
+    return 0
+
+
+def score_with_ray(parser: ArgumentParser, args: Any):
+    """Run parsed ``--engine ray`` arguments: score on Ray, write the outputs and the report; return the RayRun."""
+    from geno_lewm.scoring.ray_engine import RayOptions, score_vcf_ray
+    from geno_lewm.scoring.report import batch_report
+
+    if args.shard:
+        parser.error("--shard is for one process; with --engine ray use --shards N")
+    if (args.shards is not None and args.shards < 1) or (args.workers is not None and args.workers < 1) or args.gpus_per_worker < 0:
+        parser.error("--shards and --workers must be >= 1 and --gpus-per-worker >= 0")
+    opts = RayOptions(address=args.ray_address, shards=args.shards or 4, workers=args.workers, gpus_per_worker=args.gpus_per_worker, resume=args.resume, keep_shards=args.keep_shards)
+    run = score_vcf_ray(
+        args.model_dir,
+        args.vcf,
+        args.fasta,
+        output_scores=args.output_scores,
+        output_receipts=args.output_receipts,
+        output_vcf=args.output_vcf,
+        output_parquet=args.output_parquet,
+        region=args.region,
+        batch_size=args.batch_size,
+        device=args.device,
+        threads=args.threads,
+        progress=not args.quiet,
+        options=opts,
+        numerics=getattr(args, "numerics", "default"),
+    )
+    if args.output_report:
+        doc = batch_report(run.summary, scores=args.output_scores, receipts=args.output_receipts, engine=run.engine())
+        atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return run
+
+
+def print_ray_run(run: Any, *, as_json: bool) -> None:
+    """The summary line on stderr and, with ``as_json``, the summary plus the engine block on stdout."""
+    from geno_lewm.scoring.run import print_summary
+
+    print_summary(run.summary)
+    if as_json:
+        print(json.dumps({**run.summary.to_dict(), "engine": run.engine()}, indent=2, sort_keys=True))
+
+
+def _main_ray(parser: ArgumentParser, args: Any) -> int:
+    print_ray_run(score_with_ray(parser, args), as_json=args.json)
     return 0
 
 

@@ -45,11 +45,15 @@ def field_names(path: str | os.PathLike[str]) -> list[str]:
     return []
 
 
-def batch_report(summary: Any, *, scores: str | os.PathLike[str], receipts: str | os.PathLike[str]) -> dict[str, Any]:
-    """The batch receipt report for a finished run (``summary``: a ScoreSummary)."""
+def batch_report(summary: Any, *, scores: str | os.PathLike[str], receipts: str | os.PathLike[str], engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The batch receipt report for a finished run (``summary``: a ScoreSummary).
+
+    ``engine`` (a cluster run's engine name, shard count and each shard's identity) is added as
+    the report's ``engine`` block when given.
+    """
     digest, n = receipts_digest(receipts)
     d = summary.to_dict()
-    return {
+    doc = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "generated_by": GENERATED_BY,
         "kind": "score_receipt_batch",
@@ -65,6 +69,9 @@ def batch_report(summary: Any, *, scores: str | os.PathLike[str], receipts: str 
         "calibrated": summary.calibrated,
         "runtime": d["runtime"],
     }
+    if engine is not None:
+        doc["engine"] = engine
+    return doc
 
 
 __all__ = ["batch_report", "field_names", "receipts_digest"]

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,10 @@ STAND_IN_NOTE: Final = "Scored with the tiny stand-in encoder: the scores carry 
 
 
 def utc_now() -> str:
-    """UTC timestamp ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """UTC timestamp ``YYYY-MM-DDTHH:MM:SSZ`` (``$SOURCE_DATE_EPOCH`` when set: reproducible receipts)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -195,6 +198,8 @@ def score_vcf(
     progress: bool = True,
     session: ScoringSession | None = None,
     numerics: str = "default",
+    timestamp: str | None = None,
+    on_row: Callable[[ScoreRow], None] | None = None,
 ) -> ScoreSummary:
     """Score every ALT of ``vcf`` and write the outputs atomically; return the run summary.
 
@@ -202,6 +207,8 @@ def score_vcf(
     window once, runs the predictor batched and writes one score row per ALT (error rows included)
     and one receipt per scored ALT. Never touches the network. ``numerics="reproducible"`` pins the
     CPU kernels (:mod:`geno_lewm.numerics_mode`; before torch loads, else ``RESOURCE.NUMERICS_UNPINNED``).
+    ``timestamp`` (default: now) is the receipts' run time; ``on_row`` sees every row as it is
+    written (the cluster engine records each row's input-record ordinal with it).
     """
     from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter, check_vcf_output_name
     from ledger.fsutil import StagedOutputs
@@ -219,7 +226,7 @@ def score_vcf(
     reg = Region.parse(region) if isinstance(region, str) else region
     shd = Shard.parse(shard) if isinstance(shard, str) else shard
     sess = session or ScoringSession(model_dir, device=device, threads=threads, numerics=numerics)
-    stamp = utc_now()
+    stamp = timestamp or utc_now()
     summary = ScoreSummary(sess.model_id, str(sess.package.manifest["release_id"]), sess.stand_in, region=str(reg) if reg else None, shard=str(shd) if shd else None, calibrated=sess.calibration is not None, runtime=dict(sess.runtime), timestamp=stamp)
     summary.inputs = {"vcf": Path(vcf).name, "fasta": Path(fasta).name, "model_dir": Path(model_dir).name}
     t0 = time.perf_counter()
@@ -249,6 +256,8 @@ def score_vcf(
                 n_err = 0
                 for row, receipt in sess.rows(scorer.score(chunk), timestamp=stamp):
                     scores_w.write(row)
+                    if on_row is not None:
+                        on_row(row)
                     if vcf_w is not None:
                         vcf_w.write(row)
                     if pq_w is not None:

@@ -56,6 +56,14 @@ def test_ledger_imports_no_model_or_ui_stack():
         assert forbidden not in loaded, f"ledger pulled in {forbidden}"
 
 
+def test_ray_is_imported_only_when_the_ray_engine_runs():
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, geno_lewm.cli.score, geno_lewm.scoring.ray_engine, geno_lewm.scoring.shards; print('ray' in sys.modules)"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )
+    assert out.stdout.strip() == "False"
+
+
 def test_light_geno_lewm_modules_do_not_import_torch():
     out = subprocess.run(
         [sys.executable, "-c", "import sys, geno_lewm, geno_lewm.versioning, geno_lewm.errors, geno_lewm.cli.main; "
@@ -76,11 +84,19 @@ def _imports_of(path: Path) -> set[str]:
     return names
 
 
+#: The one module allowed to import ray (the cluster engine; the import sits inside functions).
+RAY_MODULE = "geno_lewm/scoring/ray_engine.py"
+
+
 def test_static_import_rules_hold_for_every_source_file():
     offenders = []
-    for pkg in ("ledger", "geno_lewm", "tools", "bench"):
+    for pkg in ("ledger", "geno_lewm", "tools", "bench", "cockpit"):
         for path in (ROOT / pkg).rglob("*.py"):
             imported = _imports_of(path)
+            if "ray" in imported and path.relative_to(ROOT).as_posix() != RAY_MODULE:
+                offenders.append(f"{path.relative_to(ROOT)} imports ray (only {RAY_MODULE} may)")
+            if pkg == "cockpit":
+                continue
             if "textual" in imported or "cockpit" in imported:
                 offenders.append(f"{path.relative_to(ROOT)} imports textual/cockpit")
             if pkg == "ledger" and imported & {"torch", "transformers", "geno_lewm"}:

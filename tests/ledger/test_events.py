@@ -38,6 +38,11 @@ BODIES = {
     "gates_defined": st.lists(name, max_size=4, unique=True).map(
         lambda ns: {"gates": [{"name": n, "title": n, "needs": ns[:i][:1], "steps": [n], "issue_refs": ["#1"]} for i, n in enumerate(ns)]}),
     "model_yanked": st.fixed_dictionaries({"model_id": name, "reason": text, "upgrade_to": text}),
+    "shard_scored": st.fixed_dictionaries({
+        "run_id": name, "step": name, "shard": name, "regions": st.lists(name, max_size=3), "node_id": name, "hostname": name,
+        "model_id": hex64, "inputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
+        "outputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
+        "alts": size, "scored": size, "resumed": st.booleans()}),
 }
 
 
@@ -69,6 +74,8 @@ def test_canonical_bytes_equal_rfc8785(kind: str) -> None:
     ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}]}, "LEDGER.BAD_BODY"),
     ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}, {"name": "b", "needs": ["a"]}]}, "LEDGER.BAD_BODY"),
     ("note", {"text": "x" * 300_000}, "LEDGER.BAD_BODY"),
+    ("shard_scored", {"run_id": "r", "step": "s", "shard": "1/2", "node_id": "n", "hostname": "h", "model_id": "0" * 64, "alts": 1, "scored": 1,
+                      "inputs": [{"role": "vcf", "path": "/home/me/x.vcf", "sha256": "0" * 64, "size": 1}], "outputs": []}, "LEDGER.BAD_BODY"),
 ])
 def test_bad_bodies_are_typed_errors(kind: str, body: dict, code: str) -> None:
     with pytest.raises(GenoError) as exc:

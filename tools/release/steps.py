@@ -88,6 +88,7 @@ _LIST: list[StepSpec] = [
              input_flags=("--fasta", "--exclude-vcf"), output_flags=("--model-dir",)),
     StepSpec("score", "geno_lewm.cli.score", "score variants with receipts (geno-lewm-score)", "command",
              input_flags=("--model-dir", "--vcf", "--fasta"), output_flags=("--output-scores", "--output-receipts", "--output-report", "--output-vcf", "--output-parquet")),
+    _r("cluster_score", "score variants on a Ray cluster (geno-lewm-score --engine ray); one shard_scored event per shard"),
     StepSpec("carbon_baseline", "geno_lewm.cli.carbon_baseline", "Carbon zero-shot baseline scores (geno-lewm-carbon-baseline)", "command",
              input_flags=("--vcf", "--fasta", "--carbon-model-dir"), output_flags=("--output-scores", "--logp-cache-jsonl", "--output-summary")),
     StepSpec("rollout", "geno_lewm.cli.rollout", "rollout fidelity metrics (geno-lewm-rollout)", "command",
