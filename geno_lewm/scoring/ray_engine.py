@@ -228,7 +228,7 @@ def score_vcf_ray(
     plans = plan_shards(vcf, contigs, lengths, window_bp, opts.shards, region=reg)
     pinned: dict[str, str] = {}
     if numerics != "default":
-        from geno_lewm import numerics_mode  # type: ignore[attr-defined]
+        from geno_lewm import numerics_mode
 
         numerics_mode.check_mode(numerics)
         pinned = dict(numerics_mode.PINNED_ENV)

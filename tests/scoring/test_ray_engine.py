@@ -190,7 +190,6 @@ def test_release_step_records_one_ledger_event_per_shard(ray_local, single, tmp_
 
 def test_reproducible_numerics_ray_run_equals_one_process(ray_local, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
     """``--numerics reproducible`` (pinned CPU kernels) reaches every worker; the bytes still match."""
-    pytest.importorskip("geno_lewm.numerics_mode", reason="needs the --numerics flag")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     one = tmp_path / "one"
     assert score_main(_args(model_dir, cohort, examples["fasta"], one, "--numerics", "reproducible")) == 0  # re-runs itself pinned
