@@ -63,8 +63,8 @@ class DemoScreen(CockpitScreen):
     def on_mount(self) -> None:
         """Say what empty fields mean (the bundled examples), then find the current model package."""
         vcf, fasta = self.services.demo_examples()
-        self.query_one("#demo-vcf", Input).placeholder = f"bundled example {vcf.name} (or a path; relative to the workspace)"
-        self.query_one("#demo-fasta", Input).placeholder = f"bundled example {fasta.name} (or a path; relative to the workspace)"
+        self.query_one("#demo-vcf", Input).placeholder = f"bundled example {vcf.name} (or a path)"
+        self.query_one("#demo-fasta", Input).placeholder = f"bundled example {fasta.name} (or a path)"
         super().on_mount()
 
     def reload(self) -> None:

@@ -105,7 +105,7 @@ class StepScreen(CockpitScreen):
     def on_mount(self) -> None:
         """Hide the progress bar until a run starts; then load."""
         self.query_one("#run-progress", ProgressBar).display = False
-        self.query_one("#run-status", Static).update(" r: run this step · e: edit the form (* required; paths relative to the workspace)")
+        self.query_one("#run-status", Static).update(" r: run · e: edit the form (* = required; paths relative to the workspace)")
         super().on_mount()
 
     def reload(self) -> None:
@@ -160,7 +160,9 @@ class StepScreen(CockpitScreen):
             field = Input(value=text, placeholder=placeholder, id=_field_id(f.name), classes="form-field")
             field.tooltip = f.help
             rows.append(Horizontal(label, field, classes="form-row"))
-        rows.append(Horizontal(Static(" extra args", classes="form-label", markup=False), Input(
+        extra = Static(" extra args", classes="form-label", markup=False)
+        extra.styles.width = width + 1
+        rows.append(Horizontal(extra, Input(
             value="", placeholder="anything else, as on a command line", id="argv", classes="form-field"), classes="form-row"))
         rows.append(Static("", id="form-help", markup=False))
         form.mount(*rows)
@@ -180,14 +182,14 @@ class StepScreen(CockpitScreen):
         if view is None:
             return
         argv = self._display_argv()
-        lines = [f"{view.description}" + ("" if view.available else "   [module not installed]"),
-                 "$ " + shlex.join(view.command(argv))]
+        lines = [f"{view.description}" + ("" if view.available else "   [module not installed]")]
         if view.latest is not None:
             lr = view.latest
             word = "✓ passed" if lr.outcome == "passed" else "✗ failed"
             lines.append(f"latest: {word} {lr.code} seq {lr.seq} {lr.ts}".replace("  ", " "))
         else:
             lines.append("latest: · never run")
+        lines.append("$ " + shlex.join(view.command(argv)))
         self.query_one("#step-info", Static).update("\n".join(lines))
 
     def _display_argv(self) -> list[str]:

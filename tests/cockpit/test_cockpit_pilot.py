@@ -175,7 +175,9 @@ async def test_sql_console_examples_refusal_and_exports(noted_workspace, settle,
         assert pacsv.read_csv(csv_path).num_rows == 3
         assert pq.read_table(pq_path).equals(result)
         # write statements are refused and shown with their error code
+        await pilot.press("slash")  # the query line takes keys only once focused
         inp = screen.query_one("#query")
+        assert app.focused is inp
         inp.value = "DELETE FROM events"
         await pilot.press("enter")
         await settle(pilot)
@@ -296,8 +298,9 @@ async def test_demo_prefills_examples_and_explains_a_missing_model(workdir, sett
         await pilot.press("4")
         await settle(pilot)
         screen = app.screen
-        assert screen.query_one("#demo-vcf").value.endswith("mt_known_variants.vcf")
-        assert screen.query_one("#demo-fasta").value.endswith("rCRS_chrM.fa")
+        # empty VCF/FASTA fields mean the bundled examples, and say so
+        assert "mt_known_variants.vcf" in screen.query_one("#demo-vcf").placeholder
+        assert "rCRS_chrM.fa" in screen.query_one("#demo-fasta").placeholder
         assert screen.query_one("#demo-model").value == ""  # nothing packaged in a fresh workspace
         await pilot.press("ctrl+r")
         await settle(pilot)
