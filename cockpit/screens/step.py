@@ -117,13 +117,13 @@ class StepScreen(CockpitScreen):
         self.post_message(ResultReady("step", self.services.step_view(self.step)))
 
     @on(ResultReady)
-    def _show(self, message: ResultReady) -> None:
+    async def _show(self, message: ResultReady) -> None:
         if message.what != "step":
             return
         view: StepView = message.payload
         self.view = view
         if not self._form_built:
-            self._build_form(view)
+            await self._build_form(view)
         self._show_info()
         prereqs = self.query_one("#step-prereqs", Static)
         if view.prerequisites:
@@ -138,11 +138,11 @@ class StepScreen(CockpitScreen):
         if view.runs is not None:
             self.query_one("#runs-table", ArrowTable).set_table(view.runs)
 
-    def _build_form(self, view: StepView) -> None:
+    async def _build_form(self, view: StepView) -> None:
         """One row per flag (name, * when required, value), its help under it, then an extra-arguments row."""
         self._form_built = True
         form = self.query_one("#step-form", VerticalScroll)
-        form.remove_children()
+        await form.remove_children()
         rows: list = []
         if view.flags_error:
             rows.append(Static(f" {view.flags_error}: use the extra arguments line", classes="error", markup=False))
@@ -165,7 +165,7 @@ class StepScreen(CockpitScreen):
         rows.append(Horizontal(extra, Input(
             value="", placeholder="anything else, as on a command line", id="argv", classes="form-field"), classes="form-row"))
         rows.append(Static("", id="form-help", markup=False))
-        form.mount(*rows)
+        await form.mount(*rows)  # mounted before the command line reads the form's values
 
     def _form_values(self) -> dict[str, str]:
         if self.view is None:
