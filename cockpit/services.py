@@ -340,12 +340,12 @@ class Services:
             signature = "valid"
         detail = EventDetail(ev, ev.data, check.hash_ok, signature, None, None, None)
         if not cps:
-            detail.proof_status = "no checkpoint yet (run `geno-lewm-ledger checkpoint`)"
+            detail.proof_status = "no checkpoint yet, so no inclusion proof (write one: `geno-lewm-ledger checkpoint`)"
             return detail
         cp_seq, size, root = cps[0]
         detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = cp_seq, size, root
         if seq >= size:
-            detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1})"
+            detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1}; a newer one: `geno-lewm-ledger checkpoint`)"
         elif proof_error is not None:
             detail.proof_status = proof_error
         elif proof is not None:
