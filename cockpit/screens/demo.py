@@ -136,11 +136,11 @@ class DemoScreen(CockpitScreen):
         status = self.query_one("#demo-status", Static)
         v = result.verify
         mark = "✓" if v.ok else "✗"
-        note = "  [stand-in model: no biological skill]" if result.stand_in else ""
+        note = " · stand-in model: no biological skill" if result.stand_in else ""
         status.add_class("ok" if v.ok else "error")
         status.update(
             f" {mark} {result.scored} scored, {result.errors} error rows · receipts {mark} verified "
-            f"({v.receipts} receipts, {v.windows_checked} windows, {v.rescored} re-scored) · model {result.model_id[:12]}… · in tryout/{note}"
+            f"({v.receipts} receipts, {v.windows_checked} windows, {v.rescored} re-scored){note} · in tryout/ · model {result.model_id[:12]}…"
         )
 
     def demo_failed(self, text: str) -> None:

@@ -163,7 +163,7 @@ def test_the_readme_tour_end_to_end(tmp_path):
                             "--key", str(workdir / "keys" / "maintainer.key")], cwd=ROOT, check=True, capture_output=True, timeout=120)
         size = len(_events(workdir))
         _keys(session, "2")
-        _wait_for(session, f"{size} events")
+        _wait_for(session, (f"{size} events", "genesis"))  # the top bar and the table have loaded
         _keys(session, "Home")
         _keys(session, "Enter")
         text = _wait_for(session, ("inclusion proof", "verified"))
