@@ -169,6 +169,7 @@ def sync_issues(
     out = {"schema_version": REPORT_SCHEMA_VERSION, "repo": repo, "fetched_at": _now(), "issues": issues, "missing": missing, "generated_by": GENERATED_BY}
     text = dumps(out)  # issue titles are third-party text: written as given, not path-checked
     check_no_secrets(text, CACHE_NAME, [token] if token else [])
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     atomic_write_text(cache_path(workdir), text)
     return out
 
