@@ -76,11 +76,11 @@ class CockpitApp(App[int]):
     DEFAULT_MODE = "release"
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('release')", "Release", id="app.release"),
-        Binding("2", "switch_mode('ledger')", "Ledger", id="app.ledger"),
-        Binding("3", "switch_mode('sql')", "SQL", id="app.sql"),
-        Binding("4", "switch_mode('demo')", "Demo", id="app.demo"),
-        Binding("5", "switch_mode('rehearse')", "Rehearse", id="app.rehearse"),
+        Binding("1", "switch_mode('release')", "Release", show=False, id="app.release"),
+        Binding("2", "switch_mode('ledger')", "Ledger", show=False, id="app.ledger"),
+        Binding("3", "switch_mode('sql')", "SQL", show=False, id="app.sql"),
+        Binding("4", "switch_mode('demo')", "Demo", show=False, id="app.demo"),
+        Binding("5", "switch_mode('rehearse')", "Rehearse", show=False, id="app.rehearse"),
         Binding("f1,question_mark", "help", "Keys", id="app.help"),
         Binding("v", "verify", "Verify ledger", show=False, id="app.verify"),
         Binding("q", "quit", "Quit", id="app.quit"),

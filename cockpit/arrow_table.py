@@ -28,12 +28,12 @@ if TYPE_CHECKING:
 PAGE_ROWS = 256
 #: Rows sampled (from each end) to size the columns.
 WIDTH_SAMPLE = 64
-#: Widest a column is drawn (longer values are cut with an ellipsis).
-MAX_COL_WIDTH = 44
+#: Widest a column is measured (longer values are cut with an ellipsis); narrower when the widget is.
+MAX_COL_WIDTH = 120
 
 
 def format_cell(value: Any) -> str:
-    """A one-line text form of an Arrow cell value (``None`` is empty, bytes are hex)."""
+    """A one-line text form of an Arrow cell value (``None`` is empty, bytes are hex, lists comma-joined)."""
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -42,6 +42,8 @@ def format_cell(value: Any) -> str:
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(format_cell(v) for v in value)
     text = str(value)
     if "\n" in text:
         text = text.replace("\r", "").replace("\n", " ⏎ ")
@@ -107,6 +109,7 @@ class ArrowTable(ScrollView, can_focus=True):
         self._table: pa.Table | None = None
         self._columns: list[str] = []
         self._widths: list[int] = []
+        self._natural: list[int] = []
         self._page_start = -1
         self._page: list[tuple[str, ...]] = []
         self._line_width = 0
@@ -134,14 +137,28 @@ class ArrowTable(ScrollView, can_focus=True):
         self._columns = [c for c in (columns or table.column_names) if c in table.column_names]
         self._page_start = -1
         self._page = []
-        self._widths = self._measure()
-        self._line_width = 2 + sum(w + 2 for w in self._widths)
-        self.virtual_size = Size(self._line_width, self.row_count + 1)
+        self._natural = self._measure()
+        self._fit()
         old = self.cursor_row
         self.cursor_row = min(old, max(self.row_count - 1, 0)) if keep_cursor else 0
         if not keep_cursor:
             self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    def _fit(self) -> None:
+        """Size the columns to their content, cutting only the widest ones when the widget is too narrow."""
+        from cockpit.base import fit_widths
+
+        available = (self.size.width or 80) - 2 - 2 * len(self._natural)
+        self._widths = fit_widths(self._natural, available)
+        self._line_width = 2 + sum(w + 2 for w in self._widths)
+        self.virtual_size = Size(self._line_width, self.row_count + 1)
+
+    def on_resize(self) -> None:
+        """Fit the columns to the new width."""
+        if self._table is not None:
+            self._fit()
+            self.refresh()
 
     def row(self, index: int) -> dict[str, Any]:
         """Row ``index`` of the table as a dict of Python values (all columns, not only drawn ones)."""

@@ -32,6 +32,26 @@ class TopBar(Static):
         self.update(f" {self.screen_title}  │  {right}")
 
 
+def fit_widths(natural: list[int], available: int, *, minimum: int = 8) -> list[int]:
+    """Column widths for ``natural`` content widths in ``available`` cells (separators already taken off).
+
+    Every column gets its content width when they all fit; otherwise only the widest columns are
+    cut, to one common cap, so short columns (states, names) are never truncated while long ones
+    (gate lists, issue refs) use all the room there is. Never below ``minimum`` (or the natural
+    width when that is smaller); the table then scrolls sideways.
+    """
+    if sum(natural) <= available:
+        return list(natural)
+    lo, hi = minimum, max(natural, default=minimum)
+    while lo < hi:  # the largest cap whose total still fits
+        mid = (lo + hi + 1) // 2
+        if sum(min(n, mid) for n in natural) <= available:
+            lo = mid
+        else:
+            hi = mid - 1
+    return [min(n, lo) for n in natural]
+
+
 class ReportsWorkerErrors:
     """Mixin for screens: hand a failed worker to the app's single error handler.
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from ledger.store import StoredEvent
     from ledger.verify import VerifyReport
     from tools.release.gates import GateState, StepRunInfo
+    from tools.release.flags import StepFlag
+    from tools.release.issues import IssueCache
     from tools.release.runner import StepOutcome
     from tools.release.steps import StepSpec
 
@@ -44,6 +46,10 @@ EXAMPLE_QUERIES: list[tuple[str, str]] = [
     ("events by kind", "SELECT kind, count(*) AS n, min(ts) AS first, max(ts) AS last FROM v_events GROUP BY kind ORDER BY n DESC"),
     ("keys", "SELECT key_id, label, status, registered_seq, revoked_seq FROM v_keys"),
 ]
+
+
+#: The Demo screen's output folder inside the workspace (not a release artifact).
+TRYOUT_DIR = "tryout"
 
 
 def default_workdir() -> Path:
@@ -77,6 +83,11 @@ class StepView:
     latest: StepRunInfo | None  # the latest finished run (None if never run)
     artifacts: list[ArtifactRow] = field(default_factory=list)  # identities recorded by ``latest``
     runs: pa.Table | None = None  # the last runs from v_steps (newest first)
+    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.flags.step_flags)
+    flags_error: str = ""  # why the flags could not be listed ("" when they could)
+    prefill: dict[str, str] = field(default_factory=dict)  # flag -> form text (latest run, else the rehearsal's value)
+    prefill_source: str = ""  # where ``prefill`` came from, in words
+    prerequisites: list[str] = field(default_factory=list)  # unmet prerequisites, one line each ([] when none)
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """The exact command the step runs for user ``argv`` (before the runner adds workspace flags)."""
@@ -185,10 +196,49 @@ class Services:
             for role, idents in (("input", latest.inputs), ("output", latest.outputs)):
                 bad = dict(stale_identities(idents, self.workdir))
                 rows += [ArtifactRow(role, i["path"], i["sha256"], i["size"], bad.get(i["path"], "fresh")) for i in idents]
-        return StepView(
+        view = StepView(
             name=spec.name, description=spec.description, module=spec.module, kind=spec.kind, available=spec.available(),
             fixed_args=list(spec.fixed_args), latest=latest, artifacts=rows, runs=runs,
         )
+        self._add_form(view)
+        view.prerequisites = unmet_prerequisites(name, self.gate_states())
+        return view
+
+    def _add_form(self, view: StepView) -> None:
+        """Fill the view's flags and their prefilled values (latest run, else the rehearsal)."""
+        from ledger.errors import GenoError
+        from tools.release.flags import flag_values, form_text, step_flags
+
+        try:
+            view.flags = step_flags(view.name, self.workdir)
+        except GenoError as err:
+            view.flags_error = f"error[{err.code}] {err.message}"
+            return
+        if view.latest is not None and view.latest.argv:
+            given = flag_values(view.latest.argv, self.workdir)
+            view.prefill_source = f"values from the latest run (seq {view.latest.seq})"
+            for f in view.flags:
+                text = form_text(f.kind, *(given[o] for o in (f.name, *f.aliases) if o in given))
+                if text is not None:
+                    view.prefill[f.name] = text
+        else:
+            view.prefill = {f.name: f.suggested for f in view.flags if f.suggested is not None}
+            view.prefill_source = "values the offline rehearsal uses in this workspace" if view.prefill else ""
+
+    def form_argv(self, view: StepView, values: dict[str, str]) -> list[str]:
+        """The step's argv from form ``values`` (flag -> text); relative paths resolve against the workspace."""
+        import shlex
+
+        argv: list[str] = []
+        for f in view.flags:
+            text = values.get(f.name, "").strip()
+            if not text:
+                continue
+            parts = [text] if f.kind in ("value", "switch") else shlex.split(text)
+            if f.is_path:
+                parts = [p if os.path.isabs(p) else str(self.workdir / p) for p in parts]
+            argv += f.argv(parts)
+        return argv
 
     def run_step(self, name: str, argv: Sequence[str], log: Callable[[str], None]) -> StepOutcome:
         """Run a step with ledger recording (``tools.release.runner.run_step``); never raises for a step failure."""
@@ -201,6 +251,24 @@ class Services:
         from tools.release.rehearse import PLAN
 
         return [entry.step for entry in PLAN]
+
+    def last_rehearsal(self) -> dict[str, StepRunInfo]:
+        """The latest finished run of every rehearsal step the ledger holds (step -> run; absent when never run)."""
+        from tools.release.gates import latest_runs_from_views
+
+        plan = set(self.rehearsal_plan())
+        ledger = self._read()
+        try:
+            runs = latest_runs_from_views(ledger)
+        finally:
+            ledger.close()
+        return {name: run for name, run in runs.items() if name in plan}
+
+    def issue_cache(self) -> IssueCache | None:
+        """The issue titles and states ``geno-lewm-release issues sync`` cached in the workspace (None if none)."""
+        from tools.release.issues import load_issue_cache
+
+        return load_issue_cache(self.workdir)
 
     def rehearse(self, progress: Callable[[str], None], *, on_step: Callable[[Any], None] | None = None, until: str | None = None) -> Any:
         """Run the offline rehearsal in ``workdir`` (``tools.release.rehearse.rehearse``).
@@ -272,12 +340,12 @@ class Services:
             signature = "valid"
         detail = EventDetail(ev, ev.data, check.hash_ok, signature, None, None, None)
         if not cps:
-            detail.proof_status = "no checkpoint yet (run `geno-lewm-ledger checkpoint`)"
+            detail.proof_status = "no checkpoint yet, so no inclusion proof (write one: `geno-lewm-ledger checkpoint`)"
             return detail
         cp_seq, size, root = cps[0]
         detail.checkpoint_seq, detail.checkpoint_size, detail.checkpoint_root = cp_seq, size, root
         if seq >= size:
-            detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1})"
+            detail.proof_status = f"not covered (checkpoint at seq {cp_seq} covers events 0..{size - 1}; a newer one: `geno-lewm-ledger checkpoint`)"
         elif proof_error is not None:
             detail.proof_status = proof_error
         elif proof is not None:
@@ -295,26 +363,37 @@ class Services:
         return example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa")
 
     def current_model_package(self) -> Path | None:
-        """The model package directory the latest passed ``model_package`` run recorded (None if none)."""
+        """The model package directory the latest passed ``model_package`` run recorded (None if none).
+
+        ``model_package`` records ``<dir>/model_package.json`` (and the model card and SHA256SUMS) as
+        its outputs; the package is that file's directory, as long as it still holds a manifest.
+        """
         ledger = self._read()
         try:
             rows = ledger.sql(
                 "SELECT a.path FROM v_artifacts a JOIN v_steps s ON s.run_id = a.run_id "
                 "WHERE s.step = 'model_package' AND s.status = 'passed' AND a.role = 'output' "
-                "AND (a.path = 'manifest.json' OR a.path LIKE '%/manifest.json') ORDER BY a.seq DESC LIMIT 1"
+                "AND (a.path = 'model_package.json' OR a.path LIKE '%/model_package.json') ORDER BY a.seq DESC LIMIT 1"
             )[1]
         finally:
             ledger.close()
         if not rows:
             return None
         directory = (self.workdir / rows[0][0]).parent
-        return directory if directory.is_dir() else None
+        return directory if (directory / "manifest.json").is_file() else None
+
+    @property
+    def tryout_dir(self) -> Path:
+        """Where the Demo screen writes its scores and receipts: ``<workdir>/tryout/``, never a release artifact."""
+        return self.workdir / TRYOUT_DIR
 
     def score_demo(self, model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *,
                    log: Callable[[str], None] = lambda line: None) -> DemoResult:
         """Score ``vcf`` against ``fasta`` with ``model_dir`` (``score_vcf``), then verify the receipts.
 
-        Outputs go to ``<workdir>/demo/``. Imports the scoring stack (and torch) here, not at
+        Outputs go to :attr:`tryout_dir` (``<workdir>/tryout/``), a folder no release step records,
+        so trying the model never touches release artifacts (the ``demo`` gate's ``demo/`` stays as
+        the ``terminal_demo`` step wrote it). Imports the scoring stack (and torch) here, not at
         cockpit start-up.
         """
         import pyarrow.json as pajson
@@ -322,7 +401,7 @@ class Services:
         from geno_lewm.scoring.receipts import verify_receipts
         from geno_lewm.scoring.run import score_vcf
 
-        out = self.workdir / "demo"
+        out = self.tryout_dir
         out.mkdir(parents=True, exist_ok=True)
         scores, receipts = out / "scores.jsonl", out / "receipts.jsonl"
         log("scoring…")
@@ -347,12 +426,64 @@ class Services:
             if suffix == ".csv":
                 import pyarrow.csv as pacsv
 
-                pacsv.write_csv(table, tmp)
+                pacsv.write_csv(csv_ready(table), tmp)
             else:
                 import pyarrow.parquet as pq
 
                 pq.write_table(table, tmp)
         return dest
+
+
+def unmet_prerequisites(step: str, states: Sequence[GateState]) -> list[str]:
+    """What must pass before ``step`` can: earlier steps of its gate, and the gates that gate needs.
+
+    One line per unmet prerequisite, e.g. ``gate dataset is pending (training needs it)`` or
+    ``step dataset_snapshot is pending (runs before dataset_package in gate dataset)``.
+    """
+    by_name = {s.name: s for s in states}
+    lines: list[str] = []
+    for gate in states:
+        if step not in gate.steps:
+            continue
+        for need in gate.blocked_by:
+            other = by_name.get(need)
+            word = other.word if other is not None else "unknown"
+            line = f"gate {need} is {word} ({gate.name} needs it)"
+            if line not in lines:
+                lines.append(line)
+        for earlier in gate.steps[: gate.steps.index(step)]:
+            state = gate.step_states.get(earlier, "pending")
+            if state != "passed":
+                lines.append(f"step {earlier} is {state} (runs before {step} in gate {gate.name})")
+    return lines
+
+
+def csv_ready(table: pa.Table) -> pa.Table:
+    """``table`` with every nested column (list, struct, map) turned into JSON text, so CSV can hold it.
+
+    CSV has no list type (``pyarrow.csv`` refuses ``list<string>``, e.g. ``v_blockers.issue_refs``);
+    a nested cell becomes its compact JSON form (``["#163","#164"]``), a null stays empty. Flat
+    columns are passed through untouched.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    def nested(t: pa.DataType) -> bool:
+        return pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or pt.is_struct(t) or pt.is_map(t) or pt.is_list_view(t) or pt.is_large_list_view(t)
+
+    if not any(nested(f.type) for f in table.schema):
+        return table
+    columns, names = [], []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        names.append(f.name)
+        if nested(f.type):
+            values = [None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str) for v in col.to_pylist()]
+            columns.append(pa.array(values, type=pa.string()))
+        else:
+            columns.append(col)
+    return pa.table(columns, names=names)
 
 
 def _sql_str(text: str) -> str:

@@ -1,5 +1,9 @@
 """The Demo screen: score the example VCF (or a chosen VCF + FASTA) with the current model package.
 
+The model field is filled with the package the latest passed ``model_package`` run recorded in
+the ledger (after a rehearsal: ``model/``). Scores and receipts go to ``<workdir>/tryout/``, a
+folder no release step records, so trying the model never changes a release artifact or a gate.
+
 Scoring runs ``geno_lewm.scoring.run.score_vcf`` in a background worker (torch is imported there,
 never at cockpit start-up), then ``geno_lewm.scoring.receipts.verify_receipts`` checks every
 receipt against the package, the reference windows and a re-scored sample; the score rows are
@@ -8,6 +12,7 @@ shown in an Arrow-backed table with the verification result.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -30,9 +35,13 @@ DEMO_COLUMNS = ["chrom", "pos", "ref", "alt", "score", "percentile", "bucket", "
 class DemoScreen(CockpitScreen):
     """Score a VCF with the current model package; show rows and the receipt verification."""
 
+    AUTO_FOCUS = "#demo-results"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "score", "Score", priority=True, id="demo.score"),
+        Binding("s", "score", "Score", id="demo.score"),
+        Binding("ctrl+r", "score", "Score", show=False, priority=True, id="demo.score_anywhere"),
+        Binding("e", "edit", "Edit paths", id="demo.edit"),
         Binding("y", "copy_model", "Copy model id", id="demo.copy"),
+        Binding("escape", "leave", "Leave field", show=False, id="demo.leave"),
     ]
 
     def __init__(self) -> None:
@@ -47,15 +56,15 @@ class DemoScreen(CockpitScreen):
             with Horizontal(classes="demo-row"):
                 yield Static(f"{label} ", classes="demo-label")
                 yield Input(id=f"demo-{key}")
-        yield Static(" ctrl+r: score (Enter in a field too)", id="demo-status", markup=False)
+        yield Static(" s: score · e: edit the paths (Enter scores, Esc leaves) · writes to tryout/", id="demo-status", markup=False)
         yield ArrowTable(id="demo-results", empty_text="(not scored yet)")
         yield Footer()
 
     def on_mount(self) -> None:
-        """Prefill the example VCF and FASTA, and the current model package."""
+        """Say what empty fields mean (the bundled examples), then find the current model package."""
         vcf, fasta = self.services.demo_examples()
-        self.query_one("#demo-vcf", Input).value = str(vcf)
-        self.query_one("#demo-fasta", Input).value = str(fasta)
+        self.query_one("#demo-vcf", Input).placeholder = f"bundled example {vcf.name} (or a path)"
+        self.query_one("#demo-fasta", Input).placeholder = f"bundled example {fasta.name} (or a path)"
         super().on_mount()
 
     def reload(self) -> None:
@@ -72,24 +81,35 @@ class DemoScreen(CockpitScreen):
         if message.what == "demo-model":
             field = self.query_one("#demo-model", Input)
             if message.payload is not None and not field.value:
-                field.value = str(message.payload)
+                field.value = _show_path(message.payload, self.services.workdir)
             elif message.payload is None and not field.value:
-                field.placeholder = "no model package recorded yet: run the rehearsal (5 then r) or type a model dir"
+                field.placeholder = "no model package recorded yet: run the rehearsal (R) or type a model dir"
         elif message.what == "demo":
             self._show(message.payload)
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
+        self.query_one("#demo-results", ArrowTable).focus()
         self.action_score()
+
+    def action_edit(self) -> None:
+        """Focus the model field (Tab moves between the fields, Enter scores, Esc leaves)."""
+        self.query_one("#demo-model", Input).focus()
+
+    def action_leave(self) -> None:
+        """Leave a path field for the results table."""
+        self.query_one("#demo-results", ArrowTable).focus()
 
     def action_score(self) -> None:
         """Score the VCF in a background worker, then verify the receipts."""
         if self.running:
             self.notify("scoring is already running")
             return
-        model = self.query_one("#demo-model", Input).value.strip()
-        vcf = self.query_one("#demo-vcf", Input).value.strip()
-        fasta = self.query_one("#demo-fasta", Input).value.strip()
+        example_vcf, example_fasta = self.services.demo_examples()
+        wd = self.services.workdir
+        model = _resolve(self.query_one("#demo-model", Input).value.strip(), wd)
+        vcf = _resolve(self.query_one("#demo-vcf", Input).value.strip(), wd) or str(example_vcf)
+        fasta = _resolve(self.query_one("#demo-fasta", Input).value.strip(), wd) or str(example_fasta)
         if not model:
             self.demo_failed("error[INPUT.USAGE]: no model package\n\nhint: run the rehearsal (it builds one) or type a model package directory")
             return
@@ -116,11 +136,11 @@ class DemoScreen(CockpitScreen):
         status = self.query_one("#demo-status", Static)
         v = result.verify
         mark = "✓" if v.ok else "✗"
-        note = "  [stand-in model: no biological skill]" if result.stand_in else ""
+        note = " · stand-in model: no biological skill" if result.stand_in else ""
         status.add_class("ok" if v.ok else "error")
         status.update(
             f" {mark} {result.scored} scored, {result.errors} error rows · receipts {mark} verified "
-            f"({v.receipts} receipts, {v.windows_checked} windows, {v.rescored} re-scored) · model {result.model_id[:12]}…{note}"
+            f"({v.receipts} receipts, {v.windows_checked} windows, {v.rescored} re-scored){note} · in tryout/ · model {result.model_id[:12]}…"
         )
 
     def demo_failed(self, text: str) -> None:
@@ -130,7 +150,29 @@ class DemoScreen(CockpitScreen):
         status.add_class("error")
         status.update(" ✗ " + text.replace("\n\n", "  ").replace("\n", " "))
 
+    def on_screen_resume(self) -> None:
+        """Look for the model package again (a rehearsal may have built one since)."""
+        super().on_screen_resume()
+        if not self.query_one("#demo-model", Input).value:
+            self._find_model()
+
     def action_copy_model(self) -> None:
         """Copy the model id of the last scoring run."""
         if self.result is not None:
             self.cockpit.copy_value(self.result.model_id, "model id")
+
+
+def _resolve(text: str, workdir: Path) -> str:
+    """A path field's value: relative paths resolve against the workspace; empty stays empty."""
+    if not text:
+        return ""
+    p = Path(text).expanduser()
+    return str(p if p.is_absolute() else workdir / p)
+
+
+def _show_path(path: Path, workdir: Path) -> str:
+    """``path`` relative to the workspace when it is inside it (what the field shows)."""
+    try:
+        return Path(path).relative_to(workdir).as_posix() or "."
+    except ValueError:
+        return str(path)

@@ -38,15 +38,21 @@ class HelpScreen(ModalScreen[None]):
         from cockpit.screens.demo import DemoScreen
         from cockpit.screens.ledger import EventScreen, LedgerScreen
         from cockpit.screens.rehearse import RehearseScreen
-        from cockpit.screens.release import ReleaseScreen
+        from cockpit.screens.release import ReleaseScreen, StepPicker
         from cockpit.screens.sql import SqlScreen
         from cockpit.screens.step import StepScreen
 
         owners = [
-            ("everywhere", CockpitApp), ("Release", ReleaseScreen), ("Step", StepScreen), ("Rehearse", RehearseScreen),
-            ("Ledger", LedgerScreen), ("Event", EventScreen), ("SQL", SqlScreen), ("Demo", DemoScreen), ("tables", ArrowTable),
+            ("everywhere", CockpitApp), ("Release", ReleaseScreen), ("Gate's steps", StepPicker), ("Step", StepScreen),
+            ("Rehearse", RehearseScreen), ("Ledger", LedgerScreen), ("Event", EventScreen), ("SQL", SqlScreen), ("Demo", DemoScreen),
+            ("tables", ArrowTable), ("this list", HelpScreen),
         ]
-        lines = ["Keys (ctrl+p opens the command palette with every action)", ""]
+        lines = [
+            "Keys (ctrl+p opens the command palette with every action)",
+            "Screens open with a table focused, so single keys act. In a text field (/ or e) keys type,",
+            "Enter submits (in the step form: next field; ctrl+r runs) and Esc leaves the field.",
+            "",
+        ]
         section = None
         for sec, keys, desc, bid in binding_rows(owners):
             if sec != section:

@@ -67,7 +67,7 @@ class LedgerScreen(CockpitScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="ledger.filter"),
         Binding("v", "app.verify", "Verify", id="ledger.verify"),
-        Binding("y", "copy_hash", "Copy hash", id="ledger.copy"),
+        Binding("y", "copy_hash", "Copy", id="ledger.copy"),
         Binding("G", "last", "Newest", id="ledger.newest"),
         Binding("escape", "focus_table", "Table", show=False, id="ledger.table"),
     ]

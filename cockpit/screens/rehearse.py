@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Log, ProgressBar, Static
 
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import RehearsalFinished, RehearsalProgress, RehearsalStep
+from cockpit.messages import RehearsalFinished, RehearsalProgress, RehearsalStep, ResultReady
 
 #: state -> glyph shown beside the word.
 GLYPHS = {"pending": "·", "running": "◌", "passed": "✓", "failed": "✗", "not run": "-"}
@@ -28,7 +28,7 @@ class RehearseScreen(CockpitScreen):
     """The offline rehearsal, started from the UI, with per-step progress."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "start", "Start rehearsal", id="rehearse.start"),
+        Binding("R,r", "start", "Rehearse", id="rehearse.start"),
     ]
 
     def __init__(self, *, until: str | None = None) -> None:
@@ -43,7 +43,7 @@ class RehearseScreen(CockpitScreen):
     def compose(self) -> ComposeResult:
         """Top bar, status, per-step table, progress bar, log, footer."""
         yield TopBar("Rehearse")
-        yield Static(" r: run the whole release offline on the example data (fixture rehearsal)", id="rehearse-status", markup=False)
+        yield Static(" R: run the whole release offline on the example data (fixture rehearsal)", id="rehearse-status", markup=False)
         table: DataTable = DataTable(id="rehearse-steps", cursor_type="row")
         table.add_column("state", key="state", width=10)
         table.add_column("step", key="step", width=20)
@@ -54,10 +54,46 @@ class RehearseScreen(CockpitScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """List the plan, every step pending."""
+        """List the plan (every step pending), then fill in the last runs the ledger holds."""
         self.plan = self.services.rehearsal_plan()
         self._reset_rows()
         super().on_mount()
+
+    def reload(self) -> None:
+        """Show each step's latest run from the ledger (unless a rehearsal is running here)."""
+        if not self.running:
+            self._load_last()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rehearse-last")
+    def _load_last(self) -> None:
+        self.post_message(ResultReady("rehearse-last", self.services.last_rehearsal()))
+
+    @on(ResultReady)
+    def _last_loaded(self, message: ResultReady) -> None:
+        if message.what != "rehearse-last" or self.running or self.result is not None:
+            return
+        runs = message.payload
+        if not runs:
+            return
+        for step in self.plan:
+            run = runs.get(step)
+            if run is None:
+                self._set(step, "pending")
+            elif run.outcome == "passed":
+                self._set(step, "passed", f"seq {run.seq} · {_short_ts(run.ts)}")
+            elif run.outcome == "failed":
+                self._set(step, "failed", _failure(run.code, run.message, "") + f" (seq {run.seq})")
+            else:
+                self._set(step, "pending", "started, no outcome recorded")
+        passed = sum(1 for s in self.step_states.values() if s == "passed")
+        latest = max(runs.values(), key=lambda r: r.seq)
+        status = self.query_one("#rehearse-status", Static)
+        status.remove_class("error", "ok")
+        if passed == len(self.plan):
+            status.add_class("ok")
+        elif "failed" in self.step_states.values():
+            status.add_class("error")
+        status.update(f" ledger: {passed}/{len(self.plan)} steps passed (latest {_short_ts(latest.ts)}) · R: rehearse again")
 
     def _reset_rows(self) -> None:
         table = self.query_one("#rehearse-steps", DataTable)
@@ -150,6 +186,12 @@ class RehearseScreen(CockpitScreen):
         status = self.query_one("#rehearse-status", Static)
         status.add_class("error")
         status.update(" ✗ " + text.replace("\n\n", "  ").replace("\n", " "))
+
+
+def _short_ts(ts: str) -> str:
+    """``2026-01-01 00:00:07.123+00:00`` → ``2026-01-01 00:00:07`` (seconds are enough here)."""
+    text = str(ts).replace("T", " ")
+    return text[:19]
 
 
 def _failure(code: str, message: str, hint: str) -> str:

@@ -23,6 +23,7 @@ from cockpit.messages import ResultReady
 
 if TYPE_CHECKING:
     from tools.release.gates import GateState
+    from tools.release.issues import IssueCache
 
 
 class ReleaseScreen(CockpitScreen):
@@ -38,17 +39,13 @@ class ReleaseScreen(CockpitScreen):
     def __init__(self) -> None:
         super().__init__()
         self.states: list[GateState] = []
+        self.issues: IssueCache | None = None
 
     def compose(self) -> ComposeResult:
         """Top bar, hint line, gates table, gate detail, footer."""
         yield TopBar("Release")
         yield Static("", id="release-hint", markup=False)
-        table: DataTable = DataTable(id="gates", cursor_type="row", zebra_stripes=False)
-        table.add_column("state", key="state", width=10)
-        table.add_column("gate", key="gate", width=18)
-        table.add_column("needs", key="needs", width=22)
-        table.add_column("blockers", key="refs", width=20)
-        yield table
+        yield DataTable(id="gates", cursor_type="row", zebra_stripes=False)
         yield Static("", id="gate-detail", markup=False)
         yield Footer()
 
@@ -59,18 +56,17 @@ class ReleaseScreen(CockpitScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="release-load")
     def _load(self) -> None:
         states = self.services.gate_states()
-        self.post_message(ResultReady("gates", states))
+        self.post_message(ResultReady("gates", (states, self.services.issue_cache())))
 
     @on(ResultReady)
     def _show(self, message: ResultReady) -> None:
         if message.what != "gates":
             return
-        self.states = list(message.payload)
+        states, self.issues = message.payload
+        self.states = list(states)
         table = self.query_one("#gates", DataTable)
         cursor = table.cursor_row
-        table.clear()
-        for s in self.states:
-            table.add_row(f"{s.glyph} {s.word}", s.name, ", ".join(s.needs) or "—", " ".join(s.issue_refs) if s.state != "passed" else "", key=s.name)
+        self._fill(table)
         if self.states:
             table.move_cursor(row=min(max(cursor, 0), len(self.states) - 1))
         counts: dict[str, int] = {}
@@ -81,8 +77,44 @@ class ReleaseScreen(CockpitScreen):
         if all(s.state != "passed" for s in self.states):
             hint.update(f" ▶ Press R to run the offline rehearsal.   {len(self.states)} gates: {summary}")
         else:
-            hint.update(f" {len(self.states)} gates: {summary}   (R: rehearse, Enter: open a gate's steps)")
+            hint.update(f" {len(self.states)} gates: {summary} · Enter: steps · R: rehearse")
         self._describe(table.cursor_row)
+
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        return [(f"{s.glyph} {s.word}", s.name, ", ".join(s.needs) or "—", self._refs(s) if s.state != "passed" else "") for s in self.states]
+
+    def _refs(self, s: GateState) -> str:
+        """The gate's issue refs; with the issue cache, closed ones are marked ``(closed)``."""
+        from tools.release.issues import ref_number
+
+        out = []
+        for ref in s.issue_refs:
+            info = self.issues.issues.get(ref_number(ref) or -1) if self.issues is not None else None
+            out.append(f"{ref}(closed)" if info is not None and info.state == "closed" else ref)
+        return " ".join(out)
+
+    def _fill(self, table: DataTable) -> None:
+        """(Re)build the table with every column as wide as its content, cutting only what cannot fit."""
+        from cockpit.base import fit_widths
+
+        rows = self._rows()
+        headers = ("state", "gate", "needs", "blockers")
+        natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+        available = (table.size.width or self.app.size.width) - 2 * len(headers) - 1
+        widths = fit_widths(natural, available)
+        table.clear(columns=True)
+        for h, w in zip(headers, widths, strict=True):
+            table.add_column(h, key=h, width=w)
+        for r, s in zip(rows, self.states, strict=True):
+            table.add_row(*r, key=s.name)
+
+    def on_resize(self) -> None:
+        """Fit the table's columns to the new width."""
+        if self.states:
+            table = self.query_one("#gates", DataTable)
+            cursor = table.cursor_row
+            self._fill(table)
+            table.move_cursor(row=min(max(cursor, 0), len(self.states) - 1))
 
     @on(DataTable.RowHighlighted, "#gates")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -108,7 +140,11 @@ class ReleaseScreen(CockpitScreen):
         if s.stale_artifacts:
             lines.append("  stale: " + ", ".join(s.stale_artifacts))
         if s.state != "passed" and s.issue_refs:
-            lines.append("  blockers: " + " ".join(s.issue_refs))
+            if self.issues is None:
+                lines.append("  blockers: " + " ".join(s.issue_refs) + "   (titles: geno-lewm-release issues sync)")
+            else:
+                lines.append(f"  blockers ({self.issues.repo}, fetched {self.issues.age()}):")
+                lines += [f"    {self.issues.describe(ref)}" for ref in s.issue_refs]
         if s.last_run:
             lr = s.last_run
             lines.append(f"  last run: {lr.get('step')} {lr.get('outcome')} {lr.get('code') or ''} (seq {lr.get('seq')})".rstrip())

@@ -20,6 +20,7 @@ from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar
 from cockpit.messages import ResultReady
 from cockpit.services import EXAMPLE_QUERIES
+from ledger.errors import GenoError, InternalError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,12 +33,12 @@ class SqlScreen(CockpitScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *[
-            Binding(key, f"example({i})", f"Ex: {name}", show=i < 2, id=f"sql.example_{i + 1}")
+            Binding(key, f"example({i})", f"Ex: {name}", show=False, id=f"sql.example_{i + 1}")
             for i, (key, (name, _)) in enumerate(zip(_EXAMPLE_KEYS, EXAMPLE_QUERIES, strict=False))
         ],
-        Binding("ctrl+e", "export('csv')", "Export CSV", priority=True, id="sql.export_csv"),
-        Binding("ctrl+t", "export('parquet')", "Export Parquet", priority=True, id="sql.export_parquet"),
-        Binding("slash", "focus_query", "Query", show=False, id="sql.focus"),
+        Binding("ctrl+e", "export('csv')", "CSV", priority=True, id="sql.export_csv"),
+        Binding("ctrl+t", "export('parquet')", "Parquet", priority=True, id="sql.export_parquet"),
+        Binding("slash", "focus_query", "Type SQL", id="sql.focus"),
         Binding("escape", "focus_results", "Results", show=False, id="sql.results"),
     ]
 
@@ -49,16 +50,18 @@ class SqlScreen(CockpitScreen):
     def compose(self) -> ComposeResult:
         """Top bar, query line, example list, status line, results, footer."""
         yield TopBar("SQL (read-only)")
-        yield Input(placeholder="SELECT … FROM v_events  (Enter runs; F2–F7 examples)", id="query")
+        yield Input(placeholder="/ to type SQL (Enter runs, Esc leaves); F2–F7 examples", id="query")
         examples = "  ".join(f"{k.upper()} {name}" for k, (name, _) in zip(_EXAMPLE_KEYS, EXAMPLE_QUERIES, strict=False))
         yield Static(" " + examples, id="sql-examples", markup=False)
         yield Static(" views: v_events v_steps v_artifacts v_gates v_blockers v_keys v_checkpoints v_bundles v_yanked", id="sql-status", markup=False)
         yield ArrowTable(id="sql-results", empty_text="(no rows)")
         yield Footer()
 
+    AUTO_FOCUS = "#sql-results"
+
     def on_mount(self) -> None:
-        """Focus the query line."""
-        self.query_one("#query", Input).focus()
+        """Focus the results (``/`` types a query; keys like ``q`` and ``1``–``5`` act until then)."""
+        self.query_one("#sql-results", ArrowTable).focus()
         super().on_mount()
 
     def action_example(self, index: int) -> None:
@@ -71,6 +74,7 @@ class SqlScreen(CockpitScreen):
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.run_query(event.value)
+        self.query_one("#sql-results", ArrowTable).focus()
 
     def run_query(self, sql: str) -> None:
         """Run ``sql`` read-only in a worker; the result replaces the table."""
@@ -112,10 +116,19 @@ class SqlScreen(CockpitScreen):
         n = 1
         while (exports / f"query-{n:03d}.{fmt}").exists():
             n += 1
-        dest = self.services.export(self.result, exports / f"query-{n:03d}.{fmt}")
+        try:
+            dest = self.services.export(self.result, exports / f"query-{n:03d}.{fmt}")
+        except GenoError as err:
+            self.query_failed(err.render())
+            return
+        except (OSError, ValueError, ArithmeticError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            self.query_failed(InternalError("UNEXPECTED", f"export failed: {type(exc).__name__}: {exc}").render())
+            return
         self.last_export = dest
+        status = self.query_one("#sql-status", Static)
+        status.remove_class("error")
         rel = dest.relative_to(self.services.workdir).as_posix()
-        self.query_one("#sql-status", Static).update(f" ✓ exported {self.result.num_rows} rows to {rel}")
+        status.update(f" ✓ exported {self.result.num_rows} rows to {rel}")
         self.notify(f"exported to {rel}")
 
     def action_focus_query(self) -> None:

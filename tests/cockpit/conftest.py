@@ -127,3 +127,39 @@ def settle():
             await pilot.pause()
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def rehearsed_template(tmp_path_factory) -> Path:
+    """A workspace where the whole offline rehearsal passed (built once per session; do not edit it)."""
+    from tools.release.rehearse import rehearse
+
+    wd = tmp_path_factory.mktemp("cockpit-rehearsed") / "ws"
+    result = rehearse(wd)
+    assert result.ok, result.render()
+    return wd
+
+
+@pytest.fixture
+def rehearsed_workspace(rehearsed_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the rehearsed workspace (tests may change it)."""
+    wd = tmp_path / "rehearsed" / "ws"
+    shutil.copytree(rehearsed_template, wd)
+    return wd
+
+
+@pytest.fixture
+def status_json():
+    """``geno-lewm-release status --json --workdir DIR`` as a dict (the command itself, not a helper)."""
+    import contextlib
+    import json
+
+    from tools.release.cli import main
+
+    def run(workdir: Path) -> dict:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["status", "--json", "--workdir", str(workdir)]) == 0
+        return json.loads(out.getvalue())
+
+    return run

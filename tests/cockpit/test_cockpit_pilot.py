@@ -175,7 +175,9 @@ async def test_sql_console_examples_refusal_and_exports(noted_workspace, settle,
         assert pacsv.read_csv(csv_path).num_rows == 3
         assert pq.read_table(pq_path).equals(result)
         # write statements are refused and shown with their error code
+        await pilot.press("slash")  # the query line takes keys only once focused
         inp = screen.query_one("#query")
+        assert app.focused is inp
         inp.value = "DELETE FROM events"
         await pilot.press("enter")
         await settle(pilot)
@@ -296,8 +298,9 @@ async def test_demo_prefills_examples_and_explains_a_missing_model(workdir, sett
         await pilot.press("4")
         await settle(pilot)
         screen = app.screen
-        assert screen.query_one("#demo-vcf").value.endswith("mt_known_variants.vcf")
-        assert screen.query_one("#demo-fasta").value.endswith("rCRS_chrM.fa")
+        # empty VCF/FASTA fields mean the bundled examples, and say so
+        assert "mt_known_variants.vcf" in screen.query_one("#demo-vcf").placeholder
+        assert "rCRS_chrM.fa" in screen.query_one("#demo-fasta").placeholder
         assert screen.query_one("#demo-model").value == ""  # nothing packaged in a fresh workspace
         await pilot.press("ctrl+r")
         await settle(pilot)
@@ -334,8 +337,9 @@ async def test_help_palette_and_copy(workdir, settle, screen_text):
         await settle(pilot)
         await pilot.press("f1")
         await settle(pilot)
-        text = screen_text(app)
+        text = str(app.screen.query_one("#help-text").render())  # the whole (scrollable) list
         assert "app.quit" in text and "release.rehearse" in text
+        assert "Keys" in screen_text(app)
         await pilot.press("escape")
         titles = [t for t, _, _ in palette_commands(app)]
         for must in ("Start the offline rehearsal", "Verify the ledger", "Go to SQL console", "Open step dataset_spec_check", "SQL example: gates"):

@@ -7,6 +7,7 @@ Subcommands::
     geno-lewm-release rehearse --workdir DIR [--until STEP]
     geno-lewm-release replay --ledger FILE [--artifacts ROOT] [--trusted-keys FILE] [--checkpoint FILE] [--json]
     geno-lewm-release steps [--json]
+    geno-lewm-release issues sync [--repo OWNER/NAME] [--api-url URL] [--workdir DIR]
 
 This module imports neither torch nor transformers nor textual at import time; ``status``,
 ``steps`` and ``replay`` never import them at all.
@@ -123,16 +124,17 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("steps", help="list the registered steps")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    from tools.release import gate_check, prepare, yank
+    from tools.release import gate_check, issues, prepare, yank
 
     gate_check.add_subcommand(sub)
+    issues.add_subcommand(sub)
     yank.add_subcommand(sub)
     prepare.add_subcommand(sub)
     return parser
 
 
 def _main(argv: list[str] | None) -> int:
-    from tools.release import gate_check, prepare, yank
+    from tools.release import gate_check, issues, prepare, yank
 
     args = build_parser().parse_args(argv)
     handlers = {
@@ -140,6 +142,7 @@ def _main(argv: list[str] | None) -> int:
         "gate-check": lambda a: gate_check.run_from_args(a, argv),
         "yank": lambda a: yank.run_from_args(a, argv),
         "prepare": lambda a: prepare.run_from_args(a, argv),
+        "issues": issues.run_from_args,
     }
     if args.command not in handlers:
         raise ReleaseError("UNKNOWN_COMMAND", f"unknown command {args.command!r}")
