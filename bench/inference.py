@@ -130,7 +130,8 @@ def measure(model_dir: str, vcf: str, fasta: str, *, window: str | None, variant
     }
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="python -m bench.inference", description="Benchmark GenoLeWM scoring against the Carbon zero-shot baseline on the same encoder and inputs.")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--vcf", required=True)
@@ -144,7 +145,11 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--release-efficiency", action="store_true", help="write efficiency_report.json evidence (generated_by=tools.release.efficiency_report)")
-    args = p.parse_args(argv)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     if args.threads:
         import torch
 

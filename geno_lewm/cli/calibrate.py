@@ -8,7 +8,8 @@ import sys
 from ledger.clikit import ArgumentParser, run_cli
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-calibrate", description="Score a null set of random SNVs (disjoint from the training edits) and store the calibration table in the model package (RFC-0009).")
     p.add_argument("--model-dir", required=True, help="model package directory (resealed with calibration.parquet)")
     p.add_argument("--fasta", required=True, help="reference FASTA the null SNVs are drawn from")
@@ -18,7 +19,11 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--exclude-vcf", help="also exclude these variants' positions from the null set")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    args = p.parse_args(argv)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     from geno_lewm.scoring.calibrate import calibrate_package
 
     doc = calibrate_package(args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device)

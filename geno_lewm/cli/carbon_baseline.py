@@ -24,7 +24,8 @@ def _under(root: Path, text: str, what: str) -> tuple[Path, str]:
     return full, relative_to_root(full, root, what)
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-carbon-baseline", description="Score VCF variants with the Carbon zero-shot log-likelihood ratio (the baseline for GenoLeWM).")
     p.add_argument("--artifact-root", required=True, help="root all paths are recorded relative to")
     p.add_argument("--vcf", required=True, help="input VCF (.vcf or bgzipped+tabix .vcf.gz)")
@@ -38,7 +39,11 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--region", help="only score CHR:START-END")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
-    args = p.parse_args(argv)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
 
     from geno_lewm.baseline import GENERATED_BY, SCORE_FIELD, BaselineScorer, LogpCache, baseline_row
     from geno_lewm.encoder.carbon import CarbonEncoder

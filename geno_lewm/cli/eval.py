@@ -12,7 +12,8 @@ from pathlib import Path
 from ledger.clikit import ArgumentParser, run_cli
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-eval", description="Evaluate variant scores against labels beside baselines, with bootstrap confidence intervals.")
     p.add_argument("--scores-jsonl", required=True, help="primary score rows (generated_by=geno-lewm-score)")
     p.add_argument("--score-field", default="score", help="score field of the primary rows (default: score)")
@@ -40,7 +41,7 @@ def _parser() -> ArgumentParser:
 def _main(argv: list[str] | None) -> int:
     from geno_lewm.eval.pipeline import EvalRequest, run_eval
 
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     request = EvalRequest(
         scores_jsonl=args.scores_jsonl,
         score_field=args.score_field,

@@ -10,7 +10,8 @@ from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ReleaseError
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-train", description="Train the GenoLeWM predictor over a frozen Carbon encoder (docs/model.md).")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--build-tiny-encoder", metavar="DIR", help="write the tiny stand-in Carbon checkpoint into DIR and exit")
@@ -105,7 +106,7 @@ def _need(args, *names: str) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.build_tiny_encoder:
         from geno_lewm.encoder.tiny import STAND_IN_SENTENCE, build_tiny_carbon
 

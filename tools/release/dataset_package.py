@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger.canonical import canonical_json, sha256_hex
-from ledger.clikit import ArgumentParser, run_cli
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import dataset_integrity
 from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.dataset_common import CORE_FILES, render_data_card, render_manifest, validate_metadata
-from tools.release.recording import StepRun
 from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report
 from ledger.fsutil import atomic_write_text
 
@@ -121,34 +119,27 @@ def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) ->
     return package
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.dataset_package", description="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
-    parser.add_argument("--dataset-dir", required=True, help="dataset package directory (reference + per-split VCFs)")
-    parser.add_argument("--metadata-json", required=True, help="dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.dataset_dir)
-    meta_path = Path(args.metadata_json)
-    try:
-        with StepRun(ctx, "dataset_package", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(meta_path)
-            metadata = validate_metadata(load_json(meta_path), meta_path.name)
-            for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
-                run.input(d / rel)
-            written = package_dataset(d, metadata)
-            for p in written:
-                run.output(p)
-    finally:
-        ctx.close()
-    print(f"dataset package written: {', '.join(p.name for p in written)}")
-    return 0
+def _body(call: StepCall) -> str:
+    d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
+    metadata = validate_metadata(load_json(meta_path), meta_path.name)
+    for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
+        call.run.input(d / rel)
+    written = package_dataset(d, metadata)
+    for p in written:
+        call.run.output(p)
+    return f"dataset package written: {', '.join(p.name for p in written)}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step(
+    "dataset_package", gate="dataset", body=_body,
+    purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS",
+    details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.",
+    flags=(
+        Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
+        Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
+    ),
+)
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

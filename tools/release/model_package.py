@@ -19,14 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ConfigError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
 from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 
 GENERATED_BY = "tools.release.model_package"
@@ -222,33 +220,26 @@ def verify_model_package(model_dir: str | Path) -> dict[str, Any]:
     return doc
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.model_package", description="Write model_package.json, model_card.md and SHA256SUMS for a model directory.")
-    parser.add_argument("--model-dir", required=True, help="model package directory (manifest.json, eval and efficiency reports)")
-    parser.add_argument("--metadata-json", required=True, help="release metadata (release_id, commit, extra_files, …)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.model_dir)
-    try:
-        with StepRun(ctx, "model_package", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(args.metadata_json)
-            meta = load_json(args.metadata_json)
-            written = package_model(d, meta)
-            for f in list_files(d, exclude=[p.name for p in written]):
-                run.input(f)
-            for p in written:
-                run.output(p)
-    finally:
-        ctx.close()
-    print(f"model package written: {', '.join(p.name for p in written)}")
-    return 0
+def _body(call: StepCall) -> str:
+    d = Path(call.args.model_dir)
+    written = package_model(d, load_json(call.args.metadata_json))
+    for f in list_files(d, exclude=[p.name for p in written]):
+        call.run.input(f)
+    for p in written:
+        call.run.output(p)
+    return f"model package written: {', '.join(p.name for p in written)}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step(
+    "model_package", gate="model_package", body=_body,
+    purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir",
+    details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.",
+    flags=(
+        Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
+        Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
+    ),
+)
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,6 +32,7 @@ from ledger.errors import GenoError, InputError, ProvenanceError, ResourceError
 from ledger.fsutil import atomic_path
 from ledger.identity import check_public_path, is_sha256_hex, sha256_file
 
+from tools.release.declare import Flag
 from tools.release.reports import check_public_report, write_report
 
 #: The release page's live publication issues, in the order the page lists them.
@@ -133,22 +134,23 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 
-def add_target_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags naming packages and public targets (shared by plan, publish and candidate)."""
-    g = parser.add_argument_group("packages and public targets")
-    g.add_argument("--model-dir", required=True, help="model package directory (SHA256SUMS + training_run_SHA256SUMS)")
-    g.add_argument("--dataset-dir", required=True, help="dataset package directory (SHA256SUMS)")
-    g.add_argument("--demo-dir", required=True, help="terminal demo directory (terminal_demo_manifest.json)")
-    g.add_argument("--repo-id", required=True, help="Hugging Face model repo id (owner/name)")
-    g.add_argument("--model-url", help="public base URL of the model files (default: <hub-endpoint>/<repo-id>)")
-    g.add_argument("--dataset-url", required=True, help="public base URL of the dataset (a Hugging Face dataset URL for a real release)")
-    g.add_argument("--demo-url", required=True, help="public base URL of the demo assets (a GitHub release tag URL for a real release)")
-    g.add_argument("--paper-path", help="paper draft to publish (requires --paper-url)")
-    g.add_argument("--paper-url", help="direct public URL of the paper file (its last component is the paper file name)")
-    g.add_argument("--commit-sha", required=True, help="source commit of the release (hex)")
-    g.add_argument("--hub-endpoint", default=DEFAULT_HUB, help=f"Hugging Face endpoint (default {DEFAULT_HUB})")
-    g.add_argument("--github-url", default=DEFAULT_GITHUB, help=f"GitHub web base (default {DEFAULT_GITHUB})")
-    g.add_argument("--github-api-url", default=DEFAULT_GITHUB_API, help=f"GitHub REST API base (default {DEFAULT_GITHUB_API})")
+#: The flags naming packages and public targets (shared by plan, publish and candidate); the local
+#: packages are the steps' recorded inputs.
+TARGET_FLAGS: tuple[Flag, ...] = (
+    Flag("--model-dir", "model package directory (SHA256SUMS + training_run_SHA256SUMS)", required=True, role="input"),
+    Flag("--dataset-dir", "dataset package directory (SHA256SUMS)", required=True, role="input"),
+    Flag("--demo-dir", "terminal demo directory (terminal_demo_manifest.json)", required=True, role="input"),
+    Flag("--repo-id", "Hugging Face model repo id (owner/name)", "str", required=True),
+    Flag("--model-url", "public base URL of the model files (default: <hub-endpoint>/<repo-id>)", "str"),
+    Flag("--dataset-url", "public base URL of the dataset (a Hugging Face dataset URL for a real release)", "str", required=True),
+    Flag("--demo-url", "public base URL of the demo assets (a GitHub release tag URL for a real release)", "str", required=True),
+    Flag("--paper-path", "paper draft to publish (requires --paper-url)", role="input"),
+    Flag("--paper-url", "direct public URL of the paper file (its last component is the paper file name)", "str"),
+    Flag("--commit-sha", "source commit of the release (hex)", "str", required=True),
+    Flag("--hub-endpoint", "Hugging Face endpoint", "str", default=DEFAULT_HUB),
+    Flag("--github-url", "GitHub web base", "str", default=DEFAULT_GITHUB),
+    Flag("--github-api-url", "GitHub REST API base", "str", default=DEFAULT_GITHUB_API),
+)
 
 
 def targets_from_args(args: argparse.Namespace) -> Targets:

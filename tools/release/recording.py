@@ -106,7 +106,9 @@ class StepRun:
             ledger, signer = self.ctx.ledger(), self.ctx.signer()
             ensure_gates_recorded(ledger, signer)
             ledger.append("step_started", {"run_id": self.run_id, "step": self.step, "argv": self.argv}, signer)
-        self.ctx.log(f"[{self.step}] started (run {self.run_id})")
+            self.ctx.log(f"[{self.step}] started (run {self.run_id})")
+        else:
+            self.ctx.log(f"[{self.step}] started (not recorded: --no-ledger)")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -120,7 +122,9 @@ class StepRun:
                 items = self._artifact_events("input", self._inputs.values()) + self._artifact_events("output", self.outputs)
                 items.append(("step_passed", {"run_id": self.run_id, "step": self.step}))
                 self.ctx.ledger().append_many(items, self.ctx.signer())
-            self.ctx.log(f"[{self.step}] passed ({len(self._inputs)} inputs, {len(self.outputs)} outputs recorded)")
+                self.ctx.log(f"[{self.step}] passed ({len(self._inputs)} inputs, {len(self.outputs)} outputs recorded)")
+            else:
+                self.ctx.log(f"[{self.step}] passed (not recorded: --no-ledger)")
             return False
         if isinstance(exc, GenoError):
             code, message = exc.code, exc.message

@@ -28,18 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from ledger.canonical import canonical_json
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import GenoError, InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release
 from tools.release.artifacts import identity, read_sums
-from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.publication_common import (
+    TARGET_FLAGS,
     PUBLICATION_ISSUES,
     Endpoints,
     Targets,
-    add_target_flags,
     blockers_of,
     fetch_digest,
     github_release,
@@ -49,7 +48,6 @@ from tools.release.publication_common import (
     targets_from_args,
     write_public_report,
 )
-from tools.release.recording import StepRun
 from tools.release.reports import load_report
 
 GENERATED_BY = "tools.release.release_candidate"
@@ -352,44 +350,31 @@ def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture:
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.release_candidate", description="Final publication decision: readiness rows, upload inventories, public link and artifact checks.")
-    add_target_flags(parser)
-    parser.add_argument("--plan", help="hub_release_plan.json to hold to (must equal the plan of these packages)")
-    parser.add_argument("--output", required=True, help=f"report path ({REPORT_NAME})")
-    parser.add_argument("--allow-fixture-manifest", action="store_true", help="accept a stand-in (fixture) model package: offline rehearsals only")
-    parser.add_argument("--skip-public-link-check", action="store_true", help="skip public checks (only with --allow-fixture-manifest)")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    a = call.args
+    plan = Path(a.plan) if a.plan else None
+    doc = build_candidate(targets_from_args(a), plan_path=plan, allow_fixture=a.allow_fixture_manifest, skip_public=a.skip_public_link_check)
+    write_public_report(Path(a.output), doc, generated_by=GENERATED_BY)
+    if not doc["ready"]:
+        first = doc["blockers"][0]
+        raise ReleaseError("NOT_READY", f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "fix the blockers named in the report and regenerate it")
+    return f"release candidate {doc['release_id']}: READY -> {Path(a.output).name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    t = targets_from_args(args)
-    ctx = ReleaseContext.from_args(args)
-    out = Path(args.output)
-    try:
-        with StepRun(ctx, "release_candidate", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in t.local_paths() + ((Path(args.plan),) if args.plan else ()):
-                run.input(d)
-            doc = build_candidate(t, plan_path=Path(args.plan) if args.plan else None, allow_fixture=args.allow_fixture_manifest, skip_public=args.skip_public_link_check)
-            write_public_report(out, doc, generated_by=GENERATED_BY)
-            run.output(out)
-            if not doc["ready"]:
-                first = doc["blockers"][0]
-                raise ReleaseError("NOT_READY", f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "fix the blockers named in the report and regenerate it")
-    finally:
-        ctx.close()
-    state = "READY" if doc["ready"] else f"NOT READY ({', '.join(b['name'] for b in doc['blockers'])})"
-    print(f"release candidate {doc['release_id']}: {state} -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step(
+    "release_candidate", gate="publication", body=_body, check=targets_from_args,
+    purpose="publication decision: readiness rows, issue refs, public link and byte checks",
+    details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.",
+    flags=(
+        *TARGET_FLAGS,
+        Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
+        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+        Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
+        Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
+    ),
+)
+main = STEP.main
+build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,14 +20,12 @@ from typing import Any
 
 from geno_lewm.cache import read_shard
 from ledger.canonical import canonical_json
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release.artifacts import identity
-from tools.release.context import ReleaseContext, add_common_flags
 from tools.release.publication_common import write_public_report
-from tools.release.recording import StepRun
 
 GENERATED_BY = "tools.release.rollout_state_examples"
 SCHEMA_VERSION = "1.0.0"
@@ -96,46 +94,34 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
     return out, index
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.rollout_state_examples", description="Resolve cache-keyed rollout example specs to measured latent-state shards.")
-    p.add_argument("--spec-jsonl", required=True, help="cache-keyed example specs (JSONL)")
-    p.add_argument("--cache-dir", required=True, help="window-embedding cache directory")
-    p.add_argument("--output", required=True, help="examples JSONL to write")
-    p.add_argument("--report", required=True, help="report JSON to write")
-    add_common_flags(p)
-    return p
+def _body(call: StepCall) -> str:
+    spec, cache, out = Path(call.args.spec_jsonl), Path(call.args.cache_dir), Path(call.args.output)
+    rows, index = resolve(read_jsonl(spec, "spec"), cache)
+    for ident in index:
+        call.run.input(cache / ident["path"])
+    write_jsonl(out, rows)
+    write_public_report(call.args.report, {
+        "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
+        "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
+        "output": identity(out, out.parent),
+        "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
+    }, generated_by=GENERATED_BY)
+    return f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    spec, cache, out = Path(args.spec_jsonl), Path(args.cache_dir), Path(args.output)
-    try:
-        with StepRun(ctx, "rollout_state_examples", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(spec)
-            rows, index = resolve(read_jsonl(spec, "spec"), cache)
-            for ident in index:
-                run.input(cache / ident["path"])
-            write_jsonl(out, rows)
-            write_public_report(args.report, {
-                "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
-                "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
-                "output": identity(out, out.parent),
-                "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
-            }, generated_by=GENERATED_BY)
-            run.output(out)
-            run.output(args.report)
-    finally:
-        ctx.close()
-    print(f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step(
+    "rollout_state_examples", gate="", body=_body,
+    purpose="resolve cache-keyed measured latent examples for rollout benchmarks",
+    details="Resolve cache-keyed rollout example specs to measured latent-state shards.",
+    flags=(
+        Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
+        Flag("--cache-dir", "window-embedding cache directory", required=True),
+        Flag("--output", "examples JSONL to write", required=True, role="output"),
+        Flag("--report", "report JSON to write", required=True, role="output"),
+    ),
+)
+main = STEP.main
+build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ConfigError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release.artifacts import check_sums, identity, render_sums
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.context import ReleaseContext
 from tools.release.recording import StepRun
 from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 
@@ -193,35 +193,26 @@ def verify_run(run_dir: str | Path, *, release: bool = True) -> dict[str, Any]:
     return manifest
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.training_run", description="Package a completed training run: manifest, card and training_run_SHA256SUMS.")
-    parser.add_argument("--run-dir", required=True, help="the training run directory")
-    parser.add_argument("--metadata-json", help="release metadata (release_id, extra_files naming training_preflight_report.json, …)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.run_dir)
-    try:
-        with StepRun(ctx, "training_run", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            meta = None
-            if args.metadata_json:
-                run.input(args.metadata_json)
-                meta = load_json(args.metadata_json)
-            doc = _package(d, meta)
-            for f in doc["files"]:
-                run.input(d / f["path"])
-            for name in (MANIFEST, CARD, SUMS):
-                run.output(d / name)
-    finally:
-        ctx.close()
-    print(f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)")
-    return 0
+def _body(call: StepCall) -> str:
+    d = Path(call.args.run_dir)
+    doc = _package(d, load_json(call.args.metadata_json) if call.args.metadata_json else None)
+    for f in doc["files"]:
+        call.run.input(d / f["path"])
+    for name in (MANIFEST, CARD, SUMS):
+        call.run.output(d / name)
+    return f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step(
+    "training_run", gate="training", body=_body,
+    purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)",
+    details="Package a completed training run: manifest, card and training_run_SHA256SUMS.",
+    flags=(
+        Flag("--run-dir", "the training run directory", required=True),
+        Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
+    ),
+)
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())
