@@ -149,7 +149,8 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
     if args.threads:
         import torch
 

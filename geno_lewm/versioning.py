@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from ledger.errors import InputError, SchemaCompatError
 
+from geno_lewm.migrations.registry import MIGRATIONS, Migration, register_migration  # noqa: F401 - re-exported
+
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _RELEASE_ID = re.compile(r"^geno-lewm-v(?P<version>[^-]+)-(?P<encoder>.+)-r(?P<revision>[^-]*)$")
 _ENCODER_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -119,18 +121,7 @@ SCHEMAS: dict[str, Schema] = {
 #: Key under which a document lists the fields every reader must understand.
 REQUIRED_FIELDS_KEY = "required_fields"
 
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
-_MIGRATIONS: dict[tuple[str, int], tuple[str, Migration]] = {}
-
-
-def register_migration(schema: str, from_major: int, to_version: str) -> Callable[[Migration], Migration]:
-    """Register ``fn`` as the migration of ``schema`` documents from ``from_major`` to ``to_version``."""
-
-    def deco(fn: Migration) -> Migration:
-        _MIGRATIONS[(schema, from_major)] = (to_version, fn)
-        return fn
-
-    return deco
+_MIGRATIONS = MIGRATIONS  # the registry lives in geno_lewm.migrations.registry (no import cycle)
 
 
 def load_document(schema_name: str, doc: Mapping[str, Any], *, known_fields: frozenset[str] | None = None) -> dict[str, Any]:

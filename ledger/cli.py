@@ -173,7 +173,7 @@ def _cmd_tail(args) -> int:
 
 def _cmd_status(args) -> int:
     led = _open(args)
-    with led._connect(read_only=True) as con:  # one connection for the whole summary
+    with led.reader() as con:  # one connection for the whole summary
         size, head_hash = con.execute("SELECT count(*), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events").fetchone()
         cp = con.execute("SELECT seq, size, root FROM v_checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
         keys = con.execute("SELECT key_id, label, status FROM v_keys").fetchall()

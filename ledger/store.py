@@ -281,6 +281,15 @@ class Ledger:
 
         return verify_ledger(self, artifacts_root=artifacts_root, signatures=signatures, workers=workers, trusted_root=trusted_root, bundles=bundles)
 
+    def reader(self) -> "_Conn":
+        """A read-only connection (context manager) for the ledger's own readers (:mod:`ledger.proofs`)."""
+        return self._connect(read_only=True)
+
+    @staticmethod
+    def stored_row(con: Any, seq: int) -> tuple | None:
+        """Event ``seq`` as stored, ``(seq, event_id, kind, ts, key_id, prev_hash, body, hash, sig)``, read through ``con``; None if absent."""
+        return con.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", [seq]).fetchone()
+
     def check_event(self, seq: int) -> "EventCheck":
         """Re-check one stored event: hash, link, signature and the signer's trust there (see :mod:`ledger.proofs`)."""
         from ledger.proofs import check_event

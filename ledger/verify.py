@@ -315,7 +315,7 @@ def _prefix_root(levels: list[list[bytes]], size: int) -> bytes:
 def _fetch(ledger: "Ledger", signatures: bool):
     """One read transaction: the columns verification needs (as Arrow, seq-ordered) and the head witness."""
     cols = f"seq, {chain.EVENT_HASH_PREIMAGE_SQL} AS pre, body, hash, prev_hash, kind, key_id" + (", sig" if signatures else "")
-    with ledger._connect(read_only=True) as con:
+    with ledger.reader() as con:
         try:
             table = con.sql(f"SELECT {cols} FROM events").to_arrow_table()  # table order; sorted below only if needed
             witness = con.execute("SELECT origin, size, head_hash, key_id, sig FROM ledger_head").fetchone()

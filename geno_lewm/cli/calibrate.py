@@ -23,7 +23,8 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
     from geno_lewm.scoring.calibrate import calibrate_package
 
     doc = calibrate_package(args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device)

@@ -43,7 +43,8 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
 
     from geno_lewm.baseline import GENERATED_BY, SCORE_FIELD, BaselineScorer, LogpCache, baseline_row
     from geno_lewm.encoder.carbon import CarbonEncoder

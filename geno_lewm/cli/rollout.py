@@ -31,7 +31,8 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
     if args.bootstrap < 0 or not 0.0 < args.ci_level < 1.0:
         raise InputError("USAGE", "--bootstrap must be >= 0 and --ci-level strictly between 0 and 1")
     from geno_lewm.package import ModelPackage

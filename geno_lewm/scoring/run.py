@@ -76,7 +76,7 @@ class ScoringSession:
     def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
         """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied)."""
         from geno_lewm.calibration import features_of
-        from geno_lewm.scoring.receipts import build_receipt
+        from geno_lewm.scoring.commitments import build_receipt
 
         for r in results:
             if isinstance(r, VariantIssue):

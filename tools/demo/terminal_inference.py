@@ -28,7 +28,8 @@ def build_parser() -> ArgumentParser:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
     from geno_lewm.scoring.demo_run import MANIFEST, TRANSCRIPT, run_terminal_demo
 
     man = run_terminal_demo(args.model_dir, args.vcf, args.fasta, args.output_dir, artifact_root=args.artifact_root, device=args.device)

@@ -28,10 +28,10 @@ from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
-from tools.release.artifacts import identity, list_files
+from ledger.artifacts import identity, list_files
 from tools.release.publication_common import check_expected, download_verified, named_identity, safe_destination, write_public_report
 from tools.release.recording import call_main
-from tools.release.reports import load_json, load_report
+from ledger.reports import load_json, load_report
 
 GENERATED_BY = "tools.release.clean_machine_demo"
 REPORT_NAME = "clean_machine_demo_report.json"
@@ -90,7 +90,7 @@ def _download(plan: dict[str, Any], out: Path) -> list[dict[str, Any]]:
 
 
 def _verify_packages(out: Path, cand: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
     from tools.release.model_package import verify_model_package
 
     from geno_lewm.package import model_id_of

@@ -25,12 +25,10 @@ from typing import Any
 from ledger.errors import ConfigError, InputError, ReleaseError
 from ledger.identity import check_public_path, is_sha256_hex
 
-from tools.release.reports import md_table
 
 SPEC_KIND = "dataset_snapshot_spec"
 METADATA_KIND = "dataset_metadata"
 KEY_SCHEME = "contig:pos:ref:alt"
-CORE_FILES = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
 
 _SPEC_KEYS = {
     "schema_version", "kind", "snapshot_id", "title", "description", "demo_snapshot", "snapshot_date",
@@ -207,83 +205,6 @@ def check_variant(v: Variant, fasta: Mapping[str, str], path_name: str) -> str |
     if seq[v.pos - 1] != v.ref:
         raise InputError("REF_MISMATCH", f"{v.contig}:{v.pos} REF {v.ref} does not match the reference base {seq[v.pos - 1]}", "check that the VCF was called against this FASTA")
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Renders (pure functions of JSON documents)
-# ---------------------------------------------------------------------------------------------
-
-
-def render_data_card(package: Mapping[str, Any], integrity: Mapping[str, Any]) -> str:
-    """``data_card.md`` from ``dataset_package.json`` and ``split_integrity.json`` (pure)."""
-    lines = [f"# Data card: {package['title']}", ""]
-    if package.get("demo_snapshot"):
-        lines += ["> **Demo snapshot.** " + package["claim_boundary"], ""]
-    else:
-        lines += ["> " + package["claim_boundary"], ""]
-    lines += [
-        f"- Snapshot id: `{package['snapshot_id']}`",
-        f"- Snapshot date: {package['snapshot_date']}",
-        f"- Variant types: {', '.join(package['variant_types'])}",
-        f"- License: {package['license']}",
-        f"- Spec sha256: `{package['spec_sha256']}`",
-        "",
-        package["description"],
-        "",
-        "## Sources",
-        "",
-        md_table(["name", "role", "reference", "sha256", "size", "origin", "license"],
-                 [[s["name"], s["role"], s["reference"], s["sha256"], s["size"], s["origin"], s["license"]] for s in package["sources"]]),
-        "## Files",
-        "",
-        md_table(["path", "role", "sha256", "size"], [[f["path"], f["role"], f["sha256"], f["size"]] for f in package["files"]]),
-        "## Split rule",
-        "",
-        f"Rule: `{package['split']['rule']}`; comparable key: `{package['split']['key_scheme']}`; guard: {package['split']['guard_bp']} bp.",
-        "",
-        md_table(["split", "contig", "start", "end"],
-                 [[name, r["contig"], r["start"], r["end"]] for name, lst in sorted(package["split"]["regions"].items()) for r in lst]),
-        "## Class balance (observed, from split_integrity.json)",
-        "",
-    ]
-    classes = list(integrity["classes"])
-    rows = []
-    for name, s in sorted(integrity["splits"].items()):
-        rows.append([name, s["n_variants"], *[s["class_balance"].get(c, 0) for c in classes], s["class_balance"].get("unlabelled", 0)])
-    lines.append(md_table(["split", "variants", *classes, "unlabelled"], rows))
-    leak = integrity["leakage"]
-    lines += [
-        "## Train/eval leakage evidence",
-        "",
-        f"- Comparable keys: `{leak['comparable_keys']}`",
-        f"- Shared keys between splits: {leak['shared_key_count']}",
-        f"- Shared positions between splits: {leak['shared_position_count']}",
-        f"- Smallest distance from a variant to another split's region: {leak['min_cross_split_distance_bp']} bp (guard {leak['guard_bp']} bp)",
-        f"- Excluded by the guard: {leak['guard_excluded_count']}",
-        f"- Verdict: {'no leakage found' if integrity['ok'] else 'LEAKAGE'}",
-        "",
-        "## Labels",
-        "",
-        f"Label source: `{package['labels']['source']}` INFO field `{package['labels']['info_field']}`. {package['labels'].get('note', '')}".rstrip(),
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def render_manifest(package: Mapping[str, Any]) -> dict[str, Any]:
-    """``dataset_manifest.json`` body from ``dataset_package.json`` (pure)."""
-    return {
-        "kind": "dataset_manifest",
-        "snapshot_id": package["snapshot_id"],
-        "demo_snapshot": package["demo_snapshot"],
-        "reference": next(f["path"] for f in package["files"] if f["role"] == "reference"),
-        "splits": {name: next(f["path"] for f in package["files"] if f["role"] == f"variants:{name}") for name in sorted(package["split"]["regions"])},
-        "key_scheme": package["split"]["key_scheme"],
-        "label_field": package["labels"]["info_field"],
-        "classes": list(package["labels"]["classes"]),
-        "files": [dict(f) for f in package["files"]],
-        "split_integrity": package["split_integrity"],
-    }
 
 
 def require(cond: bool, code: str, message: str, hint: str | None = None) -> None:

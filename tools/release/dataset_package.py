@@ -8,7 +8,8 @@ pure render of the two JSON reports) and ``SHA256SUMS`` over every package file.
 computed before the first one is written; the outputs are deterministic, so re-running on an
 unchanged package reproduces identical bytes.
 
-:func:`verify_dataset` is the package verifier other steps call (training preflight, paper).
+:func:`verify_dataset` (:mod:`geno_lewm.datasets`, re-exported here) is the package verifier other steps
+call (training preflight, paper).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from ledger.canonical import canonical_json, sha256_hex
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import dataset_integrity
-from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.dataset_common import CORE_FILES, render_data_card, render_manifest, validate_metadata
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report
+from ledger.artifacts import identity, list_files, write_sums
+from geno_lewm.datasets import render_data_card, render_manifest, stamped as _stamped, verify_dataset  # noqa: F401 - verify_dataset: the package verifier, re-exported
+from tools.release.dataset_common import validate_metadata
+from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, dumps, load_json
 from ledger.fsutil import atomic_write_text
 
 GENERATED_BY = "tools.release.dataset_package"
@@ -60,10 +62,6 @@ def build_package_doc(dataset_dir: Path, metadata: Mapping[str, Any], integrity_
     }
 
 
-def _stamped(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {"schema_version": REPORT_SCHEMA_VERSION, **doc, "generated_by": GENERATED_BY}
-
-
 def package_dataset(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> list[Path]:
     """Write split integrity, package JSON, manifest, data card and SHA256SUMS; return the written paths.
 
@@ -91,32 +89,6 @@ def write_package_sums(dataset_dir: str | Path) -> None:
     """(Re)write ``SHA256SUMS`` over every file in the package except itself."""
     d = Path(dataset_dir)
     write_sums(d / SUMS, list_files(d, exclude=[SUMS]), d)
-
-
-def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) -> dict[str, Any]:
-    """Verify a dataset package; return ``dataset_package.json``. Raises a typed error naming the problem.
-
-    Checks: ``SHA256SUMS`` (valid digests, no duplicates, every listed file fresh, core files and
-    every package file covered); ``generated_by`` of each report; ``data_card.md`` and
-    ``dataset_manifest.json`` re-render exactly from ``dataset_package.json`` (+ split integrity);
-    split integrity has comparable-key leakage evidence and class balance; the snapshot and
-    input-check reports are generated, public-safe and their recorded identities fresh.
-    """
-    from tools.release import dataset_snapshot
-
-    d = Path(dataset_dir)
-    required = list(CORE_FILES if require_snapshot else (PACKAGE_JSON, SUMS))
-    check_complete_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [dataset_integrity.FILENAME, MANIFEST_JSON, DATA_CARD], what="dataset package", hint="re-run python -m tools.release.dataset_package")
-    package = load_report(d / PACKAGE_JSON, GENERATED_BY)
-    integrity = dataset_integrity.load_split_integrity(d / dataset_integrity.FILENAME)
-    check_fresh(package["split_integrity"], d)
-    for f in package["files"]:
-        check_fresh(f, d)
-    check_rendered(d / DATA_CARD, lambda: render_data_card(package, integrity))
-    check_rendered(d / MANIFEST_JSON, lambda: dumps(_stamped(render_manifest(package))))
-    if require_snapshot:
-        dataset_snapshot.verify_snapshot_reports(d, package)
-    return package
 
 
 def _body(call: StepCall) -> str:

@@ -29,7 +29,7 @@ from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import check_fresh, identity, sha256_file
+from ledger.artifacts import identity, sha256_file
 from tools.release.dataset_common import (
     check_variant,
     read_fasta,
@@ -40,7 +40,7 @@ from tools.release.dataset_common import (
     validate_spec,
 )
 from tools.release.recording import StepRun
-from tools.release.reports import load_json, load_report, write_report
+from ledger.reports import load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_snapshot"
 INPUT_CHECK = "dataset_input_check_report.json"
@@ -194,25 +194,6 @@ def build_snapshot(spec_json: str | Path, inputs_dir: str | Path, dataset_dir: s
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return report
-
-
-def verify_snapshot_reports(dataset_dir: str | Path, package: Mapping[str, Any]) -> None:
-    """Check the snapshot and input-check reports of a package (generated_by, public paths, freshness)."""
-    d = Path(dataset_dir)
-    report = load_report(d / SNAPSHOT_REPORT, GENERATED_BY)
-    check = load_report(d / INPUT_CHECK, GENERATED_BY)
-    for key in ("input_check", "metadata", "package", "manifest", "data_card", "split_integrity"):
-        if not isinstance(report.get(key), Mapping):
-            raise ProvenanceError("SNAPSHOT_REPORT", f"{SNAPSHOT_REPORT} lacks the {key} identity", "rebuild the snapshot")
-        check_fresh(report[key], d)
-    for f in report.get("package_files", []):
-        check_fresh(f, d)
-    if report["spec"]["sha256"] != package["spec_sha256"] or check["spec"]["sha256"] != package["spec_sha256"]:
-        raise ProvenanceError("STALE_INPUT_CHECK", "the snapshot or input-check report names another spec than dataset_package.json", "rebuild the snapshot from one spec")
-    want = {s["name"]: s["sha256"] for s in package["sources"]}
-    have = {s["name"]: s["sha256"] for s in check["sources"]}
-    if want != have or not check.get("ok"):
-        raise ProvenanceError("STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot")
 
 
 def _record_sources(run: StepRun, spec: Mapping[str, Any], inputs_dir: Path) -> None:

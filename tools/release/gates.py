@@ -24,7 +24,7 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.identity import Identity
 
-from tools.release.artifacts import stale_identities
+from ledger.artifacts import stale_identities
 
 #: state -> (glyph, word). Words carry the meaning without colour (NO_COLOR friendly).
 STATE_GLYPHS: dict[str, tuple[str, str]] = {

@@ -24,9 +24,9 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.declare import Derived, Flag, Step, StepCall
-from tools.release.artifacts import check_complete_sums, identity, list_files, read_sums
+from ledger.artifacts import check_complete_sums, identity, list_files, read_sums
 from tools.release.publication_common import TARGET_FLAGS, Targets, asset_url, file_url, github_release, hf_repo, targets_from_args, write_public_report
-from tools.release.reports import load_report
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.hub_release"
 PLAN_NAME = "hub_release_plan.json"

@@ -24,8 +24,8 @@ from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
+from ledger.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
+from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 
 GENERATED_BY = "tools.release.model_package"
 PACKAGE_JSON = "model_package.json"

@@ -22,8 +22,8 @@ from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import check_fresh, identity
-from tools.release.reports import check_public_report, load_json, md_table
+from ledger.artifacts import check_fresh, identity
+from ledger.reports import check_public_report, load_json, md_table
 
 GENERATED_BY = "tools.release.paper_draft"
 DEMO_MANIFEST = "terminal_demo_manifest.json"
@@ -71,7 +71,7 @@ def _compact(v: Any) -> str:
 def collect(model_dir: Path, dataset_dir: Path, demo_dir: Path) -> dict[str, Any]:
     """Load and check every input of the draft; raise on stale eval report or stale demo evidence."""
     from tools.release import model_package
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
 
     package = model_package.verify_model_package(model_dir)
     manifest = load_json(model_dir / "manifest.json")

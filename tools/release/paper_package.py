@@ -16,7 +16,7 @@ from ledger.errors import ProvenanceError
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import paper_draft
-from tools.release.reports import check_rendered
+from ledger.reports import check_rendered
 
 REQUIRED_SECTIONS = ("## Citation Metadata", "## Negative Findings", "## Demo Evidence", "## Artifact Availability")
 

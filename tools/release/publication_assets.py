@@ -22,7 +22,7 @@ from ledger.identity import sha256_file
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, publication_report
 from tools.release.publication_common import Endpoints, github_release, named_identity, refs, write_public_report
-from tools.release.reports import load_report
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_assets"
 REPORT_NAME = "publication_evidence_assets.json"

@@ -33,7 +33,7 @@ from ledger.fsutil import atomic_path
 from ledger.identity import check_public_path, is_sha256_hex, sha256_file
 
 from tools.release.declare import Flag
-from tools.release.reports import check_public_report, write_report
+from ledger.reports import check_public_report, write_report
 
 #: The release page's live publication issues, in the order the page lists them.
 PUBLICATION_ISSUES: tuple[str, ...] = ("#163", "#164", "#165", "#166", "#167", "#101")
@@ -326,7 +326,7 @@ def check_no_home(text: str, name: str) -> None:
 
 
 def write_public_report(path: str | os.PathLike[str], doc: Mapping[str, Any], *, generated_by: str) -> dict[str, Any]:
-    """:func:`tools.release.reports.write_report` after refusing private paths, home paths and credential values."""
+    """:func:`ledger.reports.write_report` after refusing private paths, home paths and credential values."""
     import json
 
     check_public_report(doc, Path(path).name)

@@ -22,7 +22,7 @@ from ledger.errors import ProvenanceError, ReleaseError
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
 from tools.release.publication_common import PUBLICATION_ISSUES, named_identity, refs, row, write_public_report
-from tools.release.reports import load_report
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_report"
 REPORT_NAME = "publication_evidence_report.json"

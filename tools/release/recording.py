@@ -31,7 +31,7 @@ from typing import Any
 from ledger.errors import GenoError, InputError, ReleaseError
 from ledger.identity import Identity
 
-from tools.release.artifacts import identity, list_files, public_argv
+from ledger.artifacts import identity, list_files, public_argv
 from tools.release.context import Log, ReleaseContext
 
 _ERROR_LINE = re.compile(r"error\[(?P<code>[A-Z]+\.[A-Z0-9_]+)\]: (?P<message>.*)")

@@ -33,7 +33,7 @@ from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release
-from tools.release.artifacts import identity, read_sums
+from ledger.artifacts import identity, read_sums
 from tools.release.publication_common import (
     TARGET_FLAGS,
     PUBLICATION_ISSUES,
@@ -48,7 +48,7 @@ from tools.release.publication_common import (
     targets_from_args,
     write_public_report,
 )
-from tools.release.reports import load_report
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.release_candidate"
 REPORT_NAME = "release_candidate_report.json"
@@ -74,7 +74,7 @@ def _bind(pkg: Path, package: str, names: tuple[str, ...] | list[str]) -> list[d
 
 
 def _dataset_row(t: Targets) -> dict[str, Any]:
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
 
     verify_dataset(t.dataset_dir)
     return {"evidence": _bind(t.dataset_dir, "dataset", DATASET_BOUND)}
@@ -103,7 +103,7 @@ def _model_row(t: Targets) -> dict[str, Any]:
 
 def _eval_row(t: Targets) -> dict[str, Any]:
     from tools.release.model_package import EVAL_GENERATORS, render_eval_report
-    from tools.release.reports import check_rendered
+    from ledger.reports import check_rendered
 
     metrics = load_report(t.model_dir / "eval_metrics.json", EVAL_GENERATORS)
     check_rendered(t.model_dir / "eval_report.md", lambda: render_eval_report(metrics))

@@ -25,9 +25,9 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import identity, public_argv
+from ledger.artifacts import identity, public_argv
 from tools.release.publication_common import write_public_report
-from tools.release.reports import load_json
+from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.rollout_speed_scope"
 SOURCE_GENERATOR = "bench.rollout"

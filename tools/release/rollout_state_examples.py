@@ -24,7 +24,7 @@ from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import identity
+from ledger.artifacts import identity
 from tools.release.publication_common import write_public_report
 
 GENERATED_BY = "tools.release.rollout_state_examples"

@@ -25,9 +25,9 @@ from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall, path_or_none
-from tools.release.artifacts import identity, public_argv
+from ledger.artifacts import identity, public_argv
 from tools.release.publication_common import blockers_of, write_public_report
-from tools.release.reports import load_json, load_report
+from ledger.reports import load_json, load_report
 from tools.release.rollout_speed_scope import GENERATED_BY as SCOPE_GENERATOR
 from tools.release.rollout_speed_scope import REQUIRED_REFS, check_source
 from tools.release.v02_benchmark_suite import GENERATED_BY as SUITE_GENERATOR

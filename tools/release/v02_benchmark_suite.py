@@ -31,10 +31,10 @@ from typing import Any
 from ledger.errors import ConfigError, GenoError, InputError
 
 from tools.release.declare import Flag, Step, StepCall
-from tools.release.artifacts import identity, public_argv
+from ledger.artifacts import identity, public_argv
 from tools.release.publication_common import write_public_report
 from tools.release.recording import capture_output
-from tools.release.reports import load_json
+from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.v02_benchmark_suite"
 CLAIM = ("Suite execution evidence only: it shows which benchmark commands ran and which files they wrote. "
