@@ -61,7 +61,7 @@ class ArtifactRow:
     path: str  # package-relative path
     sha256: str  # recorded digest
     size: int  # recorded size in bytes
-    state: str  # "fresh", "stale" or "missing" (from tools.release.artifacts.stale_identities)
+    state: str  # "fresh", "stale" or "missing" (from ledger.artifacts.stale_identities)
 
 
 @dataclass
@@ -166,7 +166,7 @@ class Services:
 
     def step_view(self, name: str, *, runs_limit: int = 20) -> StepView:
         """The Step screen's data: registry entry, latest run, its artifacts (fresh or stale) and last runs."""
-        from tools.release.artifacts import stale_identities
+        from ledger.artifacts import stale_identities
         from tools.release.gates import latest_runs
         from tools.release.steps import step as get_step
 

@@ -10,8 +10,8 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
-from tools.release.artifacts import read_sums
-from tools.release.reports import private_paths
+from ledger.artifacts import read_sums
+from ledger.reports import private_paths
 
 HF_TOKEN = "hf_SECRETtokenVALUE0123456789"
 GH_TOKEN = "ghs_SECRETtokenVALUE9876543210"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import GenoError
-from tools.release.artifacts import public_argv
+from ledger.artifacts import public_argv
 from tools.release.publication_common import secret_values, write_public_report
 
 TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=12, max_size=40).map(lambda s: "hf_" + s)
