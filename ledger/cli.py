@@ -24,18 +24,16 @@ def _add_ledger(p, *, key: bool = False) -> None:
 
 
 def _ledger_path(args) -> Path:
-    if args.ledger:
-        return Path(args.ledger)
-    from ledger.workspace import Workspace
+    from ledger.workspace import resolve_ledger_path
 
-    return Workspace().ledger_path
+    return resolve_ledger_path(args.ledger)
 
 
 def _signer(args):
     from ledger.keys import Signer
-    from ledger.workspace import Workspace
+    from ledger.workspace import resolve_key_path
 
-    return Signer.load(args.key or Workspace().key_path)
+    return Signer.load(resolve_key_path(args.key))
 
 
 def _open(args, read_only: bool = True):
