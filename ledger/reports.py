@@ -13,11 +13,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.canonical import canonical_json
-from ledger.errors import InputError, ProvenanceError
+from ledger.errors import GenoError, InputError, ProvenanceError
 from ledger.fsutil import atomic_write_text
+
+T = TypeVar("T")
 
 REPORT_SCHEMA_VERSION = "1.0.0"
 
@@ -78,6 +80,20 @@ def write_report(path: str | os.PathLike[str], doc: Mapping[str, Any], *, genera
     check_public_report(out, Path(path).name)
     atomic_write_text(path, dumps(out))
     return out
+
+
+def decode(doc: Any, type_: type[T], *, what: str, error: Callable[[str, str | None], GenoError], hint: str | None = None) -> T:
+    """Decode ``doc`` into the msgspec type ``type_``: decoding is the validation.
+
+    A mismatch raises ``error(message, hint)`` where the message names ``what`` and the field path
+    (``Expected `str`, got `int` - at `$.sources[0].sha256```).
+    """
+    import msgspec
+
+    try:
+        return msgspec.convert(doc, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise error(f"{what}: {exc}", hint) from None
 
 
 def load_json(path: str | os.PathLike[str], what: str | None = None) -> dict[str, Any]:

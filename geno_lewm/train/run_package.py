@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.release_metadata import PREFLIGHT, validate_metadata
 from ledger.artifacts import check_sums, identity, render_sums
-from ledger.errors import ConfigError, ProvenanceError, ReleaseError
+from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 
@@ -25,9 +26,7 @@ GENERATED_BY = "tools.release.training_run"
 MANIFEST = "training_run_manifest.json"
 CARD = "training_run_card.md"
 SUMS = "training_run_SHA256SUMS"
-PREFLIGHT = "training_preflight_report.json"
 DATASET_CORE = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
-_META_KEYS = {"release_id", "extra_files", "notes", "dataset_snapshot", "commit", "release"}
 #: Run-dir entries that are regenerable working state, not run evidence (left out of the package).
 WORKING_STATE = ("window_cache",)
 
@@ -76,20 +75,6 @@ def check_preflight(path: Path) -> dict[str, Any]:
     if missing:
         raise ProvenanceError("PREFLIGHT_EVIDENCE", f"{path.name} lacks dataset evidence for {', '.join(sorted(missing))}", "preflight with --dataset-dir pointing at the packaged dataset")
     return doc
-
-
-def validate_metadata(meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Release metadata for a run (``CONFIG.TRAINING_METADATA`` on unknown keys or a missing preflight)."""
-    meta = dict(meta or {})
-    unknown = set(meta) - _META_KEYS - {"schema_version"}
-    if unknown:
-        raise ConfigError("TRAINING_METADATA", f"unknown metadata keys {sorted(unknown)}", f"allowed: {sorted(_META_KEYS)}")
-    extra = meta.get("extra_files", [])
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        raise ConfigError("TRAINING_METADATA", "extra_files must be a list of run-relative paths")
-    if meta.get("release", True) and PREFLIGHT not in extra:
-        raise ConfigError("TRAINING_METADATA", f"release training metadata must name {PREFLIGHT} in extra_files", "add it so the run manifest and checksums bind the preflight evidence")
-    return meta
 
 
 def render_card(manifest: Mapping[str, Any]) -> str:
@@ -148,7 +133,7 @@ def package_run(run_dir: str | Path, metadata: Mapping[str, Any] | None = None) 
     d = Path(run_dir)
     if not d.is_dir():
         raise ReleaseError("MISSING_RUN_DIR", f"run directory {d.name} not found", "train first, then package the run")
-    meta = validate_metadata(metadata)
+    meta = validate_metadata(metadata, "training")
     manifest = build_manifest(d, meta)
     text, card = dumps(manifest), render_card(manifest)
     atomic_write_text(d / MANIFEST, text)

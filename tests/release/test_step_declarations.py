@@ -91,3 +91,20 @@ def test_subcommands_are_the_same_declaration(capsys):
     assert rc == 2 and "INPUT.NEEDS_LEDGER" in err
     rc, _, err = _release_cli(["run", "yank", "--model-id", "0" * 64, "--reason", "x", "--no-ledger"], capsys)
     assert rc == 2 and "INPUT.NEEDS_LEDGER" in err
+
+
+def test_release_metadata_is_decoded_and_errors_name_the_field():
+    import pytest
+
+    from geno_lewm.release_metadata import validate_metadata
+    from ledger.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        validate_metadata({"release_id": "geno-lewm-v0.1.0-x-r1", "commit": 7}, "model", "meta.json")
+    assert exc.value.code == "CONFIG.MODEL_METADATA" and "$.commit" in exc.value.message and "meta.json" in exc.value.message
+    with pytest.raises(ConfigError) as exc:
+        validate_metadata({"extra_files": [], "bogus": 1}, "training")
+    assert exc.value.code == "CONFIG.TRAINING_METADATA" and "bogus" in exc.value.message
+    with pytest.raises(ConfigError) as exc:
+        validate_metadata({"snapshot_id": "s"}, "dataset")
+    assert exc.value.code == "CONFIG.DATASET_METADATA"

@@ -18,7 +18,8 @@ from typing import Any
 from ledger.errors import ReleaseError
 
 from tools.release.declare import Derived, Flag, Step, StepCall
-from tools.release.dataset_common import KEY_SCHEME, distance_to_other_splits, read_vcf, validate_metadata
+from geno_lewm.release_metadata import validate_metadata
+from tools.release.dataset_common import KEY_SCHEME, distance_to_other_splits, read_vcf
 from ledger.reports import check_public_report, load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_integrity"
@@ -27,7 +28,7 @@ FILENAME = "split_integrity.json"
 
 def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The ``split_integrity.json`` body for ``dataset_dir`` described by ``metadata`` (pure; raises on leakage)."""
-    metadata = validate_metadata(metadata)
+    metadata = validate_metadata(metadata, "dataset")
     d = Path(dataset_dir)
     label_field = metadata["labels"]["info_field"]
     classes = list(metadata["labels"]["classes"])
@@ -93,7 +94,7 @@ def write_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) 
 
 def _body(call: StepCall) -> str:
     d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
-    metadata = validate_metadata(load_json(meta_path), meta_path.name)
+    metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
     check_public_report(metadata, meta_path.name)
     for rel in metadata["files"]["splits"].values():
         call.run.input(d / rel)

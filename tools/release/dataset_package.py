@@ -25,7 +25,7 @@ from tools.release.declare import Flag, Step, StepCall
 from tools.release import dataset_integrity
 from ledger.artifacts import identity, list_files, write_sums
 from geno_lewm.datasets import render_data_card, render_manifest, stamped as _stamped, verify_dataset  # noqa: F401 - verify_dataset: the package verifier, re-exported
-from tools.release.dataset_common import validate_metadata
+from geno_lewm.release_metadata import validate_metadata
 from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, dumps, load_json
 from ledger.fsutil import atomic_write_text
 
@@ -68,7 +68,7 @@ def package_dataset(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> lis
     Everything is validated and rendered in memory first, so a bad input writes nothing.
     """
     d = Path(dataset_dir)
-    metadata = validate_metadata(metadata)
+    metadata = validate_metadata(metadata, "dataset")
     check_public_report(metadata, "dataset metadata")
     integrity = {"schema_version": REPORT_SCHEMA_VERSION, **dataset_integrity.build_split_integrity(d, metadata), "generated_by": dataset_integrity.GENERATED_BY}
     integrity_text = dumps(integrity)
@@ -93,7 +93,7 @@ def write_package_sums(dataset_dir: str | Path) -> None:
 
 def _body(call: StepCall) -> str:
     d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
-    metadata = validate_metadata(load_json(meta_path), meta_path.name)
+    metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
     for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
         call.run.input(d / rel)
     written = package_dataset(d, metadata)

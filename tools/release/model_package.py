@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import ConfigError, ProvenanceError, ReleaseError
+from geno_lewm.release_metadata import MODEL_REQUIRED_EXTRA as REQUIRED_EXTRA  # noqa: F401 - the files a model release names
+from geno_lewm.release_metadata import validate_metadata
+from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
@@ -32,8 +34,6 @@ PACKAGE_JSON = "model_package.json"
 CARD = "model_card.md"
 SUMS = "SHA256SUMS"
 EVAL_GENERATORS = ("geno-lewm-eval", "geno-lewm-eval-all")
-REQUIRED_EXTRA = ("training_preflight_report.json", "training_run_manifest.json", "training_run_card.md", "training_run_SHA256SUMS")
-_META_KEYS = {"schema_version", "release_id", "commit", "dataset_snapshot", "title", "intended_use", "limitations", "extra_files", "license"}
 
 
 def render_eval_report(metrics: Mapping[str, Any]) -> str:
@@ -123,34 +123,11 @@ def render_card(package: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def validate_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Model release metadata (``CONFIG.MODEL_METADATA`` naming the problem)."""
-    from geno_lewm.versioning import ReleaseId
-
-    unknown = set(meta) - _META_KEYS
-    if unknown:
-        raise ConfigError("MODEL_METADATA", f"unknown metadata keys {sorted(unknown)}", f"allowed: {sorted(_META_KEYS)}")
-    for key in ("release_id", "commit"):
-        if not isinstance(meta.get(key), str) or not meta[key]:
-            raise ConfigError("MODEL_METADATA", f"metadata needs a non-empty {key}")
-    ReleaseId.parse(meta["release_id"])
-    extra = meta.get("extra_files", [])
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        raise ConfigError("MODEL_METADATA", "extra_files must be a list of model-dir-relative paths")
-    names = {x.rsplit("/", 1)[-1] for x in extra}
-    missing = [n for n in REQUIRED_EXTRA if n not in names]
-    if missing:
-        raise ConfigError("MODEL_METADATA", f"extra_files must include {', '.join(missing)}", "copy the training run's manifest, card, checksums and preflight report into the model dir and list them")
-    for x in extra:
-        check_public_path(x, "extra file")
-    return dict(meta)
-
-
 def build(model_dir: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate the model dir and return (model_package.json document, manifest dict). Writes nothing."""
     from geno_lewm.package import model_id_of, verify_package
 
-    meta = validate_metadata(meta)
+    meta = validate_metadata(meta, "model")
     manifest = verify_package(model_dir)
     model_id = model_id_of(model_dir)
     metrics = load_report(model_dir / "eval_metrics.json", EVAL_GENERATORS)

@@ -32,7 +32,6 @@ from geno_lewm.train.run_package import (  # noqa: F401 - the run package format
     check_preflight,
     render_card,
     run_files,
-    validate_metadata,
     verify_run,
 )
 from geno_lewm.train.run_package import package_run as _package
