@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.release_metadata import KEY_SCHEME
 from ledger.artifacts import check_complete_sums, check_fresh
 from ledger.errors import ProvenanceError, ReleaseError
 from ledger.reports import REPORT_SCHEMA_VERSION, check_rendered, dumps, load_report, md_table
 
-KEY_SCHEME = "contig:pos:ref:alt"
 PACKAGE_JSON = "dataset_package.json"
 MANIFEST_JSON = "dataset_manifest.json"
 DATA_CARD = "data_card.md"

@@ -113,9 +113,9 @@ class ModelMetadata(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _KINDS: dict[str, tuple[type, str, str]] = {
-    "dataset": (DatasetMetadata, "DATASET_METADATA", "regenerate it with python -m tools.release.dataset_snapshot or follow docs/release-steps.md"),
-    "training": (TrainingMetadata, "TRAINING_METADATA", "see docs/release-steps.md for the training metadata keys"),
-    "model": (ModelMetadata, "MODEL_METADATA", "see docs/release-steps.md for the model metadata keys"),
+    "dataset": (DatasetMetadata, "CONFIG.DATASET_METADATA", "regenerate it with python -m tools.release.dataset_snapshot or follow docs/release-steps.md"),
+    "training": (TrainingMetadata, "CONFIG.TRAINING_METADATA", "see docs/release-steps.md for the training metadata keys"),
+    "model": (ModelMetadata, "CONFIG.MODEL_METADATA", "see docs/release-steps.md for the model metadata keys"),
 }
 
 
@@ -128,7 +128,7 @@ def validate_metadata(meta: Mapping[str, Any] | None, kind: str, name: str | Non
     name = name or f"{kind} metadata"
 
     def error(message: str, hint_: str | None = hint) -> ConfigError:
-        return ConfigError(code, message, hint_)
+        return ConfigError(code.removeprefix("CONFIG."), message, hint_)
 
     if meta is None and kind == "training":
         meta = {}

@@ -113,7 +113,7 @@ def test_publish_refuses_fixture_then_commits_exactly_the_plan(published):
 
 def test_moved_branch_fails_the_commit(published, monkeypatch):
     hub = published["hub"]
-    from tools.release.publication_common import targets_from_args
+    from tools.release.publication.targets import targets_from_args
 
     t = targets_from_args(hub_release.build_parser().parse_args(published["args"]))
     plan = hub_release.build_plan(t)

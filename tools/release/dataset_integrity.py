@@ -19,7 +19,8 @@ from ledger.errors import ReleaseError
 
 from tools.release.declare import Derived, Flag, Step, StepCall
 from geno_lewm.release_metadata import validate_metadata
-from tools.release.dataset_common import KEY_SCHEME, distance_to_other_splits, read_vcf
+from geno_lewm.release_metadata import KEY_SCHEME
+from tools.release.dataset.variants import distance_to_other_splits, read_vcf
 from ledger.reports import check_public_report, load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_integrity"

@@ -30,15 +30,8 @@ from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, sha256_file
-from tools.release.dataset_common import (
-    check_variant,
-    read_fasta,
-    read_vcf,
-    source_by_role,
-    split_of,
-    distance_to_other_splits,
-    validate_spec,
-)
+from tools.release.dataset.spec import source_by_role, validate_spec
+from tools.release.dataset.variants import check_variant, distance_to_other_splits, read_fasta, read_vcf, split_of
 from tools.release.recording import StepRun
 from ledger.reports import load_json, write_report
 

@@ -32,7 +32,9 @@ from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
-from tools.release.publication_common import TARGET_FLAGS, Targets, named_identity, targets_from_args, write_public_report
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.targets import TARGET_FLAGS, Targets, targets_from_args
 
 GENERATED_BY = "tools.release.hub_publish"
 REPORT_NAME = "hub_publish_report.json"

@@ -21,7 +21,10 @@ from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, publication_report
-from tools.release.publication_common import Endpoints, github_release, named_identity, refs, write_public_report
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import refs
+from tools.release.publication.targets import Endpoints, github_release
 from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_assets"

@@ -21,7 +21,9 @@ from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
-from tools.release.publication_common import PUBLICATION_ISSUES, named_identity, refs, row, write_public_report
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import PUBLICATION_ISSUES, refs, row
 from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_report"

@@ -34,20 +34,10 @@ from ledger.identity import sha256_file
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release
 from ledger.artifacts import identity, read_sums
-from tools.release.publication_common import (
-    TARGET_FLAGS,
-    PUBLICATION_ISSUES,
-    Endpoints,
-    Targets,
-    blockers_of,
-    fetch_digest,
-    github_release,
-    hf_repo,
-    refs,
-    row,
-    targets_from_args,
-    write_public_report,
-)
+from tools.release.publication.downloads import fetch_digest
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import PUBLICATION_ISSUES, blockers_of, refs, row
+from tools.release.publication.targets import Endpoints, TARGET_FLAGS, Targets, github_release, hf_repo, targets_from_args
 from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.release_candidate"

@@ -26,7 +26,7 @@ from ledger.errors import InputError, ProvenanceError, ReleaseError
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, public_argv
-from tools.release.publication_common import write_public_report
+from tools.release.publication.public_report import write_public_report
 from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.rollout_speed_scope"

@@ -25,7 +25,7 @@ from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity
-from tools.release.publication_common import write_public_report
+from tools.release.publication.public_report import write_public_report
 
 GENERATED_BY = "tools.release.rollout_state_examples"
 SCHEMA_VERSION = "1.0.0"

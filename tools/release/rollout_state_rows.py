@@ -18,7 +18,7 @@ from ledger.errors import InputError, ProvenanceError
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity
-from tools.release.publication_common import write_public_report
+from tools.release.publication.public_report import write_public_report
 from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR
 from tools.release.rollout_state_examples import SCHEMA_VERSION, read_jsonl, write_jsonl
 

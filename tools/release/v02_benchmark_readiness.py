@@ -26,7 +26,8 @@ from ledger.identity import sha256_file
 
 from tools.release.declare import Flag, Step, StepCall, path_or_none
 from ledger.artifacts import identity, public_argv
-from tools.release.publication_common import blockers_of, write_public_report
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import blockers_of
 from ledger.reports import load_json, load_report
 from tools.release.rollout_speed_scope import GENERATED_BY as SCOPE_GENERATOR
 from tools.release.rollout_speed_scope import REQUIRED_REFS, check_source

@@ -32,7 +32,7 @@ from ledger.errors import ConfigError, GenoError, InputError
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, public_argv
-from tools.release.publication_common import write_public_report
+from tools.release.publication.public_report import write_public_report
 from tools.release.recording import capture_output
 from ledger.reports import load_json
 
