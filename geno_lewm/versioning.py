@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from ledger.errors import InputError, SchemaCompatError
 
-from geno_lewm.migrations.registry import MIGRATIONS, Migration, register_migration  # noqa: F401 - re-exported
+from geno_lewm.migrations import registry as _registry
+from geno_lewm.migrations.registry import MIGRATIONS, Migration
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _RELEASE_ID = re.compile(r"^geno-lewm-v(?P<version>[^-]+)-(?P<encoder>.+)-r(?P<revision>[^-]*)$")
@@ -122,6 +123,11 @@ SCHEMAS: dict[str, Schema] = {
 REQUIRED_FIELDS_KEY = "required_fields"
 
 _MIGRATIONS = MIGRATIONS  # the registry lives in geno_lewm.migrations.registry (no import cycle)
+
+
+def register_migration(schema: str, from_major: int, to_version: str) -> Callable[[Migration], Migration]:
+    """Register ``fn`` as the migration of ``schema`` documents from ``from_major`` to ``to_version``."""
+    return _registry.register_migration(schema, from_major, to_version)
 
 
 def load_document(schema_name: str, doc: Mapping[str, Any], *, known_fields: frozenset[str] | None = None) -> dict[str, Any]:

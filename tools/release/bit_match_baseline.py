@@ -372,19 +372,14 @@ def _body(call: StepCall) -> None:
     call.say(f"{verb}: {result['rows']} score rows and {result['commitments']} output commitments (model {result['model_id'][:12]}…)", err=True)
 
 
-DECLARED = Step(
-    STEP, gate="reproducibility", body=_body, check=_check, records="self",
-    purpose="re-score the fixed input bit for bit against tests/baselines/bit_match (INV-REL-2)",
-    details="INV-REL-2: re-score the fixed input and compare score rows and output commitments byte for byte with the committed baseline.",
-    flags=(
-        Flag("--model-dir", "model package to score with (default: rebuild the baseline's model from its recipe)"),
-        Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
-        Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
-        Flag("--threads", "torch CPU threads while scoring (default: torch's)", "int"),
-        Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
-        Flag("--json", "print the result as JSON on stdout", "bool"),
-    ),
-)
+DECLARED = Step(STEP, gate="reproducibility", body=_body, check=_check, records="self", purpose="re-score the fixed input bit for bit against tests/baselines/bit_match (INV-REL-2)", flags=(
+    Flag("--model-dir", "model package to score with (default: rebuild the baseline's model from its recipe)"),
+    Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
+    Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
+    Flag("--threads", "torch CPU threads while scoring (default: torch's)", "int"),
+    Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
+    Flag("--json", "print the result as JSON on stdout", "bool"),
+), details="INV-REL-2: re-score the fixed input and compare score rows and output commitments byte for byte with the committed baseline.")
 main = DECLARED.main
 
 

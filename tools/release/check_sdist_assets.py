@@ -89,14 +89,10 @@ def _body(call: StepCall) -> str:
     return f"{result['archive']}: {result['members']} files; all release assets present"
 
 
-STEP = Step(
-    "check_sdist_assets", gate="hub_plan", body=_body,
-    purpose="build the sdist and check it carries the release assets (INV-REL-6)",
-    flags=(
-        Flag("--project-root", "source checkout to build (default: this checkout)"),
-        Flag("--sdist", "check this sdist archive instead of building one", role="input"),
-    ),
-)
+STEP = Step("check_sdist_assets", gate="hub_plan", body=_body, purpose="build the sdist and check it carries the release assets (INV-REL-6)", flags=(
+    Flag("--project-root", "source checkout to build (default: this checkout)"),
+    Flag("--sdist", "check this sdist archive instead of building one", role="input"),
+))
 main = STEP.main
 
 if __name__ == "__main__":

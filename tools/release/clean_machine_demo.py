@@ -198,18 +198,12 @@ def _body(call: StepCall) -> str:
     return f"clean-machine replay passed: {len(doc['downloaded'])} published files verified, demo replayed ({len(doc['checks'])} checks) -> {REPORT_NAME}"
 
 
-STEP = Step(
-    "clean_machine_demo", gate="publication", body=_body,
-    purpose="replay the terminal demo from the public bytes of a ready candidate",
-    details="Download the published release and replay the terminal demo from those bytes.",
-    flags=(
-        Flag("--release-candidate-report", "a generated, ready release_candidate_report.json", required=True, role="input"),
-        Flag("--output-dir", "new, empty directory for the downloads, the replay and the report", required=True),
-        Flag("--device", "device for the replayed demo (default cpu)", "choice", default="cpu", choices=("cpu", "cuda", "auto")),
-    ),
-)
+STEP = Step("clean_machine_demo", gate="publication", body=_body, purpose="replay the terminal demo from the public bytes of a ready candidate", flags=(
+    Flag("--release-candidate-report", "a generated, ready release_candidate_report.json", required=True, role="input"),
+    Flag("--output-dir", "new, empty directory for the downloads, the replay and the report", required=True),
+    Flag("--device", "device for the replayed demo (default cpu)", "choice", default="cpu", choices=("cpu", "cuda", "auto")),
+), details="Download the published release and replay the terminal demo from those bytes.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

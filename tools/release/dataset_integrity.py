@@ -104,15 +104,10 @@ def _body(call: StepCall) -> str:
     return f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}"
 
 
-STEP = Step(
-    "dataset_integrity", gate="dataset", body=_body,
-    purpose="train/eval leakage evidence and observed class balance (split_integrity.json)",
-    details="Write split_integrity.json: train/eval leakage evidence and observed class balance.",
-    flags=(
-        Flag("--dataset-dir", "dataset package directory", required=True),
-        Flag("--metadata-json", "dataset metadata", default=Derived("DATASET_DIR/dataset_metadata.json", lambda c: Path(c.args.dataset_dir) / "dataset_metadata.json"), role="input"),
-    ),
-)
+STEP = Step("dataset_integrity", gate="dataset", body=_body, purpose="train/eval leakage evidence and observed class balance (split_integrity.json)", flags=(
+    Flag("--dataset-dir", "dataset package directory", required=True),
+    Flag("--metadata-json", "dataset metadata", default=Derived("DATASET_DIR/dataset_metadata.json", lambda c: Path(c.args.dataset_dir) / "dataset_metadata.json"), role="input"),
+), details="Write split_integrity.json: train/eval leakage evidence and observed class balance.")
 main = STEP.main
 
 if __name__ == "__main__":

@@ -102,15 +102,10 @@ def _body(call: StepCall) -> str:
     return f"dataset package written: {', '.join(p.name for p in written)}"
 
 
-STEP = Step(
-    "dataset_package", gate="dataset", body=_body,
-    purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS",
-    details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.",
-    flags=(
-        Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
-        Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
-    ),
-)
+STEP = Step("dataset_package", gate="dataset", body=_body, purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS", flags=(
+    Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
+    Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
+), details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
 main = STEP.main
 
 if __name__ == "__main__":

@@ -225,20 +225,15 @@ def _body(call: StepCall) -> str:
     return f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}"
 
 
-STEP = Step(
-    "dataset_snapshot", gate="dataset", body=_body, check=_check, run_name=_mode,
-    purpose="build the dataset snapshot package from the spec and staged inputs",
-    details="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.",
-    flags=(
-        Flag("--spec-json", "dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)", required=True, role="input"),
-        Flag("--check-spec", "validate the spec only", "bool", exclusive="mode"),
-        Flag("--check-inputs", "check staged upstream inputs against the spec", "bool", exclusive="mode"),
-        Flag("--inputs-dir", "directory the spec's source paths are relative to", default="."),
-        Flag("--output", "with --check-inputs: write dataset_input_check_report.json here"),
-        Flag("--dataset-dir", "build the snapshot package into this directory"),
-        Flag("--overwrite", "replace an existing dataset directory", "bool"),
-    ),
-)
+STEP = Step("dataset_snapshot", gate="dataset", body=_body, check=_check, run_name=_mode, purpose="build the dataset snapshot package from the spec and staged inputs", flags=(
+    Flag("--spec-json", "dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)", required=True, role="input"),
+    Flag("--check-spec", "validate the spec only", "bool", exclusive="mode"),
+    Flag("--check-inputs", "check staged upstream inputs against the spec", "bool", exclusive="mode"),
+    Flag("--inputs-dir", "directory the spec's source paths are relative to", default="."),
+    Flag("--output", "with --check-inputs: write dataset_input_check_report.json here"),
+    Flag("--dataset-dir", "build the snapshot package into this directory"),
+    Flag("--overwrite", "replace an existing dataset directory", "bool"),
+), details="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
 SPEC_CHECK = STEP.alias("dataset_spec_check", "validate the dataset snapshot spec (--check-spec)", fixed_args=("--check-spec",))
 INPUT_CHECK_STEP = STEP.alias("dataset_input_check", "check staged upstream inputs against the spec (--check-inputs)", fixed_args=("--check-inputs",))
 main = STEP.main

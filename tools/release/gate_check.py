@@ -113,20 +113,15 @@ def _body(call: StepCall) -> None:
         raise ReleaseError("GATE_CHECK", "failed invariants: " + "; ".join(f"{v.invariant} ({v.code})" for v in failed), "fix each failed invariant named above; the ledger records every verdict (geno-lewm-release status)")
 
 
-STEP = Step(
-    "gate_check", gate="", body=_body, records="self", subcommand="gate-check",
-    purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each",
-    details="Run the release invariants and record each verdict in the ledger.",
-    flags=(
-        Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
-        Flag("--project-root", "source checkout (default: this checkout)"),
-        Flag("--model-dir", "INV-REL-2: score with this package (default: rebuild the baseline's model)"),
-        Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
-        Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
-        Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
-        Flag("--json", "print the verdicts as JSON on stdout", "bool"),
-    ),
-)
+STEP = Step("gate_check", gate="", body=_body, records="self", subcommand="gate-check", purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each", flags=(
+    Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
+    Flag("--project-root", "source checkout (default: this checkout)"),
+    Flag("--model-dir", "INV-REL-2: score with this package (default: rebuild the baseline's model)"),
+    Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
+    Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
+    Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
+    Flag("--json", "print the verdicts as JSON on stdout", "bool"),
+), details="Run the release invariants and record each verdict in the ledger.")
 main = STEP.main
 
 

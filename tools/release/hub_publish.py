@@ -192,19 +192,13 @@ def _body(call: StepCall) -> str:
     return f"published {doc['uploaded_files']} files in {len(doc['hub_commits'])} hub commits and {len(doc['github_assets'])} release(s); candidate ready"
 
 
-STEP = Step(
-    "hub_publish", gate="publication", body=_body, check=targets_from_args,
-    purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)",
-    details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.",
-    flags=(
-        *TARGET_FLAGS,
-        Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
-        Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
-        Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
-    ),
-)
+STEP = Step("hub_publish", gate="publication", body=_body, check=targets_from_args, purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)", flags=(
+    *TARGET_FLAGS,
+    Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
+    Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
+    Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
+), details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

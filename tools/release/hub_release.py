@@ -198,12 +198,10 @@ def _body(call: StepCall) -> str:
     return f"hub release plan: {plan['file_count']} files, {len(plan['commands'])} exact-file commands -> {out.name}"
 
 
-STEP = Step(
-    "hub_release", gate="hub_plan", body=_body, check=targets_from_args,
-    purpose="dry-run Hub upload plan: exact files from SHA256SUMS, dataset, demo assets, paper",
-    details="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.",
-    flags=(*TARGET_FLAGS, Flag("--output", "plan file", default=Derived(f"<artifact root>/{PLAN_NAME}", lambda c: c.ctx.artifact_root / PLAN_NAME), role="output")),
-)
+STEP = Step("hub_release", gate="hub_plan", body=_body, check=targets_from_args, purpose="dry-run Hub upload plan: exact files from SHA256SUMS, dataset, demo assets, paper", flags=(
+    *TARGET_FLAGS,
+    Flag("--output", "plan file", default=Derived(f"<artifact root>/{PLAN_NAME}", lambda c: c.ctx.artifact_root / PLAN_NAME), role="output"),
+), details="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.")
 main = STEP.main
 build_parser = STEP.parser
 

@@ -207,15 +207,10 @@ def _body(call: StepCall) -> str:
     return f"model package written: {', '.join(p.name for p in written)}"
 
 
-STEP = Step(
-    "model_package", gate="model_package", body=_body,
-    purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir",
-    details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.",
-    flags=(
-        Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
-        Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
-    ),
-)
+STEP = Step("model_package", gate="model_package", body=_body, purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir", flags=(
+    Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
+    Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
+), details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.")
 main = STEP.main
 
 if __name__ == "__main__":

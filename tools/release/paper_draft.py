@@ -160,6 +160,14 @@ def generated_of(draft: str) -> str:
     return m.group(1)
 
 
+#: The packages a paper is rendered from and verified against (paper_draft and paper_package).
+PAPER_INPUT_FLAGS = (
+    Flag("--model-dir", "model package directory", required=True),
+    Flag("--dataset-dir", "dataset package directory", required=True),
+    Flag("--demo-dir", "terminal demo directory", required=True),
+)
+
+
 def _body(call: StepCall) -> str:
     a = call.args
     bases = {"model": a.model_dir, "dataset": a.dataset_dir, "demo": a.demo_dir}
@@ -171,17 +179,10 @@ def _body(call: StepCall) -> str:
     return f"paper draft written: {Path(a.output).name}"
 
 
-STEP = Step(
-    "paper_draft", gate="paper", body=_body,
-    purpose="render the paper draft from model, dataset and demo artifacts",
-    details="Render the paper draft from the model, dataset and demo artifacts.",
-    flags=(
-        Flag("--model-dir", "model package directory", required=True),
-        Flag("--dataset-dir", "dataset package directory", required=True),
-        Flag("--demo-dir", "terminal demo directory", required=True),
-        Flag("--output", "paper draft Markdown to write", required=True, role="output"),
-    ),
-)
+STEP = Step("paper_draft", gate="paper", body=_body, purpose="render the paper draft from model, dataset and demo artifacts", flags=(
+    *PAPER_INPUT_FLAGS,
+    Flag("--output", "paper draft Markdown to write", required=True, role="output"),
+), details="Render the paper draft from the model, dataset and demo artifacts.")
 main = STEP.main
 
 if __name__ == "__main__":

@@ -266,16 +266,11 @@ def _body(call: StepCall) -> None:
         call.say(pr_body(result, render_text(gate_states(call.ctx))).rstrip("\n"))
 
 
-DECLARED = Step(
-    STEP, gate="", body=_body, records="self", subcommand="prepare",
-    purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body",
-    details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.",
-    flags=(
-        Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
-        Flag("--project-root", "source checkout to update (default: this checkout)"),
-        Flag("--json", "print the result as JSON instead of the PR body", "bool"),
-    ),
-)
+DECLARED = Step(STEP, gate="", body=_body, records="self", subcommand="prepare", purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body", flags=(
+    Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
+    Flag("--project-root", "source checkout to update (default: this checkout)"),
+    Flag("--json", "print the result as JSON instead of the PR body", "bool"),
+), details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.")
 main = DECLARED.main
 
 

@@ -22,6 +22,7 @@ from ledger.identity import sha256_file
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, publication_report
 from tools.release.publication.downloads import named_identity
+from tools.release.publication.targets import EVIDENCE_FLAGS
 from tools.release.publication.public_report import write_public_report
 from tools.release.publication.readiness import refs
 from tools.release.publication.targets import Endpoints, github_release
@@ -84,24 +85,15 @@ def _body(call: StepCall) -> str:
     return f"publication assets staged: {len(doc['assets'])} assets for release {doc['release']['tag']} -> {Path(a.output).name}"
 
 
-STEP = Step(
-    "publication_assets", gate="publication", body=_body,
-    purpose="bind the GitHub release target and publication-evidence asset identities",
-    details="Bind and stage the publication-evidence assets for the demo release tag.",
-    flags=(
-        Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
-        Flag("--plan", "hub_release_plan.json", required=True, role="input"),
-        Flag("--release-candidate", "release_candidate_report.json", required=True, role="input"),
-        Flag("--publish-report", "hub_publish_report.json", required=True, role="input"),
-        Flag("--clean-machine-demo-report", "clean_machine_demo_report.json (in its output directory)", required=True, role="input"),
-        Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
-        Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True),
-        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-        Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
-    ),
-)
+STEP = Step("publication_assets", gate="publication", body=_body, purpose="bind the GitHub release target and publication-evidence asset identities", flags=(
+    Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
+    *EVIDENCE_FLAGS,
+    Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
+    Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True),
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+    Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
+), details="Bind and stage the publication-evidence assets for the demo release tag.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

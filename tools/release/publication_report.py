@@ -22,6 +22,7 @@ from ledger.errors import ProvenanceError, ReleaseError
 from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
 from tools.release.publication.downloads import named_identity
+from tools.release.publication.targets import EVIDENCE_FLAGS
 from tools.release.publication.public_report import write_public_report
 from tools.release.publication.readiness import PUBLICATION_ISSUES, refs, row
 from ledger.reports import load_report
@@ -128,20 +129,11 @@ def _body(call: StepCall) -> str:
     return f"publication evidence bound: {len(doc['checks'])} checks passed -> {Path(a.output).name}"
 
 
-STEP = Step(
-    "publication_report", gate="publication", body=_body,
-    purpose="bind plan, candidate, publish report and replay into publication evidence",
-    details="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.",
-    flags=(
-        Flag("--plan", "hub_release_plan.json", required=True, role="input"),
-        Flag("--release-candidate", "release_candidate_report.json", required=True, role="input"),
-        Flag("--publish-report", "hub_publish_report.json", required=True, role="input"),
-        Flag("--clean-machine-demo-report", "clean_machine_demo_report.json", required=True, role="input"),
-        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-    ),
-)
+STEP = Step("publication_report", gate="publication", body=_body, purpose="bind plan, candidate, publish report and replay into publication evidence", flags=(
+    *EVIDENCE_FLAGS,
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+), details="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

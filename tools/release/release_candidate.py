@@ -351,20 +351,14 @@ def _body(call: StepCall) -> str:
     return f"release candidate {doc['release_id']}: READY -> {Path(a.output).name}"
 
 
-STEP = Step(
-    "release_candidate", gate="publication", body=_body, check=targets_from_args,
-    purpose="publication decision: readiness rows, issue refs, public link and byte checks",
-    details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.",
-    flags=(
-        *TARGET_FLAGS,
-        Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
-        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-        Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
-        Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
-    ),
-)
+STEP = Step("release_candidate", gate="publication", body=_body, check=targets_from_args, purpose="publication decision: readiness rows, issue refs, public link and byte checks", flags=(
+    *TARGET_FLAGS,
+    Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+    Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
+    Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
+), details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -127,25 +127,19 @@ def _body(call: StepCall) -> str:
     return f"rollout speed re-scoped (not passed): {len(doc['failed_targets'])} failed K target(s) -> {Path(a.output).name}"
 
 
-STEP = Step(
-    "rollout_speed_scope", gate="", body=_body,
-    purpose="record an accepted re-scope of a failed rollout-speed target (stays rescoped)",
-    details="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).",
-    flags=(
-        Flag("--rollout-speed-report", "the failing python -m bench.rollout JSON", required=True, role="input"),
-        Flag("--output", "scope report JSON", required=True, role="output"),
-        Flag("--target-speedup", "the RFC-0004 target speed-up (e.g. 10)", "str", required=True),
-        Flag("--accepted-by", "who accepted the re-scope", "str", required=True),
-        Flag("--accepted-at", "UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)", "str"),
-        Flag("--generated", "UTC generation time (default: now)", "str"),
-        Flag("--decision-url", "HTTP(S) URL of the accepted decision", "str", required=True),
-        Flag("--rationale", "why the re-scope is accepted", "str", required=True),
-        Flag("--replacement-target", "the target that replaces the failed one", "str", required=True),
-        Flag("--issue-ref", "GitHub issue ref (repeat; must include #42 and #197)", "str", repeat=True),
-    ),
-)
+STEP = Step("rollout_speed_scope", gate="", body=_body, purpose="record an accepted re-scope of a failed rollout-speed target (stays rescoped)", flags=(
+    Flag("--rollout-speed-report", "the failing python -m bench.rollout JSON", required=True, role="input"),
+    Flag("--output", "scope report JSON", required=True, role="output"),
+    Flag("--target-speedup", "the RFC-0004 target speed-up (e.g. 10)", "str", required=True),
+    Flag("--accepted-by", "who accepted the re-scope", "str", required=True),
+    Flag("--accepted-at", "UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)", "str"),
+    Flag("--generated", "UTC generation time (default: now)", "str"),
+    Flag("--decision-url", "HTTP(S) URL of the accepted decision", "str", required=True),
+    Flag("--rationale", "why the re-scope is accepted", "str", required=True),
+    Flag("--replacement-target", "the target that replaces the failed one", "str", required=True),
+    Flag("--issue-ref", "GitHub issue ref (repeat; must include #42 and #197)", "str", repeat=True),
+), details="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

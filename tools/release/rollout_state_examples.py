@@ -109,19 +109,13 @@ def _body(call: StepCall) -> str:
     return f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}"
 
 
-STEP = Step(
-    "rollout_state_examples", gate="", body=_body,
-    purpose="resolve cache-keyed measured latent examples for rollout benchmarks",
-    details="Resolve cache-keyed rollout example specs to measured latent-state shards.",
-    flags=(
-        Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
-        Flag("--cache-dir", "window-embedding cache directory", required=True),
-        Flag("--output", "examples JSONL to write", required=True, role="output"),
-        Flag("--report", "report JSON to write", required=True, role="output"),
-    ),
-)
+STEP = Step("rollout_state_examples", gate="", body=_body, purpose="resolve cache-keyed measured latent examples for rollout benchmarks", flags=(
+    Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
+    Flag("--cache-dir", "window-embedding cache directory", required=True),
+    Flag("--output", "examples JSONL to write", required=True, role="output"),
+    Flag("--report", "report JSON to write", required=True, role="output"),
+), details="Resolve cache-keyed rollout example specs to measured latent-state shards.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -86,20 +86,14 @@ def _body(call: StepCall) -> str:
     return f"rollout state rows: {len(rows)} rows -> {out.name}"
 
 
-STEP = Step(
-    "rollout_state_rows", gate="", body=_body,
-    purpose="predictor rollout-state rows from measured latent examples",
-    details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).",
-    flags=(
-        Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
-        Flag("--model-dir", "model package directory", required=True),
-        Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
-        Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
-        Flag("--report", "report JSON to write", required=True, role="output"),
-    ),
-)
+STEP = Step("rollout_state_rows", gate="", body=_body, purpose="predictor rollout-state rows from measured latent examples", flags=(
+    Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
+    Flag("--model-dir", "model package directory", required=True),
+    Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
+    Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
+    Flag("--report", "report JSON to write", required=True, role="output"),
+), details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -69,15 +69,10 @@ def _body(call: StepCall) -> str:
     return f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)"
 
 
-STEP = Step(
-    "training_run", gate="training", body=_body,
-    purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)",
-    details="Package a completed training run: manifest, card and training_run_SHA256SUMS.",
-    flags=(
-        Flag("--run-dir", "the training run directory", required=True),
-        Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
-    ),
-)
+STEP = Step("training_run", gate="training", body=_body, purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)", flags=(
+    Flag("--run-dir", "the training run directory", required=True),
+    Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
+), details="Package a completed training run: manifest, card and training_run_SHA256SUMS.")
 main = STEP.main
 
 if __name__ == "__main__":

@@ -157,21 +157,15 @@ def _body(call: StepCall) -> str:
     return f"v0.2 benchmark readiness: ready -> {Path(a.output).name}"
 
 
-STEP = Step(
-    "v02_benchmark_readiness", gate="", body=_body, check=_check,
-    purpose="release-input readiness from an executed passing suite report",
-    details="v0.2 release-input readiness from an executed suite report and its metrics.",
-    flags=(
-        Flag("--suite-report", "executed v02_benchmark_suite report", required=True, role="input"),
-        Flag("--metrics-json", "aggregate eval_metrics.json (geno-lewm-eval-all)", required=True, role="input"),
-        Flag("--efficiency-report", "efficiency_report.json", required=True, role="input"),
-        Flag("--rollout-speed-report", "direct python -m bench.rollout report", role="input"),
-        Flag("--rollout-speed-scope-report", "accepted tools.release.rollout_speed_scope report for a failed target", role="input"),
-        Flag("--output", "readiness report JSON", required=True, role="output"),
-    ),
-)
+STEP = Step("v02_benchmark_readiness", gate="", body=_body, check=_check, purpose="release-input readiness from an executed passing suite report", flags=(
+    Flag("--suite-report", "executed v02_benchmark_suite report", required=True, role="input"),
+    Flag("--metrics-json", "aggregate eval_metrics.json (geno-lewm-eval-all)", required=True, role="input"),
+    Flag("--efficiency-report", "efficiency_report.json", required=True, role="input"),
+    Flag("--rollout-speed-report", "direct python -m bench.rollout report", role="input"),
+    Flag("--rollout-speed-scope-report", "accepted tools.release.rollout_speed_scope report for a failed target", role="input"),
+    Flag("--output", "readiness report JSON", required=True, role="output"),
+), details="v0.2 release-input readiness from an executed suite report and its metrics.")
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

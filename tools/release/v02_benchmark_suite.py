@@ -175,19 +175,14 @@ def _body(call: StepCall) -> str:
     return f"v0.2 benchmark suite ({doc['mode']}): {sum(r['status'] == 'passed' for r in results)}/{len(results)} steps passed; ok={str(doc['ok']).lower()}"
 
 
-STEP = Step(
-    "v02_benchmark_suite", gate="", body=_body, check=_values,
-    purpose="plan or execute the v0.2 benchmark command graph",
-    flags=(
-        Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
-        Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
-        Flag("--output-report", "suite report JSON", required=True, role="output"),
-        Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
-        Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),
-    ),
-)
+STEP = Step("v02_benchmark_suite", gate="", body=_body, check=_values, purpose="plan or execute the v0.2 benchmark command graph", flags=(
+    Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
+    Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
+    Flag("--output-report", "suite report JSON", required=True, role="output"),
+    Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
+    Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),
+))
 main = STEP.main
-build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -172,19 +172,14 @@ def _body(call: StepCall) -> None:
     call.say(f"yanked {a.model_id[:16]}…; {res['revocation_list']} lists {len(res['yanked'])} model(s)" + ("; CHANGELOG updated" if res["changelog_updated"] else ""), err=True)
 
 
-DECLARED = Step(
-    STEP, gate="", body=_body, check=_check, records="self", subcommand="yank",
-    purpose="yank a released model: ledger event, CHANGELOG entry, revocation list",
-    details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.",
-    flags=(
-        Flag("--model-id", "model id (sha256 of manifest.json) to yank", "str", required=True),
-        Flag("--reason", "why it is yanked (goes to the ledger, the list and the CHANGELOG)", "str", required=True),
-        Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
-        Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
-        Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
-        Flag("--json", "print the result as JSON on stdout", "bool"),
-    ),
-)
+DECLARED = Step(STEP, gate="", body=_body, check=_check, records="self", subcommand="yank", purpose="yank a released model: ledger event, CHANGELOG entry, revocation list", flags=(
+    Flag("--model-id", "model id (sha256 of manifest.json) to yank", "str", required=True),
+    Flag("--reason", "why it is yanked (goes to the ledger, the list and the CHANGELOG)", "str", required=True),
+    Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
+    Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
+    Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
+    Flag("--json", "print the result as JSON on stdout", "bool"),
+), details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.")
 main = DECLARED.main
 
 

@@ -163,3 +163,12 @@ def asset_url(base: str, asset_name: str, endpoints: Endpoints) -> str:
     if gh is not None:
         return f"{endpoints.github}/{gh[0]}/releases/download/{urllib.parse.quote(gh[1], safe='')}/{urllib.parse.quote(asset_name, safe='')}"
     return f"{base.rstrip('/')}/{urllib.parse.quote(asset_name, safe='')}"
+
+
+#: The publication evidence a report binds (``publication_report``, ``publication_assets``): recorded inputs.
+EVIDENCE_FLAGS: tuple[Flag, ...] = (
+    Flag("--plan", "hub_release_plan.json", required=True, role="input"),
+    Flag("--release-candidate", "release_candidate_report.json", required=True, role="input"),
+    Flag("--publish-report", "hub_publish_report.json", required=True, role="input"),
+    Flag("--clean-machine-demo-report", "clean_machine_demo_report.json (in its output directory)", required=True, role="input"),
+)
