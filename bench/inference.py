@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_or_name, sha256_file
@@ -143,14 +144,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--release-efficiency", action="store_true", help="write efficiency_report.json evidence (generated_by=tools.release.efficiency_report)")
     return p
 
 
 def _main(argv: list[str] | None) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.threads:
         import torch
 

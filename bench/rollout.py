@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
 
@@ -39,7 +40,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--steps", type=int, nargs="+", default=[5, 20])
     p.add_argument("--samples", type=int, default=3)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_device_flag(p, default="cpu")
     p.add_argument("--output-json", default="bench/results/rollout.json")
     args = p.parse_args(argv)
 

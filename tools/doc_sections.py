@@ -11,6 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def table_section(begin: str, end: str, headers: list[str], rows: list[list[str]]) -> str:
+    """A generated Markdown table between the markers (markers included)."""
+    lines = [begin, "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join([*lines, "", end])
+
+
 def current_section(text: str, begin: str, end: str) -> str | None:
     """The section between ``begin`` and ``end`` (markers included) as it stands in ``text``; None when missing."""
     start, stop = text.find(begin), text.find(end)

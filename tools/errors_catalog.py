@@ -60,13 +60,12 @@ def collect(root: Path = ROOT) -> dict[str, set[str]]:
 
 def render(where: dict[str, set[str]]) -> str:
     """The generated Markdown section (between the markers, markers included)."""
-    lines = [BEGIN, "", "| code | exit | used in |", "|---|---|---|"]
+    rows = []
     for code in sorted(where, key=lambda c: (list(EXIT_CODES).index(c.split(".")[0]), c)):
         mods = sorted(where[code])
         shown = ", ".join(f"`{m}`" for m in mods[:4]) + (f" and {len(mods) - 4} more" if len(mods) > 4 else "")
-        lines.append(f"| `{code}` | {EXIT_CODES[code.split('.')[0]]} | {shown} |")
-    lines += ["", END]
-    return "\n".join(lines)
+        rows.append([f"`{code}`", str(EXIT_CODES[code.split('.')[0]]), shown])
+    return doc_sections.table_section(BEGIN, END, ["code", "exit", "used in"], rows)
 
 
 def current_section(text: str) -> str | None:

@@ -27,13 +27,12 @@ def render() -> str:
     """The generated Markdown table (markers included): step, gate, command, flags, purpose."""
     from tools.release.cli import step_rows
 
-    lines = [BEGIN, "", "| step | gate | command | flags | purpose |", "|---|---|---|---|---|"]
+    rows = []
     for r in step_rows():
         command = f"`python -m {r['module']}`" + "".join(f" `{a}`" for a in r["fixed_args"])
         flags = " ".join(_flag(f) for f in r["flags"]) or "—"
-        lines.append(f"| `{r['name']}` | {r['gate'] or '—'} | {command} | {flags} | {r['purpose'].replace('|', '/')} |")
-    lines += ["", END]
-    return "\n".join(lines)
+        rows.append([f"`{r['name']}`", r["gate"] or "—", command, flags, r["purpose"].replace("|", "/")])
+    return doc_sections.table_section(BEGIN, END, ["step", "gate", "command", "flags", "purpose"], rows)
 
 
 def current_section(text: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 
 
@@ -17,14 +18,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="null-set seed (default 0)")
     p.add_argument("--min-count", type=int, default=30, help="minimum null count of a bucket before back-off (default 30)")
     p.add_argument("--exclude-vcf", help="also exclude these variants' positions from the null set")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     return p
 
 
 def _main(argv: list[str] | None) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     from geno_lewm.scoring.calibrate import calibrate_package
 
     doc = calibrate_package(args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_to_root
@@ -37,7 +38,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--window-bp", type=int, default=600, help="window width; use the model's state contract window (default 600)")
     p.add_argument("--batch-size", type=int, default=32, help="sequences per encoder call (default 32)")
     p.add_argument("--region", help="only score CHR:START-END")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
     return p
 

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
@@ -26,13 +27,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
     p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
     p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     return p
 
 
 def _main(argv: list[str] | None) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.bootstrap < 0 or not 0.0 < args.ci_level < 1.0:
         raise InputError("USAGE", "--bootstrap must be >= 0 and --ci-level strictly between 0 and 1")
     from geno_lewm.package import ModelPackage

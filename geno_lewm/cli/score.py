@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.fsutil import atomic_write_text
 
@@ -28,7 +29,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--region", help="only score CHR:START-END (1-based, inclusive)")
     p.add_argument("--shard", help="score shard I/N (1-based) of the genome; shards concatenate to the full run")
     p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
+    add_device_flag(p, default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 
 
@@ -17,7 +18,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--vcf", help="input VCF (with --fasta): re-score a sample of receipts")
     p.add_argument("--sample", type=int, default=16, help="receipts to re-score with --fasta/--vcf (default 16)")
     p.add_argument("--revocation-list", help="JSON list of yanked model ids (warns model_yanked; still verifies)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_device_flag(p, default="cpu")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     args = p.parse_args(argv)
     if args.vcf and not args.fasta:

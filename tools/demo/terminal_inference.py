@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, run_cli
 
 
@@ -22,14 +23,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--fasta", required=True, help="reference FASTA")
     p.add_argument("--output-dir", required=True, help="where the demo artifacts go (owned files are cleared first)")
     p.add_argument("--artifact-root", help="root recorded paths are relative to (default: the current directory)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_device_flag(p, default="cpu")
     p.add_argument("--json", action="store_true", help="print the demo manifest on stdout")
     return p
 
 
 def _main(argv: list[str] | None) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     from geno_lewm.scoring.demo_run import MANIFEST, TRANSCRIPT, run_terminal_demo
 
     man = run_terminal_demo(args.model_dir, args.vcf, args.fasta, args.output_dir, artifact_root=args.artifact_root, device=args.device)

@@ -193,8 +193,7 @@ def replay_demo(candidate_path: Path, out: Path, *, device: str = "cpu", log=pri
 def _body(call: StepCall) -> str:
     out = Path(call.args.output_dir)
     doc = replay_demo(Path(call.args.release_candidate_report), out, device=call.args.device, log=call.ctx.log)
-    call.run.output(out / REPORT_NAME)
-    call.run.output(out / "replay")
+    call.run.output(out / REPORT_NAME, out / "replay")
     return f"clean-machine replay passed: {len(doc['downloaded'])} published files verified, demo replayed ({len(doc['checks'])} checks) -> {REPORT_NAME}"
 
 

@@ -97,8 +97,7 @@ def _body(call: StepCall) -> str:
     d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
     metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
     check_public_report(metadata, meta_path.name)
-    for rel in metadata["files"]["splits"].values():
-        call.run.input(d / rel)
+    call.run.input(*[d / rel for rel in metadata["files"]["splits"].values()])
     doc = write_split_integrity(d, metadata)
     call.run.output(d / FILENAME)
     return f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}"

@@ -94,11 +94,9 @@ def write_package_sums(dataset_dir: str | Path) -> None:
 def _body(call: StepCall) -> str:
     d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
     metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
-    for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
-        call.run.input(d / rel)
+    call.run.input(*[d / rel for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]])
     written = package_dataset(d, metadata)
-    for p in written:
-        call.run.output(p)
+    call.run.output(*written)
     return f"dataset package written: {', '.join(p.name for p in written)}"
 
 

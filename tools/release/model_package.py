@@ -200,10 +200,8 @@ def verify_model_package(model_dir: str | Path) -> dict[str, Any]:
 def _body(call: StepCall) -> str:
     d = Path(call.args.model_dir)
     written = package_model(d, load_json(call.args.metadata_json))
-    for f in list_files(d, exclude=[p.name for p in written]):
-        call.run.input(f)
-    for p in written:
-        call.run.output(p)
+    call.run.input(*list_files(d, exclude=[p.name for p in written]))
+    call.run.output(*written)
     return f"model package written: {', '.join(p.name for p in written)}"
 
 

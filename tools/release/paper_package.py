@@ -42,8 +42,7 @@ def verify_paper(model_dir: str | Path, dataset_dir: str | Path, demo_dir: str |
 def _body(call: StepCall) -> str:
     a = call.args
     result = verify_paper(a.model_dir, a.dataset_dir, a.demo_dir, a.paper_path)
-    for d in (a.model_dir, a.dataset_dir, a.demo_dir):
-        call.run.input(d)
+    call.run.input(a.model_dir, a.dataset_dir, a.demo_dir)
     return f"paper verified: {result['release_id']} model {result['model_id'][:16]}… generated {result['generated']}"
 
 

@@ -63,24 +63,26 @@ class StepRun:
                 "put inputs and outputs under the release working directory (--workdir) or pass --artifact-root",
             ) from None
 
-    def input(self, path: str | os.PathLike[str]) -> Identity:
-        """Record the identity of input file ``path`` as read now (directories: every file under it)."""
-        p = Path(path)
-        self._check_inside_root(p)
-        files = list_files(p, within=self.ctx.artifact_root) if p.is_dir() else [p]
+    def input(self, *paths: str | os.PathLike[str]) -> Identity:
+        """Record the identity of each input file as read now (directories: every file under it); return the last."""
         ident = None
-        for f in files:
-            ident = identity(f, self.ctx.artifact_root)
-            self._inputs[ident["path"]] = ident
-        if ident is None:
-            raise InputError("MISSING_FILE", f"input directory {p.name} is empty", "produce its files first")
+        for path in paths:
+            p = Path(path)
+            self._check_inside_root(p)
+            files = list_files(p, within=self.ctx.artifact_root) if p.is_dir() else [p]
+            if not files:
+                raise InputError("MISSING_FILE", f"input directory {p.name} is empty", "produce its files first")
+            for f in files:
+                ident = identity(f, self.ctx.artifact_root)
+                self._inputs[ident["path"]] = ident
         return ident
 
-    def output(self, path: str | os.PathLike[str]) -> None:
-        """Declare output ``path`` (a file or a directory); its identity is taken when the run passes."""
-        p = Path(path)
-        self._check_inside_root(p)
-        self._outputs.append(p)
+    def output(self, *paths: str | os.PathLike[str]) -> None:
+        """Declare outputs (files or directories); their identities are taken when the run passes."""
+        for path in paths:
+            p = Path(path)
+            self._check_inside_root(p)
+            self._outputs.append(p)
 
     # -- outcome ---------------------------------------------------------------------------------
 

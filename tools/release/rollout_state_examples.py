@@ -97,8 +97,7 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
 def _body(call: StepCall) -> str:
     spec, cache, out = Path(call.args.spec_jsonl), Path(call.args.cache_dir), Path(call.args.output)
     rows, index = resolve(read_jsonl(spec, "spec"), cache)
-    for ident in index:
-        call.run.input(cache / ident["path"])
+    call.run.input(*[cache / ident["path"] for ident in index])
     write_jsonl(out, rows)
     write_public_report(call.args.report, {
         "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),

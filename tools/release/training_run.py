@@ -62,10 +62,8 @@ def package_run(run_dir: str | Path, metadata: Mapping[str, Any] | None = None, 
 def _body(call: StepCall) -> str:
     d = Path(call.args.run_dir)
     doc = _package(d, load_json(call.args.metadata_json) if call.args.metadata_json else None)
-    for f in doc["files"]:
-        call.run.input(d / f["path"])
-    for name in (MANIFEST, CARD, SUMS):
-        call.run.output(d / name)
+    call.run.input(*[d / f["path"] for f in doc["files"]])
+    call.run.output(d / MANIFEST, d / CARD, d / SUMS)
     return f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)"
 
 
