@@ -178,26 +178,23 @@ def _candidate_rows(published, name: str) -> dict:
     return {r["name"]: r for r in doc["readiness"]}
 
 
-def test_flipped_byte_fails_the_public_check(published):
-    f = published["hub"].repo_dir("model", REPO) / "predictor.safetensors"
-    data = f.read_bytes()
+def _flip_byte(f, data: bytes) -> None:
     f.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
-    try:
-        rows = _candidate_rows(published, "flip")
-    finally:
-        f.write_bytes(data)
-    assert rows["public_artifacts"]["code"] == "PROVENANCE.PUBLIC_HASH_MISMATCH" and "predictor.safetensors" in rows["public_artifacts"]["message"]
 
 
-def test_missing_file_fails_the_public_check(published):
-    f = published["hub"].repo_dir("dataset", DATASET_REPO) / "data_card.md"
+@pytest.mark.parametrize(("kind", "name", "damage", "code"), [
+    ("model", "predictor.safetensors", _flip_byte, "PROVENANCE.PUBLIC_HASH_MISMATCH"),
+    ("dataset", "data_card.md", lambda f, data: f.unlink(), "PROVENANCE.PUBLIC_FILE_MISSING"),
+])
+def test_damaged_public_file_fails_the_public_check(published, kind, name, damage, code):
+    f = published["hub"].repo_dir(kind, REPO if kind == "model" else DATASET_REPO) / name
     data = f.read_bytes()
-    f.unlink()
+    damage(f, data)
     try:
-        rows = _candidate_rows(published, "missing")
+        rows = _candidate_rows(published, f"damaged_{kind}")
     finally:
         f.write_bytes(data)
-    assert rows["public_artifacts"]["code"] == "PROVENANCE.PUBLIC_FILE_MISSING" and "data_card.md" in rows["public_artifacts"]["message"]
+    assert rows["public_artifacts"]["code"] == code and name in rows["public_artifacts"]["message"]
 
 
 def test_extra_file_fails_the_public_check(published):
