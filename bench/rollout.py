@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 
 CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
@@ -111,9 +111,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the rollout benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the rollout benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import GenoError, InputError, LedgerError
 
 PROG = "geno-lewm-ledger"
@@ -307,9 +307,7 @@ def _main(argv: list[str] | None) -> int:
     return globals()[f"_cmd_{args.cmd.replace('-', '_')}"](args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point of ``geno-lewm-ledger``."""
-    return run_cli(_main, argv)
+main = command(_main, "Console entry point of ``geno-lewm-ledger``.")
 
 
 if __name__ == "__main__":

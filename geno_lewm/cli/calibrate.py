@@ -6,7 +6,7 @@ import json
 import sys
 
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 
 def build_parser() -> ArgumentParser:
@@ -34,9 +34,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-calibrate`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-calibrate`` and return its exit code.")
 
 
 if __name__ == "__main__":

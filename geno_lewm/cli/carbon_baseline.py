@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_to_root
 
@@ -123,9 +123,7 @@ class _Row:
         return self.data
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-carbon-baseline`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-carbon-baseline`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
@@ -80,9 +80,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-rollout`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-rollout`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import json
 import sys
 
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 
 def build_parser() -> ArgumentParser:
@@ -39,9 +39,7 @@ def _main(argv: list[str] | None) -> int:
     return 0 if man["status"] == "passed" else 9
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the terminal demo and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the terminal demo and return its exit code.")
 
 
 if __name__ == "__main__":

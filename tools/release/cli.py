@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import ProvenanceError, ReleaseError
 
 
@@ -151,9 +151,7 @@ def _main(argv: list[str] | None) -> int:
     return handlers[args.command](args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-release`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-release`` and return its exit code.")
 
 
 if __name__ == "__main__":
