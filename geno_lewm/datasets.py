@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from geno_lewm.release_metadata import KEY_SCHEME
+import msgspec
+
 from ledger.artifacts import check_complete_sums, check_fresh
 from ledger.errors import ProvenanceError, ReleaseError
-from ledger.reports import REPORT_SCHEMA_VERSION, check_rendered, dumps, load_report, md_table
+from ledger.reports import REPORT_SCHEMA_VERSION, check_rendered, decode, dumps, load_report, md_table
 
 PACKAGE_JSON = "dataset_package.json"
 MANIFEST_JSON = "dataset_manifest.json"
@@ -120,16 +121,31 @@ def render_manifest(package: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class Leakage(msgspec.Struct):
+    """The train/eval leakage evidence of ``split_integrity.json`` (other fields are carried through)."""
+
+    comparable_keys: Literal["contig:pos:ref:alt"]  # KEY_SCHEME: keys are compared as contig:pos:ref:alt
+    shared_key_count: int  # keys found in more than one split
+
+
+class SplitEvidence(msgspec.Struct):
+    """One split's observed evidence."""
+
+    class_balance: dict[str, Any]  # class -> observed count
+    keys_sha256: Annotated[str, msgspec.Meta(min_length=1)]  # identity of the split's key set
+
+
+class SplitIntegrity(msgspec.Struct):
+    """What a ``split_integrity.json`` must carry to count as split evidence."""
+
+    leakage: Leakage  # comparable-key leakage evidence
+    splits: Annotated[dict[str, SplitEvidence], msgspec.Meta(min_length=1)]  # split name -> evidence
+
+
 def check_split_integrity(doc: Mapping[str, Any]) -> None:
-    """Reject a ``split_integrity.json`` body without comparable-key leakage evidence or class balance."""
-    leak = doc.get("leakage")
-    if not isinstance(leak, Mapping) or leak.get("comparable_keys") != KEY_SCHEME or "shared_key_count" not in leak:
-        raise ReleaseError("SPLIT_EVIDENCE", f"{INTEGRITY_FILE} lacks train/eval leakage evidence on comparable keys", "regenerate it with python -m tools.release.dataset_integrity")
-    for name, s in (doc.get("splits") or {}).items():
-        if not isinstance(s.get("class_balance"), Mapping) or not s.get("keys_sha256"):
-            raise ReleaseError("SPLIT_EVIDENCE", f"{INTEGRITY_FILE} split {name} lacks observed class balance or key identity", "regenerate it with python -m tools.release.dataset_integrity")
-    if not doc.get("splits"):
-        raise ReleaseError("SPLIT_EVIDENCE", f"{INTEGRITY_FILE} lists no splits", "regenerate it with python -m tools.release.dataset_integrity")
+    """Reject a ``split_integrity.json`` body without comparable-key leakage evidence or class balance (``RELEASE.SPLIT_EVIDENCE``)."""
+    decode(doc, SplitIntegrity, what=f"{INTEGRITY_FILE} is not split evidence", error=lambda m, h: ReleaseError("SPLIT_EVIDENCE", m, h),
+           hint="regenerate it with python -m tools.release.dataset_integrity")
 
 
 def load_split_integrity(path: str | Path) -> dict[str, Any]:
