@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Log, ProgressBar, Static, 
 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import LogLine, ResultReady, StepFinished
+from cockpit.messages import LogLine, StepFinished, StepViewLoaded
 
 if TYPE_CHECKING:
     from cockpit.services import StepView
@@ -99,13 +99,11 @@ class StepScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="step-load")
     def _load(self) -> None:
-        self.post_message(ResultReady("step", self.services.step_view(self.step)))
+        self.post_message(StepViewLoaded(self.services.step_view(self.step)))
 
-    @on(ResultReady)
-    def _show(self, message: ResultReady) -> None:
-        if message.what != "step":
-            return
-        view: StepView = message.payload
+    @on(StepViewLoaded)
+    def _show(self, message: StepViewLoaded) -> None:
+        view: StepView = message.view
         self.view = view
         argv = self.query_one("#argv", Input)
         if not argv.value and view.latest is not None and not self.initial_argv:
