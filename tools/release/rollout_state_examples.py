@@ -16,7 +16,9 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from geno_lewm.cache import read_shard
 from ledger.canonical import canonical_json
@@ -25,6 +27,7 @@ from ledger.fsutil import atomic_write_text
 
 from tools.release.declare import Flag, Step, StepCall
 from ledger.artifacts import identity
+from ledger.reports import decode
 from tools.release.publication.public_report import write_public_report
 
 GENERATED_BY = "tools.release.rollout_state_examples"
@@ -55,17 +58,33 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
-def _state(ref: Any, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or len(ref["key"]) != 64 or not isinstance(ref.get("token_index"), int):
-        raise InputError("ROLLOUT_SPEC", f"{where} needs {{key: 64-hex cache key, token_index: int}}")
-    key = ref["key"]
+class StateRef(msgspec.Struct):
+    """A measured latent state: a window-cache key and the token inside it."""
+
+    key: Annotated[str, msgspec.Meta(min_length=64, max_length=64)]  # 64-hex cache key
+    token_index: int  # token position in the cached window
+
+
+class ExampleSpec(msgspec.Struct):
+    """One cache-keyed example spec row (other fields are ignored)."""
+
+    example_id: Annotated[str, msgspec.Meta(min_length=1)]  # unique example id
+    track: Literal[TRACKS]  # phased_haplotype or synthetic_edit_chain
+    edits: Annotated[list[Any], msgspec.Meta(min_length=1)]  # the edit chain
+    source: StateRef  # state before the edits
+    target: StateRef  # measured state after the edits
+    candidates: list[StateRef] | None = None  # retrieval candidates
+
+
+def _state(ref: StateRef, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    key = ref.key
     shard = cache_dir / key[:2] / f"{key}.parquet"
     if not shard.is_file():
         raise InputError("CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)")
     if key not in used:
         read_shard(shard, key)
         used[key] = identity(shard, cache_dir)
-    return {"key": key, "token_index": ref["token_index"], "shard": used[key]}
+    return {"key": key, "token_index": ref.token_index, "shard": used[key]}
 
 
 def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -73,22 +92,16 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
     used: dict[str, dict[str, Any]] = {}
     out = []
     seen: set[str] = set()
-    for i, r in enumerate(spec_rows, start=1):
-        ex = r.get("example_id")
-        if not isinstance(ex, str) or not ex or ex in seen:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id missing or repeated")
-        seen.add(ex)
-        if r.get("track") not in TRACKS:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: track must be one of {', '.join(TRACKS)}")
-        edits = r.get("edits")
-        if not isinstance(edits, list) or not edits:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: edits must be a non-empty list")
-        cands = r.get("candidates") or []
+    for i, raw in enumerate(spec_rows, start=1):
+        r = decode(raw, ExampleSpec, what=f"spec row {i}", error=lambda m, h: InputError("ROLLOUT_SPEC", m, h))
+        if r.example_id in seen:
+            raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id {r.example_id!r} is repeated")
+        seen.add(r.example_id)
         out.append({
-            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": ex, "track": r["track"], "edits": edits,
-            "source": _state(r.get("source"), cache_dir, f"row {i} source", used),
-            "target": _state(r.get("target"), cache_dir, f"row {i} target", used),
-            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(cands)],
+            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": r.example_id, "track": r.track, "edits": r.edits,
+            "source": _state(r.source, cache_dir, f"row {i} source", used),
+            "target": _state(r.target, cache_dir, f"row {i} target", used),
+            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(r.candidates or [])],
         })
     index = [used[k] for k in sorted(used)]
     return out, index
