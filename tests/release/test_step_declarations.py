@@ -108,3 +108,10 @@ def test_release_metadata_is_decoded_and_errors_name_the_field():
     with pytest.raises(ConfigError) as exc:
         validate_metadata({"snapshot_id": "s"}, "dataset")
     assert exc.value.code == "CONFIG.DATASET_METADATA"
+
+
+def test_every_declared_step_builds_its_parser_and_help():
+    for name, spec in all_steps().items():
+        if isinstance(spec, Step):
+            text = spec.parser().format_help()
+            assert all(f["name"] in text for f in spec.flag_rows()), name

@@ -220,7 +220,9 @@ class Step:
         for f in self.flags:
             target = parser
             if f.exclusive:
-                target = groups.setdefault(f.exclusive, parser.add_mutually_exclusive_group())
+                if f.exclusive not in groups:
+                    groups[f.exclusive] = parser.add_mutually_exclusive_group()
+                target = groups[f.exclusive]
             f.add_to(target)
         add_common_flags(parser)
         return parser
