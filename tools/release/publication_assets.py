@@ -89,7 +89,7 @@ STEP = Step("publication_assets", gate="publication", body=_body, purpose="bind 
     Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
     *EVIDENCE_FLAGS,
     Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
-    Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True),
+    Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True, role="output"),
     Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
     Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
 ), details="Bind and stage the publication-evidence assets for the demo release tag.")
