@@ -51,7 +51,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_or_name, sha256_file
 
@@ -348,7 +349,8 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="python -m bench.inference", description="Benchmark geno-lewm-score end to end against the Carbon zero-shot baseline on the same encoder, by variant density.")
     p.add_argument("--model-dir", help="model package (default: build or reuse the stand-in demo model in --workdir)")
     p.add_argument("--fasta", required=True)
@@ -367,9 +369,13 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (this process and the children)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--release-efficiency", action="store_true", help="write efficiency_report.json evidence (generated_by=tools.release.efficiency_report)")
-    args = p.parse_args(argv)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     load_before = load_average()
     if args.model_dir is None:  # built in a child: this process stays small, so forked children's peak RSS is their own
         code = "import sys; from geno_lewm.cli.demo import ensure_demo_model; print(ensure_demo_model(sys.argv[1]))"
@@ -476,9 +482,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 
 CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
@@ -40,7 +41,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--steps", type=int, nargs="+", default=[5, 20])
     p.add_argument("--samples", type=int, default=3)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_device_flag(p, default="cpu")
     p.add_argument("--output-json", default="bench/results/rollout.json")
     args = p.parse_args(argv)
 
@@ -114,9 +115,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the rollout benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the rollout benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

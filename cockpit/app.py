@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from cockpit.base import CockpitScreen
 from cockpit.commands import CockpitCommands
-from cockpit.messages import LedgerChanged, ResultReady
+from cockpit.messages import LedgerChanged, LedgerVerified
 from cockpit.screens.release import ReleaseScreen
 from cockpit.services import Services, default_workdir
 from ledger.clikit import ArgumentParser, run_cli
@@ -191,13 +191,11 @@ class CockpitApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def _verify(self) -> None:
-        self.post_message(ResultReady("verify", self.services.verify()))
+        self.post_message(LedgerVerified(self.services.verify()))
 
-    @on(ResultReady)
-    def _verified(self, message: ResultReady) -> None:
-        if message.what != "verify":
-            return
-        r = message.payload
+    @on(LedgerVerified)
+    def _verified(self, message: LedgerVerified) -> None:
+        r = message.report
         self.last_verify = r
         if r.ok:
             self.last_verify_text = f"✓ ok ({r.checked} events, {r.signatures} signatures, {r.checkpoints} checkpoints, {r.artifacts} artifacts)"

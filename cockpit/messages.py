@@ -1,66 +1,122 @@
-"""Typed messages that background workers post back to the UI thread."""
+"""Typed messages that background workers post back to the UI thread: one class per event.
+
+Each message is a dataclass (Textual initialises dataclass messages itself); a screen handles the
+messages it cares about with ``@on(MessageClass)``, so no handler filters by a string.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
 
 
+@dataclass
 class LedgerChanged(Message):
-    """The ledger head moved: ``size`` events, last hash ``head_hash`` (seen by the app's poller)."""
+    """The ledger head moved (seen by the app's poller)."""
 
-    def __init__(self, size: int, head_hash: str) -> None:
-        super().__init__()
-        self.size = size
-        self.head_hash = head_hash
+    size: int  # events in the ledger
+    head_hash: str  # hash of the last event
 
 
+@dataclass
 class LogLine(Message):
-    """One line of a running step's (or the rehearsal's) log, to append to the visible log."""
+    """One line of a running step's (or the rehearsal's, or the demo's) log, to append to the visible log."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str  # the line, without its newline
 
 
+@dataclass
 class StepFinished(Message):
-    """A step run ended; ``result`` is what ``tools.release.runner.run_step`` returned."""
+    """A step run ended."""
 
-    def __init__(self, step: str, result: Any) -> None:
-        super().__init__()
-        self.step = step
-        self.result = result
+    step: str  # step name
+    result: Any  # tools.release.runner.StepOutcome
 
 
+@dataclass
 class RehearsalProgress(Message):
     """One log line of the offline rehearsal (what it passed to its ``progress`` callback)."""
 
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self.event = event
+    event: Any  # the line
 
 
+@dataclass
 class RehearsalStep(Message):
-    """A rehearsal step started, passed or failed; ``event`` is a ``tools.release.rehearse.StepProgress``."""
+    """A rehearsal step started, passed or failed."""
 
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self.event = event
+    event: Any  # tools.release.rehearse.StepProgress
 
 
+@dataclass
 class RehearsalFinished(Message):
-    """The offline rehearsal ended; ``result`` is what ``tools.release.rehearse.rehearse`` returned."""
+    """The offline rehearsal ended."""
 
-    def __init__(self, result: Any) -> None:
-        super().__init__()
-        self.result = result
+    result: Any  # tools.release.rehearse.RehearsalResult
 
 
-class ResultReady(Message):
-    """A background query finished: ``payload`` for the screen that asked (``what`` says which query)."""
+@dataclass
+class RehearsalHistoryLoaded(Message):
+    """Each rehearsal step's latest recorded run was read from the ledger (Rehearse screen)."""
 
-    def __init__(self, what: str, payload: Any) -> None:
-        super().__init__()
-        self.what = what
-        self.payload = payload
+    runs: Any  # {step name: its latest run}, empty when nothing was rehearsed yet
+
+
+@dataclass
+class LedgerVerified(Message):
+    """The whole-ledger verification finished."""
+
+    report: Any  # ledger.verify.VerifyReport
+
+
+@dataclass
+class GatesLoaded(Message):
+    """Gate states were derived again (Release screen)."""
+
+    states: list[Any]  # tools.release.gates.GateState, in gates.toml order
+    issues: Any = None  # the offline issues cache (tools.release.issues), or None when never synced
+
+
+@dataclass
+class StepViewLoaded(Message):
+    """A step's registry entry, latest run and artifacts were read (Step screen)."""
+
+    view: Any  # cockpit.services.StepView
+
+
+@dataclass
+class EventsLoaded(Message):
+    """The ledger's events were read as an Arrow table (Ledger screen)."""
+
+    table: Any  # pyarrow.Table of events
+    seconds: float  # how long the read took
+
+
+@dataclass
+class EventLoaded(Message):
+    """One event and its evidence were read (Event screen)."""
+
+    detail: Any  # cockpit.services.EventDetail
+
+
+@dataclass
+class QueryFinished(Message):
+    """A read-only SQL query returned (SQL screen)."""
+
+    table: Any  # pyarrow.Table result
+    seconds: float  # how long the query took
+
+
+@dataclass
+class DemoModelFound(Message):
+    """The current model package was looked up in the ledger (Demo screen)."""
+
+    model_dir: Any  # its directory, or None when none is recorded yet
+
+
+@dataclass
+class DemoScored(Message):
+    """The demo scoring run (score + receipt verification) ended (Demo screen)."""
+
+    result: Any  # cockpit.services.DemoResult

@@ -67,7 +67,7 @@ class ArtifactRow:
     path: str  # package-relative path
     sha256: str  # recorded digest
     size: int  # recorded size in bytes
-    state: str  # "fresh", "stale" or "missing" (from tools.release.artifacts.stale_identities)
+    state: str  # "fresh", "stale" or "missing" (from ledger.artifacts.stale_identities)
 
 
 @dataclass
@@ -83,7 +83,7 @@ class StepView:
     latest: StepRunInfo | None  # the latest finished run (None if never run)
     artifacts: list[ArtifactRow] = field(default_factory=list)  # identities recorded by ``latest``
     runs: pa.Table | None = None  # the last runs from v_steps (newest first)
-    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.flags.step_flags)
+    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.flags.form_flags)
     flags_error: str = ""  # why the flags could not be listed ("" when they could)
     prefill: dict[str, str] = field(default_factory=dict)  # flag -> form text (latest run, else the rehearsal's value)
     prefill_source: str = ""  # where ``prefill`` came from, in words
@@ -177,7 +177,7 @@ class Services:
 
     def step_view(self, name: str, *, runs_limit: int = 20) -> StepView:
         """The Step screen's data: registry entry, latest run, its artifacts (fresh or stale) and last runs."""
-        from tools.release.artifacts import stale_identities
+        from ledger.artifacts import stale_identities
         from tools.release.gates import latest_runs
         from tools.release.steps import step as get_step
 
@@ -207,10 +207,10 @@ class Services:
     def _add_form(self, view: StepView) -> None:
         """Fill the view's flags and their prefilled values (latest run, else the rehearsal)."""
         from ledger.errors import GenoError
-        from tools.release.flags import flag_values, form_text, step_flags
+        from tools.release.flags import flag_values, form_flags, form_text
 
         try:
-            view.flags = step_flags(view.name, self.workdir)
+            view.flags = form_flags(view.name, self.workdir)
         except GenoError as err:
             view.flags_error = f"error[{err.code}] {err.message}"
             return

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def add_device_flag(parser, *, default: str = "auto") -> None:
+    """Add ``--device {auto,cpu,cuda}`` (the same choices and help in every command that runs the model)."""
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=default, help=f"where to run: auto picks cuda when available (default {default})")
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` → CUDA when available else CPU; ``cuda`` without a GPU is ``RESOURCE.NO_CUDA``."""
     import torch

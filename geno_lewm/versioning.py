@@ -18,6 +18,10 @@ from typing import Any, TypeVar
 import msgspec
 
 from ledger.errors import GenoError, InputError, SchemaCompatError
+from ledger.loader_contract import REQUIRED_FIELDS_KEY, check_required_fields
+
+from geno_lewm.migrations import registry as _registry
+from geno_lewm.migrations.registry import MIGRATIONS, Migration
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _RELEASE_ID = re.compile(r"^geno-lewm-v(?P<version>[^-]+)-(?P<encoder>.+)-r(?P<revision>[^-]*)$")
@@ -122,20 +126,13 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 #: Key under which a document lists the fields every reader must understand.
-REQUIRED_FIELDS_KEY = "required_fields"
 
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
-_MIGRATIONS: dict[tuple[str, int], tuple[str, Migration]] = {}
+_MIGRATIONS = MIGRATIONS  # the registry lives in geno_lewm.migrations.registry (no import cycle)
 
 
 def register_migration(schema: str, from_major: int, to_version: str) -> Callable[[Migration], Migration]:
     """Register ``fn`` as the migration of ``schema`` documents from ``from_major`` to ``to_version``."""
-
-    def deco(fn: Migration) -> Migration:
-        _MIGRATIONS[(schema, from_major)] = (to_version, fn)
-        return fn
-
-    return deco
+    return _registry.register_migration(schema, from_major, to_version)
 
 
 def load_document(schema_name: str, doc: Mapping[str, Any], *, known_fields: frozenset[str] | None = None) -> dict[str, Any]:
@@ -171,13 +168,7 @@ def load_document(schema_name: str, doc: Mapping[str, Any], *, known_fields: fro
         data = fn(data)
         data["schema_version"] = to_version
         have = SemVer.parse(to_version)
-    declared = data.get(REQUIRED_FIELDS_KEY) or []
-    if not isinstance(declared, list) or not all(isinstance(n, str) for n in declared):
-        raise SchemaCompatError(f"{schema_name}: {REQUIRED_FIELDS_KEY} must be a list of field names")
-    understood = set(schema.required) | set(known_fields or ())
-    for name in declared:
-        if name not in understood:
-            raise SchemaCompatError(f"{schema_name}: unknown required field {name!r} (schema_version {data['schema_version']}; this runtime reads {schema.version})")
+    check_required_fields(data, set(schema.required) | set(known_fields or ()), name=schema_name, reads=schema.version)
     return data
 
 

@@ -29,18 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from ledger import merkle, note
 from ledger.errors import LedgerError
-from ledger.keys import key_id_for
+from ledger.keys import key_id_for, public_key_line  # noqa: F401 - public_key_line re-exported
 
 if TYPE_CHECKING:
     from ledger.keys import Signer
     from ledger.store import Ledger
 
 _KEYS_HINT = "list the maintainers' public keys, one a line (the KEY.pub files `geno-lewm-ledger keygen` writes)"
-
-
-def public_key_line(signer: "Signer") -> str:
-    """The line ``keygen`` writes to ``KEY.pub``: base64 raw public key, then its key id as a comment."""
-    return f"{signer.public_key_b64} {signer.key_id}\n"
 
 
 def _raw_key(token: str, where: str) -> bytes:

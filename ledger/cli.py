@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import GenoError, InputError, LedgerError
 
 PROG = "geno-lewm-ledger"
@@ -30,18 +30,16 @@ def add_anchor_options(p) -> None:
 
 
 def _ledger_path(args) -> Path:
-    if args.ledger:
-        return Path(args.ledger)
-    from ledger.workspace import Workspace
+    from ledger.workspace import resolve_ledger_path
 
-    return Workspace().ledger_path
+    return resolve_ledger_path(args.ledger)
 
 
 def _signer(args):
     from ledger.keys import Signer
-    from ledger.workspace import Workspace
+    from ledger.workspace import resolve_key_path
 
-    return Signer.load(args.key or Workspace().key_path)
+    return Signer.load(resolve_key_path(args.key))
 
 
 def _open(args, read_only: bool = True):
@@ -178,7 +176,7 @@ def _cmd_tail(args) -> int:
 
 def _cmd_status(args) -> int:
     led = _open(args)
-    with led._connect(read_only=True) as con:  # one connection for the whole summary
+    with led.reader() as con:  # one connection for the whole summary
         size, head_hash = con.execute("SELECT count(*), (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events").fetchone()
         cp = con.execute("SELECT seq, size, root FROM v_checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
         keys = con.execute("SELECT key_id, label, status FROM v_keys").fetchall()
@@ -338,9 +336,7 @@ def _main(argv: list[str] | None) -> int:
     return globals()[f"_cmd_{args.cmd.replace('-', '_')}"](args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point of ``geno-lewm-ledger``."""
-    return run_cli(_main, argv)
+main = command(_main, "Console entry point of ``geno-lewm-ledger``.")
 
 
 if __name__ == "__main__":

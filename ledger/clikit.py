@@ -94,6 +94,21 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: Sequence[str] 
         return err.exit_code
 
 
+def command(main: Callable[[list[str] | None], int | None], doc: str) -> Callable[[list[str] | None], int]:
+    """A console script's ``main(argv=None) -> int``: ``main`` run through :func:`run_cli`, documented by ``doc``.
+
+    Usage: ``main = command(_main, "Run geno-lewm-x and return its exit code.")``.
+    """
+
+    def _command(argv: list[str] | None = None) -> int:
+        return run_cli(main, argv)
+
+    _command.__doc__ = doc
+    _command.__name__ = _command.__qualname__ = "main"
+    _command.__module__ = main.__module__
+    return _command
+
+
 def entry_point(main: Callable[[list[str] | None], int | None]) -> Callable[[], NoReturn]:
     """Wrap ``main`` as a console-script entry point that exits with :func:`run_cli`'s code."""
 

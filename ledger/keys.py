@@ -92,15 +92,19 @@ class Signer:
         return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
+def public_key_line(signer: Signer) -> str:
+    """The line ``keygen`` writes to ``KEY.pub``: base64 raw public key, then its key id as a comment."""
+    return f"{signer.public_key_b64} {signer.key_id}\n"
+
+
 def keygen(out_path: str | os.PathLike[str]) -> str:
     """Write a new Ed25519 private key (PEM, mode 0600) to ``out_path``; return its key id.
 
     Also writes the public key to ``out_path + ".pub"`` (one line, see
-    :func:`ledger.anchor.public_key_line`: what a pinned ``--trusted-keys`` file lists). Refuses to
+    :func:`public_key_line`: what a pinned ``--trusted-keys`` file lists). Refuses to
     overwrite an existing file (``LEDGER.KEY_EXISTS``). The private key is created with ``O_EXCL``
     and mode 0600 so it is never world-readable, even briefly.
     """
-    from ledger.anchor import public_key_line
     from ledger.errors import ResourceError
     from ledger.fsutil import atomic_write_text
 

@@ -76,10 +76,9 @@ def _key_events(con) -> list[tuple[int, Any]]:
 def check_event(ledger: "Ledger", seq: int) -> EventCheck:
     """Re-check stored event ``seq`` (``LEDGER.NO_SUCH_SEQ`` if absent); never raises for a bad event, reports it."""
     from ledger.keys import public_key_from_b64, verify_signature
-    from ledger.store import _COLUMNS
 
-    with ledger._connect(read_only=True) as con:
-        row = con.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", [seq]).fetchone()
+    with ledger.reader() as con:
+        row = ledger.stored_row(con, seq)
         if row is None:
             raise LedgerError("NO_SUCH_SEQ", f"no event with seq {seq}", "run `geno-lewm-ledger status` to see the head")
         prev = con.execute("SELECT hash FROM events WHERE seq = ?", [seq - 1]).fetchone() if seq > 0 else (chain.GENESIS_PREV_HASH,)
@@ -122,7 +121,7 @@ def inclusion_proof(ledger: "Ledger", seq: int, size: int | None = None) -> Incl
     exactly that size, if there is one). A checkpoint whose recorded root differs from the events
     raises ``LEDGER.CHECKPOINT_MISMATCH``; a seq outside the tree raises ``LEDGER.NO_SUCH_SEQ``.
     """
-    with ledger._connect(read_only=True) as con:
+    with ledger.reader() as con:
         head = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
         cps = [(int(s), decode_body_raw(bytes(b))) for s, b in con.execute("SELECT seq, body FROM events WHERE kind = 'checkpoint' ORDER BY seq DESC").fetchall()]
         cps = [(s, ev) for s, ev in cps if isinstance(ev, Checkpoint)]

@@ -172,21 +172,7 @@ def verify_rows(rows: list[tuple], witness: tuple | None, *, signatures: bool = 
             prev = h
         if fail is None and n == 0:
             raise _Fail(0, "LEDGER.BAD_GENESIS", "the ledger has no events")
-        # Head witness: the last writer's signed (size, head hash).
-        if witness is None:
-            raise _Fail(n, "LEDGER.TRUNCATED", "head witness is missing")
-        w_origin, w_size, w_hash, w_key, w_sig = witness
-        if w_size > n:
-            raise _Fail(n, "LEDGER.TRUNCATED", f"events missing from seq {n}: the head witness records {w_size} events")
-        if w_size < n:
-            raise _Fail(int(w_size), "LEDGER.TRUNCATED", f"events from seq {w_size} are not covered by the signed head witness")
-        if w_hash != prev or w_origin != origin or w_key != rows[-1][4]:
-            raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness does not match the last event")
-        key = _pubkey_any(w_key, active_b64, rows)
-        try:
-            key.verify(bytes.fromhex(w_sig), chain.head_message(w_origin, int(w_size), w_hash))
-        except Exception:  # noqa: BLE001 - InvalidSignature or malformed hex
-            raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness signature does not verify") from None
+        _check_head_witness(witness, n, origin, prev, rows[-1][4], lambda k: _pubkey_any(k, active_b64, rows))
     except _Fail as f:
         fail = f
     limit = fail.seq if fail else n
@@ -212,6 +198,31 @@ def _key_id_of(public_key_b64: str) -> str:
         return key_id_for(base64.b64decode(public_key_b64, validate=True))
     except ValueError:
         return ""
+
+
+def _check_head_witness(witness: tuple | None, n: int, origin: str, last_hash: str, last_key: str, pubkey: Callable[[str], Any]) -> None:
+    """The head witness (the last writer's signed ``(size, head hash)``) covers exactly the ``n`` events; ``_Fail`` otherwise."""
+    if witness is None:
+        raise _Fail(n, "LEDGER.TRUNCATED", "head witness is missing")
+    w_origin, w_size, w_hash, w_key, w_sig = witness
+    if w_size > n:
+        raise _Fail(n, "LEDGER.TRUNCATED", f"events missing from seq {n}: the head witness records {w_size} events")
+    if w_size < n:
+        raise _Fail(int(w_size), "LEDGER.TRUNCATED", f"events from seq {w_size} are not covered by the signed head witness")
+    if w_hash != last_hash or w_origin != origin or w_key != last_key:
+        raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness does not match the last event")
+    key = pubkey(w_key)
+    try:
+        key.verify(bytes.fromhex(w_sig), chain.head_message(w_origin, int(w_size), w_hash))
+    except Exception:  # noqa: BLE001 - InvalidSignature or malformed hex
+        raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness signature does not verify") from None
+
+
+def _known_pubkey(key_id: str, active_b64: dict[str, str], n: int):
+    """The active key ``key_id`` (the head witness of the fast path must be signed by one)."""
+    if key_id not in active_b64:
+        raise _Fail(n - 1, "LEDGER.TRUNCATED", f"head witness signed by unknown key {key_id}")
+    return _pubkey(active_b64[key_id])
 
 
 def _pubkey_any(key_id: str, known: dict[str, str], rows: list[tuple]):
@@ -315,12 +326,12 @@ def _prefix_root(levels: list[list[bytes]], size: int) -> bytes:
 def _fetch(ledger: "Ledger", signatures: bool):
     """One read transaction: the columns verification needs (as Arrow, seq-ordered) and the head witness."""
     cols = f"seq, {chain.EVENT_HASH_PREIMAGE_SQL} AS pre, body, hash, prev_hash, kind, key_id" + (", sig" if signatures else "")
-    with ledger._connect(read_only=True) as con:
+    with ledger.reader() as con:
         try:
             table = con.sql(f"SELECT {cols} FROM events").to_arrow_table()  # table order; sorted below only if needed
             witness = con.execute("SELECT origin, size, head_hash, key_id, sig FROM ledger_head").fetchone()
         except Exception as exc:  # noqa: BLE001 - an altered schema: let the row path report it
-            from ledger.store import is_corruption, storage_error
+            from ledger.dbfile import is_corruption, storage_error
 
             if is_corruption(exc):  # damaged bytes, not an altered schema: name the file
                 raise storage_error(ledger.path, exc) from None
@@ -433,22 +444,7 @@ def verify_columns(ledger: "Ledger", *, signatures: bool = True, workers: int | 
         _check_trust(key_ids, seg, limit, active, revoked, pks)
         if first_local is not None:
             raise _Fail(first_local[0], first_local[2], first_local[3])
-        # Head witness: the last writer's signed (size, head hash).
-        if witness is None:
-            raise _Fail(n, "LEDGER.TRUNCATED", "head witness is missing")
-        w_origin, w_size, w_hash, w_key, w_sig = witness
-        if w_size > n:
-            raise _Fail(n, "LEDGER.TRUNCATED", f"events missing from seq {n}: the head witness records {w_size} events")
-        if w_size < n:
-            raise _Fail(int(w_size), "LEDGER.TRUNCATED", f"events from seq {w_size} are not covered by the signed head witness")
-        if w_hash != hashes[-1] or w_origin != origin or w_key != key_ids[-1]:
-            raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness does not match the last event")
-        if w_key not in active_b64:
-            raise _Fail(n - 1, "LEDGER.TRUNCATED", f"head witness signed by unknown key {w_key}")
-        try:
-            _pubkey(active_b64[w_key]).verify(bytes.fromhex(w_sig), chain.head_message(w_origin, int(w_size), w_hash))
-        except Exception:  # noqa: BLE001 - InvalidSignature or malformed hex
-            raise _Fail(n - 1, "LEDGER.TRUNCATED", "head witness signature does not verify") from None
+        _check_head_witness(witness, n, origin, hashes[-1], key_ids[-1], lambda k: _known_pubkey(k, active_b64, n))
     except _Fail as f:
         fail = f
     sig_limit = min(fail.seq if fail else n, len(pks))

@@ -20,6 +20,28 @@ def default_workspace_dir() -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
 
 
+def resolve_dirs(workdir: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
+    """``(workspace directory, artifact root)`` — the one rule every CLI, step and the cockpit use.
+
+    With a release working directory ``workdir`` both are ``workdir``; without one the workspace is
+    :func:`default_workspace_dir` and the artifact root the current directory. Both absolute.
+    """
+    if workdir:
+        d = Path(workdir).absolute()
+        return d, d
+    return default_workspace_dir().absolute(), Path.cwd()
+
+
+def resolve_ledger_path(ledger: str | os.PathLike[str] | None = None, workspace_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The ledger file: ``ledger`` (``--ledger``) when given, else the workspace's ``ledger.duckdb``."""
+    return Path(ledger) if ledger else Workspace(workspace_dir).ledger_path
+
+
+def resolve_key_path(key: str | os.PathLike[str] | None = None, workspace_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The signing key: ``key`` (``--key``) when given, else the workspace's ``keys/maintainer.key``."""
+    return Path(key) if key else Workspace(workspace_dir).key_path
+
+
 class Workspace:
     """A workspace directory with the ledger and the maintainer key."""
 

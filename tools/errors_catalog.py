@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ledger.errors import EXIT_CODES
 
+from tools import doc_sections
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("geno_lewm", "ledger", "tools", "bench", "cockpit")
 DOC = ROOT / "docs" / "errors.md"
@@ -58,43 +60,22 @@ def collect(root: Path = ROOT) -> dict[str, set[str]]:
 
 def render(where: dict[str, set[str]]) -> str:
     """The generated Markdown section (between the markers, markers included)."""
-    lines = [BEGIN, "", "| code | exit | used in |", "|---|---|---|"]
+    rows = []
     for code in sorted(where, key=lambda c: (list(EXIT_CODES).index(c.split(".")[0]), c)):
         mods = sorted(where[code])
         shown = ", ".join(f"`{m}`" for m in mods[:4]) + (f" and {len(mods) - 4} more" if len(mods) > 4 else "")
-        lines.append(f"| `{code}` | {EXIT_CODES[code.split('.')[0]]} | {shown} |")
-    lines += ["", END]
-    return "\n".join(lines)
+        rows.append([f"`{code}`", str(EXIT_CODES[code.split('.')[0]]), shown])
+    return doc_sections.table_section(BEGIN, END, ["code", "exit", "used in"], rows)
 
 
 def current_section(text: str) -> str | None:
     """The generated section as it stands in ``text`` (None when the markers are missing)."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < 0:
-        return None
-    return text[start : end + len(END)]
+    return doc_sections.current_section(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tools.errors_catalog [--write]``: print or refresh the catalogue in docs/errors.md."""
-    from ledger.clikit import ArgumentParser, run_cli
-    from ledger.fsutil import atomic_write_text
-
-    def _main(args_in: list[str] | None) -> int:
-        parser = ArgumentParser(prog="python -m tools.errors_catalog", description="Render the error-code catalogue.")
-        parser.add_argument("--write", action="store_true", help="rewrite the generated section of docs/errors.md")
-        args = parser.parse_args(args_in)
-        section = render(collect())
-        if not args.write:
-            print(section)
-            return 0
-        text = DOC.read_text(encoding="utf-8")
-        old = current_section(text)
-        text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n## Catalogue\n\n" + section + "\n"
-        atomic_write_text(DOC, text)
-        return 0
-
-    return run_cli(_main, argv)
+    return doc_sections.doc_command("python -m tools.errors_catalog", "the error-code catalogue", DOC, lambda: render(collect()), BEGIN, END, "## Catalogue", argv)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import LogLine, ResultReady
+from cockpit.messages import DemoModelFound, DemoScored, LogLine
 
 if TYPE_CHECKING:
     from cockpit.services import DemoResult
@@ -74,18 +74,19 @@ class DemoScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="demo-model")
     def _find_model(self) -> None:
-        self.post_message(ResultReady("demo-model", self.services.current_model_package()))
+        self.post_message(DemoModelFound(self.services.current_model_package()))
 
-    @on(ResultReady)
-    def _result(self, message: ResultReady) -> None:
-        if message.what == "demo-model":
-            field = self.query_one("#demo-model", Input)
-            if message.payload is not None and not field.value:
-                field.value = _show_path(message.payload, self.services.workdir)
-            elif message.payload is None and not field.value:
-                field.placeholder = "no model package recorded yet: run the rehearsal (R) or type a model dir"
-        elif message.what == "demo":
-            self._show(message.payload)
+    @on(DemoModelFound)
+    def _model_found(self, message: DemoModelFound) -> None:
+        field = self.query_one("#demo-model", Input)
+        if message.model_dir is not None and not field.value:
+            field.value = _show_path(message.model_dir, self.services.workdir)
+        elif message.model_dir is None and not field.value:
+            field.placeholder = "no model package recorded yet: run the rehearsal (R) or type a model dir"
+
+    @on(DemoScored)
+    def _scored(self, message: DemoScored) -> None:
+        self._show(message.result)
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
@@ -122,7 +123,7 @@ class DemoScreen(CockpitScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="demo")
     def _score(self, model: str, vcf: str, fasta: str) -> None:
         result = self.services.score_demo(model, vcf, fasta, log=lambda line: self.post_message(LogLine(line)))
-        self.post_message(ResultReady("demo", result))
+        self.post_message(DemoScored(result))
 
     @on(LogLine)
     def _log(self, message: LogLine) -> None:

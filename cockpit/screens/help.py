@@ -33,7 +33,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """One section per screen."""
-        from cockpit.app import CockpitApp
         from cockpit.arrow_table import ArrowTable
         from cockpit.screens.demo import DemoScreen
         from cockpit.screens.ledger import EventScreen, LedgerScreen
@@ -43,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
         from cockpit.screens.step import StepScreen
 
         owners = [
-            ("everywhere", CockpitApp), ("Release", ReleaseScreen), ("Gate's steps", StepPicker), ("Step", StepScreen),
+            ("everywhere", type(self.app)), ("Release", ReleaseScreen), ("Gate's steps", StepPicker), ("Step", StepScreen),
             ("Rehearse", RehearseScreen), ("Ledger", LedgerScreen), ("Event", EventScreen), ("SQL", SqlScreen), ("Demo", DemoScreen),
             ("tables", ArrowTable), ("this list", HelpScreen),
         ]

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, ReportsWorkerErrors, TopBar
-from cockpit.messages import ResultReady
+from cockpit.messages import EventLoaded, EventsLoaded
 from cockpit.services import EVENT_COLUMNS
 
 if TYPE_CHECKING:
@@ -100,13 +100,11 @@ class LedgerScreen(CockpitScreen):
 
         t0 = time.perf_counter()
         table = self.services.events_table()
-        self.post_message(ResultReady("events", (table, time.perf_counter() - t0)))
+        self.post_message(EventsLoaded(table, time.perf_counter() - t0))
 
-    @on(ResultReady)
-    def _loaded(self, message: ResultReady) -> None:
-        if message.what != "events":
-            return
-        table, seconds = message.payload
+    @on(EventsLoaded)
+    def _loaded(self, message: EventsLoaded) -> None:
+        table, seconds = message.table, message.seconds
         first = self.all_events is None
         self.all_events = table
         self.load_seconds = seconds
@@ -194,13 +192,11 @@ class EventScreen(ReportsWorkerErrors, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="event-load")
     def _load(self) -> None:
-        self.post_message(ResultReady("event", self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
+        self.post_message(EventLoaded(self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
 
-    @on(ResultReady)
-    def _show(self, message: ResultReady) -> None:
-        if message.what != "event":
-            return
-        d: EventDetail = message.payload
+    @on(EventLoaded)
+    def _show(self, message: EventLoaded) -> None:
+        d: EventDetail = message.detail
         self.detail = d
         ev = d.event
         lines = [

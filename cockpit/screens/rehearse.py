@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Log, ProgressBar, Static
 
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import RehearsalFinished, RehearsalProgress, RehearsalStep, ResultReady
+from cockpit.messages import RehearsalFinished, RehearsalHistoryLoaded, RehearsalProgress, RehearsalStep
 
 #: state -> glyph shown beside the word.
 GLYPHS = {"pending": "·", "running": "◌", "passed": "✓", "failed": "✗", "not run": "-"}
@@ -66,13 +66,13 @@ class RehearseScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rehearse-last")
     def _load_last(self) -> None:
-        self.post_message(ResultReady("rehearse-last", self.services.last_rehearsal()))
+        self.post_message(RehearsalHistoryLoaded(self.services.last_rehearsal()))
 
-    @on(ResultReady)
-    def _last_loaded(self, message: ResultReady) -> None:
-        if message.what != "rehearse-last" or self.running or self.result is not None:
+    @on(RehearsalHistoryLoaded)
+    def _last_loaded(self, message: RehearsalHistoryLoaded) -> None:
+        if self.running or self.result is not None:
             return
-        runs = message.payload
+        runs = message.runs
         if not runs:
             return
         for step in self.plan:

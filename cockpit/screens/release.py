@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import ResultReady
+from cockpit.messages import GatesLoaded
 
 if TYPE_CHECKING:
     from tools.release.gates import GateState
@@ -56,14 +56,12 @@ class ReleaseScreen(CockpitScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="release-load")
     def _load(self) -> None:
         states = self.services.gate_states()
-        self.post_message(ResultReady("gates", (states, self.services.issue_cache())))
+        self.post_message(GatesLoaded(states, self.services.issue_cache()))
 
-    @on(ResultReady)
-    def _show(self, message: ResultReady) -> None:
-        if message.what != "gates":
-            return
-        states, self.issues = message.payload
-        self.states = list(states)
+    @on(GatesLoaded)
+    def _show(self, message: GatesLoaded) -> None:
+        self.states = list(message.states)
+        self.issues = message.issues
         table = self.query_one("#gates", DataTable)
         cursor = table.cursor_row
         self._fill(table)

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import ResultReady
+from cockpit.messages import QueryFinished
 from cockpit.services import EXAMPLE_QUERIES
 from ledger.errors import GenoError, InternalError
 
@@ -87,13 +87,11 @@ class SqlScreen(CockpitScreen):
 
         t0 = time.perf_counter()
         table = self.services.query(sql)
-        self.post_message(ResultReady("sql", (table, time.perf_counter() - t0)))
+        self.post_message(QueryFinished(table, time.perf_counter() - t0))
 
-    @on(ResultReady)
-    def _show(self, message: ResultReady) -> None:
-        if message.what != "sql":
-            return
-        table, seconds = message.payload
+    @on(QueryFinished)
+    def _show(self, message: QueryFinished) -> None:
+        table = message.table
         self.result = table
         status = self.query_one("#sql-status", Static)
         status.remove_class("error")

@@ -2,7 +2,7 @@
 
 Shows the step's description and the exact command, the prerequisites that have not passed yet
 (earlier steps of its gate, gates it needs), and a form with one field per flag of the step
-(``tools.release.flags.step_flags``: required ones marked ``*``, defaults as placeholders,
+(``tools.release.flags.form_flags``: required ones marked ``*``, defaults as placeholders,
 prefilled from the latest run or, before any, with what the offline rehearsal passes in this
 workspace; paths are relative to the workspace). Other tabs: the inputs and outputs its latest run
 recorded (path, sha256 prefix, size, fresh/stale/missing against the bytes on disk now) and its
@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Log, ProgressBar, Static, 
 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar
-from cockpit.messages import LogLine, ResultReady, StepFinished
+from cockpit.messages import LogLine, StepFinished, StepViewLoaded
 from tools.release.flags import flag_values, form_text
 
 if TYPE_CHECKING:
@@ -114,13 +114,11 @@ class StepScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="step-load")
     def _load(self) -> None:
-        self.post_message(ResultReady("step", self.services.step_view(self.step)))
+        self.post_message(StepViewLoaded(self.services.step_view(self.step)))
 
-    @on(ResultReady)
-    async def _show(self, message: ResultReady) -> None:
-        if message.what != "step":
-            return
-        view: StepView = message.payload
+    @on(StepViewLoaded)
+    async def _show(self, message: StepViewLoaded) -> None:
+        view: StepView = message.view
         self.view = view
         if not self._form_built:
             await self._build_form(view)

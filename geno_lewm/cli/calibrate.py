@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-from ledger.clikit import ArgumentParser, run_cli
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-calibrate", description="Score a null set of random SNVs (disjoint from the training edits) and store the calibration table in the model package (RFC-0009).")
     p.add_argument("--model-dir", required=True, help="model package directory (resealed with calibration.parquet)")
     p.add_argument("--fasta", required=True, help="reference FASTA the null SNVs are drawn from")
@@ -16,9 +18,13 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--seed", type=int, default=0, help="null-set seed (default 0)")
     p.add_argument("--min-count", type=int, default=30, help="minimum null count of a bucket before back-off (default 30)")
     p.add_argument("--exclude-vcf", help="also exclude these variants' positions from the null set")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    args = p.parse_args(argv)
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     from geno_lewm.scoring.calibrate import calibrate_package
 
     doc = calibrate_package(args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device)
@@ -28,9 +34,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-calibrate`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-calibrate`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_to_root
 
@@ -24,7 +25,8 @@ def _under(root: Path, text: str, what: str) -> tuple[Path, str]:
     return full, relative_to_root(full, root, what)
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-carbon-baseline", description="Score VCF variants with the Carbon zero-shot log-likelihood ratio (the baseline for GenoLeWM).")
     p.add_argument("--artifact-root", required=True, help="root all paths are recorded relative to")
     p.add_argument("--vcf", required=True, help="input VCF (.vcf or bgzipped+tabix .vcf.gz)")
@@ -36,8 +38,13 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--window-bp", type=int, default=600, help="window width; use the model's state contract window (default 600)")
     p.add_argument("--batch-size", type=int, default=32, help="sequences per encoder call (default 32)")
     p.add_argument("--region", help="only score CHR:START-END")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_flag(p, default="auto")
     p.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
 
     from geno_lewm.baseline import GENERATED_BY, SCORE_FIELD, BaselineScorer, LogpCache, baseline_row
@@ -117,9 +124,7 @@ class _Row:
         return self.data
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-carbon-baseline`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-carbon-baseline`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 from geno_lewm.numerics_mode import add_numerics_flag
 
@@ -120,9 +120,7 @@ def _main(argv: list[str] | None) -> int:
     return 0 if man["status"] == "passed" else 9
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-demo`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-demo`` and return its exit code.")
 
 
 if __name__ == "__main__":

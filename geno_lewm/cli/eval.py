@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-eval", description="Evaluate variant scores against labels beside baselines, with bootstrap confidence intervals.")
     p.add_argument("--scores-jsonl", required=True, help="primary score rows (generated_by=geno-lewm-score)")
     p.add_argument("--score-field", default="score", help="score field of the primary rows (default: score)")
@@ -40,7 +41,7 @@ def _parser() -> ArgumentParser:
 def _main(argv: list[str] | None) -> int:
     from geno_lewm.eval.pipeline import EvalRequest, run_eval
 
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     request = EvalRequest(
         scores_jsonl=args.scores_jsonl,
         score_field=args.score_field,
@@ -69,9 +70,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-eval`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-eval`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-eval-all", description="Aggregate metrics JSON files into eval_metrics.json and render eval_report.md.")
     p.add_argument("--metrics-json", action="append", required=True, help="a geno-lewm-eval or geno-lewm-rollout metrics JSON (repeatable)")
     p.add_argument("--output-metrics", required=True, help="aggregate metrics JSON to write (eval_metrics.json)")
@@ -27,7 +28,7 @@ def _parser() -> ArgumentParser:
 def _main(argv: list[str] | None) -> int:
     from geno_lewm.eval.aggregate import EvalAllRequest, run_eval_all
 
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     payload = run_eval_all(EvalAllRequest(
         metrics_json=args.metrics_json, output_metrics=args.output_metrics, output_report=args.output_report,
         require_vep=args.require_v02_vep_metrics, require_rollout=args.require_v02_rollout_metrics,
@@ -39,9 +40,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-eval-all`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-eval-all`` and return its exit code.")
 
 
 if __name__ == "__main__":

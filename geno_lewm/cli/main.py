@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 
 
 def _main(argv: list[str] | None) -> int:
@@ -35,9 +35,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm`` and return its exit code.")
 
 
 if __name__ == "__main__":

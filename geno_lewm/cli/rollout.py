@@ -6,12 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
 
-def _main(argv: list[str] | None) -> int:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-rollout", description="Roll edit chains through the predictor alone and compare each step with the encoder's measured latent (cosine, L2, Recall@k) beside the source-state baseline.")
     p.add_argument("--model-dir", required=True, help="model package directory")
     p.add_argument("--fasta", required=True, help="reference FASTA")
@@ -25,8 +27,12 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
     p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
     p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    args = p.parse_args(argv)
+    add_device_flag(p, default="auto")
+    return p
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     if args.bootstrap < 0 or not 0.0 < args.ci_level < 1.0:
         raise InputError("USAGE", "--bootstrap must be >= 0 and --ci-level strictly between 0 and 1")
     from geno_lewm.package import ModelPackage
@@ -74,9 +80,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-rollout`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-rollout`` and return its exit code.")
 
 
 if __name__ == "__main__":

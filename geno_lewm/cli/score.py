@@ -13,10 +13,10 @@ import json
 import sys
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
-from ledger.fsutil import atomic_write_text, check_writable
-
 from geno_lewm.numerics_mode import add_numerics_flag
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
+from ledger.fsutil import atomic_write_text, check_writable
 
 
 def build_parser() -> ArgumentParser:
@@ -33,7 +33,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--region", help="only score CHR:START-END (1-based, inclusive)")
     p.add_argument("--shard", help="score shard I/N (1-based) of the genome; shards concatenate to the full run")
     p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (default auto)")
+    add_device_flag(p, default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, at least 1; outputs do not depend on it)")
     add_numerics_flag(p)
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local: this process (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)")
@@ -140,9 +140,7 @@ def _main_ray(parser: ArgumentParser, args: Any) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-score`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-score`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import InputError, ReleaseError
+from ledger.clikit import ArgumentParser, command
+from ledger.errors import InputError
 
 
-def _parser() -> ArgumentParser:
+def build_parser() -> ArgumentParser:
+    """The command's argument parser (the release step registry reads its flags)."""
     p = ArgumentParser(prog="geno-lewm-train", description="Train the GenoLeWM predictor over a frozen Carbon encoder (docs/model.md).")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--build-tiny-encoder", metavar="DIR", help="write the tiny stand-in Carbon checkpoint into DIR and exit")
@@ -28,7 +29,7 @@ def _parser() -> ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override runtime.device")
     p.add_argument("--resume-from", help="predictor_checkpoint.pt of the run in --run-dir")
     p.add_argument("--stop-after-steps", type=int, help="stop after this step, keeping the checkpoint (interruption rehearsal)")
-    p.add_argument("--package-release-run", action="store_true", help="after training, run tools.release.training_run's package_run")
+    p.add_argument("--package-release-run", action="store_true", help="after training, package the run (geno_lewm.train.run_package: manifest, card, checksums)")
     p.add_argument("--metadata-json", help="release metadata JSON passed to --package-release-run")
     p.add_argument("--min-gpu-gib", type=float, default=40.0, help="preflight: minimum CUDA memory (default 40)")
     p.add_argument("--allow-cpu", action="store_true", help="preflight: accept a machine without a suitable GPU (rehearsal)")
@@ -105,7 +106,7 @@ def _need(args, *names: str) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.build_tiny_encoder:
         from geno_lewm.encoder.tiny import STAND_IN_SENTENCE, build_tiny_carbon
 
@@ -123,8 +124,6 @@ def _main(argv: list[str] | None) -> int:
         print(json.dumps(report, indent=2, sort_keys=True) if args.json else f"preflight passed; wrote {REPORT_NAME}")
         return 0
     _need(args, "carbon-model-dir", "run-dir")
-    if args.package_release_run:
-        _release_packager()  # fail before training if the packager is missing
     from geno_lewm.train.config import load_config
     from geno_lewm.train.loop import train_run
 
@@ -143,7 +142,10 @@ def _main(argv: list[str] | None) -> int:
         progress=not args.no_progress,
     )
     if args.package_release_run and record["status"] == "completed":
-        _release_packager()(args.run_dir, metadata_json=args.metadata_json)
+        from geno_lewm.train.run_package import package_run
+        from ledger.reports import load_json
+
+        package_run(args.run_dir, load_json(args.metadata_json) if args.metadata_json else None)
     if args.json:
         print(json.dumps(record, indent=2, sort_keys=True))
     else:
@@ -151,17 +153,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _release_packager():
-    try:
-        from tools.release.training_run import package_run
-    except ImportError:
-        raise ReleaseError("PACKAGER_MISSING", "--package-release-run needs tools.release.training_run, which is not available in this installation", "package the run later with `python -m tools.release.training_run --run-dir … --metadata-json …`") from None
-    return package_run
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-train`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-train`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import InputError
 
 DEFAULT_INDEX_ENV = "GENO_LEWM_RELEASE_INDEX"
@@ -70,9 +70,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-update`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-update`` and return its exit code.")
 
 
 if __name__ == "__main__":

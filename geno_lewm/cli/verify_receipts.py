@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ledger.clikit import ArgumentParser, run_cli
-
 from geno_lewm.numerics_mode import add_numerics_flag
+from geno_lewm.runtime import add_device_flag
+from ledger.clikit import ArgumentParser, command
 
 
 def _main(argv: list[str] | None) -> int:
@@ -25,7 +25,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--vcf", help="input VCF (with --fasta): re-score a sample of receipts")
     p.add_argument("--sample", type=int, default=16, help="receipts to re-score with --fasta/--vcf (default 16)")
     p.add_argument("--revocation-list", help="JSON list of yanked model ids (warns model_yanked; still verifies)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_device_flag(p, default="cpu")
     add_numerics_flag(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     args = p.parse_args(argv)
@@ -51,9 +51,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-verify-receipts`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-verify-receipts`` and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geno_lewm.versioning import register_migration
+from geno_lewm.migrations.registry import register_migration
 
 
 @register_migration("calibration_table", from_major=0, to_version="1.0.0")

@@ -102,7 +102,7 @@ class ScoringSession:
         variant: the memo is keyed on the window's identity and holds only the last few windows.
         """
         from geno_lewm.calibration import gc_fraction
-        from geno_lewm.scoring.receipts import build_receipt, window_sha256
+        from geno_lewm.scoring.commitments import build_receipt, window_sha256
 
         memo: OrderedDict[tuple[str, int, str], tuple[str, float | None]] = OrderedDict()
         for r in results:

@@ -75,12 +75,12 @@ def _sha256sums_check(dataset_dir: Path) -> tuple[bool, str]:
 def verify_dataset_evidence(dataset_dir: str | os.PathLike[str]) -> str:
     """Verify the dataset package's evidence set; return its ``snapshot_id``.
 
-    Runs ``tools.release.dataset_package.verify_dataset`` (imported here, never at module top
+    Runs :func:`geno_lewm.datasets.verify_dataset` (imported here, never at module top
     level): SHA256SUMS coverage and freshness, re-rendered manifest and data card, split
     integrity, and snapshot/input-check reports that name the package's spec and upstream source
     identities — stale input-check evidence raises ``PROVENANCE.STALE_INPUT_CHECK``.
     """
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
 
     return str(verify_dataset(dataset_dir)["snapshot_id"])
 

@@ -53,13 +53,13 @@ def test_render_is_byte_stable_and_states_every_figure(payload):
 def test_stale_report_is_detected(files, payload):
     metrics = files.root / "metrics.json"
     report = files.root / "eval_report.md"
-    assert report_main(["--metrics-json", str(metrics), "--output", str(report)]) == 0
+    assert report_main(["--metrics-json", str(metrics), "--output", str(report), "--workdir", str(files.root)]) == 0
     check_report(metrics, report)
     report.write_text(report.read_text().replace("## Negative Findings", "## Negative findings"))
     assert _code(check_report, metrics, report) == "PROVENANCE.STALE_REPORT"
-    assert report_main(["--metrics-json", str(metrics), "--output", str(report), "--check"]) == 7
+    assert report_main(["--metrics-json", str(metrics), "--output", str(report), "--check", "--workdir", str(files.root)]) == 7
     # the metrics changed after rendering: the old report is stale too
-    report_main(["--metrics-json", str(metrics), "--output", str(report)])
+    report_main(["--metrics-json", str(metrics), "--output", str(report), "--workdir", str(files.root)])
     doc = json.loads(metrics.read_text())
     doc["negative_findings"].append("a finding added after the report was rendered")
     metrics.write_text(json.dumps(doc))

@@ -102,3 +102,126 @@ def test_static_import_rules_hold_for_every_source_file():
             if pkg == "ledger" and imported & {"torch", "transformers", "geno_lewm"}:
                 offenders.append(f"{path.relative_to(ROOT)} imports {sorted(imported & {'torch', 'transformers', 'geno_lewm'})}")
     assert not offenders, offenders
+
+
+# -- the project's import graph: no cycles, no upward arrows ---------------------------------------
+
+_PROJECT = ("ledger", "geno_lewm", "tools", "bench", "cockpit")
+
+
+def _project_modules() -> dict[str, Path]:
+    mods: dict[str, Path] = {}
+    for pkg in _PROJECT:
+        for path in (ROOT / pkg).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            mods[".".join(parts)] = path
+    return mods
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+def _module_imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
+    """Project modules ``name`` imports anywhere (function bodies included, ``if TYPE_CHECKING:`` blocks excluded)."""
+    found: set[str] = set()
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for c in child.orelse:
+                    visit_one(c)
+            else:
+                visit_one(child)
+
+    def visit_one(node: ast.AST) -> None:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else [])) if node.level else node.module
+            for a in node.names:
+                found.add(f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base)
+        else:
+            visit(node)
+
+    visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    out = set()
+    for target in found:
+        while target and target not in mods:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.add(target)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the project modules it imports (static, every import statement)."""
+    mods = _project_modules()
+    return {name: _module_imports(name, path, mods) for name, path in mods.items()}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    return cycles
+
+
+def test_no_import_cycles_among_project_modules():
+    cycles = import_cycles(import_graph())
+    assert not cycles, f"{len(cycles)} import cycle(s): " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_no_upward_imports():
+    """geno_lewm never imports tools/bench/cockpit; ledger imports no other project package; nothing imports cockpit."""
+    upward = []
+    for name, targets in import_graph().items():
+        top = name.split(".")[0]
+        for t in targets:
+            t_top = t.split(".")[0]
+            if (top == "geno_lewm" and t_top in ("tools", "bench", "cockpit")) or (top == "ledger" and t_top != "ledger") or (t_top == "cockpit" and top != "cockpit"):
+                upward.append(f"{name} -> {t}")
+    assert not upward, upward
+
+
+def test_cycle_scan_sees_function_level_imports(tmp_path):
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+    mods = {"pkg": tmp_path / "pkg" / "__init__.py", "pkg.x": tmp_path / "x.py", "pkg.y": tmp_path / "y.py"}
+    (tmp_path / "x.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import y\ndef f():\n    from pkg.y import g\n")
+    assert _module_imports("pkg.x", mods["pkg.x"], mods) == {"pkg.y"}
+    (tmp_path / "x.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import y\n")
+    assert _module_imports("pkg.x", mods["pkg.x"], mods) == set()

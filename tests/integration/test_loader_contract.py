@@ -135,7 +135,7 @@ def read_eval_metrics_case(tmp_path: Path, version: str, extra: str) -> None:
 
 
 def read_release_report_case(tmp_path: Path, version: str, extra: str) -> None:
-    from tools.release.reports import load_report, write_report
+    from ledger.reports import load_report, write_report
 
     path = tmp_path / "report.json"
     doc = write_report(path, {"kind": "example", "ok": True}, generated_by="tools.release.example")

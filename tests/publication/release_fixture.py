@@ -75,7 +75,7 @@ def _demo_vcf(l) -> None:
 
 def _drop_fai(l) -> None:
     """pysam may leave ``<fasta>.fai`` beside the dataset FASTA; the dataset package must stay exactly its checksummed files."""
-    from tools.release.artifacts import read_sums
+    from ledger.artifacts import read_sums
 
     listed = read_sums(l.dataset / "SHA256SUMS")
     for fai in (l.dataset / "reference").glob("*.fai"):

@@ -10,8 +10,8 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
-from tools.release.artifacts import read_sums
-from tools.release.reports import private_paths
+from ledger.artifacts import read_sums
+from ledger.reports import private_paths
 
 HF_TOKEN = "hf_SECRETtokenVALUE0123456789"
 GH_TOKEN = "ghs_SECRETtokenVALUE9876543210"
@@ -113,7 +113,7 @@ def test_publish_refuses_fixture_then_commits_exactly_the_plan(published):
 
 def test_moved_branch_fails_the_commit(published, monkeypatch):
     hub = published["hub"]
-    from tools.release.publication_common import targets_from_args
+    from tools.release.publication.targets import targets_from_args
 
     t = targets_from_args(hub_release.build_parser().parse_args(published["args"]))
     plan = hub_release.build_plan(t)
@@ -178,26 +178,23 @@ def _candidate_rows(published, name: str) -> dict:
     return {r["name"]: r for r in doc["readiness"]}
 
 
-def test_flipped_byte_fails_the_public_check(published):
-    f = published["hub"].repo_dir("model", REPO) / "predictor.safetensors"
-    data = f.read_bytes()
+def _flip_byte(f, data: bytes) -> None:
     f.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
-    try:
-        rows = _candidate_rows(published, "flip")
-    finally:
-        f.write_bytes(data)
-    assert rows["public_artifacts"]["code"] == "PROVENANCE.PUBLIC_HASH_MISMATCH" and "predictor.safetensors" in rows["public_artifacts"]["message"]
 
 
-def test_missing_file_fails_the_public_check(published):
-    f = published["hub"].repo_dir("dataset", DATASET_REPO) / "data_card.md"
+@pytest.mark.parametrize(("kind", "name", "damage", "code"), [
+    ("model", "predictor.safetensors", _flip_byte, "PROVENANCE.PUBLIC_HASH_MISMATCH"),
+    ("dataset", "data_card.md", lambda f, data: f.unlink(), "PROVENANCE.PUBLIC_FILE_MISSING"),
+])
+def test_damaged_public_file_fails_the_public_check(published, kind, name, damage, code):
+    f = published["hub"].repo_dir(kind, REPO if kind == "model" else DATASET_REPO) / name
     data = f.read_bytes()
-    f.unlink()
+    damage(f, data)
     try:
-        rows = _candidate_rows(published, "missing")
+        rows = _candidate_rows(published, f"damaged_{kind}")
     finally:
         f.write_bytes(data)
-    assert rows["public_artifacts"]["code"] == "PROVENANCE.PUBLIC_FILE_MISSING" and "data_card.md" in rows["public_artifacts"]["message"]
+    assert rows["public_artifacts"]["code"] == code and name in rows["public_artifacts"]["message"]
 
 
 def test_extra_file_fails_the_public_check(published):

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import GenoError
-from tools.release.artifacts import public_argv
-from tools.release.publication_common import secret_values, write_public_report
+from ledger.artifacts import public_argv
+from tools.release.publication.public_report import secret_values, write_public_report
 
 TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=12, max_size=40).map(lambda s: "hf_" + s)
 SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))

@@ -125,7 +125,7 @@ def test_snapshot_refuses_existing_dir_and_mismatched_inputs(dataset_workdir, tm
 
 
 def test_bad_spec_is_a_typed_config_error(tmp_path):
-    from tools.release.dataset_common import validate_spec
+    from tools.release.dataset.spec import validate_spec
 
     spec = json.loads((ROOT / "configs" / "first_experiment" / "dataset-snapshot-snv.json").read_text())
     validate_spec(spec)

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InputError, ProvenanceError, ReleaseError
-from tools.release.artifacts import check_sums, public_argv, read_sums, render_sums, write_sums
+from ledger.artifacts import check_sums, public_argv, read_sums, render_sums, write_sums
 from tools.release.context import ReleaseContext
 from tools.release.recording import record_command
-from tools.release.reports import check_generated_by, check_rendered, load_report, private_paths, write_report
+from ledger.reports import check_generated_by, check_rendered, load_report, private_paths, write_report
 from tools.release.status import gate_states
 
 HEX = "a" * 64

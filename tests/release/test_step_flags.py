@@ -1,16 +1,15 @@
-"""``tools.release.flags.step_flags``: each step's flags from its own parser, with the rehearsal's values."""
+"""``tools.release.flags.form_flags``: each step's flags from its own parser, with the rehearsal's values."""
 
 from __future__ import annotations
 
 import sys
-import threading
 
-from tools.release.flags import flag_values, step_flags, step_parser
+from tools.release.flags import flag_values, form_flags, step_parser
 from tools.release.steps import STEPS
 
 
 def test_flags_come_from_the_parser_with_rehearsal_values(tmp_path):
-    flags = {f.name: f for f in step_flags("dataset_package", tmp_path)}
+    flags = {f.name: f for f in form_flags("dataset_package", tmp_path)}
     assert set(flags) == {"--dataset-dir", "--metadata-json"}  # workspace flags are the runner's
     assert flags["--dataset-dir"].required and flags["--dataset-dir"].is_path
     assert flags["--dataset-dir"].suggested == "dataset"
@@ -19,19 +18,19 @@ def test_flags_come_from_the_parser_with_rehearsal_values(tmp_path):
 
 
 def test_mode_flags_of_sibling_steps_are_left_out_and_types_kept(tmp_path):
-    names = {f.name for f in step_flags("dataset_spec_check", tmp_path)}
+    names = {f.name for f in form_flags("dataset_spec_check", tmp_path)}
     assert "--check-spec" not in names and "--check-inputs" not in names and "--spec-json" in names
-    cal = {f.name: f for f in step_flags("calibrate", tmp_path)}
+    cal = {f.name: f for f in form_flags("calibrate", tmp_path)}
     assert cal["--n-null"].type == "int" and cal["--n-null"].default and cal["--n-null"].suggested == "300"
     # command steps keep their own --artifact-root; it is theirs, not the workspace's
-    assert "--artifact-root" in {f.name for f in step_flags("eval_all", tmp_path)}
+    assert "--artifact-root" in {f.name for f in form_flags("eval_all", tmp_path)}
 
 
 def test_repeated_flags_round_trip_to_argv(tmp_path):
-    f = {f.name: f for f in step_flags("eval_all", tmp_path)}["--metrics-json"]
+    f = {f.name: f for f in form_flags("eval_all", tmp_path)}["--metrics-json"]
     assert f.kind == "multi" and f.repeat
     assert f.argv(["a.json", "b.json"]) == ["--metrics-json", "a.json", "--metrics-json", "b.json"]
-    switch = {f.name: f for f in step_flags("eval_all", tmp_path)}["--stand-in"]
+    switch = {f.name: f for f in form_flags("eval_all", tmp_path)}["--stand-in"]
     assert switch.kind == "switch" and switch.suggested == "yes" and switch.argv(["yes"]) == ["--stand-in"] and switch.argv(["no"]) == []
 
 
@@ -39,33 +38,23 @@ def test_every_available_step_lists_its_flags_without_running_or_importing_torch
     torch_before = "torch" in sys.modules
     for name, spec in STEPS.items():
         if spec.available():
-            assert isinstance(step_flags(name, tmp_path), list), name
+            assert isinstance(form_flags(name, tmp_path), list), name
     assert not list(tmp_path.iterdir())  # nothing ran: no workspace, no output
     if not torch_before:
         assert "torch" not in sys.modules
 
 
-def test_capture_is_confined_to_the_calling_thread():
-    """A parser used in another thread while a capture runs parses normally."""
-    import argparse
-
-    results = []
-    ready, release = threading.Event(), threading.Event()
-
-    def other() -> None:
-        ready.wait(10)
-        p = argparse.ArgumentParser()
-        p.add_argument("--x")
-        results.append(p.parse_args(["--x", "1"]).x)
-        release.set()
-
-    t = threading.Thread(target=other)
-    t.start()
-    ready.set()
-    parser = step_parser("dataset_package")
-    release.wait(10)
-    t.join(10)
-    assert results == ["1"] and any("--dataset-dir" in a.option_strings for a in parser._actions)  # noqa: SLF001
+def test_the_form_reads_the_declaration_the_step_parses_with():
+    """Every declared flag is in the parser the form reads; the form invents none and shows every required one."""
+    for name, spec in STEPS.items():
+        if not spec.available():
+            continue
+        options = {o for a in step_parser(name)._actions for o in a.option_strings}  # noqa: SLF001
+        declared = {row["name"] for row in spec.flag_rows()}
+        assert declared <= options, (name, declared - options)
+        form = {f.name for f in form_flags(name)}
+        required = {row["name"] for row in spec.flag_rows() if row["required"]}
+        assert form <= options and required <= form, name
 
 
 def test_flag_values_makes_workspace_paths_relative(tmp_path):

@@ -43,12 +43,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.canonical import canonical_json
-from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import ReleaseError
+from ledger.errors import InputError, ReleaseError
 from ledger.fsutil import atomic_write_bytes
 from ledger.identity import file_identity, relative_or_name
 
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.declare import Flag, Step, StepCall
+from tools.release.context import ReleaseContext
 from tools.release.recording import StepRun
 
 GENERATED_BY: Final = "tools.release.bit_match_baseline"
@@ -414,36 +414,32 @@ def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os
     return result
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.bit_match_baseline", description="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.")
-    parser.add_argument("--model-dir", help=f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package")
-    parser.add_argument("--baseline-dir", help=f"baseline folder (default: {BASELINE_DIR} in the project root)")
-    parser.add_argument("--project-root", help="source checkout holding examples/ and the baseline (default: this checkout)")
-    parser.add_argument("--threads", type=int, help="passed to geno-lewm-score --threads (reproducible numerics always use one thread)")
-    parser.add_argument("--update-baseline", action="store_true", help="write a new baseline instead of checking (recorded as step bit_match_baseline.update)")
-    parser.add_argument("--rebuild-model", action="store_true", help="with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
+def _check(args) -> None:
     if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
+        raise InputError("USAGE", "python -m tools.release.bit_match_baseline: --threads must be at least 1", "run `python -m tools.release.bit_match_baseline --help` for usage")
     if args.rebuild_model and not args.update_baseline:
-        parser.error("--rebuild-model needs --update-baseline")
-    ctx = ReleaseContext.from_args(args)
-    try:
-        result = run_recorded(ctx, list(argv or []), project_root=args.project_root, model_dir=args.model_dir, baseline_dir=args.baseline_dir, threads=args.threads, update=args.update_baseline, rebuild_model=args.rebuild_model)
-    finally:
-        ctx.close()
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+        raise InputError("USAGE", "python -m tools.release.bit_match_baseline: --rebuild-model needs --update-baseline", "run `python -m tools.release.bit_match_baseline --help` for usage")
+
+
+def _body(call: StepCall) -> None:
+    a = call.args
+    result = run_recorded(call.ctx, call.argv, project_root=a.project_root, model_dir=a.model_dir, baseline_dir=a.baseline_dir, threads=a.threads, update=a.update_baseline, rebuild_model=a.rebuild_model)
+    if a.json:
+        call.say(json.dumps(result, indent=2, sort_keys=True))
     verb = "wrote a new baseline" if result.get("updated") else "bit match"
-    print(f"{verb}: {result['rows']} score rows and {result['commitments']} output commitments (model {result['model_id'][:12]}…)", file=sys.stderr)
-    return 0
+    call.say(f"{verb}: {result['rows']} score rows and {result['commitments']} output commitments (model {result['model_id'][:12]}…)", err=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the bit-match check (or ``--update-baseline``); returns the exit code."""
-    return run_cli(_main, argv)
+DECLARED = Step(STEP, gate="reproducibility", body=_body, check=_check, records="self", purpose="re-score the committed model package bit for bit against tests/baselines/bit_match (INV-REL-2)", flags=(
+    Flag("--model-dir", f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package"),
+    Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
+    Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
+    Flag("--threads", "passed to geno-lewm-score --threads (reproducible numerics always use one thread)", "int"),
+    Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
+    Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)", "bool"),
+    Flag("--json", "print the result as JSON on stdout", "bool"),
+), details="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.")
+main = DECLARED.main
 
 
 __all__ = ["Difference", "Rescored", "check_bit_match", "environment", "first_difference", "load_baseline", "main", "package_dir", "rescore", "run_recorded", "update_baseline"]

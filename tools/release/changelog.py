@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
+from tools.release.declare import Flag, Step, StepCall
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
@@ -58,25 +58,21 @@ def git_subjects(since: str, repo: str | Path = ".") -> list[str]:
     return proc.stdout.splitlines()
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.changelog", description="Draft CHANGELOG sections from git log SINCE..HEAD --no-merges.")
-    parser.add_argument("--since", required=True, help="previous release tag or commit (e.g. v0.1.0)")
-    parser.add_argument("--version", default="Unreleased", help="section heading (default: Unreleased)")
-    parser.add_argument("--repo", default=".", help="git checkout (default: .)")
-    parser.add_argument("--output", help="write the draft here instead of stdout")
-    args = parser.parse_args(argv)
-    text = draft(git_subjects(args.since, args.repo), args.version)
-    if args.output:
-        atomic_write_text(args.output, text)
+def _body(call: StepCall) -> None:
+    text = draft(git_subjects(call.args.since, call.args.repo), call.args.version)
+    if call.args.output:
+        atomic_write_text(call.args.output, text)
     else:
-        sys.stdout.write(text)
-    return 0
+        call.say(text.rstrip("\n"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the changelog drafter; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("changelog", gate="", body=_body, purpose="draft CHANGELOG sections from git history", flags=(
+    Flag("--since", "previous release tag or commit (e.g. v0.1.0)", "str", required=True),
+    Flag("--version", "section heading", "str", default="Unreleased"),
+    Flag("--repo", "git checkout", default="."),
+    Flag("--output", "write the draft here instead of stdout", role="output"),
+), details="Draft CHANGELOG sections from git log SINCE..HEAD --no-merges.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,11 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ReleaseError, ResourceError
 
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
+from tools.release.declare import Flag, Step, StepCall
 
 #: Folders whose every checkout file the sdist must carry (release page, INV-REL-6).
 ASSET_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")
@@ -132,28 +130,16 @@ def check_sdist_assets(project_root: str | Path | None = None, *, sdist: str | P
     return {"archive": name, "members": len(members), "expected": len(expected), "missing": missing}
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.check_sdist_assets", description="Build the sdist and check it carries every release asset of the checkout (INV-REL-6).")
-    parser.add_argument("--project-root", help="source checkout to build and list (default: this checkout)")
-    parser.add_argument("--sdist", help="check this sdist archive instead of building one")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    try:
-        with StepRun(ctx, "check_sdist_assets", ["python", "-m", "tools.release.check_sdist_assets", *(argv or [])]) as run:
-            if args.sdist:
-                run.input(args.sdist)
-            result = check_sdist_assets(args.project_root, sdist=args.sdist)
-    finally:
-        ctx.close()
-    print(f"{result['archive']}: {result['members']} files; all {result['expected']} release asset files of the checkout present")
-    return 0
+def _body(call: StepCall) -> str:
+    result = check_sdist_assets(call.args.project_root, sdist=call.args.sdist)
+    return f"{result['archive']}: {result['members']} files; all {result['expected']} release asset files of the checkout present"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("check_sdist_assets", gate="hub_plan", body=_body, purpose="build the sdist and check it carries every release asset of the checkout (INV-REL-6)", flags=(
+    Flag("--project-root", "source checkout to build and list (default: this checkout)"),
+    Flag("--sdist", "check this sdist archive instead of building one", role="input"),
+))
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

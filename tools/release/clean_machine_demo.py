@@ -23,16 +23,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
-from tools.release.artifacts import identity, list_files
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import check_expected, download_verified, named_identity, safe_destination, write_public_report
-from tools.release.recording import StepRun, call_main
-from tools.release.reports import load_json, load_report
+from ledger.artifacts import identity, list_files
+from tools.release.publication.downloads import check_expected, download_verified, named_identity, safe_destination
+from tools.release.publication.public_report import write_public_report
+from tools.release.recording import call_main
+from ledger.reports import load_json, load_report
 
 GENERATED_BY = "tools.release.clean_machine_demo"
 REPORT_NAME = "clean_machine_demo_report.json"
@@ -91,7 +91,7 @@ def _download(plan: dict[str, Any], out: Path) -> list[dict[str, Any]]:
 
 
 def _verify_packages(out: Path, cand: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
     from tools.release.model_package import verify_model_package
 
     from geno_lewm.package import model_id_of
@@ -190,36 +190,19 @@ def replay_demo(candidate_path: Path, out: Path, *, device: str = "cpu", log=pri
     return write_public_report(out / REPORT_NAME, doc, generated_by=GENERATED_BY)
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.clean_machine_demo", description="Download the published release and replay the terminal demo from those bytes.")
-    parser.add_argument("--release-candidate-report", required=True, help="a generated, ready release_candidate_report.json")
-    parser.add_argument("--output-dir", required=True, help="new, empty directory for the downloads, the replay and the report")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="device for the replayed demo (default cpu)")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    out = Path(call.args.output_dir)
+    doc = replay_demo(Path(call.args.release_candidate_report), out, device=call.args.device, log=call.ctx.log)
+    call.run.output(out / REPORT_NAME, out / "replay")
+    return f"clean-machine replay passed: {len(doc['downloaded'])} published files verified, demo replayed ({len(doc['checks'])} checks) -> {REPORT_NAME}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    out = Path(args.output_dir)
-    try:
-        with StepRun(ctx, "clean_machine_demo", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(args.release_candidate_report)
-            doc = replay_demo(Path(args.release_candidate_report), out, device=args.device, log=ctx.log)
-            run.output(out / REPORT_NAME)
-            run.output(out / "replay")
-    finally:
-        ctx.close()
-    print(f"clean-machine replay passed: {len(doc['downloaded'])} published files verified, demo replayed ({len(doc['checks'])} checks) -> {REPORT_NAME}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("clean_machine_demo", gate="publication", body=_body, purpose="replay the terminal demo from the public bytes of a ready candidate", flags=(
+    Flag("--release-candidate-report", "a generated, ready release_candidate_report.json", required=True, role="input"),
+    Flag("--output-dir", "new, empty directory for the downloads, the replay and the report", required=True),
+    Flag("--device", "device for the replayed demo (default cpu)", "choice", default="cpu", choices=("cpu", "cuda", "auto")),
+), details="Download the published release and replay the terminal demo from those bytes.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import ProvenanceError, ReleaseError
 
 
@@ -85,16 +85,32 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _steps(args: argparse.Namespace) -> int:
-    from tools.release.steps import STEPS
+def step_rows() -> list[dict]:
+    """Every registered step as ``{name, gate, kind, module, available, purpose, flags}`` (``steps --json``)."""
+    from tools.release.steps import all_steps
 
-    rows = [{"name": s.name, "module": s.module, "kind": s.kind, "available": s.available(), "description": s.description} for s in STEPS.values()]
+    return [
+        {"name": s.name, "gate": s.gate or None, "kind": s.kind, "module": s.module, "available": s.available(), "purpose": s.purpose,
+         "fixed_args": list(s.fixed_args), "flags": s.flag_rows() if s.available() else []}
+        for s in all_steps().values()
+    ]
+
+
+def _steps(args: argparse.Namespace) -> int:
+    rows = step_rows()
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['name']:<22} {'ok ' if r['available'] else 'n/a'} {r['kind']:<8} {r['description']}")
+            required = " ".join(f["name"] for f in r["flags"] if f["required"])
+            print(f"{r['name']:<24} {r['gate'] or '-':<18} {'ok ' if r['available'] else 'n/a'} {r['purpose']}" + (f"\n{'':<24} requires {required}" if required else ""))
     return 0
+
+
+def _subcommand_steps() -> list:
+    from tools.release.steps import all_steps
+
+    return [s for s in all_steps().values() if getattr(s, "subcommand", "")]
 
 
 def build_parser() -> ArgumentParser:
@@ -122,36 +138,30 @@ def build_parser() -> ArgumentParser:
 
     add_anchor_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = sub.add_parser("steps", help="list the registered steps")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    from tools.release import gate_check, issues, prepare, yank
+    p = sub.add_parser("steps", help="list the registered steps with their gates and flags")
+    p.add_argument("--json", action="store_true", help="machine-readable output (each step with its flags: name, type, required, default, help)")
+    for s in _subcommand_steps():  # steps that are also subcommands (gate-check, yank, prepare): same declaration
+        s.parser(s.subcommand, into=sub)
+    from tools.release import issues
 
-    gate_check.add_subcommand(sub)
-    issues.add_subcommand(sub)
-    yank.add_subcommand(sub)
-    prepare.add_subcommand(sub)
+    issues.add_subcommand(sub)  # a workspace helper, not a release step: it records nothing
     return parser
 
 
 def _main(argv: list[str] | None) -> int:
-    from tools.release import gate_check, issues, prepare, yank
-
     args = build_parser().parse_args(argv)
-    handlers = {
-        "status": _status, "run": _run, "rehearse": _rehearse, "replay": _replay, "steps": _steps,
-        "gate-check": lambda a: gate_check.run_from_args(a, argv),
-        "yank": lambda a: yank.run_from_args(a, argv),
-        "prepare": lambda a: prepare.run_from_args(a, argv),
-        "issues": issues.run_from_args,
-    }
+    handlers = {"status": _status, "run": _run, "rehearse": _rehearse, "replay": _replay, "steps": _steps}
+    for s in _subcommand_steps():
+        handlers[s.subcommand] = lambda a, s=s: s.invoke(a, list(argv or [])[1:])
+    from tools.release import issues
+
+    handlers["issues"] = issues.run_from_args
     if args.command not in handlers:
         raise ReleaseError("UNKNOWN_COMMAND", f"unknown command {args.command!r}")
     return handlers[args.command](args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``geno-lewm-release`` and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run ``geno-lewm-release`` and return its exit code.")
 
 
 if __name__ == "__main__":

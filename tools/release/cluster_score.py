@@ -14,10 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import run_cli
-
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
+from tools.release.declare import Flag, Step, StepCall, flags_from_parser
 
 STEP = "cluster_score"
 _OUTPUT_ROLES = {"scores.jsonl": "scores", "receipts.jsonl": "receipts", "records.txt": "record_groups"}
@@ -43,37 +40,30 @@ def shard_event(run_id: str, shard: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _main(argv: list[str] | None) -> int:
-    from geno_lewm.cli.score import build_parser, print_ray_run, score_with_ray
+def _flags() -> tuple[Flag, ...]:
+    """``geno-lewm-score``'s flags (one parser, one source of truth), less the engine choice and ``--shard``."""
+    from geno_lewm.cli.score import build_parser
 
-    parser = build_parser()
-    parser.prog = "python -m tools.release.cluster_score"
-    parser.description = "Score on a Ray cluster (geno-lewm-score --engine ray) and record one ledger event per shard."
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    args.engine = "ray"
-    ctx = ReleaseContext.from_args(args)
-    try:
-        with StepRun(ctx, STEP, ["python", "-m", "tools.release.cluster_score", *(argv or [])]) as run:
-            for p in (args.model_dir, args.vcf, args.fasta):
-                run.input(p)
-            result = score_with_ray(parser, args)
-            if ctx.record:
-                ctx.ledger().append_many([("shard_scored", shard_event(run.run_id, s)) for s in result.shards], ctx.signer())
-            for p in (args.output_scores, args.output_receipts, args.output_vcf, args.output_parquet, args.output_report):
-                if p:
-                    run.output(Path(p))
-            if args.output_vcf:
-                run.output(Path(str(args.output_vcf) + ".tbi"))
-    finally:
-        ctx.close()
+    roles = {"--model-dir": "input", "--vcf": "input", "--fasta": "input", "--output-scores": "output", "--output-receipts": "output", "--output-vcf": "output", "--output-parquet": "output", "--output-report": "output"}
+    return tuple(f for f in flags_from_parser(build_parser(), roles) if f.name not in ("--engine", "--shard"))
+
+
+def _body(call: StepCall) -> None:
+    from geno_lewm.cli.score import print_ray_run, score_with_ray
+
+    args = call.args
+    args.engine, args.shard = "ray", None
+    result = score_with_ray(call.step.parser(), args)
+    if call.ctx.record:
+        call.ctx.ledger().append_many([("shard_scored", shard_event(call.run.run_id, s)) for s in result.shards], call.ctx.signer())
+    if args.output_vcf:
+        call.run.output(Path(str(args.output_vcf) + ".tbi"))
     print_ray_run(result, as_json=args.json)
-    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the recorded cluster scoring step and return its exit code."""
-    return run_cli(_main, argv)
+DECLARED = Step(STEP, gate="", body=_body, flags=_flags(), purpose="score variants on a Ray cluster (geno-lewm-score --engine ray); one shard_scored event per shard",
+                details="Score on a Ray cluster (geno-lewm-score --engine ray) and record one ledger event per shard.")
+main = DECLARED.main
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ accept (:func:`add_common_flags`):
 - ``--artifact-root DIR``: the root that ledger artifact paths are relative to.
 
 Without ``--workdir`` the workspace is ``$GENO_LEWM_WORKSPACE`` or ``./geno-lewm-workspace`` and the
-artifact root is the current directory (so a checkout's ``configs/…`` can be recorded).
+artifact root is the current directory (so a checkout's ``configs/…`` can be recorded). The rule
+is :func:`ledger.workspace.resolve_dirs`, shared with ``geno-lewm-ledger`` and the cockpit.
 Nothing here imports torch.
 """
 
@@ -23,16 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger.workspace import resolve_dirs, resolve_ledger_path
+
 Log = Callable[[str], None]
 
 
 def _stderr_log(line: str) -> None:
     print(line, file=sys.stderr)
-
-
-def default_workspace_dir() -> Path:
-    """``$GENO_LEWM_WORKSPACE`` or ``./geno-lewm-workspace``."""
-    return Path(os.environ.get("GENO_LEWM_WORKSPACE") or "geno-lewm-workspace")
 
 
 @dataclass
@@ -55,16 +53,14 @@ class ReleaseContext:
     @classmethod
     def for_workdir(cls, workdir: str | os.PathLike[str], *, log: Log | None = None) -> ReleaseContext:
         """The context of a release working directory (workspace and artifact root are both ``workdir``)."""
-        d = Path(workdir).absolute()
-        return cls(workspace_dir=d, artifact_root=d, log=log or _stderr_log)
+        workspace_dir, artifact_root = resolve_dirs(workdir)
+        return cls(workspace_dir=workspace_dir, artifact_root=artifact_root, log=log or _stderr_log)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, log: Log | None = None) -> ReleaseContext:
         """Build from the flags added by :func:`add_common_flags`."""
-        if getattr(args, "workdir", None):
-            ctx = cls.for_workdir(args.workdir, log=log)
-        else:
-            ctx = cls(workspace_dir=default_workspace_dir().absolute(), artifact_root=Path.cwd(), log=log or _stderr_log)
+        workspace_dir, artifact_root = resolve_dirs(getattr(args, "workdir", None))
+        ctx = cls(workspace_dir=workspace_dir, artifact_root=artifact_root, log=log or _stderr_log)
         if getattr(args, "artifact_root", None):
             ctx.artifact_root = Path(args.artifact_root).absolute()
         if getattr(args, "ledger", None):
@@ -86,7 +82,7 @@ class ReleaseContext:
     @property
     def resolved_ledger_path(self) -> Path:
         """The ledger file this context writes to."""
-        return self.ledger_path or Path(self.workspace().ledger_path)
+        return resolve_ledger_path(self.ledger_path, self.workspace_dir)
 
     def signer(self):
         """The signing key (``--key`` or the workspace key, created with the workspace if missing)."""

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ReleaseError
 
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.dataset_common import KEY_SCHEME, distance_to_other_splits, read_vcf, validate_metadata
-from tools.release.recording import StepRun
-from tools.release.reports import check_public_report, load_json, load_report, write_report
+from tools.release.declare import Derived, Flag, Step, StepCall
+from geno_lewm.release_metadata import validate_metadata
+from geno_lewm.release_metadata import KEY_SCHEME
+from tools.release.dataset.variants import distance_to_other_splits, read_vcf
+from ledger.reports import check_public_report, load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_integrity"
 FILENAME = "split_integrity.json"
@@ -29,7 +29,7 @@ FILENAME = "split_integrity.json"
 
 def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The ``split_integrity.json`` body for ``dataset_dir`` described by ``metadata`` (pure; raises on leakage)."""
-    metadata = validate_metadata(metadata)
+    metadata = validate_metadata(metadata, "dataset")
     d = Path(dataset_dir)
     label_field = metadata["labels"]["info_field"]
     classes = list(metadata["labels"]["classes"])
@@ -88,58 +88,26 @@ def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) 
     return doc
 
 
-def check_split_integrity(doc: Mapping[str, Any]) -> None:
-    """Reject a ``split_integrity.json`` body without comparable-key leakage evidence or class balance."""
-    leak = doc.get("leakage")
-    if not isinstance(leak, Mapping) or leak.get("comparable_keys") != KEY_SCHEME or "shared_key_count" not in leak:
-        raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} lacks train/eval leakage evidence on comparable keys", "regenerate it with python -m tools.release.dataset_integrity")
-    for name, s in (doc.get("splits") or {}).items():
-        if not isinstance(s.get("class_balance"), Mapping) or not s.get("keys_sha256"):
-            raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} split {name} lacks observed class balance or key identity", "regenerate it with python -m tools.release.dataset_integrity")
-    if not doc.get("splits"):
-        raise ReleaseError("SPLIT_EVIDENCE", f"{FILENAME} lists no splits", "regenerate it with python -m tools.release.dataset_integrity")
-
-
-def load_split_integrity(path: str | Path) -> dict[str, Any]:
-    """Read and check a ``split_integrity.json`` (``generated_by``, schema, evidence)."""
-    doc = load_report(path, GENERATED_BY)
-    check_split_integrity(doc)
-    return doc
-
-
 def write_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Build and write ``split_integrity.json``; returns the written document."""
     return write_report(Path(dataset_dir) / FILENAME, build_split_integrity(dataset_dir, metadata), generated_by=GENERATED_BY)
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.dataset_integrity", description="Write split_integrity.json: train/eval leakage evidence and observed class balance.")
-    parser.add_argument("--dataset-dir", required=True, help="dataset package directory")
-    parser.add_argument("--metadata-json", help="dataset metadata (default: DATASET_DIR/dataset_metadata.json)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.dataset_dir)
-    meta_path = Path(args.metadata_json) if args.metadata_json else d / "dataset_metadata.json"
-    try:
-        with StepRun(ctx, "dataset_integrity", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(meta_path)
-            metadata = validate_metadata(load_json(meta_path), meta_path.name)
-            check_public_report(metadata, meta_path.name)
-            for rel in metadata["files"]["splits"].values():
-                run.input(d / rel)
-            doc = write_split_integrity(d, metadata)
-            run.output(d / FILENAME)
-    finally:
-        ctx.close()
-    print(f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}")
-    return 0
+def _body(call: StepCall) -> str:
+    d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
+    metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
+    check_public_report(metadata, meta_path.name)
+    call.run.input(*[d / rel for rel in metadata["files"]["splits"].values()])
+    doc = write_split_integrity(d, metadata)
+    call.run.output(d / FILENAME)
+    return f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("dataset_integrity", gate="dataset", body=_body, purpose="train/eval leakage evidence and observed class balance (split_integrity.json)", flags=(
+    Flag("--dataset-dir", "dataset package directory", required=True),
+    Flag("--metadata-json", "dataset metadata", default=Derived("DATASET_DIR/dataset_metadata.json", lambda c: Path(c.args.dataset_dir) / "dataset_metadata.json"), role="input"),
+), details="Write split_integrity.json: train/eval leakage evidence and observed class balance.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,8 @@ pure render of the two JSON reports) and ``SHA256SUMS`` over every package file.
 computed before the first one is written; the outputs are deterministic, so re-running on an
 unchanged package reproduces identical bytes.
 
-:func:`verify_dataset` is the package verifier other steps call (training preflight, paper).
+:func:`verify_dataset` (:mod:`geno_lewm.datasets`, re-exported here) is the package verifier other steps
+call (training preflight, paper).
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from ledger.canonical import canonical_json, sha256_hex
-from ledger.clikit import ArgumentParser, run_cli
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import dataset_integrity
-from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.dataset_common import CORE_FILES, render_data_card, render_manifest, validate_metadata
-from tools.release.recording import StepRun
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report
+from ledger.artifacts import identity, list_files, write_sums
+from geno_lewm.datasets import render_data_card, render_manifest, stamped as _stamped, verify_dataset  # noqa: F401 - verify_dataset: the package verifier, re-exported
+from geno_lewm.release_metadata import validate_metadata
+from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, dumps, load_json
 from ledger.fsutil import atomic_write_text
 
 GENERATED_BY = "tools.release.dataset_package"
@@ -62,17 +62,13 @@ def build_package_doc(dataset_dir: Path, metadata: Mapping[str, Any], integrity_
     }
 
 
-def _stamped(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {"schema_version": REPORT_SCHEMA_VERSION, **doc, "generated_by": GENERATED_BY}
-
-
 def package_dataset(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> list[Path]:
     """Write split integrity, package JSON, manifest, data card and SHA256SUMS; return the written paths.
 
     Everything is validated and rendered in memory first, so a bad input writes nothing.
     """
     d = Path(dataset_dir)
-    metadata = validate_metadata(metadata)
+    metadata = validate_metadata(metadata, "dataset")
     check_public_report(metadata, "dataset metadata")
     integrity = {"schema_version": REPORT_SCHEMA_VERSION, **dataset_integrity.build_split_integrity(d, metadata), "generated_by": dataset_integrity.GENERATED_BY}
     integrity_text = dumps(integrity)
@@ -95,60 +91,20 @@ def write_package_sums(dataset_dir: str | Path) -> None:
     write_sums(d / SUMS, list_files(d, exclude=[SUMS]), d)
 
 
-def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) -> dict[str, Any]:
-    """Verify a dataset package; return ``dataset_package.json``. Raises a typed error naming the problem.
-
-    Checks: ``SHA256SUMS`` (valid digests, no duplicates, every listed file fresh, core files and
-    every package file covered); ``generated_by`` of each report; ``data_card.md`` and
-    ``dataset_manifest.json`` re-render exactly from ``dataset_package.json`` (+ split integrity);
-    split integrity has comparable-key leakage evidence and class balance; the snapshot and
-    input-check reports are generated, public-safe and their recorded identities fresh.
-    """
-    from tools.release import dataset_snapshot
-
-    d = Path(dataset_dir)
-    required = list(CORE_FILES if require_snapshot else (PACKAGE_JSON, SUMS))
-    check_complete_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [dataset_integrity.FILENAME, MANIFEST_JSON, DATA_CARD], what="dataset package", hint="re-run python -m tools.release.dataset_package")
-    package = load_report(d / PACKAGE_JSON, GENERATED_BY)
-    integrity = dataset_integrity.load_split_integrity(d / dataset_integrity.FILENAME)
-    check_fresh(package["split_integrity"], d)
-    for f in package["files"]:
-        check_fresh(f, d)
-    check_rendered(d / DATA_CARD, lambda: render_data_card(package, integrity))
-    check_rendered(d / MANIFEST_JSON, lambda: dumps(_stamped(render_manifest(package))))
-    if require_snapshot:
-        dataset_snapshot.verify_snapshot_reports(d, package)
-    return package
+def _body(call: StepCall) -> str:
+    d, meta_path = Path(call.args.dataset_dir), Path(call.args.metadata_json)
+    metadata = validate_metadata(load_json(meta_path), "dataset", meta_path.name)
+    call.run.input(*[d / rel for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]])
+    written = package_dataset(d, metadata)
+    call.run.output(*written)
+    return f"dataset package written: {', '.join(p.name for p in written)}"
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.dataset_package", description="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
-    parser.add_argument("--dataset-dir", required=True, help="dataset package directory (reference + per-split VCFs)")
-    parser.add_argument("--metadata-json", required=True, help="dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.dataset_dir)
-    meta_path = Path(args.metadata_json)
-    try:
-        with StepRun(ctx, "dataset_package", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(meta_path)
-            metadata = validate_metadata(load_json(meta_path), meta_path.name)
-            for rel in [metadata["files"]["reference"], *metadata["files"]["splits"].values()]:
-                run.input(d / rel)
-            written = package_dataset(d, metadata)
-            for p in written:
-                run.output(p)
-    finally:
-        ctx.close()
-    print(f"dataset package written: {', '.join(p.name for p in written)}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("dataset_package", gate="dataset", body=_body, purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS", flags=(
+    Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
+    Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
+), details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

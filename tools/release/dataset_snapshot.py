@@ -25,23 +25,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.artifacts import check_fresh, identity, sha256_file
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.dataset_common import (
-    check_variant,
-    read_fasta,
-    read_vcf,
-    source_by_role,
-    split_of,
-    distance_to_other_splits,
-    validate_spec,
-)
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import identity, sha256_file
+from tools.release.dataset.spec import source_by_role, validate_spec
+from tools.release.dataset.variants import check_variant, distance_to_other_splits, read_fasta, read_vcf, split_of
 from tools.release.recording import StepRun
-from tools.release.reports import load_json, load_report, write_report
+from ledger.reports import load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_snapshot"
 INPUT_CHECK = "dataset_input_check_report.json"
@@ -197,25 +189,6 @@ def build_snapshot(spec_json: str | Path, inputs_dir: str | Path, dataset_dir: s
     return report
 
 
-def verify_snapshot_reports(dataset_dir: str | Path, package: Mapping[str, Any]) -> None:
-    """Check the snapshot and input-check reports of a package (generated_by, public paths, freshness)."""
-    d = Path(dataset_dir)
-    report = load_report(d / SNAPSHOT_REPORT, GENERATED_BY)
-    check = load_report(d / INPUT_CHECK, GENERATED_BY)
-    for key in ("input_check", "metadata", "package", "manifest", "data_card", "split_integrity"):
-        if not isinstance(report.get(key), Mapping):
-            raise ProvenanceError("SNAPSHOT_REPORT", f"{SNAPSHOT_REPORT} lacks the {key} identity", "rebuild the snapshot")
-        check_fresh(report[key], d)
-    for f in report.get("package_files", []):
-        check_fresh(f, d)
-    if report["spec"]["sha256"] != package["spec_sha256"] or check["spec"]["sha256"] != package["spec_sha256"]:
-        raise ProvenanceError("STALE_INPUT_CHECK", "the snapshot or input-check report names another spec than dataset_package.json", "rebuild the snapshot from one spec")
-    want = {s["name"]: s["sha256"] for s in package["sources"]}
-    have = {s["name"]: s["sha256"] for s in check["sources"]}
-    if want != have or not check.get("ok"):
-        raise ProvenanceError("STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot")
-
-
 def _record_sources(run: StepRun, spec: Mapping[str, Any], inputs_dir: Path) -> None:
     """Record the spec's upstream sources that are staged under ``inputs_dir`` as the step's inputs."""
     for src in spec["sources"]:
@@ -223,60 +196,47 @@ def _record_sources(run: StepRun, spec: Mapping[str, Any], inputs_dir: Path) -> 
             run.input(inputs_dir / src["path"])
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.dataset_snapshot", description="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
-    parser.add_argument("--spec-json", required=True, help="dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check-spec", action="store_true", help="validate the spec only")
-    mode.add_argument("--check-inputs", action="store_true", help="check staged upstream inputs against the spec")
-    parser.add_argument("--inputs-dir", default=".", help="directory the spec's source paths are relative to (default: .)")
-    parser.add_argument("--output", help="with --check-inputs: write dataset_input_check_report.json here")
-    parser.add_argument("--dataset-dir", help="build the snapshot package into this directory")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset directory")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
+def _check(args) -> None:
     if not (args.check_spec or args.check_inputs or args.dataset_dir):
         raise InputError("USAGE", "give --check-spec, --check-inputs or --dataset-dir", "see python -m tools.release.dataset_snapshot --help")
     if args.check_spec and args.dataset_dir:
         raise InputError("USAGE", "--check-spec does not build; drop --dataset-dir", "run the modes one after another")
-    ctx = ReleaseContext.from_args(args)
-    full_argv = ["python", "-m", GENERATED_BY, *(argv or [])]
-    spec_path = Path(args.spec_json)
-    inputs_dir = Path(args.inputs_dir)
-    try:
-        if args.check_spec:
-            with StepRun(ctx, "dataset_spec_check", full_argv) as run:
-                run.input(spec_path)
-                spec, ident = load_spec(spec_path)
-            print(f"spec ok: {spec['snapshot_id']} sha256={ident['sha256']} sources={len(spec['sources'])} demo_snapshot={str(spec['demo_snapshot']).lower()}")
-        elif args.check_inputs:
-            with StepRun(ctx, "dataset_input_check", full_argv) as run:
-                run.input(spec_path)
-                spec, ident = load_spec(spec_path)
-                _record_sources(run, spec, inputs_dir)
-                report = check_inputs(spec, ident, inputs_dir)
-                if args.output:
-                    write_report(args.output, report, generated_by=GENERATED_BY)
-                    run.output(args.output)
-            print(f"inputs ok: {len(report['sources'])} sources match the spec")
-        else:
-            dest = Path(args.dataset_dir)
-            with StepRun(ctx, "dataset_snapshot", full_argv) as run:
-                run.input(spec_path)
-                spec, _ = load_spec(spec_path)
-                _record_sources(run, spec, inputs_dir)
-                run.output(dest)  # fails early when outside the artifact root
-                report = build_snapshot(spec_path, inputs_dir, dest, overwrite=args.overwrite)
-            print(f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}")
-    finally:
-        ctx.close()
-    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
+def _mode(args) -> str:
+    return "dataset_spec_check" if args.check_spec else "dataset_input_check" if args.check_inputs else "dataset_snapshot"
 
+
+def _body(call: StepCall) -> str:
+    a, run = call.args, call.run
+    spec_path, inputs_dir = Path(a.spec_json), Path(a.inputs_dir)
+    spec, ident = load_spec(spec_path)
+    if a.check_spec:
+        return f"spec ok: {spec['snapshot_id']} sha256={ident['sha256']} sources={len(spec['sources'])} demo_snapshot={str(spec['demo_snapshot']).lower()}"
+    _record_sources(run, spec, inputs_dir)
+    if a.check_inputs:
+        report = check_inputs(spec, ident, inputs_dir)
+        if a.output:
+            write_report(a.output, report, generated_by=GENERATED_BY)
+            run.output(a.output)
+        return f"inputs ok: {len(report['sources'])} sources match the spec"
+    run.output(a.dataset_dir)  # fails early when outside the artifact root
+    report = build_snapshot(spec_path, inputs_dir, Path(a.dataset_dir), overwrite=a.overwrite)
+    return f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}"
+
+
+STEP = Step("dataset_snapshot", gate="dataset", body=_body, check=_check, run_name=_mode, purpose="build the dataset snapshot package from the spec and staged inputs", flags=(
+    Flag("--spec-json", "dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)", required=True, role="input"),
+    Flag("--check-spec", "validate the spec only", "bool", exclusive="mode"),
+    Flag("--check-inputs", "check staged upstream inputs against the spec", "bool", exclusive="mode"),
+    Flag("--inputs-dir", "directory the spec's source paths are relative to", default="."),
+    Flag("--output", "with --check-inputs: write dataset_input_check_report.json here"),
+    Flag("--dataset-dir", "build the snapshot package into this directory"),
+    Flag("--overwrite", "replace an existing dataset directory", "bool"),
+), details="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
+SPEC_CHECK = STEP.alias("dataset_spec_check", "validate the dataset snapshot spec (--check-spec)", fixed_args=("--check-spec",))
+INPUT_CHECK_STEP = STEP.alias("dataset_input_check", "check staged upstream inputs against the spec (--check-inputs)", fixed_args=("--check-inputs",))
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

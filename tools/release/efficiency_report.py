@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from geno_lewm.efficiency import FILENAME, GENERATED_BY, REQUIRED, build_efficiency_report
-from ledger.clikit import ArgumentParser, run_cli
 
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
-from tools.release.reports import check_public_report, load_json, write_report
+from tools.release.declare import Derived, Flag, Step, StepCall
+from ledger.reports import check_public_report, load_json, write_report
 
 __all__ = ["FILENAME", "GENERATED_BY", "REQUIRED", "main", "normalize", "write_efficiency_report"]
 
@@ -40,31 +38,18 @@ def write_efficiency_report(path: str | Path, bench: Mapping[str, Any], *, artif
     return write_report(path, normalize(bench, artifact_root=artifact_root), generated_by=GENERATED_BY)
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.efficiency_report", description="Normalise bench.inference output into efficiency_report.json.")
-    parser.add_argument("--bench-json", required=True, help="benchmark output JSON (bench.inference)")
-    parser.add_argument("--model-dir", required=True, help="model directory (output goes to MODEL_DIR/efficiency_report.json)")
-    parser.add_argument("--output", help="output path (default: MODEL_DIR/efficiency_report.json)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    out = Path(args.output) if args.output else Path(args.model_dir) / FILENAME
-    try:
-        with StepRun(ctx, "efficiency_report", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(args.bench_json)
-            bench = load_json(args.bench_json)
-            doc = write_efficiency_report(out, bench, artifact_root=Path(args.model_dir))
-            run.output(out)
-    finally:
-        ctx.close()
-    print(f"{out.name}: latency={doc['single_variant_latency_ms']} throughput={doc['batched_throughput_variants_per_s']} peak_memory_bytes={doc['peak_memory_bytes']}")
-    return 0
+def _body(call: StepCall) -> str:
+    out = Path(call.args.output)
+    doc = write_efficiency_report(out, load_json(call.args.bench_json), artifact_root=Path(call.args.model_dir))
+    return f"{out.name}: latency={doc['single_variant_latency_ms']} throughput={doc['batched_throughput_variants_per_s']} peak_memory_bytes={doc['peak_memory_bytes']}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("efficiency_report", gate="efficiency", body=_body, purpose="normalise bench output into efficiency_report.json", flags=(
+    Flag("--bench-json", "benchmark output JSON (bench.inference)", required=True, role="input"),
+    Flag("--model-dir", "model directory (output goes to MODEL_DIR/efficiency_report.json)", required=True),
+    Flag("--output", "output path", default=Derived("MODEL_DIR/efficiency_report.json", lambda c: Path(c.args.model_dir) / FILENAME), role="output"),
+), details="Normalise bench.inference output into efficiency_report.json.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

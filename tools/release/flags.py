@@ -1,19 +1,16 @@
-"""Each release step's flags, as a form can show them: :func:`step_flags`.
+"""Each release step's flags, as a form shows them: :func:`form_flags`.
 
-Until steps carry a single declaration of their arguments, the source is the step's own argparse
-parser: :func:`step_parser` calls the step's ``main`` with its fixed arguments and catches the
-parser at ``parse_known_args`` (nothing after argument parsing runs; the capture is confined to the
-calling thread). Each flag comes back as a :class:`StepFlag` — name, type, required, default, help —
-with the value the offline rehearsal would use in a given workspace (``suggested``, from
-:data:`tools.release.rehearse.PLAN`, paths relative to the workspace). A later declaration can
-replace :func:`step_parser` without changing what callers see.
+The source is the step's one declaration (:mod:`tools.release.declare`): :func:`step_parser` is the
+parser the step itself parses with (``Step.parser()`` for a declared step, the command's
+``build_parser()`` for a command step). Each flag comes back as a :class:`StepFlag` — name, type,
+required, default, help — with the value the offline rehearsal would use in a given workspace
+(``suggested``, from :data:`tools.release.rehearse.PLAN`, paths relative to the workspace).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,42 +59,14 @@ class StepFlag:
         return self.type == "path"
 
 
-class _Captured(BaseException):  # noqa: N818 - a control-flow signal, not an error
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        super().__init__()
-        self.parser = parser
-
-
-_capture_lock = threading.Lock()
-_capturing: set[int] = set()
-
-
 def step_parser(name: str) -> argparse.ArgumentParser:
-    """The argparse parser step ``name`` builds (captured at parse time; the step itself never runs)."""
+    """The argparse parser step ``name`` parses its arguments with (from its declaration; nothing runs)."""
     from tools.release.steps import step as get_step
 
     spec = get_step(name)
     if not spec.available():
         raise ReleaseError("STEP_UNAVAILABLE", f"step {name} needs {spec.module}, which is not in this installation yet", "see docs/release-steps.md for what each step needs")
-    main = spec.load()
-    original = argparse.ArgumentParser.parse_known_args
-
-    def capture(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
-        if threading.get_ident() in _capturing:
-            raise _Captured(self)
-        return original(self, args, namespace)
-
-    with _capture_lock:
-        argparse.ArgumentParser.parse_known_args = capture  # type: ignore[method-assign]
-        _capturing.add(threading.get_ident())
-        try:
-            main(list(spec.fixed_args))
-        except _Captured as got:
-            return got.parser
-        finally:
-            _capturing.discard(threading.get_ident())
-            argparse.ArgumentParser.parse_known_args = original  # type: ignore[method-assign]
-    raise ReleaseError("STEP_FLAGS", f"step {name} did not parse any arguments", "its flags cannot be listed; pass them as extra arguments")
+    return spec.parser()
 
 
 def _type_name(action: argparse.Action) -> str:
@@ -182,7 +151,7 @@ def form_text(kind: str, *values: list[str]) -> str | None:
     return flat[-1] if flat else None
 
 
-def step_flags(name: str, workdir: str | os.PathLike[str] | None = None) -> list[StepFlag]:
+def form_flags(name: str, workdir: str | os.PathLike[str] | None = None) -> list[StepFlag]:
     """Every user-facing flag of step ``name`` (workspace and fixed flags left out), in parser order.
 
     With ``workdir``, each flag the offline rehearsal sets carries that value in ``suggested``.

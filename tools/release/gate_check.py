@@ -6,23 +6,22 @@ Each invariant of :mod:`tools.release.invariants` runs as its own recorded step 
 invariant (or ``--json``) and exits non-zero (``RELEASE.GATE_CHECK``, exit 9) naming every failed
 invariant. ``.github/workflows/release-gate.yml`` runs it.
 
-Wiring: ``geno-lewm-release`` adds the subcommand with :func:`add_subcommand` and dispatches
-``gate-check`` to :func:`run_from_args`; ``python -m tools.release.gate_check`` runs it standalone.
+Wiring: the step is declared once (:data:`STEP`); ``geno-lewm-release gate-check`` and
+``python -m tools.release.gate_check`` both run that declaration.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import GenoError, ReleaseError
 
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.declare import Flag, Step, StepCall
+from tools.release.context import ReleaseContext
 from tools.release.invariants import CHECKS, INVARIANTS, Verdict, _verdict
 from tools.release.recording import StepRun
 
@@ -102,55 +101,31 @@ def render(verdicts: list[Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``gate-check`` flags (plus the common ledger flags)."""
-    parser.add_argument("--version", help="version being released (default: geno_lewm.__version__ of the project root)")
-    parser.add_argument("--project-root", help="source checkout (default: this checkout)")
-    parser.add_argument("--model-dir", help="INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)")
-    parser.add_argument("--sdist", help="INV-REL-6: check this sdist instead of building one")
-    parser.add_argument("--threads", type=int, help="INV-REL-2: torch CPU threads while scoring")
-    parser.add_argument("--skip", action="append", default=[], metavar="INV-REL-N", help="skip an invariant (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON on stdout")
-    add_common_flags(parser)
-
-
-def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``gate-check`` to ``geno-lewm-release``'s subparsers; dispatch it to :func:`run_from_args`."""
-    p = subparsers.add_parser("gate-check", help="run the release invariants (INV-REL-1/2/3/5/6) and record each verdict in the ledger")
-    add_arguments(p)
-    return p
-
-
-def run_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """Run ``gate-check`` for parsed ``args``; raise ``RELEASE.GATE_CHECK`` naming the failed invariants."""
-    ctx = ReleaseContext.from_args(args)
-    try:
-        verdicts = gate_check(ctx, args.project_root, version=args.version, model_dir=args.model_dir, sdist=args.sdist, threads=args.threads, skip=tuple(args.skip), argv=argv or [])
-    finally:
-        ctx.close()
-    if args.json:
+def _body(call: StepCall) -> None:
+    a = call.args
+    verdicts = gate_check(call.ctx, a.project_root, version=a.version, model_dir=a.model_dir, sdist=a.sdist, threads=a.threads, skip=tuple(a.skip), argv=call.argv)
+    if a.json:
         print(json.dumps({"schema_version": "1.0.0", "generated_by": "tools.release.gate_check", "verdicts": [v.to_dict() for v in verdicts]}, indent=2, sort_keys=True))
     else:
         sys.stdout.write(render(verdicts))
     failed = [v for v in verdicts if not v.ok]
     if failed:
         raise ReleaseError("GATE_CHECK", "failed invariants: " + "; ".join(f"{v.invariant} ({v.code})" for v in failed), "fix each failed invariant named above; the ledger records every verdict (geno-lewm-release status)")
-    return 0
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.gate_check", description="Run the release invariants and record each verdict in the ledger.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_from_args(args, list(argv or []))
+STEP = Step("gate_check", gate="", body=_body, records="self", subcommand="gate-check", purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each", flags=(
+    Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
+    Flag("--project-root", "source checkout (default: this checkout)"),
+    Flag("--model-dir", "INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)"),
+    Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
+    Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
+    Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
+    Flag("--json", "print the verdicts as JSON on stdout", "bool"),
+), details="Run the release invariants and record each verdict in the ledger.")
+main = STEP.main
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``gate-check`` standalone; returns the exit code."""
-    return run_cli(_main, argv)
-
-
-__all__ = ["add_arguments", "add_subcommand", "gate_check", "main", "render", "run_from_args"]
+__all__ = ["STEP", "gate_check", "main", "render"]
 
 if __name__ == "__main__":
     sys.exit(main())

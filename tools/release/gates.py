@@ -19,12 +19,15 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from ledger.errors import ConfigError
 from ledger.identity import Identity
+from ledger.reports import decode
 
-from tools.release.artifacts import stale_identities
+from ledger.artifacts import stale_identities
 
 #: state -> (glyph, word). Words carry the meaning without colour (NO_COLOR friendly).
 STATE_GLYPHS: dict[str, tuple[str, str]] = {
@@ -94,6 +97,23 @@ class GateState:
         return asdict(self)
 
 
+class GateEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """One ``[[gate]]`` table of ``gates.toml``."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1)]  # stable gate id
+    title: str = ""  # one line for humans
+    needs: list[str] = []  # prerequisite gates
+    steps: list[str] = []  # steps whose latest runs must pass
+    artifacts: list[str] = []  # package-local names the steps must have recorded as outputs
+    issue_refs: list[str] = []  # issues cited while the gate is not passed
+
+
+class GatesFile(msgspec.Struct):
+    """``configs/release/gates.toml``: the gates, in order."""
+
+    gate: list[GateEntry] = []  # the [[gate]] tables
+
+
 def default_gates_path() -> Path:
     """The committed ``configs/release/gates.toml`` (checkout or installed wheel)."""
     from geno_lewm.resources import config_path
@@ -110,21 +130,8 @@ def load_gates(path: str | os.PathLike[str] | None = None) -> list[GateDef]:
         raise ConfigError("GATES", f"gates file not found: {p.name}", "restore configs/release/gates.toml") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("GATES", f"{p.name} is not valid TOML: {exc}") from None
-    allowed = {"name", "title", "needs", "steps", "artifacts", "issue_refs"}
-    gates: list[GateDef] = []
-    for i, raw in enumerate(data.get("gate", [])):
-        unknown = set(raw) - allowed
-        if unknown:
-            raise ConfigError("GATES", f"gate #{i + 1} has unknown keys {sorted(unknown)}", f"allowed keys: {sorted(allowed)}")
-        if not isinstance(raw.get("name"), str) or not raw["name"]:
-            raise ConfigError("GATES", f"gate #{i + 1} has no name")
-        lists = {}
-        for key in ("needs", "steps", "artifacts", "issue_refs"):
-            val = raw.get(key, [])
-            if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
-                raise ConfigError("GATES", f"gate {raw['name']!r}: {key} must be a list of strings")
-            lists[key] = tuple(val)
-        gates.append(GateDef(name=raw["name"], title=str(raw.get("title", "")), **lists))
+    doc = decode(data, GatesFile, what=p.name, error=lambda m, h: ConfigError("GATES", m, h), hint="compare with the keys documented at the top of configs/release/gates.toml")
+    gates = [GateDef(g.name, g.title, tuple(g.needs), tuple(g.steps), tuple(g.artifacts), tuple(g.issue_refs)) for g in doc.gate]
     _check_graph(gates)
     return gates
 

@@ -27,14 +27,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import Targets, add_target_flags, named_identity, targets_from_args, write_public_report
-from tools.release.recording import StepRun
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.targets import TARGET_FLAGS, Targets, targets_from_args
 
 GENERATED_BY = "tools.release.hub_publish"
 REPORT_NAME = "hub_publish_report.json"
@@ -183,42 +183,22 @@ def publish(t: Targets, plan_output: Path, candidate_output: Path, publish_outpu
     return write_public_report(publish_output, doc, generated_by=GENERATED_BY)
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.hub_publish", description="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.")
-    add_target_flags(parser)
-    parser.add_argument("--plan-output", required=True, help=f"where to write {hub_release.PLAN_NAME}")
-    parser.add_argument("--candidate-output", required=True, help=f"where to write {release_candidate.REPORT_NAME}")
-    parser.add_argument("--publish-output", required=True, help=f"where to write {REPORT_NAME}")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    a = call.args
+    doc = publish(targets_from_args(a), Path(a.plan_output), Path(a.candidate_output), Path(a.publish_output))
+    if not doc["candidate_ready"]:
+        first = doc["blockers"][0]
+        raise ReleaseError("NOT_READY", f"published, but the regenerated candidate is not ready: {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "see the release-candidate report's blockers")
+    return f"published {doc['uploaded_files']} files in {len(doc['hub_commits'])} hub commits and {len(doc['github_assets'])} release(s); candidate ready"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    t = targets_from_args(args)
-    ctx = ReleaseContext.from_args(args)
-    outs = [Path(args.plan_output), Path(args.candidate_output), Path(args.publish_output)]
-    try:
-        with StepRun(ctx, "hub_publish", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in t.local_paths():
-                run.input(d)
-            doc = publish(t, *outs)
-            for p in outs:
-                run.output(p)
-            if not doc["candidate_ready"]:
-                first = doc["blockers"][0]
-                raise ReleaseError("NOT_READY", f"published, but the regenerated candidate is not ready: {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "see the release-candidate report's blockers")
-    finally:
-        ctx.close()
-    print(f"published {doc['uploaded_files']} files in {len(doc['hub_commits'])} hub commits and {len(doc['github_assets'])} release(s); candidate ready")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("hub_publish", gate="publication", body=_body, check=targets_from_args, purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)", flags=(
+    *TARGET_FLAGS,
+    Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
+    Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
+    Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
+), details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,14 +21,13 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError, ReleaseError
 
-from tools.release.artifacts import check_complete_sums, identity, list_files, read_sums
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import Targets, add_target_flags, asset_url, file_url, github_release, hf_repo, targets_from_args, write_public_report
-from tools.release.recording import StepRun
-from tools.release.reports import load_report
+from tools.release.declare import Derived, Flag, Step, StepCall
+from ledger.artifacts import check_complete_sums, identity, list_files, read_sums
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.targets import TARGET_FLAGS, Targets, asset_url, file_url, github_release, hf_repo, targets_from_args
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.hub_release"
 PLAN_NAME = "hub_release_plan.json"
@@ -192,37 +191,19 @@ def planned_files(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.hub_release", description="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.")
-    add_target_flags(parser)
-    parser.add_argument("--output", help=f"plan file (default: <artifact root>/{PLAN_NAME})")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    out = Path(call.args.output)
+    plan = build_plan(targets_from_args(call.args))
+    write_public_report(out, plan, generated_by=GENERATED_BY)
+    return f"hub release plan: {plan['file_count']} files, {len(plan['commands'])} exact-file commands -> {out.name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    t = targets_from_args(args)
-    ctx = ReleaseContext.from_args(args)
-    out = Path(args.output) if args.output else ctx.artifact_root / PLAN_NAME
-    try:
-        with StepRun(ctx, "hub_release", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in t.local_paths():
-                run.input(d)
-            plan = build_plan(t)
-            write_public_report(out, plan, generated_by=GENERATED_BY)
-            run.output(out)
-    finally:
-        ctx.close()
-    print(f"hub release plan: {plan['file_count']} files, {len(plan['commands'])} exact-file commands -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("hub_release", gate="hub_plan", body=_body, check=targets_from_args, purpose="dry-run Hub upload plan: exact files from SHA256SUMS, dataset, demo assets, paper", flags=(
+    *TARGET_FLAGS,
+    Flag("--output", "plan file", default=Derived(f"<artifact root>/{PLAN_NAME}", lambda c: c.ctx.artifact_root / PLAN_NAME), role="output"),
+), details="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.")
+main = STEP.main
+build_parser = STEP.parser
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -145,8 +145,8 @@ def sync_issues(
     """
     from ledger.fsutil import atomic_write_text
 
-    from tools.release.publication_common import check_no_secrets
-    from tools.release.reports import REPORT_SCHEMA_VERSION, dumps
+    from tools.release.publication.public_report import check_no_secrets
+    from ledger.reports import REPORT_SCHEMA_VERSION, dumps
 
     if not _REPO.match(repo):
         raise InputError("USAGE", f"--repo {repo!r} is not OWNER/NAME", "e.g. --repo octo-org/geno-lewm")

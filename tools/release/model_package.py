@@ -19,23 +19,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import ConfigError, ProvenanceError, ReleaseError
+from geno_lewm.release_metadata import MODEL_REQUIRED_EXTRA as REQUIRED_EXTRA  # noqa: F401 - the files a model release names
+from geno_lewm.release_metadata import validate_metadata
+from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
-from tools.release.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
+from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 
 GENERATED_BY = "tools.release.model_package"
 PACKAGE_JSON = "model_package.json"
 CARD = "model_card.md"
 SUMS = "SHA256SUMS"
 EVAL_GENERATORS = ("geno-lewm-eval", "geno-lewm-eval-all")
-REQUIRED_EXTRA = ("training_preflight_report.json", "training_run_manifest.json", "training_run_card.md", "training_run_SHA256SUMS")
-_META_KEYS = {"schema_version", "release_id", "commit", "dataset_snapshot", "title", "intended_use", "limitations", "extra_files", "license"}
 
 
 def render_eval_report(metrics: Mapping[str, Any]) -> str:
@@ -125,34 +123,11 @@ def render_card(package: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def validate_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Model release metadata (``CONFIG.MODEL_METADATA`` naming the problem)."""
-    from geno_lewm.versioning import ReleaseId
-
-    unknown = set(meta) - _META_KEYS
-    if unknown:
-        raise ConfigError("MODEL_METADATA", f"unknown metadata keys {sorted(unknown)}", f"allowed: {sorted(_META_KEYS)}")
-    for key in ("release_id", "commit"):
-        if not isinstance(meta.get(key), str) or not meta[key]:
-            raise ConfigError("MODEL_METADATA", f"metadata needs a non-empty {key}")
-    ReleaseId.parse(meta["release_id"])
-    extra = meta.get("extra_files", [])
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        raise ConfigError("MODEL_METADATA", "extra_files must be a list of model-dir-relative paths")
-    names = {x.rsplit("/", 1)[-1] for x in extra}
-    missing = [n for n in REQUIRED_EXTRA if n not in names]
-    if missing:
-        raise ConfigError("MODEL_METADATA", f"extra_files must include {', '.join(missing)}", "copy the training run's manifest, card, checksums and preflight report into the model dir and list them")
-    for x in extra:
-        check_public_path(x, "extra file")
-    return dict(meta)
-
-
 def build(model_dir: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate the model dir and return (model_package.json document, manifest dict). Writes nothing."""
     from geno_lewm.package import model_id_of, verify_package
 
-    meta = validate_metadata(meta)
+    meta = validate_metadata(meta, "model")
     manifest = verify_package(model_dir)
     model_id = model_id_of(model_dir)
     metrics = load_report(model_dir / "eval_metrics.json", EVAL_GENERATORS)
@@ -222,33 +197,19 @@ def verify_model_package(model_dir: str | Path) -> dict[str, Any]:
     return doc
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.model_package", description="Write model_package.json, model_card.md and SHA256SUMS for a model directory.")
-    parser.add_argument("--model-dir", required=True, help="model package directory (manifest.json, eval and efficiency reports)")
-    parser.add_argument("--metadata-json", required=True, help="release metadata (release_id, commit, extra_files, …)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.model_dir)
-    try:
-        with StepRun(ctx, "model_package", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(args.metadata_json)
-            meta = load_json(args.metadata_json)
-            written = package_model(d, meta)
-            for f in list_files(d, exclude=[p.name for p in written]):
-                run.input(f)
-            for p in written:
-                run.output(p)
-    finally:
-        ctx.close()
-    print(f"model package written: {', '.join(p.name for p in written)}")
-    return 0
+def _body(call: StepCall) -> str:
+    d = Path(call.args.model_dir)
+    written = package_model(d, load_json(call.args.metadata_json))
+    call.run.input(*list_files(d, exclude=[p.name for p in written]))
+    call.run.output(*written)
+    return f"model package written: {', '.join(p.name for p in written)}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("model_package", gate="model_package", body=_body, purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir", flags=(
+    Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
+    Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
+), details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

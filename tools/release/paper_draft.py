@@ -18,14 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.artifacts import check_fresh, identity
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
-from tools.release.reports import check_public_report, load_json, md_table
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import check_fresh, identity
+from ledger.reports import check_public_report, load_json, md_table
 
 GENERATED_BY = "tools.release.paper_draft"
 DEMO_MANIFEST = "terminal_demo_manifest.json"
@@ -73,7 +71,7 @@ def _compact(v: Any) -> str:
 def collect(model_dir: Path, dataset_dir: Path, demo_dir: Path) -> dict[str, Any]:
     """Load and check every input of the draft; raise on stale eval report or stale demo evidence."""
     from tools.release import model_package
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
 
     package = model_package.verify_model_package(model_dir)
     manifest = load_json(model_dir / "manifest.json")
@@ -162,35 +160,30 @@ def generated_of(draft: str) -> str:
     return m.group(1)
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.paper_draft", description="Render the paper draft from the model, dataset and demo artifacts.")
-    parser.add_argument("--model-dir", required=True)
-    parser.add_argument("--dataset-dir", required=True)
-    parser.add_argument("--demo-dir", required=True)
-    parser.add_argument("--output", required=True, help="paper draft Markdown to write")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    try:
-        with StepRun(ctx, "paper_draft", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            inputs = collect(Path(args.model_dir), Path(args.dataset_dir), Path(args.demo_dir))
-            for where in ("model", "dataset", "demo"):
-                base = {"model": args.model_dir, "dataset": args.dataset_dir, "demo": args.demo_dir}[where]
-                for f in inputs["files"][where]:
-                    run.input(Path(base) / f["path"])
-            text = render(inputs, utc_now())
-            atomic_write_text(args.output, text)
-            run.output(args.output)
-    finally:
-        ctx.close()
-    print(f"paper draft written: {Path(args.output).name}")
-    return 0
+#: The packages a paper is rendered from and verified against (paper_draft and paper_package).
+PAPER_INPUT_FLAGS = (
+    Flag("--model-dir", "model package directory", required=True),
+    Flag("--dataset-dir", "dataset package directory", required=True),
+    Flag("--demo-dir", "terminal demo directory", required=True),
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
+def _body(call: StepCall) -> str:
+    a = call.args
+    bases = {"model": a.model_dir, "dataset": a.dataset_dir, "demo": a.demo_dir}
+    inputs = collect(Path(a.model_dir), Path(a.dataset_dir), Path(a.demo_dir))
+    for where, base in bases.items():
+        for f in inputs["files"][where]:
+            call.run.input(Path(base) / f["path"])
+    atomic_write_text(a.output, render(inputs, utc_now()))
+    return f"paper draft written: {Path(a.output).name}"
 
+
+STEP = Step("paper_draft", gate="paper", body=_body, purpose="render the paper draft from model, dataset and demo artifacts", flags=(
+    *PAPER_INPUT_FLAGS,
+    Flag("--output", "paper draft Markdown to write", required=True, role="output"),
+), details="Render the paper draft from the model, dataset and demo artifacts.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

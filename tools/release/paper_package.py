@@ -12,13 +12,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import paper_draft
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.recording import StepRun
-from tools.release.reports import check_rendered
+from ledger.reports import check_rendered
 
 REQUIRED_SECTIONS = ("## Citation Metadata", "## Negative Findings", "## Demo Evidence", "## Artifact Availability")
 
@@ -41,31 +39,18 @@ def verify_paper(model_dir: str | Path, dataset_dir: str | Path, demo_dir: str |
     return {"generated": generated, "release_id": inputs["package"]["release_id"], "model_id": inputs["package"]["model_id"]}
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.paper_package", description="Verify the paper draft, model card and cited packages.")
-    parser.add_argument("--model-dir", required=True)
-    parser.add_argument("--dataset-dir", required=True)
-    parser.add_argument("--demo-dir", required=True)
-    parser.add_argument("--paper-path", required=True)
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    try:
-        with StepRun(ctx, "paper_package", ["python", "-m", "tools.release.paper_package", *(argv or [])]) as run:
-            run.input(args.paper_path)
-            result = verify_paper(args.model_dir, args.dataset_dir, args.demo_dir, args.paper_path)
-            for d in (args.model_dir, args.dataset_dir, args.demo_dir):
-                run.input(d)
-    finally:
-        ctx.close()
-    print(f"paper verified: {result['release_id']} model {result['model_id'][:16]}… generated {result['generated']}")
-    return 0
+def _body(call: StepCall) -> str:
+    a = call.args
+    result = verify_paper(a.model_dir, a.dataset_dir, a.demo_dir, a.paper_path)
+    call.run.input(a.model_dir, a.dataset_dir, a.demo_dir)
+    return f"paper verified: {result['release_id']} model {result['model_id'][:16]}… generated {result['generated']}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("paper_package", gate="paper", body=_body, purpose="re-render and verify the paper draft and model card", flags=(
+    *paper_draft.PAPER_INPUT_FLAGS,
+    Flag("--paper-path", "paper draft Markdown to verify", required=True, role="input"),
+), details="Verify the paper draft, model card and cited packages.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

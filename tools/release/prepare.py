@@ -17,7 +17,6 @@ function takes ``project_root`` so tests run on a temporary copy of the reposito
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -28,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.declare import Flag, Step, StepCall
+from tools.release.context import ReleaseContext
 from tools.release.invariants import KEEP_A_CHANGELOG_SECTIONS, changelog_section, last_release_tag, parse_version, read_version
 from tools.release.recording import StepRun
 
@@ -249,55 +248,33 @@ def prepare(
         return work(run)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``prepare`` flags (plus the common ledger flags)."""
-    parser.add_argument("--version", required=True, help="the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)")
-    parser.add_argument("--project-root", help="source checkout to update (default: this checkout)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON instead of the PR body")
-    add_common_flags(parser)
-
-
-def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``prepare`` to ``geno-lewm-release``'s subparsers; dispatch it to :func:`run_from_args`."""
-    p = subparsers.add_parser("prepare", help="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body")
-    add_arguments(p)
-    return p
-
-
-def run_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """Run ``prepare`` for parsed ``args``; the PR body (or ``--json``) goes to stdout."""
+def _body(call: StepCall) -> None:
     from tools.release.status import gate_states, render_text
 
-    if args.project_root:
-        root = Path(args.project_root)
+    a = call.args
+    if a.project_root:
+        root = Path(a.project_root)
     else:
         from geno_lewm.resources import project_root
 
         root = project_root() or Path.cwd()
-    ctx = ReleaseContext.from_args(args)
-    try:
-        result = prepare(ctx, root, args.version, argv=argv)
-    finally:
-        ctx.close()
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    result = prepare(call.ctx, root, a.version, argv=call.argv)
+    call.ctx.close()  # the gate read below opens the ledger read-only
+    if a.json:
+        call.say(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
-        sys.stdout.write(pr_body(result, render_text(gate_states(ctx))))
-    return 0
+        call.say(pr_body(result, render_text(gate_states(call.ctx))).rstrip("\n"))
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.prepare", description="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.")
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv), list(argv or []))
+DECLARED = Step(STEP, gate="", body=_body, records="self", subcommand="prepare", purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body", flags=(
+    Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
+    Flag("--project-root", "source checkout to update (default: this checkout)"),
+    Flag("--json", "print the result as JSON instead of the PR body", "bool"),
+), details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.")
+main = DECLARED.main
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``prepare`` standalone; returns the exit code."""
-    return run_cli(_main, argv)
-
-
-__all__ = ["PrepareResult", "add_arguments", "add_subcommand", "bump_kind", "check_semver", "main", "merge_sections", "pr_body", "prepare", "run_from_args", "set_version", "write_changelog"]
+__all__ = ["PrepareResult", "bump_kind", "check_semver", "main", "merge_sections", "pr_body", "prepare", "set_version", "write_changelog"]
 
 if __name__ == "__main__":
     sys.exit(main())

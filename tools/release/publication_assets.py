@@ -16,15 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, publication_report
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import Endpoints, github_release, named_identity, refs, write_public_report
-from tools.release.reports import load_report
-from tools.release.recording import StepRun
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.targets import EVIDENCE_FLAGS
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import refs
+from tools.release.publication.targets import Endpoints, github_release
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_assets"
 REPORT_NAME = "publication_evidence_assets.json"
@@ -75,45 +77,23 @@ def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, releas
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.publication_assets", description="Bind and stage the publication-evidence assets for the demo release tag.")
-    parser.add_argument("--evidence-report", required=True, help="publication_evidence_report.json (ok)")
-    parser.add_argument("--plan", required=True, help="hub_release_plan.json")
-    parser.add_argument("--release-candidate", required=True, help="release_candidate_report.json")
-    parser.add_argument("--publish-report", required=True, help="hub_publish_report.json")
-    parser.add_argument("--clean-machine-demo-report", required=True, help="clean_machine_demo_report.json (in its output directory)")
-    parser.add_argument("--release-url", required=True, help="GitHub release tag URL the assets go to (the demo release)")
-    parser.add_argument("--stage-dir", required=True, help="directory the assets are copied into under their asset names")
-    parser.add_argument("--output", required=True, help=f"report path ({REPORT_NAME})")
-    parser.add_argument("--github-url", default="https://github.com", help="GitHub web base (default https://github.com)")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    a = call.args
+    reports = {"plan": Path(a.plan), "release_candidate": Path(a.release_candidate), "publish_report": Path(a.publish_report), "clean_machine_demo_report": Path(a.clean_machine_demo_report)}
+    doc = collect(Path(a.evidence_report), reports, Path(a.clean_machine_demo_report).parent, a.release_url, Endpoints(github=a.github_url.rstrip("/")), Path(a.stage_dir))
+    write_public_report(a.output, doc, generated_by=GENERATED_BY)
+    return f"publication assets staged: {len(doc['assets'])} assets for release {doc['release']['tag']} -> {Path(a.output).name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    reports = {"plan": Path(args.plan), "release_candidate": Path(args.release_candidate), "publish_report": Path(args.publish_report), "clean_machine_demo_report": Path(args.clean_machine_demo_report)}
-    try:
-        with StepRun(ctx, "publication_assets", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(args.evidence_report)
-            for p in reports.values():
-                run.input(p)
-            doc = collect(Path(args.evidence_report), reports, Path(args.clean_machine_demo_report).parent, args.release_url, Endpoints(github=args.github_url.rstrip("/")), Path(args.stage_dir))
-            write_public_report(args.output, doc, generated_by=GENERATED_BY)
-            run.output(args.output)
-            run.output(args.stage_dir)
-    finally:
-        ctx.close()
-    print(f"publication assets staged: {len(doc['assets'])} assets for release {doc['release']['tag']} -> {Path(args.output).name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("publication_assets", gate="publication", body=_body, purpose="bind the GitHub release target and publication-evidence asset identities", flags=(
+    Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
+    *EVIDENCE_FLAGS,
+    Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
+    Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True, role="output"),
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+    Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
+), details="Bind and stage the publication-evidence assets for the demo release tag.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,14 +17,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ProvenanceError, ReleaseError
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import PUBLICATION_ISSUES, named_identity, refs, row, write_public_report
-from tools.release.recording import StepRun
-from tools.release.reports import load_report
+from tools.release.publication.downloads import named_identity
+from tools.release.publication.targets import EVIDENCE_FLAGS
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import PUBLICATION_ISSUES, refs, row
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.publication_report"
 REPORT_NAME = "publication_evidence_report.json"
@@ -118,42 +119,21 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.publication_report", description="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.")
-    parser.add_argument("--plan", required=True, help="hub_release_plan.json")
-    parser.add_argument("--release-candidate", required=True, help="release_candidate_report.json")
-    parser.add_argument("--publish-report", required=True, help="hub_publish_report.json")
-    parser.add_argument("--clean-machine-demo-report", required=True, help="clean_machine_demo_report.json")
-    parser.add_argument("--output", required=True, help=f"report path ({REPORT_NAME})")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    a = call.args
+    doc = bind(Path(a.plan), Path(a.release_candidate), Path(a.publish_report), Path(a.clean_machine_demo_report))
+    write_public_report(a.output, doc, generated_by=GENERATED_BY)
+    if not doc["ok"]:
+        first = doc["issues"][0]
+        raise ReleaseError("PUBLICATION_EVIDENCE", f"{len(doc['issues'])} publication issue(s); first {first['check']}: {first['code']}: {first['message']} ({' '.join(first['issue_refs'])})", "see the issues in the evidence report")
+    return f"publication evidence bound: {len(doc['checks'])} checks passed -> {Path(a.output).name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    paths = [Path(args.plan), Path(args.release_candidate), Path(args.publish_report), Path(args.clean_machine_demo_report)]
-    try:
-        with StepRun(ctx, "publication_report", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for p in paths:
-                run.input(p)
-            doc = bind(*paths)
-            write_public_report(args.output, doc, generated_by=GENERATED_BY)
-            run.output(args.output)
-            if not doc["ok"]:
-                first = doc["issues"][0]
-                raise ReleaseError("PUBLICATION_EVIDENCE", f"{len(doc['issues'])} publication issue(s); first {first['check']}: {first['code']}: {first['message']} ({' '.join(first['issue_refs'])})", "see the issues in the evidence report")
-    finally:
-        ctx.close()
-    print(f"publication evidence bound: {len(doc['checks'])} checks passed -> {Path(args.output).name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("publication_report", gate="publication", body=_body, purpose="bind plan, candidate, publish report and replay into publication evidence", flags=(
+    *EVIDENCE_FLAGS,
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+), details="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,7 +31,7 @@ from typing import Any
 from ledger.errors import GenoError, InputError, ReleaseError
 from ledger.identity import Identity
 
-from tools.release.artifacts import identity, list_files, public_argv
+from ledger.artifacts import identity, list_files, public_argv
 from tools.release.context import Log, ReleaseContext
 
 _ERROR_LINE = re.compile(r"error\[(?P<code>[A-Z]+\.[A-Z0-9_]+)\]: (?P<message>.*)")
@@ -63,24 +63,26 @@ class StepRun:
                 "put inputs and outputs under the release working directory (--workdir) or pass --artifact-root",
             ) from None
 
-    def input(self, path: str | os.PathLike[str]) -> Identity:
-        """Record the identity of input file ``path`` as read now (directories: every file under it)."""
-        p = Path(path)
-        self._check_inside_root(p)
-        files = list_files(p, within=self.ctx.artifact_root) if p.is_dir() else [p]
+    def input(self, *paths: str | os.PathLike[str]) -> Identity:
+        """Record the identity of each input file as read now (directories: every file under it); return the last."""
         ident = None
-        for f in files:
-            ident = identity(f, self.ctx.artifact_root)
-            self._inputs[ident["path"]] = ident
-        if ident is None:
-            raise InputError("MISSING_FILE", f"input directory {p.name} is empty", "produce its files first")
+        for path in paths:
+            p = Path(path)
+            self._check_inside_root(p)
+            files = list_files(p, within=self.ctx.artifact_root) if p.is_dir() else [p]
+            if not files:
+                raise InputError("MISSING_FILE", f"input directory {p.name} is empty", "produce its files first")
+            for f in files:
+                ident = identity(f, self.ctx.artifact_root)
+                self._inputs[ident["path"]] = ident
         return ident
 
-    def output(self, path: str | os.PathLike[str]) -> None:
-        """Declare output ``path`` (a file or a directory); its identity is taken when the run passes."""
-        p = Path(path)
-        self._check_inside_root(p)
-        self._outputs.append(p)
+    def output(self, *paths: str | os.PathLike[str]) -> None:
+        """Declare outputs (files or directories); their identities are taken when the run passes."""
+        for path in paths:
+            p = Path(path)
+            self._check_inside_root(p)
+            self._outputs.append(p)
 
     # -- outcome ---------------------------------------------------------------------------------
 
@@ -106,7 +108,9 @@ class StepRun:
             ledger, signer = self.ctx.ledger(), self.ctx.signer()
             ensure_gates_recorded(ledger, signer)
             ledger.append("step_started", {"run_id": self.run_id, "step": self.step, "argv": self.argv}, signer)
-        self.ctx.log(f"[{self.step}] started (run {self.run_id})" if self.ctx.record else f"[{self.step}] started (not recorded: --no-ledger)")
+            self.ctx.log(f"[{self.step}] started (run {self.run_id})")
+        else:
+            self.ctx.log(f"[{self.step}] started (not recorded: --no-ledger)")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -120,7 +124,6 @@ class StepRun:
                 items = self._artifact_events("input", self._inputs.values()) + self._artifact_events("output", self.outputs)
                 items.append(("step_passed", {"run_id": self.run_id, "step": self.step}))
                 self.ctx.ledger().append_many(items, self.ctx.signer())
-            if self.ctx.record:
                 self.ctx.log(f"[{self.step}] passed ({len(self._inputs)} inputs, {len(self.outputs)} outputs recorded)")
             else:
                 self.ctx.log(f"[{self.step}] passed (not recorded: --no-ledger)")

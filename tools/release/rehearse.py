@@ -24,7 +24,7 @@ from ledger.errors import ReleaseError
 from tools.release.context import Log, ReleaseContext
 from tools.release.gates import GateState
 from tools.release.runner import StepOutcome, run_step
-from tools.release.steps import STEPS
+from tools.release.steps import all_steps
 
 FIXTURE_NOTICE = (
     "This was a FIXTURE REHEARSAL: tiny stand-in encoder, demo dataset snapshot (17 demo-labelled "
@@ -435,7 +435,7 @@ def rehearse(
     log("fixture rehearsal: " + FIXTURE_NOTICE)
     try:
         for index, entry in enumerate(entries[:total], start=1):
-            if entry.step not in STEPS:
+            if entry.step not in all_steps():
                 raise ReleaseError("UNKNOWN_STEP", f"rehearsal plan names unknown step {entry.step!r}")
             started = time.perf_counter()
             notify(StepProgress(entry.step, index, total, "started"))

@@ -28,29 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from ledger.canonical import canonical_json
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import GenoError, InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
+from tools.release.declare import Flag, Step, StepCall
 from tools.release import hub_release
-from tools.release.artifacts import identity, read_sums
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import (
-    PUBLICATION_ISSUES,
-    Endpoints,
-    Targets,
-    add_target_flags,
-    blockers_of,
-    fetch_digest,
-    github_release,
-    hf_repo,
-    refs,
-    row,
-    targets_from_args,
-    write_public_report,
-)
-from tools.release.recording import StepRun
-from tools.release.reports import load_report
+from ledger.artifacts import identity, read_sums
+from tools.release.publication.downloads import fetch_digest
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import PUBLICATION_ISSUES, blockers_of, refs, row
+from tools.release.publication.targets import Endpoints, TARGET_FLAGS, Targets, github_release, hf_repo, targets_from_args
+from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.release_candidate"
 REPORT_NAME = "release_candidate_report.json"
@@ -76,7 +64,7 @@ def _bind(pkg: Path, package: str, names: tuple[str, ...] | list[str]) -> list[d
 
 
 def _dataset_row(t: Targets) -> dict[str, Any]:
-    from tools.release.dataset_package import verify_dataset
+    from geno_lewm.datasets import verify_dataset
 
     verify_dataset(t.dataset_dir)
     return {"evidence": _bind(t.dataset_dir, "dataset", DATASET_BOUND)}
@@ -105,7 +93,7 @@ def _model_row(t: Targets) -> dict[str, Any]:
 
 def _eval_row(t: Targets) -> dict[str, Any]:
     from tools.release.model_package import EVAL_GENERATORS, render_eval_report
-    from tools.release.reports import check_rendered
+    from ledger.reports import check_rendered
 
     metrics = load_report(t.model_dir / "eval_metrics.json", EVAL_GENERATORS)
     check_rendered(t.model_dir / "eval_report.md", lambda: render_eval_report(metrics))
@@ -352,44 +340,25 @@ def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture:
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    parser = ArgumentParser(prog="python -m tools.release.release_candidate", description="Final publication decision: readiness rows, upload inventories, public link and artifact checks.")
-    add_target_flags(parser)
-    parser.add_argument("--plan", help="hub_release_plan.json to hold to (must equal the plan of these packages)")
-    parser.add_argument("--output", required=True, help=f"report path ({REPORT_NAME})")
-    parser.add_argument("--allow-fixture-manifest", action="store_true", help="accept a stand-in (fixture) model package: offline rehearsals only")
-    parser.add_argument("--skip-public-link-check", action="store_true", help="skip public checks (only with --allow-fixture-manifest)")
-    add_common_flags(parser)
-    return parser
+def _body(call: StepCall) -> str:
+    a = call.args
+    plan = Path(a.plan) if a.plan else None
+    doc = build_candidate(targets_from_args(a), plan_path=plan, allow_fixture=a.allow_fixture_manifest, skip_public=a.skip_public_link_check)
+    write_public_report(Path(a.output), doc, generated_by=GENERATED_BY)
+    if not doc["ready"]:
+        first = doc["blockers"][0]
+        raise ReleaseError("NOT_READY", f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "fix the blockers named in the report and regenerate it")
+    return f"release candidate {doc['release_id']}: READY -> {Path(a.output).name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    t = targets_from_args(args)
-    ctx = ReleaseContext.from_args(args)
-    out = Path(args.output)
-    try:
-        with StepRun(ctx, "release_candidate", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for d in t.local_paths() + ((Path(args.plan),) if args.plan else ()):
-                run.input(d)
-            doc = build_candidate(t, plan_path=Path(args.plan) if args.plan else None, allow_fixture=args.allow_fixture_manifest, skip_public=args.skip_public_link_check)
-            write_public_report(out, doc, generated_by=GENERATED_BY)
-            run.output(out)
-            if not doc["ready"]:
-                first = doc["blockers"][0]
-                raise ReleaseError("NOT_READY", f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "fix the blockers named in the report and regenerate it")
-    finally:
-        ctx.close()
-    state = "READY" if doc["ready"] else f"NOT READY ({', '.join(b['name'] for b in doc['blockers'])})"
-    print(f"release candidate {doc['release_id']}: {state} -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("release_candidate", gate="publication", body=_body, check=targets_from_args, purpose="publication decision: readiness rows, issue refs, public link and byte checks", flags=(
+    *TARGET_FLAGS,
+    Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
+    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+    Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
+    Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
+), details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,14 +22,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 
-from tools.release.artifacts import identity, public_argv
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import write_public_report
-from tools.release.recording import StepRun
-from tools.release.reports import load_json
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import identity, public_argv
+from tools.release.publication.public_report import write_public_report
+from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.rollout_speed_scope"
 SOURCE_GENERATOR = "bench.rollout"
@@ -122,43 +120,26 @@ def build_scope(report: Path, root: Path, args_view: dict[str, Any], argv: list[
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.rollout_speed_scope", description="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).")
-    p.add_argument("--rollout-speed-report", required=True, help="the failing python -m bench.rollout JSON")
-    p.add_argument("--output", required=True, help="scope report JSON")
-    p.add_argument("--target-speedup", required=True, help="the RFC-0004 target speed-up (e.g. 10)")
-    p.add_argument("--accepted-by", required=True, help="who accepted the re-scope")
-    p.add_argument("--accepted-at", help="UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)")
-    p.add_argument("--generated", help="UTC generation time (default: now)")
-    p.add_argument("--decision-url", required=True, help="HTTP(S) URL of the accepted decision")
-    p.add_argument("--rationale", required=True, help="why the re-scope is accepted")
-    p.add_argument("--replacement-target", required=True, help="the target that replaces the failed one")
-    p.add_argument("--issue-ref", action="append", help="GitHub issue ref (repeat; must include #42 and #197)")
-    add_common_flags(p)
-    return p
+def _body(call: StepCall) -> str:
+    a = call.args
+    doc = build_scope(Path(a.rollout_speed_report), call.ctx.artifact_root, vars(a), call.argv)
+    write_public_report(a.output, doc, generated_by=GENERATED_BY)
+    return f"rollout speed re-scoped (not passed): {len(doc['failed_targets'])} failed K target(s) -> {Path(a.output).name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)  # the scope report records the real command line
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    try:
-        with StepRun(ctx, "rollout_speed_scope", ["python", "-m", GENERATED_BY, *argv]) as run:
-            run.input(args.rollout_speed_report)
-            doc = build_scope(Path(args.rollout_speed_report), ctx.artifact_root, vars(args), argv)
-            write_public_report(args.output, doc, generated_by=GENERATED_BY)
-            run.output(args.output)
-    finally:
-        ctx.close()
-    print(f"rollout speed re-scoped (not passed): {len(doc['failed_targets'])} failed K target(s) -> {Path(args.output).name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("rollout_speed_scope", gate="", body=_body, purpose="record an accepted re-scope of a failed rollout-speed target (stays rescoped)", flags=(
+    Flag("--rollout-speed-report", "the failing python -m bench.rollout JSON", required=True, role="input"),
+    Flag("--output", "scope report JSON", required=True, role="output"),
+    Flag("--target-speedup", "the RFC-0004 target speed-up (e.g. 10)", "str", required=True),
+    Flag("--accepted-by", "who accepted the re-scope", "str", required=True),
+    Flag("--accepted-at", "UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)", "str"),
+    Flag("--generated", "UTC generation time (default: now)", "str"),
+    Flag("--decision-url", "HTTP(S) URL of the accepted decision", "str", required=True),
+    Flag("--rationale", "why the re-scope is accepted", "str", required=True),
+    Flag("--replacement-target", "the target that replaces the failed one", "str", required=True),
+    Flag("--issue-ref", "GitHub issue ref (repeat; must include #42 and #197)", "str", repeat=True),
+), details="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

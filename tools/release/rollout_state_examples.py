@@ -16,18 +16,19 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from geno_lewm.cache import read_shard
 from ledger.canonical import canonical_json
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.artifacts import identity
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import write_public_report
-from tools.release.recording import StepRun
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import identity
+from ledger.reports import decode
+from tools.release.publication.public_report import write_public_report
 
 GENERATED_BY = "tools.release.rollout_state_examples"
 SCHEMA_VERSION = "1.0.0"
@@ -57,17 +58,33 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
-def _state(ref: Any, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or len(ref["key"]) != 64 or not isinstance(ref.get("token_index"), int):
-        raise InputError("ROLLOUT_SPEC", f"{where} needs {{key: 64-hex cache key, token_index: int}}")
-    key = ref["key"]
+class StateRef(msgspec.Struct):
+    """A measured latent state: a window-cache key and the token inside it."""
+
+    key: Annotated[str, msgspec.Meta(min_length=64, max_length=64)]  # 64-hex cache key
+    token_index: int  # token position in the cached window
+
+
+class ExampleSpec(msgspec.Struct):
+    """One cache-keyed example spec row (other fields are ignored)."""
+
+    example_id: Annotated[str, msgspec.Meta(min_length=1)]  # unique example id
+    track: Literal[TRACKS]  # phased_haplotype or synthetic_edit_chain
+    edits: Annotated[list[Any], msgspec.Meta(min_length=1)]  # the edit chain
+    source: StateRef  # state before the edits
+    target: StateRef  # measured state after the edits
+    candidates: list[StateRef] | None = None  # retrieval candidates
+
+
+def _state(ref: StateRef, cache_dir: Path, where: str, used: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    key = ref.key
     shard = cache_dir / key[:2] / f"{key}.parquet"
     if not shard.is_file():
         raise InputError("CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)")
     if key not in used:
         read_shard(shard, key)
         used[key] = identity(shard, cache_dir)
-    return {"key": key, "token_index": ref["token_index"], "shard": used[key]}
+    return {"key": key, "token_index": ref.token_index, "shard": used[key]}
 
 
 def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -75,67 +92,42 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
     used: dict[str, dict[str, Any]] = {}
     out = []
     seen: set[str] = set()
-    for i, r in enumerate(spec_rows, start=1):
-        ex = r.get("example_id")
-        if not isinstance(ex, str) or not ex or ex in seen:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id missing or repeated")
-        seen.add(ex)
-        if r.get("track") not in TRACKS:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: track must be one of {', '.join(TRACKS)}")
-        edits = r.get("edits")
-        if not isinstance(edits, list) or not edits:
-            raise InputError("ROLLOUT_SPEC", f"spec row {i}: edits must be a non-empty list")
-        cands = r.get("candidates") or []
+    for i, raw in enumerate(spec_rows, start=1):
+        r = decode(raw, ExampleSpec, what=f"spec row {i}", error=lambda m, h: InputError("ROLLOUT_SPEC", m, h))
+        if r.example_id in seen:
+            raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id {r.example_id!r} is repeated")
+        seen.add(r.example_id)
         out.append({
-            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": ex, "track": r["track"], "edits": edits,
-            "source": _state(r.get("source"), cache_dir, f"row {i} source", used),
-            "target": _state(r.get("target"), cache_dir, f"row {i} target", used),
-            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(cands)],
+            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": r.example_id, "track": r.track, "edits": r.edits,
+            "source": _state(r.source, cache_dir, f"row {i} source", used),
+            "target": _state(r.target, cache_dir, f"row {i} target", used),
+            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(r.candidates or [])],
         })
     index = [used[k] for k in sorted(used)]
     return out, index
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.rollout_state_examples", description="Resolve cache-keyed rollout example specs to measured latent-state shards.")
-    p.add_argument("--spec-jsonl", required=True, help="cache-keyed example specs (JSONL)")
-    p.add_argument("--cache-dir", required=True, help="window-embedding cache directory")
-    p.add_argument("--output", required=True, help="examples JSONL to write")
-    p.add_argument("--report", required=True, help="report JSON to write")
-    add_common_flags(p)
-    return p
+def _body(call: StepCall) -> str:
+    spec, cache, out = Path(call.args.spec_jsonl), Path(call.args.cache_dir), Path(call.args.output)
+    rows, index = resolve(read_jsonl(spec, "spec"), cache)
+    call.run.input(*[cache / ident["path"] for ident in index])
+    write_jsonl(out, rows)
+    write_public_report(call.args.report, {
+        "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
+        "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
+        "output": identity(out, out.parent),
+        "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
+    }, generated_by=GENERATED_BY)
+    return f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    spec, cache, out = Path(args.spec_jsonl), Path(args.cache_dir), Path(args.output)
-    try:
-        with StepRun(ctx, "rollout_state_examples", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(spec)
-            rows, index = resolve(read_jsonl(spec, "spec"), cache)
-            for ident in index:
-                run.input(cache / ident["path"])
-            write_jsonl(out, rows)
-            write_public_report(args.report, {
-                "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
-                "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
-                "output": identity(out, out.parent),
-                "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
-            }, generated_by=GENERATED_BY)
-            run.output(out)
-            run.output(args.report)
-    finally:
-        ctx.close()
-    print(f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("rollout_state_examples", gate="", body=_body, purpose="resolve cache-keyed measured latent examples for rollout benchmarks", flags=(
+    Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
+    Flag("--cache-dir", "window-embedding cache directory", required=True),
+    Flag("--output", "examples JSONL to write", required=True, role="output"),
+    Flag("--report", "report JSON to write", required=True, role="output"),
+), details="Resolve cache-keyed rollout example specs to measured latent-state shards.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError
 
-from tools.release.artifacts import identity
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import write_public_report
-from tools.release.recording import StepRun
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import identity
+from tools.release.publication.public_report import write_public_report
 from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR
 from tools.release.rollout_state_examples import SCHEMA_VERSION, read_jsonl, write_jsonl
 
@@ -74,46 +72,28 @@ def build_rows(rows: list[dict[str, Any]], model_dir: Path, cache_dir: Path) -> 
     return out
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.rollout_state_rows", description="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).")
-    p.add_argument("--examples-jsonl", required=True, help="output of tools.release.rollout_state_examples")
-    p.add_argument("--model-dir", required=True, help="model package directory")
-    p.add_argument("--cache-dir", required=True, help="the window cache the examples were resolved in")
-    p.add_argument("--output", required=True, help="rollout-states JSONL to write")
-    p.add_argument("--report", required=True, help="report JSON to write")
-    add_common_flags(p)
-    return p
+def _body(call: StepCall) -> str:
+    ex, model, cache, out = Path(call.args.examples_jsonl), Path(call.args.model_dir), Path(call.args.cache_dir), Path(call.args.output)
+    examples = read_jsonl(ex, "examples")
+    check_examples(examples)
+    call.run.input(model / "manifest.json")
+    rows = build_rows(examples, model, cache)
+    write_jsonl(out, rows)
+    write_public_report(call.args.report, {
+        "kind": "rollout_state_rows", "rows": len(rows), "model_id": rows[0]["model_id"] if rows else "",
+        "examples": identity(ex, ex.parent), "model_manifest": identity(model / "manifest.json", model), "output": identity(out, out.parent),
+    }, generated_by=GENERATED_BY)
+    return f"rollout state rows: {len(rows)} rows -> {out.name}"
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    ex, model, cache, out = Path(args.examples_jsonl), Path(args.model_dir), Path(args.cache_dir), Path(args.output)
-    try:
-        with StepRun(ctx, "rollout_state_rows", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(ex)
-            examples = read_jsonl(ex, "examples")
-            check_examples(examples)
-            run.input(model / "manifest.json")
-            rows = build_rows(examples, model, cache)
-            write_jsonl(out, rows)
-            write_public_report(args.report, {
-                "kind": "rollout_state_rows", "rows": len(rows), "model_id": rows[0]["model_id"] if rows else "",
-                "examples": identity(ex, ex.parent), "model_manifest": identity(model / "manifest.json", model), "output": identity(out, out.parent),
-            }, generated_by=GENERATED_BY)
-            run.output(out)
-            run.output(args.report)
-    finally:
-        ctx.close()
-    print(f"rollout state rows: {len(rows)} rows -> {out.name}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("rollout_state_rows", gate="", body=_body, purpose="predictor rollout-state rows from measured latent examples", flags=(
+    Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
+    Flag("--model-dir", "model package directory", required=True),
+    Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
+    Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
+    Flag("--report", "report JSON to write", required=True, role="output"),
+), details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

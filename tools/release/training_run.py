@@ -8,8 +8,9 @@ Release metadata (``--metadata-json``) must name ``training_preflight_report.jso
 ``dataset_package.json``, ``dataset_input_check_report.json``, ``dataset_snapshot_report.json`` and
 ``SHA256SUMS``.
 
-``package_run(run_dir, metadata, *, ledger=None, signer=None)`` is the function
-``geno-lewm-train --carbon-train --package-release-run`` calls.
+The run package format (manifest, card, checksums, preflight binding) is
+:mod:`geno_lewm.train.run_package`, which ``geno-lewm-train --carbon-train --package-release-run``
+calls; :func:`package_run` here adds ledger recording (``ledger`` and ``signer`` given).
 """
 
 from __future__ import annotations
@@ -19,136 +20,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
-from ledger.errors import ConfigError, ProvenanceError, ReleaseError
-from ledger.fsutil import atomic_write_text
+from geno_lewm.train.run_package import (  # noqa: F401 - the run package format, re-exported for the release steps
+    CARD,
+    DATASET_CORE,
+    GENERATED_BY,
+    MANIFEST,
+    PREFLIGHT,
+    SUMS,
+    WORKING_STATE,
+    build_manifest,
+    check_preflight,
+    render_card,
+    run_files,
+    verify_run,
+)
+from geno_lewm.train.run_package import package_run as _package
+from ledger.reports import load_json
 
-from tools.release.artifacts import check_sums, identity, render_sums
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.context import ReleaseContext
+from tools.release.declare import Flag, Step, StepCall
 from tools.release.recording import StepRun
-from tools.release.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
-
-GENERATED_BY = "tools.release.training_run"
-MANIFEST = "training_run_manifest.json"
-CARD = "training_run_card.md"
-SUMS = "training_run_SHA256SUMS"
-PREFLIGHT = "training_preflight_report.json"
-DATASET_CORE = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
-_META_KEYS = {"release_id", "extra_files", "notes", "dataset_snapshot", "commit", "release"}
-#: Run-dir entries that are regenerable working state, not run evidence (left out of the package).
-WORKING_STATE = ("window_cache",)
-
-
-def run_files(run_dir: Path) -> list[Path]:
-    """The run's evidence files: everything except hidden entries (``.index/`` …), working state and our outputs."""
-    out = []
-    for f in sorted(run_dir.rglob("*")):
-        rel = f.relative_to(run_dir)
-        if any(part.startswith(".") for part in rel.parts) or rel.parts[0] in WORKING_STATE:
-            continue
-        if f.is_file() and rel.as_posix() not in (MANIFEST, CARD, SUMS):
-            out.append(f)
-    return _checked(run_dir, out)
-
-
-def _checked(run_dir: Path, files: list[Path]) -> list[Path]:
-    from ledger.identity import relative_to_root
-
-    for f in files:
-        relative_to_root(f, run_dir, "run file")  # a symlink escaping the run dir is refused
-    return files
-
-
-def _identities_named(doc: Any, names: set[str]) -> set[str]:
-    found: set[str] = set()
-    if isinstance(doc, Mapping):
-        p = doc.get("path")
-        if isinstance(p, str) and isinstance(doc.get("sha256"), str) and p.rsplit("/", 1)[-1] in names:
-            found.add(p.rsplit("/", 1)[-1])
-        for v in doc.values():
-            found |= _identities_named(v, names)
-    elif isinstance(doc, list):
-        for v in doc:
-            found |= _identities_named(v, names)
-    return found
-
-
-def check_preflight(path: Path) -> dict[str, Any]:
-    """Release-mode check of a preflight report: ok, public-safe, dataset core-file evidence present."""
-    doc = load_json(path)
-    check_public_report(doc, path.name)
-    if doc.get("ok") is not True:
-        raise ProvenanceError("PREFLIGHT_NOT_OK", f"{path.name} is not ok (failed checks: {doc.get('failed_checks')})", "fix the preflight and re-run geno-lewm-train --carbon-preflight")
-    missing = set(DATASET_CORE) - _identities_named(doc, set(DATASET_CORE))
-    if missing:
-        raise ProvenanceError("PREFLIGHT_EVIDENCE", f"{path.name} lacks dataset evidence for {', '.join(sorted(missing))}", "preflight with --dataset-dir pointing at the packaged dataset")
-    return doc
-
-
-def validate_metadata(meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Release metadata for a run (``CONFIG.TRAINING_METADATA`` on unknown keys or a missing preflight)."""
-    meta = dict(meta or {})
-    unknown = set(meta) - _META_KEYS - {"schema_version"}
-    if unknown:
-        raise ConfigError("TRAINING_METADATA", f"unknown metadata keys {sorted(unknown)}", f"allowed: {sorted(_META_KEYS)}")
-    extra = meta.get("extra_files", [])
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        raise ConfigError("TRAINING_METADATA", "extra_files must be a list of run-relative paths")
-    if meta.get("release", True) and PREFLIGHT not in extra:
-        raise ConfigError("TRAINING_METADATA", f"release training metadata must name {PREFLIGHT} in extra_files", "add it so the run manifest and checksums bind the preflight evidence")
-    return meta
-
-
-def render_card(manifest: Mapping[str, Any]) -> str:
-    """``training_run_card.md`` from ``training_run_manifest.json`` (pure)."""
-    lines = [f"# Training run card: {manifest['run_id']}", ""]
-    if manifest.get("stand_in"):
-        lines += ["> **Stand-in encoder.** This run used the tiny stand-in encoder; it exercises the pipeline and carries no model-quality meaning.", ""]
-    lines += [
-        f"- Release id: {manifest.get('release_id') or '(none)'}",
-        f"- Dataset snapshot: {manifest.get('dataset_snapshot') or '(none)'}",
-        f"- Commit: {manifest.get('commit') or '(none)'}",
-        f"- Preflight report: `{manifest['preflight']['path']}` sha256 `{manifest['preflight']['sha256']}`" if manifest.get("preflight") else "- Preflight report: (not bound)",
-        "",
-        "## Run files",
-        "",
-        md_table(["path", "sha256", "size"], [[f["path"], f["sha256"], f["size"]] for f in manifest["files"]]),
-    ]
-    if manifest.get("notes"):
-        lines += ["## Notes", "", str(manifest["notes"]), ""]
-    return "\n".join(lines)
-
-
-def build_manifest(run_dir: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``training_run_manifest.json`` document (pure given the run files)."""
-    files = [identity(f, run_dir) for f in run_files(run_dir)]
-    for rel in meta.get("extra_files", []):
-        if not (run_dir / rel).is_file():
-            raise ReleaseError("MISSING_EXTRA_FILE", f"extra file {rel} named in the metadata is not in the run directory", "produce it (e.g. run the preflight) or fix the metadata")
-    info = {}
-    if (run_dir / "training_run.json").is_file():
-        info = load_json(run_dir / "training_run.json")
-    preflight = None
-    if PREFLIGHT in meta.get("extra_files", []):
-        check_preflight(run_dir / PREFLIGHT)
-        preflight = identity(run_dir / PREFLIGHT, run_dir)
-    doc = {
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "kind": "training_run_manifest",
-        "run_id": str(info.get("run_id") or run_dir.name),
-        "release_id": meta.get("release_id") or info.get("release_id") or "",
-        "dataset_snapshot": meta.get("dataset_snapshot") or info.get("dataset_snapshot") or info.get("dataset_snapshot_id") or "",
-        "commit": meta.get("commit") or info.get("commit") or "",
-        "stand_in": bool(info.get("stand_in", False)),
-        "files": files,
-        "extra_files": list(meta.get("extra_files", [])),
-        "preflight": preflight,
-        "notes": meta.get("notes", ""),
-        "generated_by": GENERATED_BY,
-    }
-    check_public_report(doc, MANIFEST)
-    return doc
-
 
 def package_run(run_dir: str | Path, metadata: Mapping[str, Any] | None = None, *, ledger=None, signer=None, artifact_root: str | Path | None = None) -> dict[str, Any]:
     """Package a completed run in ``run_dir``; return the manifest. Records a ``training_run`` step when ``ledger`` and ``signer`` are given.
@@ -168,60 +59,19 @@ def package_run(run_dir: str | Path, metadata: Mapping[str, Any] | None = None, 
     return _package(d, metadata)
 
 
-def _package(d: Path, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not d.is_dir():
-        raise ReleaseError("MISSING_RUN_DIR", f"run directory {d.name} not found", "train first, then package the run")
-    meta = validate_metadata(metadata)
-    manifest = build_manifest(d, meta)
-    text, card = dumps(manifest), render_card(manifest)
-    atomic_write_text(d / MANIFEST, text)
-    atomic_write_text(d / CARD, card)
-    atomic_write_text(d / SUMS, render_sums([identity(f, d) for f in [*run_files(d), d / MANIFEST, d / CARD]]))
-    return manifest
+def _body(call: StepCall) -> str:
+    d = Path(call.args.run_dir)
+    doc = _package(d, load_json(call.args.metadata_json) if call.args.metadata_json else None)
+    call.run.input(*[d / f["path"] for f in doc["files"]])
+    call.run.output(d / MANIFEST, d / CARD, d / SUMS)
+    return f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)"
 
 
-def verify_run(run_dir: str | Path, *, release: bool = True) -> dict[str, Any]:
-    """Verify a packaged run: checksums fresh and complete, manifest generated, card not stale, preflight bound."""
-    d = Path(run_dir)
-    manifest = load_report(d / MANIFEST, GENERATED_BY)
-    check_sums(d / SUMS, d, require=[MANIFEST, CARD] + ([PREFLIGHT] if release else []))
-    check_rendered(d / CARD, lambda: render_card(manifest))
-    if release:
-        if not manifest.get("preflight"):
-            raise ProvenanceError("PREFLIGHT_UNBOUND", f"{MANIFEST} does not bind {PREFLIGHT}", "package the run with release metadata naming the preflight report")
-        check_preflight(d / PREFLIGHT)
-    return manifest
-
-
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.training_run", description="Package a completed training run: manifest, card and training_run_SHA256SUMS.")
-    parser.add_argument("--run-dir", required=True, help="the training run directory")
-    parser.add_argument("--metadata-json", help="release metadata (release_id, extra_files naming training_preflight_report.json, …)")
-    add_common_flags(parser)
-    args = parser.parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    d = Path(args.run_dir)
-    try:
-        with StepRun(ctx, "training_run", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            meta = None
-            if args.metadata_json:
-                run.input(args.metadata_json)
-                meta = load_json(args.metadata_json)
-            doc = _package(d, meta)
-            for f in doc["files"]:
-                run.input(d / f["path"])
-            for name in (MANIFEST, CARD, SUMS):
-                run.output(d / name)
-    finally:
-        ctx.close()
-    print(f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
-
+STEP = Step("training_run", gate="training", body=_body, purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)", flags=(
+    Flag("--run-dir", "the training run directory", required=True),
+    Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
+), details="Package a completed training run: manifest, card and training_run_SHA256SUMS.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

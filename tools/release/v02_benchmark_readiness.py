@@ -21,15 +21,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.artifacts import identity, public_argv
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import blockers_of, write_public_report
-from tools.release.reports import load_json, load_report
-from tools.release.recording import StepRun
+from tools.release.declare import Flag, Step, StepCall, path_or_none
+from ledger.artifacts import identity, public_argv
+from tools.release.publication.public_report import write_public_report
+from tools.release.publication.readiness import blockers_of
+from ledger.reports import load_json, load_report
 from tools.release.rollout_speed_scope import GENERATED_BY as SCOPE_GENERATOR
 from tools.release.rollout_speed_scope import REQUIRED_REFS, check_source
 from tools.release.v02_benchmark_suite import GENERATED_BY as SUITE_GENERATOR
@@ -144,45 +143,29 @@ def build(suite_path: Path, metrics_path: Path, efficiency_path: Path, root: Pat
     }
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.v02_benchmark_readiness", description="v0.2 release-input readiness from an executed suite report and its metrics.")
-    p.add_argument("--suite-report", required=True, help="executed v02_benchmark_suite report")
-    p.add_argument("--metrics-json", required=True, help="aggregate eval_metrics.json (geno-lewm-eval-all)")
-    p.add_argument("--efficiency-report", required=True, help="efficiency_report.json")
-    p.add_argument("--rollout-speed-report", help="direct python -m bench.rollout report")
-    p.add_argument("--rollout-speed-scope-report", help="accepted tools.release.rollout_speed_scope report for a failed target")
-    p.add_argument("--output", required=True, help="readiness report JSON")
-    add_common_flags(p)
-    return p
-
-
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def _check(args) -> None:
     if Path(args.suite_report).resolve() == Path(args.output).resolve():
         raise InputError("USAGE", "--suite-report is the report this command is writing; it cannot be its own evidence", "execute the suite first, then run readiness on its report")
-    ctx = ReleaseContext.from_args(args)
-    paths = [Path(args.suite_report), Path(args.metrics_json), Path(args.efficiency_report)]
-    extra = [Path(p) for p in (args.rollout_speed_report, args.rollout_speed_scope_report) if p]
-    try:
-        with StepRun(ctx, "v02_benchmark_readiness", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            for p in paths + extra:
-                run.input(p)
-            doc = build(*paths, ctx.artifact_root, Path(args.rollout_speed_report) if args.rollout_speed_report else None, Path(args.rollout_speed_scope_report) if args.rollout_speed_scope_report else None)
-            write_public_report(args.output, doc, generated_by=GENERATED_BY)
-            run.output(args.output)
-            if not doc["ready"]:
-                raise ReleaseError("NOT_READY", f"v0.2 readiness: {len(doc['blockers'])} blocker(s): {', '.join(b['name'] for b in doc['blockers'])}", "see the readiness report's blockers and their issue refs")
-    finally:
-        ctx.close()
-    print(f"v0.2 benchmark readiness: ready -> {Path(args.output).name}")
-    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
+def _body(call: StepCall) -> str:
+    a = call.args
+    doc = build(Path(a.suite_report), Path(a.metrics_json), Path(a.efficiency_report), call.ctx.artifact_root, path_or_none(a.rollout_speed_report), path_or_none(a.rollout_speed_scope_report))
+    write_public_report(a.output, doc, generated_by=GENERATED_BY)
+    if not doc["ready"]:
+        raise ReleaseError("NOT_READY", f"v0.2 readiness: {len(doc['blockers'])} blocker(s): {', '.join(b['name'] for b in doc['blockers'])}", "see the readiness report's blockers and their issue refs")
+    return f"v0.2 benchmark readiness: ready -> {Path(a.output).name}"
 
+
+STEP = Step("v02_benchmark_readiness", gate="", body=_body, check=_check, purpose="release-input readiness from an executed passing suite report", flags=(
+    Flag("--suite-report", "executed v02_benchmark_suite report", required=True, role="input"),
+    Flag("--metrics-json", "aggregate eval_metrics.json (geno-lewm-eval-all)", required=True, role="input"),
+    Flag("--efficiency-report", "efficiency_report.json", required=True, role="input"),
+    Flag("--rollout-speed-report", "direct python -m bench.rollout report", role="input"),
+    Flag("--rollout-speed-scope-report", "accepted tools.release.rollout_speed_scope report for a failed target", role="input"),
+    Flag("--output", "readiness report JSON", required=True, role="output"),
+), details="v0.2 release-input readiness from an executed suite report and its metrics.")
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,16 +33,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import ConfigError, GenoError, InputError
 
 from geno_lewm.eval.schema import V02_VEP_BENCHMARKS
-
-from tools.release.artifacts import identity, public_argv
-from tools.release.context import ReleaseContext, add_common_flags
-from tools.release.publication_common import write_public_report
-from tools.release.recording import StepRun, capture_output
-from tools.release.reports import load_json
+from tools.release.declare import Flag, Step, StepCall
+from ledger.artifacts import identity, public_argv
+from tools.release.publication.public_report import write_public_report
+from tools.release.recording import capture_output
+from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.v02_benchmark_suite"
 CLAIM = ("Suite execution evidence only: it shows which benchmark commands ran and which files they wrote. "
@@ -185,65 +183,51 @@ def execute(steps: list[dict[str, Any]], model_dir: Path, log) -> list[dict[str,
     return results
 
 
-def build_parser() -> ArgumentParser:
-    """The step's argument parser."""
-    p = ArgumentParser(prog="python -m tools.release.v02_benchmark_suite", description="Plan or execute the v0.2 benchmark command graph.")
-    p.add_argument("--manifest", required=True, help="suite manifest (the template filled in)")
-    p.add_argument("--model-dir", required=True, help="model package directory: working directory and root of recorded paths")
-    p.add_argument("--output-report", required=True, help="suite report JSON")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="placeholder value (repeat)")
-    p.add_argument("--execute", action="store_true", help="run the commands (default: plan only, ok=false)")
-    add_common_flags(p)
-    return p
-
-
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = ReleaseContext.from_args(args)
-    model_dir = Path(args.model_dir).absolute()
-    values = {"model_dir": str(model_dir)}
+def _values(args) -> dict[str, str]:
+    values = {"model_dir": str(Path(args.model_dir).absolute())}
     for kv in args.set:
         if "=" not in kv:
             raise InputError("USAGE", f"--set {kv!r} is not NAME=VALUE")
         k, v = kv.split("=", 1)
         values[k] = v
-    manifest_path = Path(args.manifest)
-    try:
-        with StepRun(ctx, "v02_benchmark_suite", ["python", "-m", GENERATED_BY, *(argv or [])]) as run:
-            run.input(manifest_path)
-            manifest = load_json(manifest_path)
-            steps = plan_steps(manifest, values)
-            readiness = manifest.get("readiness")
-            if args.execute:
-                results = execute(steps, model_dir, ctx.log)
-            else:
-                results = [{"id": s["id"], "row": s["row"], "command": s["command"], "argv": public_argv(s["argv"], model_dir), "declared_outputs": s["outputs"], "status": "planned"} for s in steps]
-            passed = args.execute and all(r["status"] == "passed" for r in results)
-            metrics = [r.get("metrics_json") for r in manifest["rows"] if r.get("metrics_json")]
-            doc = {
-                "kind": "v02_benchmark_suite",
-                "mode": "execute" if args.execute else "plan",
-                "ok": bool(passed),
-                "manifest": identity(manifest_path, manifest_path.parent) | {"name": manifest_path.name},
-                "steps": results,
-                "metrics_outputs": metrics,
-                "readiness": {"deferred": True, "note": "the readiness command consumes this report after it is written; it is never run by the suite"} if readiness else None,
-                "negative_findings": [f"{r['id']}: {r.get('code')}: {r.get('message')}" for r in results if r["status"] == "failed"]
-                + ([] if args.execute else ["plan only: no command ran, so this report is not benchmark evidence"]),
-                "claim_boundary": CLAIM,
-            }
-            write_public_report(args.output_report, doc, generated_by=GENERATED_BY)
-            run.output(args.output_report)
-    finally:
-        ctx.close()
-    print(f"v0.2 benchmark suite ({doc['mode']}): {sum(r['status'] == 'passed' for r in results)}/{len(results)} steps passed; ok={str(doc['ok']).lower()}")
-    return 0 if doc["ok"] or not args.execute else 9
+    return values
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the step; returns the exit code."""
-    return run_cli(_main, argv)
+def _body(call: StepCall) -> str:
+    a = call.args
+    model_dir, manifest_path = Path(a.model_dir).absolute(), Path(a.manifest)
+    manifest = load_json(manifest_path)
+    steps = plan_steps(manifest, _values(a))
+    if a.execute:
+        results = execute(steps, model_dir, call.ctx.log)
+    else:
+        results = [{"id": s["id"], "row": s["row"], "command": s["command"], "argv": public_argv(s["argv"], model_dir), "declared_outputs": s["outputs"], "status": "planned"} for s in steps]
+    passed = a.execute and all(r["status"] == "passed" for r in results)
+    doc = {
+        "kind": "v02_benchmark_suite",
+        "mode": "execute" if a.execute else "plan",
+        "ok": bool(passed),
+        "manifest": identity(manifest_path, manifest_path.parent) | {"name": manifest_path.name},
+        "steps": results,
+        "metrics_outputs": [r.get("metrics_json") for r in manifest["rows"] if r.get("metrics_json")],
+        "readiness": {"deferred": True, "note": "the readiness command consumes this report after it is written; it is never run by the suite"} if manifest.get("readiness") else None,
+        "negative_findings": [f"{r['id']}: {r.get('code')}: {r.get('message')}" for r in results if r["status"] == "failed"]
+        + ([] if a.execute else ["plan only: no command ran, so this report is not benchmark evidence"]),
+        "claim_boundary": CLAIM,
+    }
+    write_public_report(a.output_report, doc, generated_by=GENERATED_BY)
+    call.exit_code = 0 if doc["ok"] or not a.execute else 9
+    return f"v0.2 benchmark suite ({doc['mode']}): {sum(r['status'] == 'passed' for r in results)}/{len(results)} steps passed; ok={str(doc['ok']).lower()}"
 
+
+STEP = Step("v02_benchmark_suite", gate="", body=_body, check=_values, purpose="plan or execute the v0.2 benchmark command graph", flags=(
+    Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
+    Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
+    Flag("--output-report", "suite report JSON", required=True, role="output"),
+    Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
+    Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),
+))
+main = STEP.main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,7 +21,6 @@ Yanking the same model twice is ``INPUT.ALREADY_YANKED``. Importable: :func:`yan
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -29,11 +28,11 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.context import ReleaseContext, add_common_flags
+from tools.release.declare import Flag, Step, StepCall
+from tools.release.context import ReleaseContext
 from tools.release.recording import StepRun
 
 GENERATED_BY: Final = "tools.release.yank"
@@ -160,51 +159,31 @@ def yank(
     return {"revocation_list": out.name, "yanked": [e["model_id"] for e in doc["yanked"]], "changelog_updated": updated}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``yank`` flags (plus the common ledger flags)."""
-    parser.add_argument("--model-id", required=True, help="model id (sha256 of manifest.json) to yank")
-    parser.add_argument("--reason", required=True, help="why it is yanked (goes to the ledger, the list and the CHANGELOG)")
-    parser.add_argument("--upgrade-to", default="", help="replacement model id or release id (the upgrade path)")
-    parser.add_argument("--output", help=f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)")
-    parser.add_argument("--changelog", help="CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    add_common_flags(parser)
-
-
-def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``yank`` to ``geno-lewm-release``'s subparsers; dispatch it to :func:`run_from_args`."""
-    p = subparsers.add_parser("yank", help="yank a released model: ledger event, CHANGELOG entry, revocation list")
-    add_arguments(p)
-    return p
-
-
-def run_from_args(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """Run ``yank`` for parsed ``args``."""
-    ctx = ReleaseContext.from_args(args)
-    if not ctx.record:
+def _check(args) -> None:
+    if args.no_ledger:
         raise InputError("NEEDS_LEDGER", "yank is recorded in the ledger and the revocation list is generated from it", "drop --no-ledger")
-    try:
-        res = yank(ctx, model_id=args.model_id, reason=args.reason, upgrade_to=args.upgrade_to, changelog=args.changelog, output=args.output, argv=argv)
-    finally:
-        ctx.close()
-    if args.json:
-        print(json.dumps(res, indent=2, sort_keys=True))
-    print(f"yanked {args.model_id[:16]}…; {res['revocation_list']} lists {len(res['yanked'])} model(s)" + ("; CHANGELOG updated" if res["changelog_updated"] else ""), file=sys.stderr)
-    return 0
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = ArgumentParser(prog="python -m tools.release.yank", description="Yank a released model: ledger event, CHANGELOG entry and the revocation list.")
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv), list(argv or []))
+def _body(call: StepCall) -> None:
+    a = call.args
+    res = yank(call.ctx, model_id=a.model_id, reason=a.reason, upgrade_to=a.upgrade_to, changelog=a.changelog, output=a.output, argv=call.argv)
+    if a.json:
+        call.say(json.dumps(res, indent=2, sort_keys=True))
+    call.say(f"yanked {a.model_id[:16]}…; {res['revocation_list']} lists {len(res['yanked'])} model(s)" + ("; CHANGELOG updated" if res["changelog_updated"] else ""), err=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``yank`` standalone; returns the exit code."""
-    return run_cli(_main, argv)
+DECLARED = Step(STEP, gate="", body=_body, check=_check, records="self", subcommand="yank", purpose="yank a released model: ledger event, CHANGELOG entry, revocation list", flags=(
+    Flag("--model-id", "model id (sha256 of manifest.json) to yank", "str", required=True),
+    Flag("--reason", "why it is yanked (goes to the ledger, the list and the CHANGELOG)", "str", required=True),
+    Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
+    Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
+    Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
+    Flag("--json", "print the result as JSON on stdout", "bool"),
+), details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.")
+main = DECLARED.main
 
 
-__all__ = ["add_arguments", "add_changelog_entry", "add_subcommand", "changelog_line", "main", "revocation_list", "run_from_args", "write_revocation_list", "yank"]
+__all__ = ["add_changelog_entry", "changelog_line", "main", "revocation_list", "write_revocation_list", "yank"]
 
 if __name__ == "__main__":
     sys.exit(main())

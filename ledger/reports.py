@@ -14,11 +14,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.canonical import canonical_json
-from ledger.errors import InputError, ProvenanceError
+from ledger.errors import GenoError, InputError, ProvenanceError
 from ledger.fsutil import atomic_write_text
+
+T = TypeVar("T")
 
 REPORT_SCHEMA_VERSION = "1.0.0"
 
@@ -81,6 +83,20 @@ def write_report(path: str | os.PathLike[str], doc: Mapping[str, Any], *, genera
     return out
 
 
+def decode(doc: Any, type_: type[T], *, what: str, error: Callable[[str, str | None], GenoError], hint: str | None = None) -> T:
+    """Decode ``doc`` into the msgspec type ``type_``: decoding is the validation.
+
+    A mismatch raises ``error(message, hint)`` where the message names ``what`` and the field path
+    (``Expected `str`, got `int` - at `$.sources[0].sha256```).
+    """
+    import msgspec
+
+    try:
+        return msgspec.convert(doc, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise error(f"{what}: {exc}", hint) from None
+
+
 def load_json(path: str | os.PathLike[str], what: str | None = None) -> dict[str, Any]:
     """Read a JSON object from ``path`` (``INPUT.MISSING_FILE`` / ``INPUT.BAD_JSON`` on failure)."""
     p = Path(path)
@@ -109,27 +125,23 @@ def check_generated_by(doc: Mapping[str, Any], expected: str | Iterable[str], na
 
 
 def check_schema_version(doc: Mapping[str, Any], name: str, major: int = 1, *, known_fields: Iterable[str] = ()) -> None:
-    """The loader contract for a release report (schema ``release_report``, :func:`geno_lewm.versioning.load_document`).
+    """The loader contract for a release report (schema ``release_report``, MAJOR of :data:`REPORT_SCHEMA_VERSION`).
 
     Raises ``INPUT.SCHEMA_COMPAT`` unless ``schema_version`` is a semver with MAJOR ``major``, or when
     the report's ``required_fields`` names a field outside the envelope and ``known_fields`` (what
     the caller reads). Unknown optional fields are ignored at any MINOR/PATCH.
     """
     from ledger.errors import SchemaCompatError
-
-    from geno_lewm.versioning import SCHEMAS, load_document
+    from ledger.loader_contract import check_required_fields
 
     raw = doc.get("schema_version")
     if not isinstance(raw, str) or not re.fullmatch(r"\d+\.\d+\.\d+", raw):
         raise SchemaCompatError(f"{name}: missing or invalid schema_version {raw!r}")
     if int(raw.split(".", 1)[0]) != major:
         raise SchemaCompatError(f"{name}: schema_version {raw} has MAJOR {raw.split('.', 1)[0]}; this runtime reads MAJOR {major}")
-    if major != int(SCHEMAS["release_report"].version.split(".", 1)[0]):
+    if major != int(REPORT_SCHEMA_VERSION.split(".", 1)[0]):
         return  # a report family on its own MAJOR: only the MAJOR rule applies
-    try:
-        load_document("release_report", doc, known_fields=frozenset(known_fields))
-    except SchemaCompatError as exc:
-        raise SchemaCompatError(f"{name}: {exc.message}") from None
+    check_required_fields(doc, {"schema_version", "generated_by", *known_fields}, name=name, reads=REPORT_SCHEMA_VERSION)
 
 
 def load_report(path: str | os.PathLike[str], generated_by: str | Iterable[str], *, what: str | None = None, known_fields: Iterable[str] = ()) -> dict[str, Any]:
