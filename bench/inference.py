@@ -110,11 +110,13 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str,
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024.0, "stdout": out.decode()}
 
 
-def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, threads: int | None, device: str) -> list[str]:
-    """``geno-lewm-score`` with every output a user asks for (scores, receipts, VCF, Parquet)."""
+def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, threads: int | None, device: str, numerics: str = "default") -> list[str]:
+    """``geno-lewm-score`` with every output a user asks for (scores, receipts, VCF, Parquet), in ``numerics`` mode."""
     cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(fasta),
            "--output-scores", str(out / "s.jsonl"), "--output-receipts", str(out / "r.jsonl"), "--output-vcf", str(out / "s.vcf.gz"),
            "--output-parquet", str(out / "s.parquet"), "--device", device, "--quiet", "--json"]
+    if numerics != "default":
+        cmd += ["--numerics", numerics]
     return cmd + (["--threads", str(threads)] if threads else [])
 
 
@@ -175,19 +177,27 @@ def measure_startup(model_dir: str, fasta: str, work: Path, *, repeats: int, thr
     }
 
 
-def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alts: int, work: Path, *, repeats: int, threads: int | None, device: str, window_bp: int, baseline: bool = True) -> dict[str, Any]:
-    """Both commands end to end on one generated VCF, alternating A/B over ``repeats``."""
+def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alts: int, work: Path, *, repeats: int, threads: int | None, device: str, window_bp: int, baseline: bool = True, numerics_ab: bool = False) -> dict[str, Any]:
+    """Both commands end to end on one generated VCF, alternating A/B over ``repeats``.
+
+    With ``numerics_ab`` the world model also runs with ``--numerics reproducible`` in the same
+    rotation, and the block reports that mode's variants/s beside the default's (issue 13's price).
+    """
     env = _child_env(threads)
     lewm: list[dict[str, Any]] = []
     base: list[dict[str, Any]] = []
+    pinned: list[dict[str, Any]] = []
     for r in range(repeats):
         runs = [("lewm", score_cmd(model_dir, vcf, fasta, work, threads=threads, device=device))]
         if baseline:
             runs.append(("base", baseline_cmd(model_dir, vcf, fasta, work, window_bp=window_bp, device=device)))
-        for who, cmd in runs if r % 2 == 0 else runs[::-1]:
+        if numerics_ab:
+            runs.append(("pinned", score_cmd(model_dir, vcf, fasta, work, threads=threads, device=device, numerics="reproducible")))
+        order = runs[r % len(runs):] + runs[: r % len(runs)]  # the arm that goes first rotates per repeat
+        for who, cmd in order:
             res = run_child(cmd, env=env)
             res["summary"] = json.loads(res.pop("stdout"))
-            (lewm if who == "lewm" else base).append(res)
+            {"lewm": lewm, "base": base, "pinned": pinned}[who].append(res)
     w_wall = statistics.median(x["wall_s"] for x in lewm)
     s_lewm = lewm[-1]["summary"]
     n = int(s_lewm["counts"]["alts"])
@@ -229,6 +239,17 @@ def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alt
                 f"(bound ≈ {round(int(s_base['work']['sequences_encoded']) / max(1, int(s_lewm['work']['windows_encoded'])), 2)}× when encoder passes dominate)",
             }
         )
+    if pinned:
+        p_in = max(statistics.median(float(x["summary"]["timing"]["seconds"]) for x in pinned), 1e-6)
+        p_wall = statistics.median(x["wall_s"] for x in pinned)
+        out["numerics_reproducible"] = {
+            "world_model_vps": round(n / p_in, 1),
+            "world_model_vps_with_startup": round(n / p_wall, 1),
+            "wall_s": _stats([x["wall_s"] for x in pinned]),
+            "peak_rss_mb": round(max(x["peak_rss_mb"] for x in pinned), 1),
+            "vps_ratio_reproducible_over_default": round(w_in / p_in, 3),
+            "note": "--numerics reproducible pins the CPU kernels (ATen default capability, MKL CNR, oneDNN SSE4.1) and one thread; see bench.numerics",
+        }
     return out
 
 
@@ -412,7 +433,7 @@ def _main(argv: list[str] | None) -> int:
             end_to_end["densities"] = {}
             for d in densities:
                 vcf, fasta, n = vcfs[d]
-                end_to_end["densities"][d] = measure_density(d, args.model_dir, vcf, fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp)
+                end_to_end["densities"][d] = measure_density(d, args.model_dir, vcf, fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp, numerics_ab=d == "clustered" and args.device != "cuda")
                 print(f"{d}: {end_to_end['densities'][d]['world_model_vps']:,} vs {end_to_end['densities'][d]['baseline_vps']:,} variants/s → {end_to_end['densities'][d]['end_to_end_ratio']}×", file=sys.stderr)
             if args.whole_contig_max_bp:
                 path, n = write_density_vcf(work / "whole.vcf", args.fasta, "saturation", seed=args.seed, region=(first, 0, min(first_len, args.whole_contig_max_bp)))

@@ -84,8 +84,8 @@ def build_tiny_carbon(
     """Write a tiny Carbon-layout checkpoint into ``out_dir`` and return its path.
 
     ``pretrain_steps`` > 0 trains it as a causal LM on random windows of ``pretrain_sequence``
-    (default: the bundled rCRS chrM example) so its likelihoods are not flat. Same arguments,
-    same bytes.
+    (default: the bundled rCRS chrM example) so its likelihoods are not flat, on one torch thread
+    whatever the caller's setting. Same arguments, same bytes (on one CPU kernel set).
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -127,7 +127,12 @@ def build_tiny_carbon(
 
                 lines = example_path("rCRS_chrM.fa").read_text().splitlines()
                 pretrain_sequence = "".join(line.strip() for line in lines if not line.startswith(">"))
-            _pretrain(model, tokenizer, pretrain_sequence.upper(), steps=pretrain_steps, seed=seed)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)  # same bytes whatever thread count the calling process uses
+            try:
+                _pretrain(model, tokenizer, pretrain_sequence.upper(), steps=pretrain_steps, seed=seed)
+            finally:
+                torch.set_num_threads(threads)
     model.eval()
     from transformers.utils import logging as hf_logging
 

@@ -51,7 +51,7 @@ class JsonlWriter:
 class ParquetWriter:
     """Write score rows as Parquet (same fields as the JSONL rows), in row groups."""
 
-    def __init__(self, path: str | os.PathLike[str], *, row_group_size: int = 65536) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, row_group_size: int = 16384) -> None:
         self.path = Path(path)
         self.row_group_size = row_group_size
         self.count = 0

@@ -84,8 +84,9 @@ def test_prepare_bumps_version_drafts_changelog_and_records_on_a_repo_copy(repo,
     assert '\nversion = "0.2.0"\n' in (repo / "pyproject.toml").read_text()
     text = (repo / "CHANGELOG.md").read_text()
     section = text.split("## [0.2.0] - ", 1)[1].split("\n## ", 1)[0]
-    assert "- add a rollout fidelity report" in section and "### Fixed\n- reject empty VCF files" in section
-    assert "Versioning contract" in section  # curated Unreleased entries rolled in
+    fixed = section.split("### Fixed\n", 1)[1].split("\n### ", 1)[0]  # the curated Unreleased may already hold a Fixed section
+    assert "- add a rollout fidelity report" in section and "- reject empty VCF files" in fixed
+    assert "Versioning contract" in section and section.count("### Fixed") == 1  # curated Unreleased entries rolled in, one section per kind
     assert text.index("## [Unreleased]") < text.index("## [0.2.0]")
     assert "# Release v0.2.0" in out and "minor since v0.1.0" in out and "Gate states" in out
     led = Ledger.open(repo / "ledger.duckdb", read_only=True)
