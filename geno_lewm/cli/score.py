@@ -69,22 +69,8 @@ def _main(argv: list[str] | None) -> int:
             parser.error(f"--{flag.replace('_', '-')} needs --engine ray")
     if args.resume or args.keep_shards or args.gpus_per_worker:
         parser.error("--resume, --keep-shards and --gpus-per-worker need --engine ray")
-    summary = score_vcf(
-        args.model_dir,
-        args.vcf,
-        args.fasta,
-        output_scores=args.output_scores,
-        output_receipts=args.output_receipts,
-        output_vcf=args.output_vcf,
-        output_parquet=args.output_parquet,
-        region=args.region,
-        shard=args.shard,
-        batch_size=args.batch_size,
-        device=args.device,
-        threads=scoring_threads(args.threads),  # free CPUs in a fresh process; an embedding process keeps its own
-        progress=not args.quiet,
-        numerics=args.numerics,
-    )
+    # free CPUs in a fresh process; an embedding process keeps its own thread count
+    summary = score_vcf(args.model_dir, args.vcf, args.fasta, shard=args.shard, threads=scoring_threads(args.threads), **scoring_options(args))
     if args.output_report:
         doc = batch_report(summary, scores=args.output_scores, receipts=args.output_receipts)
         atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -92,6 +78,21 @@ def _main(argv: list[str] | None) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
     return 0
+
+
+def scoring_options(args: Any) -> dict[str, Any]:
+    """The keyword options both engines take from parsed arguments (outputs, region, batching, device, numerics)."""
+    return {
+        "output_scores": args.output_scores,
+        "output_receipts": args.output_receipts,
+        "output_vcf": args.output_vcf,
+        "output_parquet": args.output_parquet,
+        "region": args.region,
+        "batch_size": args.batch_size,
+        "device": args.device,
+        "progress": not args.quiet,
+        "numerics": getattr(args, "numerics", "default"),
+    }
 
 
 def score_with_ray(parser: ArgumentParser, args: Any):
@@ -104,22 +105,7 @@ def score_with_ray(parser: ArgumentParser, args: Any):
     if (args.shards is not None and args.shards < 1) or (args.workers is not None and args.workers < 1) or args.gpus_per_worker < 0:
         parser.error("--shards and --workers must be >= 1 and --gpus-per-worker >= 0")
     opts = RayOptions(address=args.ray_address, shards=args.shards or 4, workers=args.workers, gpus_per_worker=args.gpus_per_worker, resume=args.resume, keep_shards=args.keep_shards)
-    run = score_vcf_ray(
-        args.model_dir,
-        args.vcf,
-        args.fasta,
-        output_scores=args.output_scores,
-        output_receipts=args.output_receipts,
-        output_vcf=args.output_vcf,
-        output_parquet=args.output_parquet,
-        region=args.region,
-        batch_size=args.batch_size,
-        device=args.device,
-        threads=args.threads,
-        progress=not args.quiet,
-        options=opts,
-        numerics=getattr(args, "numerics", "default"),
-    )
+    run = score_vcf_ray(args.model_dir, args.vcf, args.fasta, threads=args.threads, options=opts, **scoring_options(args))
     if args.output_report:
         doc = batch_report(run.summary, scores=args.output_scores, receipts=args.output_receipts, engine=run.engine())
         atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")
