@@ -391,6 +391,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (this process and the children)")
     add_device_flag(p, default="auto")
+    p.add_argument("--numerics-ab", default="clustered", choices=(*DENSITIES, "none"), help="density at which the world model also runs with --numerics reproducible, alternating with the default (CPU only; default clustered)")
     p.add_argument("--release-efficiency", action="store_true", help="write efficiency_report.json evidence (generated_by=tools.release.efficiency_report)")
     return p
 
@@ -433,7 +434,7 @@ def _main(argv: list[str] | None) -> int:
             end_to_end["densities"] = {}
             for d in densities:
                 vcf, fasta, n = vcfs[d]
-                end_to_end["densities"][d] = measure_density(d, args.model_dir, vcf, fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp, numerics_ab=d == "clustered" and args.device != "cuda")
+                end_to_end["densities"][d] = measure_density(d, args.model_dir, vcf, fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp, numerics_ab=d == args.numerics_ab and args.device != "cuda")
                 print(f"{d}: {end_to_end['densities'][d]['world_model_vps']:,} vs {end_to_end['densities'][d]['baseline_vps']:,} variants/s → {end_to_end['densities'][d]['end_to_end_ratio']}×", file=sys.stderr)
             if args.whole_contig_max_bp:
                 path, n = write_density_vcf(work / "whole.vcf", args.fasta, "saturation", seed=args.seed, region=(first, 0, min(first_len, args.whole_contig_max_bp)))

@@ -100,13 +100,15 @@ def test_inference_benchmark_end_to_end_by_density(tmp_path: Path, model_dir: Pa
 
     out = tmp_path / "inference.json"
     assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--output-json", str(out), "--densities", "sparse", "--reference-mb", "0.03",
-                 "--whole-contig-max-bp", "0", "--repeats", "1", "--samples", "1", "--warmup", "0", "--device", "cpu"]) == 0
+                 "--whole-contig-max-bp", "0", "--repeats", "1", "--samples", "1", "--warmup", "0", "--device", "cpu", "--numerics-ab", "sparse"]) == 0
     doc = json.loads(out.read_text())
     d = doc["densities"]["sparse"]
     for key in ("world_model_vps", "baseline_vps", "end_to_end_ratio", "encoder_passes", "predictor_calls", "peak_rss_mb"):
         assert d[key] > 0, key
     assert d["baseline_encoder_passes"] >= d["variants"]  # one pass per ALT at least
     assert d["encoder_passes"] == d["distinct_windows"] <= d["variants"]
+    pinned = d["numerics_reproducible"]  # the same command with --numerics reproducible, in the same rotation
+    assert pinned["world_model_vps"] > 0 and pinned["vps_ratio_reproducible_over_default"] > 0
     assert doc["startup"]["startup_s"] > 0 and doc["startup"]["torch_import_s"] > 0 and doc["load"]["before"]["cpu_count"]
     assert "kernel only" in doc["kernel_only_note"] and doc["stand_in"] is True
     assert {t["name"] for t in doc["targets"]} >= {"sparse variants/s (scoring time)"}
