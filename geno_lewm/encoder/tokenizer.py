@@ -115,6 +115,25 @@ class CarbonDNATokenizer:
         ids.append(self.dna_end_id)
         return ids
 
+    def dna_token_count(self, n_bases: int) -> int:
+        """How many DNA tokens :meth:`encode_window` makes of ``n_bases`` bases (the tags excluded)."""
+        return n_bases // self.k + n_bases % self.k
+
+    def token_at(self, seq: str, index: int) -> int:
+        """``encode_window(seq)[index]`` for a DNA token (``1 <= index <= dna_token_count(len(seq))``), without tokenising the window.
+
+        The scorer asks for a few tokens around each variant's locus; tokenising the whole window
+        twice per variant to read them was the largest per-variant cost of context models.
+        """
+        k = self.k
+        n_kmers = len(seq) // k
+        if not 1 <= index <= n_kmers + len(seq) % k:
+            raise IndexError(f"token index {index} is outside the {n_kmers + len(seq) % k} DNA tokens of a {len(seq)} bp window")
+        if index <= n_kmers:
+            start = (index - 1) * k
+            return self.kmer_ids.get(seq[start : start + k].upper(), self.unk_id)
+        return self.base_ids.get(seq[n_kmers * k + index - 1 - n_kmers].upper(), self.unk_id)
+
     def num_tokens(self, window_bp: int) -> int:
         """Length of :meth:`encode_window`'s output for a window of ``window_bp`` bases."""
         return 2 + window_bp // self.k + window_bp % self.k

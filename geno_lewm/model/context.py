@@ -23,26 +23,30 @@ def context_token_ids(tokenizer, window_bp: int, refs: list[str], alts: list[str
     """Reference and edited token ids at the ``2*radius+1`` positions around each locus token.
 
     Returns ``(ref_ids (B, C), alt_ids (B, C), mask (B, C))`` long/long/bool tensors with C =
-    2*radius + 1; masked positions (outside the DNA tokens) hold id 0.
+    2*radius + 1; masked positions (outside the DNA tokens) hold id 0. Only those C tokens of each
+    window are read (:meth:`CarbonDNATokenizer.token_at`), never the whole window.
     """
     import torch
 
-    n = len(refs)
     c = 2 * radius + 1
-    ref_ids = torch.zeros((n, c), dtype=torch.long)  # (B, C)
-    alt_ids = torch.zeros((n, c), dtype=torch.long)  # (B, C)
-    mask = torch.zeros((n, c), dtype=torch.bool)  # (B, C)
-    for i, (r, a, locus) in enumerate(zip(refs, alts, loci, strict=True)):
-        rt = tokenizer.encode_window(r)
-        at = tokenizer.encode_window(a)
+    if not refs:
+        return torch.zeros((0, c), dtype=torch.long), torch.zeros((0, c), dtype=torch.long), torch.zeros((0, c), dtype=torch.bool)
+    rows_ref: list[list[int]] = []
+    rows_alt: list[list[int]] = []
+    rows_mask: list[list[bool]] = []
+    for r, a, locus in zip(refs, alts, loci, strict=True):
+        if not r or not a:
+            tokenizer.encode_window(r or a)  # the empty-window error, as before
         centre = tokenizer.locus_token_index(int(locus), window_bp)
-        last = len(rt) - 2  # last DNA token (the </dna> tag is excluded)
-        for j in range(c):
-            t = centre - radius + j
-            if 1 <= t <= last:
-                ref_ids[i, j] = rt[t]
-                alt_ids[i, j] = at[t]
-                mask[i, j] = True
+        last = tokenizer.dna_token_count(len(r))  # last DNA token (the tags excluded)
+        ids = [centre - radius + j for j in range(c)]
+        inside = [1 <= t <= last for t in ids]
+        rows_ref.append([tokenizer.token_at(r, t) if ok else 0 for t, ok in zip(ids, inside, strict=True)])
+        rows_alt.append([tokenizer.token_at(a, t) if ok else 0 for t, ok in zip(ids, inside, strict=True)])
+        rows_mask.append(inside)
+    ref_ids = torch.tensor(rows_ref, dtype=torch.long)  # (B, C)
+    alt_ids = torch.tensor(rows_alt, dtype=torch.long)  # (B, C)
+    mask = torch.tensor(rows_mask, dtype=torch.bool)  # (B, C)
     return ref_ids, alt_ids, mask
 
 

@@ -138,3 +138,40 @@ def test_fidelity_edits_on_the_training_reference_come_only_from_heldout_blocks(
             for win, edit in draw_edits(ref, 600, n=40, track=track, seed=3, heldout=heldout, block_bp=split["block_bp"]):
                 lo, hi = example_span(win.start0, win.width, max(0, -edit.length_delta), ref.lengths["chrM"])
                 assert all(b in heldout["chrM"] for b in range(lo // split["block_bp"], (hi - 1) // split["block_bp"] + 1))
+
+
+def _whole_window_context_ids(tokenizer, window_bp, refs, alts, loci, radius):
+    """The reference implementation: tokenise both windows whole and read the tokens around the locus."""
+    c = 2 * radius + 1
+    out = []
+    for r, a, locus in zip(refs, alts, loci, strict=True):
+        rt, at = tokenizer.encode_window(r), tokenizer.encode_window(a)
+        centre = tokenizer.locus_token_index(int(locus), window_bp)
+        row = [(rt[t], at[t], True) if 1 <= t <= len(rt) - 2 else (0, 0, False) for t in (centre - radius + j for j in range(c))]
+        out.append(row)
+    return out
+
+
+_DNA = "ACGTacgtN"
+
+
+@pytest.mark.parametrize("window_bp", [24, 25, 29, 600])
+def test_context_ids_read_only_the_needed_tokens_and_equal_whole_window_tokenisation(tiny_model_dir, window_bp):
+    """``context_token_ids`` (a few tokens per window) gives exactly what tokenising the whole windows gives."""
+    import random
+
+    from geno_lewm.encoder.tokenizer import CarbonDNATokenizer
+    from geno_lewm.model.context import context_token_ids
+
+    tok = CarbonDNATokenizer.from_dir(tiny_model_dir)
+    rng = random.Random(window_bp)
+    for radius in (0, 1, 3, 5):
+        refs = ["".join(rng.choice(_DNA) for _ in range(window_bp)) for _ in range(40)]
+        alts = ["".join(rng.choice(_DNA) if rng.random() < 0.1 else b for b in r) for r in refs]
+        loci = [rng.randrange(window_bp) for _ in refs]
+        ref_ids, alt_ids, mask = context_token_ids(tok, window_bp, refs, alts, loci, radius)
+        want = _whole_window_context_ids(tok, window_bp, refs, alts, loci, radius)
+        got = [list(zip(rr, aa, mm, strict=True)) for rr, aa, mm in zip(ref_ids.tolist(), alt_ids.tolist(), mask.tolist(), strict=True)]
+        assert got == want, (window_bp, radius)
+    empty = context_token_ids(tok, window_bp, [], [], [], 2)
+    assert [t.shape for t in empty] == [torch.Size([0, 5])] * 3
