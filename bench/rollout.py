@@ -2,7 +2,9 @@
 
 ``python -m bench.rollout --model-dir M --fasta F [--chains 16] [--steps 5 20]`` times, for each K,
 alternating A/B, (a) the predictor path: one encoder pass over each chain's source window (inside the
-timed path) then K predictor calls over the batch of synthetic SNV chains, and (b) the re-encoding
+timed path) then the predictor over the batch of synthetic SNV chains (``chained``: K calls, each
+feeding the last prediction back; ``anchored``, the default for context models: the one pass is
+pooled at every step's locus and one batched call predicts all K steps — RFC-0004), and (b) the re-encoding
 path: the encoder runs on the edited window at every step and the state is pooled (what you pay
 without a world model). Each path pays for everything it needs. It reports the measured speed-up beside the FLOP
 ratio of one encoder pass to one predictor call (``torch.utils.flop_counter``). Results go to
@@ -41,6 +43,7 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--steps", type=int, nargs="+", default=[5, 20])
     p.add_argument("--samples", type=int, default=3)
+    p.add_argument("--mode", choices=("auto", "chained", "anchored"), default="auto", help="rollout mode timed (geno_lewm.rollout.ROLLOUT_MODES; auto: anchored for context models)")
     add_device_flag(p, default="cpu")
     p.add_argument("--output-json", default="bench/results/rollout.json")
     args = p.parse_args(argv)
@@ -49,23 +52,41 @@ def _main(argv: list[str] | None) -> int:
 
     from geno_lewm.edits import apply_edit
     from geno_lewm.package import ModelPackage
-    from geno_lewm.rollout import synthetic_chains
+    from geno_lewm.rollout import resolve_mode, synthetic_chains
     from geno_lewm.runtime import configure_determinism
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
-    from geno_lewm.state import encode_states
+    from geno_lewm.state import encode_states, locus_token_indices, pool_states
 
     configure_determinism(0)
     with no_network():
         pkg = ModelPackage.load(args.model_dir, device=args.device)
     wbp = int(pkg.contract.window_bp)
+    mode = resolve_mode(pkg, args.mode)
     results: list[dict[str, Any]] = []
     with Reference(args.fasta) as ref:
         for k in args.steps:
             chains = synthetic_chains(ref, wbp, n_chains=args.chains, steps=k, seed=k)
             src = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
 
-            def predictor_path() -> None:
+            def anchored_path() -> None:
+                # the reference-anchored rollout (context models): one encoder pass over each chain's
+                # reference window, pooled at every step's locus, then the predictor on all K steps
+                # with the context reference → window carrying edits 1..t (string edits, no encoder pass)
+                refs = [c.window.seq for c in chains]
+                hidden = pkg.encoder.hidden_states(refs, pkg.contract.resolved_layer(pkg.encoder.num_layers))  # (C, T, H)
+                idx = locus_token_indices(pkg.encoder.tokenizer, pkg.contract, [e.locus for c in chains for e in c.edits[:k]])  # (C*K,)
+                z = pool_states(hidden.repeat_interleave(k, dim=0), idx, pkg.contract)  # (C*K, D)
+                alts: list[str] = []
+                for c in chains:
+                    cur = c.window.seq
+                    for e in c.edits[:k]:
+                        cur = apply_edit(cur, e)
+                        alts.append(cur)
+                windows = [(c.window.seq, c.window.right_flank) for c in chains for _ in range(k)]
+                pkg.predict(z, [e for c in chains for e in c.edits[:k]], windows, alts=alts)  # (C*K, D)
+
+            def chained_path() -> None:
                 # pays for what it needs: the one source encode of each chain's window, then K predictor calls
                 z = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
                 seqs = [c.window.seq for c in chains]
@@ -81,6 +102,7 @@ def _main(argv: list[str] | None) -> int:
                     seqs = [apply_edit(s, c.edits[t]) for s, c in zip(seqs, chains, strict=True)]
                     encode_states(pkg.encoder, pkg.contract, seqs, [c.edits[t].locus for c in chains])  # (C, D)
 
+            predictor_path = anchored_path if mode == "anchored" else chained_path
             predictor_path()
             encoder_path()
             tp, te = [], []
@@ -98,6 +120,7 @@ def _main(argv: list[str] | None) -> int:
         "schema_version": "1.0.0",
         "generated_by": "bench.rollout",
         "model_id": pkg.model_id,
+        "rollout_mode": mode,
         "release_id": pkg.manifest["release_id"],
         "stand_in": pkg.stand_in,
         "device": pkg.encoder.device.type,

@@ -1,12 +1,23 @@
 """Rollout: apply a chain of edits through the predictor alone and compare with measured latents.
 
-A **chain** is a reference window plus SNV edits at distinct offsets, applied in order. Rollout
-starts from the source state of the reference window (pooled at the first edit's locus) and feeds
-each prediction back as the next step's source state: step t costs one predictor call, never an
-encoder call. Each step is compared with the encoder's **measured** latent of the window with
-edits 1..t applied (pooled at edit t's locus) by cosine, L2 and Recall@k (is the measured state
-among the k nearest measured states of the track to the prediction?). Beside it, the **source
-state baseline** returns the unedited window's state at edit t's locus ("nothing changed").
+A **chain** is a reference window plus SNV edits at distinct offsets, applied in order. Each step
+t is predicted without an encoder call on an edited window and compared with the encoder's
+**measured** latent of the window with edits 1..t applied (pooled at edit t's locus) by cosine, L2
+and Recall@k (is the measured state among the k nearest measured states of the track to the
+prediction?). Beside it, the **source state baseline** returns the unedited window's state at edit
+t's locus ("nothing changed"). Two modes (:data:`ROLLOUT_MODES`; RFC-0004, RFC-0014):
+
+- ``chained`` (the original definition): start from the reference window's state pooled at the
+  first edit's locus and feed each prediction back as the next step's source state.
+- ``anchored`` (reference-anchored; models that read edit context only): step t's source is the
+  reference window's state pooled at edit t's own locus — every locus is read from the *one*
+  encoder pass of the reference window — and the predictor's edit context compares the reference
+  window with the window carrying edits 1..t, so every earlier edit within the context radius of
+  the locus enters as a changed token. This is the input the predictor was trained on (a source
+  pooled at the edit's own locus); chaining feeds it a state pooled hundreds of bases away.
+  Earlier edits beyond the context radius are not seen (a documented limitation).
+
+``auto`` picks ``anchored`` for context models and ``chained`` otherwise.
 
 Tracks: ``phased_haplotype`` (per sample haplotype and window, the phased ALT SNVs from VCF
 genotypes, in position order) and ``synthetic_edit_chain`` (random SNV chains, seeded). Chains
@@ -23,8 +34,22 @@ from geno_lewm.numerics import canonical_number
 from ledger.errors import InputError
 
 GENERATED_BY: Final = "geno-lewm-rollout"
-SCHEMA_VERSION: Final = "1.1.0"
+SCHEMA_VERSION: Final = "1.2.0"
 TRACKS: Final = ("phased_haplotype", "synthetic_edit_chain")
+#: Rollout modes: ``auto`` resolves to ``anchored`` for context models, else ``chained``.
+ROLLOUT_MODES: Final = ("auto", "chained", "anchored")
+
+
+def resolve_mode(package: Any, mode: str = "auto") -> str:
+    """The rollout mode actually run for ``package``: ``chained`` or ``anchored`` (``INPUT.BAD_ROLLOUT`` if impossible)."""
+    if mode not in ROLLOUT_MODES:
+        raise InputError("BAD_ROLLOUT", f"rollout mode must be one of {list(ROLLOUT_MODES)}, got {mode!r}")
+    uses_context = bool(getattr(package, "uses_context", False))
+    if mode == "auto":
+        return "anchored" if uses_context else "chained"
+    if mode == "anchored" and not uses_context:
+        raise InputError("BAD_ROLLOUT", "the anchored rollout needs a predictor that reads edit context (predictor.context_radius >= 0)", "use --mode chained for this model")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -129,18 +154,18 @@ def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32):
     return torch.cat(parts) if parts else torch.zeros(0)
 
 
-def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0) -> dict[str, Any]:
+def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0, mode: str = "auto") -> dict[str, Any]:
     """Predicted vs measured latents for every step of every chain; metrics, baseline metrics, intervals.
 
     ``bootstrap`` chain-level resamples (0: none) give percentile intervals at ``ci_level`` for
     each metric, its source-state value and the paired delta (see :func:`_chain_bootstrap`).
+    ``mode`` is one of :data:`ROLLOUT_MODES` (module docstring); the result records the one run.
     """
-    import torch
-
     from geno_lewm.edits import apply_edit
 
+    mode = resolve_mode(package, mode)
     if not chains:
-        return {"n": 0, "n_chains": 0, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
+        return {"n": 0, "n_chains": 0, "mode": mode, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
     steps = max(len(c.edits) for c in chains)
     # measured targets and source-state baselines, step by step
     seqs, loci, refs, owners = [], [], [], []
@@ -154,9 +179,41 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
             owners.append((ci, t))
     measured = _states(package, seqs, loci)  # (N, D)
     source = _states(package, refs, loci)  # (N, D)
-    # rollout through the predictor alone
-    pred = torch.zeros_like(measured)  # (N, D)
     index = {o: i for i, o in enumerate(owners)}
+    if mode == "anchored":
+        pred = _anchored(package, chains, owners, refs, seqs, source)  # (N, D)
+    else:
+        pred = _chained(package, chains, owners, index, source, steps, measured)  # (N, D)
+    m_cos, m_l2, m_hit, kk = _per_example(pred, measured, k)  # (N,) each
+    b_cos, b_l2, b_hit, _ = _per_example(source, measured, k)  # (N,) each
+    boot = _chain_bootstrap(
+        {"cosine": m_cos.tolist(), "l2": m_l2.tolist(), "recall_at_k": m_hit.tolist()},
+        {"cosine": b_cos.tolist(), "l2": b_l2.tolist(), "recall_at_k": b_hit.tolist()},
+        [ci for ci, _ in owners], len(chains), resamples=bootstrap, seed=seed, level=ci_level,
+    )
+    return {
+        "n": len(owners),
+        "n_chains": len(chains),
+        "mode": mode,
+        "max_steps": steps,
+        "metrics": {"cosine": _mean(m_cos), "l2": _mean(m_l2), "recall_at_k": _mean(m_hit), "k": kk},
+        "baseline": {"cosine": _mean(b_cos), "l2": _mean(b_l2), "recall_at_k": _mean(b_hit), "k": kk},
+        "bootstrap": boot,
+        "per_step": [
+            {"step": t + 1, "n": len(rows_t), **{f"{m}": v for m, v in _metrics(pred[rows_t], measured[rows_t], k, candidates=measured).items() if m != "k"}}
+            for t in range(steps)
+            if (rows_t := [index[(ci, t)] for ci, c in enumerate(chains) if len(c.edits) > t])
+        ],
+    }
+
+
+def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], index: dict, source: Any, steps: int, measured: Any) -> Any:
+    """The chained rollout: each chain starts at its first locus's source state and feeds predictions back; (N, D)."""
+    import torch
+
+    from geno_lewm.edits import apply_edit
+
+    pred = torch.zeros_like(measured)  # (N, D)
     first = [index[(ci, 0)] for ci in range(len(chains))]
     state = source[first]  # (C, D)
     before = {ci: c.window.seq for ci, c in enumerate(chains)}  # each chain's sequence before step t
@@ -172,26 +229,18 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
         pred[rows] = nxt
         state = state.clone()
         state[active] = nxt  # (C, D): each chain's next source is its own prediction
-    m_cos, m_l2, m_hit, kk = _per_example(pred, measured, k)  # (N,) each
-    b_cos, b_l2, b_hit, _ = _per_example(source, measured, k)  # (N,) each
-    boot = _chain_bootstrap(
-        {"cosine": m_cos.tolist(), "l2": m_l2.tolist(), "recall_at_k": m_hit.tolist()},
-        {"cosine": b_cos.tolist(), "l2": b_l2.tolist(), "recall_at_k": b_hit.tolist()},
-        [ci for ci, _ in owners], len(chains), resamples=bootstrap, seed=seed, level=ci_level,
-    )
-    return {
-        "n": len(owners),
-        "n_chains": len(chains),
-        "max_steps": steps,
-        "metrics": {"cosine": _mean(m_cos), "l2": _mean(m_l2), "recall_at_k": _mean(m_hit), "k": kk},
-        "baseline": {"cosine": _mean(b_cos), "l2": _mean(b_l2), "recall_at_k": _mean(b_hit), "k": kk},
-        "bootstrap": boot,
-        "per_step": [
-            {"step": t + 1, "n": len(rows_t), **{f"{m}": v for m, v in _metrics(pred[rows_t], measured[rows_t], k, candidates=measured).items() if m != "k"}}
-            for t in range(steps)
-            if (rows_t := [index[(ci, t)] for ci, c in enumerate(chains) if len(c.edits) > t])
-        ],
-    }
+    return pred
+
+
+def _anchored(package: Any, chains: list[Chain], owners: list[tuple[int, int]], refs: list[str], seqs: list[str], source: Any) -> Any:
+    """The reference-anchored rollout: step t = predictor(reference state at locus t, edit t, context ref → edits 1..t); (N, D).
+
+    ``source`` holds the reference window's state pooled at each step's locus (rows of one
+    encoder pass per reference window); ``seqs`` the window with edits 1..t applied.
+    """
+    edits = [chains[ci].edits[t] for ci, t in owners]
+    windows = [(ref, chains[ci].window.right_flank) for ref, (ci, _) in zip(refs, owners, strict=True)]
+    return package.predict(source, edits, windows, alts=seqs)  # (N, D)
 
 
 def _per_example(pred: Any, target: Any, k: int, *, candidates: Any = None) -> tuple[Any, Any, Any, int]:
@@ -293,6 +342,6 @@ def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_s
 
 
 __all__ = [
-    "GENERATED_BY", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
-    "metrics_rows", "rollout_track", "synthetic_chains",
+    "GENERATED_BY", "ROLLOUT_MODES", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
+    "metrics_rows", "resolve_mode", "rollout_track", "synthetic_chains",
 ]

@@ -59,3 +59,21 @@ def trained_run(tiny_model_dir, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("run") / "run"
     train_run(small_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
     return run
+
+
+def context_config(steps: int = 30):
+    """:func:`small_config` with the learning recipe's edit context (radius 2) and tile placement."""
+    cfg = small_config(steps=steps)
+    rep = msgspec.structs.replace
+    return rep(cfg, predictor=rep(cfg.predictor, context_radius=2), data=rep(cfg.data, placement="tile"))
+
+
+@pytest.fixture(scope="session")
+def context_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run with edit context and tile placement."""
+    from geno_lewm.resources import example_path
+    from geno_lewm.train.loop import train_run
+
+    run = tmp_path_factory.mktemp("ctx") / "run"
+    train_run(context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    return run
