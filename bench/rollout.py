@@ -56,7 +56,7 @@ def _main(argv: list[str] | None) -> int:
     from geno_lewm.runtime import configure_determinism
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
-    from geno_lewm.state import encode_states, locus_token_indices, pool_states
+    from geno_lewm.state import encode_states, locus_token_indices, pool_scales, pool_states
 
     configure_determinism(0)
     with no_network():
@@ -67,7 +67,8 @@ def _main(argv: list[str] | None) -> int:
     with Reference(args.fasta) as ref:
         for k in args.steps:
             chains = synthetic_chains(ref, wbp, n_chains=args.chains, steps=k, seed=k)
-            src = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
+            src, src_scales = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True)  # (C, D), (C,)
+            src_scales = src_scales if pkg.uses_scale else None
 
             def anchored_path() -> None:
                 # the reference-anchored rollout (context models): one encoder pass over each chain's
@@ -76,7 +77,9 @@ def _main(argv: list[str] | None) -> int:
                 refs = [c.window.seq for c in chains]
                 hidden = pkg.encoder.hidden_states(refs, pkg.contract.resolved_layer(pkg.encoder.num_layers))  # (C, T, H)
                 idx = locus_token_indices(pkg.encoder.tokenizer, pkg.contract, [e.locus for c in chains for e in c.edits[:k]])  # (C*K,)
-                z = pool_states(hidden.repeat_interleave(k, dim=0), idx, pkg.contract)  # (C*K, D)
+                hk = hidden.repeat_interleave(k, dim=0)  # (C*K, T, H)
+                z = pool_states(hk, idx, pkg.contract)  # (C*K, D)
+                sc = pool_scales(hk, idx, pkg.contract) if pkg.uses_scale else None  # (C*K,)
                 alts: list[str] = []
                 for c in chains:
                     cur = c.window.seq
@@ -84,15 +87,16 @@ def _main(argv: list[str] | None) -> int:
                         cur = apply_edit(cur, e)
                         alts.append(cur)
                 windows = [(c.window.seq, c.window.right_flank) for c in chains for _ in range(k)]
-                pkg.predict(z, [e for c in chains for e in c.edits[:k]], windows, alts=alts)  # (C*K, D)
+                pkg.predict(z, [e for c in chains for e in c.edits[:k]], windows, alts=alts, scales=sc)  # (C*K, D)
 
             def chained_path() -> None:
                 # pays for what it needs: the one source encode of each chain's window, then K predictor calls
-                z = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains])  # (C, D)
+                z, sc = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True)  # (C, D), (C,)
+                sc = sc if pkg.uses_scale else None  # timing only: the first locus's scale stands in for each step's
                 seqs = [c.window.seq for c in chains]
                 for t in range(k):
                     ctx = [(s, c.window.right_flank) for s, c in zip(seqs, chains, strict=True)] if pkg.uses_context else None
-                    z = pkg.predict(z, [c.edits[t] for c in chains], ctx)  # (C, D)
+                    z = pkg.predict(z, [c.edits[t] for c in chains], ctx, scales=sc)  # (C, D)
                     if ctx is not None:  # context models read the current sequence (a string edit, no encoder pass)
                         seqs = [apply_edit(s, c.edits[t]) for s, c in zip(seqs, chains, strict=True)]
 
@@ -115,7 +119,7 @@ def _main(argv: list[str] | None) -> int:
             results.append({"k": k, "chains": len(chains), "predictor_rollout_s": round(mp, 5), "reencode_rollout_s": round(me, 5), "measured_speedup": round(me / mp, 2)})
         one = [chains[0].window.seq]
         f_enc = flops(lambda: pkg.encoder.hidden_states(one, pkg.contract.resolved_layer(pkg.encoder.num_layers)))
-        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]], [(chains[0].window.seq, chains[0].window.right_flank)] if pkg.uses_context else None))
+        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]], [(chains[0].window.seq, chains[0].window.right_flank)] if pkg.uses_context else None, scales=src_scales[:1] if src_scales is not None else None))
     doc = {
         "schema_version": "1.0.0",
         "generated_by": "bench.rollout",

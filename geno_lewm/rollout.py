@@ -144,14 +144,20 @@ def haplotype_chains(vcf: Any, reference: Any, window_bp: int, *, max_steps: int
     return out
 
 
-def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32):
-    """Measured latent states of windows pooled at loci: (N, D) — encoder calls."""
+def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32, *, with_scales: bool = False):
+    """Measured latent states of windows pooled at loci: (N, D) — encoder calls.
+
+    ``with_scales``: ``(states (N, D), pre-normalisation scales (N,))`` from the same passes.
+    """
     import torch
 
     from geno_lewm.state import encode_states
 
-    parts = [encode_states(package.encoder, package.contract, seqs[i : i + batch], loci[i : i + batch]) for i in range(0, len(seqs), batch)]
-    return torch.cat(parts) if parts else torch.zeros(0)
+    parts = [encode_states(package.encoder, package.contract, seqs[i : i + batch], loci[i : i + batch], with_scales=True) for i in range(0, len(seqs), batch)]
+    states = torch.cat([s for s, _ in parts]) if parts else torch.zeros(0)
+    if with_scales:
+        return states, (torch.cat([c for _, c in parts]) if parts else torch.zeros(0))
+    return states
 
 
 def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0, mode: str = "auto") -> dict[str, Any]:
@@ -178,12 +184,13 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
             refs.append(c.window.seq)
             owners.append((ci, t))
     measured = _states(package, seqs, loci)  # (N, D)
-    source = _states(package, refs, loci)  # (N, D)
+    source, scales = _states(package, refs, loci, with_scales=True)  # (N, D), (N,): the reference window at each step's locus
+    scales = scales if getattr(package, "uses_scale", False) else None
     index = {o: i for i, o in enumerate(owners)}
     if mode == "anchored":
-        pred = _anchored(package, chains, owners, refs, seqs, source)  # (N, D)
+        pred = _anchored(package, chains, owners, refs, seqs, source, scales)  # (N, D)
     else:
-        pred = _chained(package, chains, owners, index, source, steps, measured)  # (N, D)
+        pred = _chained(package, chains, owners, index, source, steps, measured, scales)  # (N, D)
     m_cos, m_l2, m_hit, kk = _per_example(pred, measured, k)  # (N,) each
     b_cos, b_l2, b_hit, _ = _per_example(source, measured, k)  # (N,) each
     boot = _chain_bootstrap(
@@ -207,8 +214,12 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
     }
 
 
-def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], index: dict, source: Any, steps: int, measured: Any) -> Any:
-    """The chained rollout: each chain starts at its first locus's source state and feeds predictions back; (N, D)."""
+def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], index: dict, source: Any, steps: int, measured: Any, scales: Any = None) -> Any:
+    """The chained rollout: each chain starts at its first locus's source state and feeds predictions back; (N, D).
+
+    ``scales`` (scale-reading models): step t reads the reference window's scale at its own locus
+    (a fed-back prediction has no scale of its own).
+    """
     import torch
 
     from geno_lewm.edits import apply_edit
@@ -222,7 +233,7 @@ def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], i
         rows = [index[(ci, t)] for ci in active]
         cur = state[active]  # (A, D)
         ctx = [(before[ci], chains[ci].window.right_flank) for ci in active] if getattr(package, "uses_context", False) else None
-        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active], ctx)  # (A, D)
+        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active], ctx, scales=scales[rows] if scales is not None else None)  # (A, D)
         if ctx is not None:
             for ci in active:
                 before[ci] = apply_edit(before[ci], chains[ci].edits[t], right_flank=chains[ci].window.right_flank)
@@ -232,15 +243,16 @@ def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], i
     return pred
 
 
-def _anchored(package: Any, chains: list[Chain], owners: list[tuple[int, int]], refs: list[str], seqs: list[str], source: Any) -> Any:
+def _anchored(package: Any, chains: list[Chain], owners: list[tuple[int, int]], refs: list[str], seqs: list[str], source: Any, scales: Any = None) -> Any:
     """The reference-anchored rollout: step t = predictor(reference state at locus t, edit t, context ref → edits 1..t); (N, D).
 
     ``source`` holds the reference window's state pooled at each step's locus (rows of one
-    encoder pass per reference window); ``seqs`` the window with edits 1..t applied.
+    encoder pass per reference window), ``scales`` its pre-normalisation scales (scale-reading
+    models); ``seqs`` the window with edits 1..t applied.
     """
     edits = [chains[ci].edits[t] for ci, t in owners]
     windows = [(ref, chains[ci].window.right_flank) for ref, (ci, _) in zip(refs, owners, strict=True)]
-    return package.predict(source, edits, windows, alts=seqs)  # (N, D)
+    return package.predict(source, edits, windows, alts=seqs, scales=scales)  # (N, D)
 
 
 def _per_example(pred: Any, target: Any, k: int, *, candidates: Any = None) -> tuple[Any, Any, Any, int]:

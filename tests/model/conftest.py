@@ -77,3 +77,16 @@ def context_run(tiny_model_dir, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("ctx") / "run"
     train_run(context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def scale_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run with edit context and the source-scale input (RFC-0014)."""
+    from geno_lewm.resources import example_path
+    from geno_lewm.train.loop import train_run
+
+    cfg = context_config()
+    cfg = msgspec.structs.replace(cfg, predictor=msgspec.structs.replace(cfg.predictor, scale_input=True))
+    run = tmp_path_factory.mktemp("scale") / "run"
+    train_run(cfg, model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    return run
