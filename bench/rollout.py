@@ -136,6 +136,10 @@ def _main(argv: list[str] | None) -> int:
         "results": results,
         "claim_boundary": CLAIM,
     }
+    if pkg.stand_in:
+        from geno_lewm.encoder.tiny import STAND_IN_SENTENCE
+
+        doc["stand_in_note"] = STAND_IN_SENTENCE
     atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
     for r in results:
         print(f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)", file=sys.stderr)

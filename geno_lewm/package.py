@@ -350,6 +350,8 @@ class ModelPackage:
         """
         import torch
 
+        if self.uses_context and windows is None:
+            raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
         dev = next(self.predictor.parameters()).device
         with torch.inference_mode():
             a = self.action_encoder.embed(edits)  # (B, A)
@@ -362,7 +364,5 @@ class ModelPackage:
                 extra = {}
             if not self.uses_context:
                 return self.predictor(s, a, **extra).float().cpu()  # (B, D)
-            if windows is None:
-                raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
             ctx = self.context(edits, windows, alts).to(dev)  # (B, C, 2D)
             return self.predictor(s, a, ctx, **extra).float().cpu()  # (B, D)
