@@ -76,8 +76,11 @@ def base_version(version: str) -> str:
     return m.group(1) if m else "0.0.0"
 
 
-def _precompute(encoder, contract, examples, cache, batch: int):
-    """Source and target latents and the sources' pre-normalisation scales: (N, D), (N, D), (N,)."""
+def _precompute(encoder, contract, examples, cache, batch: int, *, with_scales: bool = False):
+    """Source and target latents for every example: (N, D), (N, D).
+
+    ``with_scales`` adds the sources' pre-normalisation scales (N,) (``geno_lewm.state.pool_scales``).
+    """
     import torch
 
     from geno_lewm.state import encode_states
@@ -90,7 +93,9 @@ def _precompute(encoder, contract, examples, cache, batch: int):
         src.append(s)
         scl.append(sc)
         tgt.append(encode_states(encoder, contract, [e.edited for e in chunk], loci, cache=cache))  # (b, D)
-    return torch.cat(src), torch.cat(tgt), torch.cat(scl)  # (N, D), (N, D), (N,)
+    if with_scales:
+        return torch.cat(src), torch.cat(tgt), torch.cat(scl)  # (N, D), (N, D), (N,)
+    return torch.cat(src), torch.cat(tgt)  # (N, D), (N, D)
 
 
 def build_modules(cfg: TrainConfig, *, state_dim: int, k: int):
@@ -224,7 +229,7 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
     seed = cfg.run.seed
     cache = WindowCache(Path(cache_dir) if cache_dir else run / "window_cache", encoder_hash=encoder.identity.hash, contract_hash=contract.hash())
     t0 = time.perf_counter()
-    src, tgt, scl = _precompute(encoder, contract, examples, cache, cfg.data.encode_batch_size)  # (N, D), (N, D), (N,)
+    src, tgt, scl = _precompute(encoder, contract, examples, cache, cfg.data.encode_batch_size, with_scales=True)  # (N, D), (N, D), (N,)
     encode_s = time.perf_counter() - t0
     n_windows = 2 * len(examples)
     log.line(f"encoded {n_windows} windows in {encode_s:.2f}s (cache hits {cache.stats['hits']}, misses {cache.stats['misses']}, rebuilt {cache.stats['rebuilt']})")
