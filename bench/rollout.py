@@ -70,7 +70,7 @@ def _main(argv: list[str] | None) -> int:
             src, src_scales = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True)  # (C, D), (C,)
             src_scales = src_scales if pkg.uses_scale else None
 
-            def anchored_path() -> None:
+            def anchored_path(chains: list = chains, k: int = k) -> None:
                 # the reference-anchored rollout (context models): one encoder pass over each chain's
                 # reference window, pooled at every step's locus, then the predictor on all K steps
                 # with the context reference → window carrying edits 1..t (string edits, no encoder pass)

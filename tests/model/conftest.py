@@ -8,7 +8,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-
 #: torch threads the tiny stand-in is built with in these tests: its pretraining's bytes depend on
 #: the thread count, and earlier tests in the same process (in-process training runs, the
 #: rehearsal) leave torch at 1 or 2 threads.
