@@ -315,32 +315,54 @@ class ModelPackage:
         """True when :meth:`predict` needs each edit's window (the predictor reads edit-context tokens)."""
         return bool(getattr(self.predictor, "uses_context", False))
 
-    def context(self, edits: list[EditSpec], windows: list[tuple[str, str]]) -> torch.Tensor:
-        """Edit-context tokens (B, C, 2D) for edits in ``windows`` = (sequence, right flank) pairs; no encoder pass."""
+    @property
+    def uses_scale(self) -> bool:
+        """True when :meth:`predict` needs each source's pre-normalisation scale (``geno_lewm.state.pool_scales``)."""
+        return bool(getattr(self.predictor, "uses_scale", False))
+
+    def context(self, edits: list[EditSpec], windows: list[tuple[str, str]], alts: list[str] | None = None) -> torch.Tensor:
+        """Edit-context tokens (B, C, 2D) for edits in ``windows`` = (sequence, right flank) pairs; no encoder pass.
+
+        ``alts`` — the changed window of each row — defaults to each window with its edit applied;
+        the reference-anchored rollout passes the window with *every* edit so far applied
+        (:mod:`geno_lewm.rollout`), so the rows show all changed tokens around the locus.
+        """
         from geno_lewm.edits import apply_edit
         from geno_lewm.model.context import edit_context
 
         if len(windows) != len(edits):
             raise InputError("BATCH_MISMATCH", f"{len(edits)} edits but {len(windows)} windows")
-        alts = [apply_edit(seq, e, right_flank=flank) for e, (seq, flank) in zip(edits, windows, strict=True)]
+        if alts is None:
+            alts = [apply_edit(seq, e, right_flank=flank) for e, (seq, flank) in zip(edits, windows, strict=True)]
+        elif len(alts) != len(edits):
+            raise InputError("BATCH_MISMATCH", f"{len(edits)} edits but {len(alts)} changed windows")
         ctx, _ = edit_context(self.encoder, int(self.contract.window_bp), [seq for seq, _ in windows], alts, [e.locus for e in edits], self.predictor.cfg.context_radius)
         return ctx  # (B, C, 2D)
 
-    def predict(self, source_states: torch.Tensor, edits: list[EditSpec], windows: list[tuple[str, str]] | None = None) -> torch.Tensor:
+    def predict(self, source_states: torch.Tensor, edits: list[EditSpec], windows: list[tuple[str, str]] | None = None, alts: list[str] | None = None, scales: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call.
 
         ``windows`` — each edit's (window sequence, right flank) — is required when the predictor
-        reads edit-context tokens (:attr:`uses_context`) and ignored otherwise.
+        reads edit-context tokens (:attr:`uses_context`) and ignored otherwise; ``alts`` (optional,
+        context models only) overrides each row's changed window (see :meth:`context`). ``scales``
+        (B,) — each source's pre-normalisation scale from the same encoder pass
+        (``geno_lewm.state.pool_scales``) — is required when :attr:`uses_scale` and ignored otherwise.
         """
         import torch
 
+        if self.uses_context and windows is None:
+            raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
         dev = next(self.predictor.parameters()).device
         with torch.inference_mode():
             a = self.action_encoder.embed(edits)  # (B, A)
             s = source_states.to(dev, torch.float32).unsqueeze(1)  # (B, 1, D)
+            if self.uses_scale:
+                if scales is None:
+                    raise InputError("MISSING_SCALE", "this model's predictor reads each source state's pre-normalisation scale, and none was given", "pass scales=geno_lewm.state.pool_scales(…) from the source's encoder pass")
+                extra = {"scale": scales.to(dev, torch.float32)}  # (B,)
+            else:
+                extra = {}
             if not self.uses_context:
-                return self.predictor(s, a).float().cpu()  # (B, D)
-            if windows is None:
-                raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
-            ctx = self.context(edits, windows).to(dev)  # (B, C, 2D)
-            return self.predictor(s, a, ctx).float().cpu()  # (B, D)
+                return self.predictor(s, a, **extra).float().cpu()  # (B, D)
+            ctx = self.context(edits, windows, alts).to(dev)  # (B, C, 2D)
+            return self.predictor(s, a, ctx, **extra).float().cpu()  # (B, D)

@@ -1,12 +1,23 @@
 """Rollout: apply a chain of edits through the predictor alone and compare with measured latents.
 
-A **chain** is a reference window plus SNV edits at distinct offsets, applied in order. Rollout
-starts from the source state of the reference window (pooled at the first edit's locus) and feeds
-each prediction back as the next step's source state: step t costs one predictor call, never an
-encoder call. Each step is compared with the encoder's **measured** latent of the window with
-edits 1..t applied (pooled at edit t's locus) by cosine, L2 and Recall@k (is the measured state
-among the k nearest measured states of the track to the prediction?). Beside it, the **source
-state baseline** returns the unedited window's state at edit t's locus ("nothing changed").
+A **chain** is a reference window plus SNV edits at distinct offsets, applied in order. Each step
+t is predicted without an encoder call on an edited window and compared with the encoder's
+**measured** latent of the window with edits 1..t applied (pooled at edit t's locus) by cosine, L2
+and Recall@k (is the measured state among the k nearest measured states of the track to the
+prediction?). Beside it, the **source state baseline** returns the unedited window's state at edit
+t's locus ("nothing changed"). Two modes (:data:`ROLLOUT_MODES`; RFC-0004, RFC-0014):
+
+- ``chained`` (the original definition): start from the reference window's state pooled at the
+  first edit's locus and feed each prediction back as the next step's source state.
+- ``anchored`` (reference-anchored; models that read edit context only): step t's source is the
+  reference window's state pooled at edit t's own locus — every locus is read from the *one*
+  encoder pass of the reference window — and the predictor's edit context compares the reference
+  window with the window carrying edits 1..t, so every earlier edit within the context radius of
+  the locus enters as a changed token. This is the input the predictor was trained on (a source
+  pooled at the edit's own locus); chaining feeds it a state pooled hundreds of bases away.
+  Earlier edits beyond the context radius are not seen (a documented limitation).
+
+``auto`` picks ``anchored`` for context models and ``chained`` otherwise.
 
 Tracks: ``phased_haplotype`` (per sample haplotype and window, the phased ALT SNVs from VCF
 genotypes, in position order) and ``synthetic_edit_chain`` (random SNV chains, seeded). Chains
@@ -23,8 +34,22 @@ from geno_lewm.numerics import canonical_number
 from ledger.errors import InputError
 
 GENERATED_BY: Final = "geno-lewm-rollout"
-SCHEMA_VERSION: Final = "1.1.0"
+SCHEMA_VERSION: Final = "1.2.0"
 TRACKS: Final = ("phased_haplotype", "synthetic_edit_chain")
+#: Rollout modes: ``auto`` resolves to ``anchored`` for context models, else ``chained``.
+ROLLOUT_MODES: Final = ("auto", "chained", "anchored")
+
+
+def resolve_mode(package: Any, mode: str = "auto") -> str:
+    """The rollout mode actually run for ``package``: ``chained`` or ``anchored`` (``INPUT.BAD_ROLLOUT`` if impossible)."""
+    if mode not in ROLLOUT_MODES:
+        raise InputError("BAD_ROLLOUT", f"rollout mode must be one of {list(ROLLOUT_MODES)}, got {mode!r}")
+    uses_context = bool(getattr(package, "uses_context", False))
+    if mode == "auto":
+        return "anchored" if uses_context else "chained"
+    if mode == "anchored" and not uses_context:
+        raise InputError("BAD_ROLLOUT", "the anchored rollout needs a predictor that reads edit context (predictor.context_radius >= 0)", "use --mode chained for this model")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -119,28 +144,34 @@ def haplotype_chains(vcf: Any, reference: Any, window_bp: int, *, max_steps: int
     return out
 
 
-def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32):
-    """Measured latent states of windows pooled at loci: (N, D) — encoder calls."""
+def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32, *, with_scales: bool = False):
+    """Measured latent states of windows pooled at loci: (N, D) — encoder calls.
+
+    ``with_scales``: ``(states (N, D), pre-normalisation scales (N,))`` from the same passes.
+    """
     import torch
 
     from geno_lewm.state import encode_states
 
-    parts = [encode_states(package.encoder, package.contract, seqs[i : i + batch], loci[i : i + batch]) for i in range(0, len(seqs), batch)]
-    return torch.cat(parts) if parts else torch.zeros(0)
+    parts = [encode_states(package.encoder, package.contract, seqs[i : i + batch], loci[i : i + batch], with_scales=True) for i in range(0, len(seqs), batch)]
+    states = torch.cat([s for s, _ in parts]) if parts else torch.zeros(0)
+    if with_scales:
+        return states, (torch.cat([c for _, c in parts]) if parts else torch.zeros(0))
+    return states
 
 
-def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0) -> dict[str, Any]:
+def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0, mode: str = "auto") -> dict[str, Any]:
     """Predicted vs measured latents for every step of every chain; metrics, baseline metrics, intervals.
 
     ``bootstrap`` chain-level resamples (0: none) give percentile intervals at ``ci_level`` for
     each metric, its source-state value and the paired delta (see :func:`_chain_bootstrap`).
+    ``mode`` is one of :data:`ROLLOUT_MODES` (module docstring); the result records the one run.
     """
-    import torch
-
     from geno_lewm.edits import apply_edit
 
+    mode = resolve_mode(package, mode)
     if not chains:
-        return {"n": 0, "n_chains": 0, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
+        return {"n": 0, "n_chains": 0, "mode": mode, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
     steps = max(len(c.edits) for c in chains)
     # measured targets and source-state baselines, step by step
     seqs, loci, refs, owners = [], [], [], []
@@ -153,25 +184,13 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
             refs.append(c.window.seq)
             owners.append((ci, t))
     measured = _states(package, seqs, loci)  # (N, D)
-    source = _states(package, refs, loci)  # (N, D)
-    # rollout through the predictor alone
-    pred = torch.zeros_like(measured)  # (N, D)
+    source, scales = _states(package, refs, loci, with_scales=True)  # (N, D), (N,): the reference window at each step's locus
+    scales = scales if getattr(package, "uses_scale", False) else None
     index = {o: i for i, o in enumerate(owners)}
-    first = [index[(ci, 0)] for ci in range(len(chains))]
-    state = source[first]  # (C, D)
-    before = {ci: c.window.seq for ci, c in enumerate(chains)}  # each chain's sequence before step t
-    for t in range(steps):
-        active = [ci for ci, c in enumerate(chains) if len(c.edits) > t]
-        rows = [index[(ci, t)] for ci in active]
-        cur = state[active]  # (A, D)
-        ctx = [(before[ci], chains[ci].window.right_flank) for ci in active] if getattr(package, "uses_context", False) else None
-        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active], ctx)  # (A, D)
-        if ctx is not None:
-            for ci in active:
-                before[ci] = apply_edit(before[ci], chains[ci].edits[t], right_flank=chains[ci].window.right_flank)
-        pred[rows] = nxt
-        state = state.clone()
-        state[active] = nxt  # (C, D): each chain's next source is its own prediction
+    if mode == "anchored":
+        pred = _anchored(package, chains, owners, refs, seqs, source, scales)  # (N, D)
+    else:
+        pred = _chained(package, chains, owners, index, source, steps, measured, scales)  # (N, D)
     m_cos, m_l2, m_hit, kk = _per_example(pred, measured, k)  # (N,) each
     b_cos, b_l2, b_hit, _ = _per_example(source, measured, k)  # (N,) each
     boot = _chain_bootstrap(
@@ -182,6 +201,7 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
     return {
         "n": len(owners),
         "n_chains": len(chains),
+        "mode": mode,
         "max_steps": steps,
         "metrics": {"cosine": _mean(m_cos), "l2": _mean(m_l2), "recall_at_k": _mean(m_hit), "k": kk},
         "baseline": {"cosine": _mean(b_cos), "l2": _mean(b_l2), "recall_at_k": _mean(b_hit), "k": kk},
@@ -192,6 +212,47 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
             if (rows_t := [index[(ci, t)] for ci, c in enumerate(chains) if len(c.edits) > t])
         ],
     }
+
+
+def _chained(package: Any, chains: list[Chain], owners: list[tuple[int, int]], index: dict, source: Any, steps: int, measured: Any, scales: Any = None) -> Any:
+    """The chained rollout: each chain starts at its first locus's source state and feeds predictions back; (N, D).
+
+    ``scales`` (scale-reading models): step t reads the reference window's scale at its own locus
+    (a fed-back prediction has no scale of its own).
+    """
+    import torch
+
+    from geno_lewm.edits import apply_edit
+
+    pred = torch.zeros_like(measured)  # (N, D)
+    first = [index[(ci, 0)] for ci in range(len(chains))]
+    state = source[first]  # (C, D)
+    before = {ci: c.window.seq for ci, c in enumerate(chains)}  # each chain's sequence before step t
+    for t in range(steps):
+        active = [ci for ci, c in enumerate(chains) if len(c.edits) > t]
+        rows = [index[(ci, t)] for ci in active]
+        cur = state[active]  # (A, D)
+        ctx = [(before[ci], chains[ci].window.right_flank) for ci in active] if getattr(package, "uses_context", False) else None
+        nxt = package.predict(cur, [chains[ci].edits[t] for ci in active], ctx, scales=scales[rows] if scales is not None else None)  # (A, D)
+        if ctx is not None:
+            for ci in active:
+                before[ci] = apply_edit(before[ci], chains[ci].edits[t], right_flank=chains[ci].window.right_flank)
+        pred[rows] = nxt
+        state = state.clone()
+        state[active] = nxt  # (C, D): each chain's next source is its own prediction
+    return pred
+
+
+def _anchored(package: Any, chains: list[Chain], owners: list[tuple[int, int]], refs: list[str], seqs: list[str], source: Any, scales: Any = None) -> Any:
+    """The reference-anchored rollout: step t = predictor(reference state at locus t, edit t, context ref → edits 1..t); (N, D).
+
+    ``source`` holds the reference window's state pooled at each step's locus (rows of one
+    encoder pass per reference window), ``scales`` its pre-normalisation scales (scale-reading
+    models); ``seqs`` the window with edits 1..t applied.
+    """
+    edits = [chains[ci].edits[t] for ci, t in owners]
+    windows = [(ref, chains[ci].window.right_flank) for ref, (ci, _) in zip(refs, owners, strict=True)]
+    return package.predict(source, edits, windows, alts=seqs, scales=scales)  # (N, D)
 
 
 def _per_example(pred: Any, target: Any, k: int, *, candidates: Any = None) -> tuple[Any, Any, Any, int]:
@@ -293,6 +354,6 @@ def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_s
 
 
 __all__ = [
-    "GENERATED_BY", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
-    "metrics_rows", "rollout_track", "synthetic_chains",
+    "GENERATED_BY", "ROLLOUT_MODES", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
+    "metrics_rows", "resolve_mode", "rollout_track", "synthetic_chains",
 ]

@@ -64,6 +64,20 @@ def pool_states(hidden: torch.Tensor, token_index: torch.Tensor, contract: State
     """
     import torch
 
+    z = _pooled_mean(hidden, token_index, contract)  # (B, H)
+    if contract.normalize == "layernorm":
+        z = torch.nn.functional.layer_norm(z, z.shape[-1:], eps=1e-5)  # (B, H)
+    elif contract.normalize == "l2":
+        z = torch.nn.functional.normalize(z, dim=-1, eps=1e-8)  # (B, H)
+    if contract.dtype == "bfloat16":
+        z = z.to(torch.bfloat16).float()  # (B, H)
+    return z.contiguous()
+
+
+def _pooled_mean(hidden: torch.Tensor, token_index: torch.Tensor, contract: StateContract) -> torch.Tensor:
+    """The pooled mean before normalisation: (B, T, H), (B,) → (B, H) float32 (see :func:`pool_states`)."""
+    import torch
+
     h = hidden.float()  # (B, T, H)
     bsz, t_len, _ = h.shape
     pos = torch.arange(t_len).unsqueeze(0)  # (1, T)
@@ -74,14 +88,25 @@ def pool_states(hidden: torch.Tensor, token_index: torch.Tensor, contract: State
     else:
         sel = dna.expand(bsz, t_len)  # (B, T)
     w = sel.to(h.dtype).unsqueeze(-1)  # (B, T, 1)
-    z = (h * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)  # (B, H)
+    return (h * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)  # (B, H)
+
+
+def pool_scales(hidden: torch.Tensor, token_index: torch.Tensor, contract: StateContract) -> torch.Tensor:
+    """The scale the state's normalisation divides the pooled vector by: (B, T, H), (B,) → (B,) float32.
+
+    ``layernorm``: the pooled vector's standard deviation (with the layer norm's eps); ``l2``: its
+    norm; ``none``: 1. The state itself cannot carry it (normalisation removes it), yet an edit's
+    change of the normalised state scales with its inverse: a predictor with
+    ``predictor.scale_input`` reads it beside the state (RFC-0014). Same encoder pass, no extra cost.
+    """
+    import torch
+
+    z = _pooled_mean(hidden, token_index, contract)  # (B, H)
     if contract.normalize == "layernorm":
-        z = torch.nn.functional.layer_norm(z, z.shape[-1:], eps=1e-5)  # (B, H)
-    elif contract.normalize == "l2":
-        z = torch.nn.functional.normalize(z, dim=-1, eps=1e-8)  # (B, H)
-    if contract.dtype == "bfloat16":
-        z = z.to(torch.bfloat16).float()  # (B, H)
-    return z.contiguous()
+        return torch.sqrt(z.var(dim=-1, unbiased=False) + 1e-5).contiguous()  # (B,)
+    if contract.normalize == "l2":
+        return z.norm(dim=-1).clamp_min(1e-8).contiguous()  # (B,)
+    return torch.ones(z.shape[0])  # (B,)
 
 
 def locus_token_indices(tokenizer, contract: StateContract, bp_loci: list[int]) -> torch.Tensor:
@@ -91,8 +116,11 @@ def locus_token_indices(tokenizer, contract: StateContract, bp_loci: list[int]) 
     return torch.tensor([tokenizer.locus_token_index(int(b), contract.window_bp) for b in bp_loci], dtype=torch.long)  # (B,)
 
 
-def encode_states(encoder, contract: StateContract, windows: list[str], bp_loci: list[int], *, cache=None) -> torch.Tensor:
-    """Latent states of ``windows`` pooled at ``bp_loci``: (B, D). Optionally through a WindowCache."""
+def encode_states(encoder, contract: StateContract, windows: list[str], bp_loci: list[int], *, cache=None, with_scales: bool = False):
+    """Latent states of ``windows`` pooled at ``bp_loci``: (B, D). Optionally through a WindowCache.
+
+    ``with_scales``: return ``(states (B, D), scales (B,))`` with :func:`pool_scales` of the same pass.
+    """
     import torch
 
     from ledger.errors import InputError
@@ -108,4 +136,6 @@ def encode_states(encoder, contract: StateContract, windows: list[str], bp_loci:
     else:
         hidden = encoder.hidden_states(windows, layer)  # (B, T, H)
     idx = locus_token_indices(encoder.tokenizer, contract, bp_loci)  # (B,)
+    if with_scales:
+        return pool_states(hidden, idx, contract), pool_scales(hidden, idx, contract)  # (B, D), (B,)
     return pool_states(hidden, idx, contract)  # (B, D)

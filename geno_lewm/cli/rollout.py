@@ -11,6 +11,9 @@ from ledger.clikit import ArgumentParser, command
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
+#: The rollout modes (kept here so the parser builds without importing torch; geno_lewm.rollout.ROLLOUT_MODES matches).
+ROLLOUT_MODES = ("auto", "chained", "anchored")
+
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
@@ -27,6 +30,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
     p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
     p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")
+    p.add_argument("--mode", choices=ROLLOUT_MODES, default="auto", help="chained: feed each prediction back as the next source; anchored: each step's source is the reference state at its own locus and the edit context holds every edit so far (context models only); auto (default): anchored for context models, else chained (RFC-0004)")
     add_device_flag(p, default="auto")
     return p
 
@@ -36,7 +40,7 @@ def _main(argv: list[str] | None) -> int:
     if args.bootstrap < 0 or not 0.0 < args.ci_level < 1.0:
         raise InputError("USAGE", "--bootstrap must be >= 0 and --ci-level strictly between 0 and 1")
     from geno_lewm.package import ModelPackage
-    from geno_lewm.rollout import GENERATED_BY, SCHEMA_VERSION, genotype_source, haplotype_chains, metrics_rows, rollout_track, synthetic_chains
+    from geno_lewm.rollout import GENERATED_BY, SCHEMA_VERSION, genotype_source, haplotype_chains, metrics_rows, resolve_mode, rollout_track, synthetic_chains
     from geno_lewm.runtime import configure_determinism
     from geno_lewm.scoring.netguard import no_network
     from geno_lewm.scoring.reference import Reference
@@ -48,7 +52,7 @@ def _main(argv: list[str] | None) -> int:
         with Reference(args.fasta) as ref:
             tracks = {}
             hap = haplotype_chains(args.vcf, ref, wbp, max_steps=args.max_steps) if args.vcf else []
-            boot = {"k": args.k, "bootstrap": args.bootstrap, "ci_level": args.ci_level, "seed": args.seed}
+            boot = {"k": args.k, "bootstrap": args.bootstrap, "ci_level": args.ci_level, "seed": args.seed, "mode": args.mode}
             tracks["phased_haplotype"] = rollout_track(pkg, hap, **boot)
             syn = synthetic_chains(ref, wbp, n_chains=args.synthetic_chains, steps=args.steps, seed=args.seed) if args.synthetic_chains > 0 else []
             tracks["synthetic_edit_chain"] = rollout_track(pkg, syn, **boot)
@@ -63,7 +67,7 @@ def _main(argv: list[str] | None) -> int:
         "k": args.k,
         "split": args.split,
         "inputs": {"fasta": Path(args.fasta).name, "vcf": Path(args.vcf).name if args.vcf else None},
-        "settings": {"synthetic_chains": args.synthetic_chains, "steps": args.steps, "max_steps": args.max_steps, "seed": args.seed, "bootstrap": args.bootstrap, "ci_level": args.ci_level},
+        "settings": {"synthetic_chains": args.synthetic_chains, "steps": args.steps, "max_steps": args.max_steps, "seed": args.seed, "bootstrap": args.bootstrap, "ci_level": args.ci_level, "mode": resolve_mode(pkg, args.mode)},
         "rows": rows,
         "tracks": {name: {k: v for k, v in res.items()} for name, res in tracks.items()},
         "claim_boundary": "Rollout fidelity of latent predictions against measured encoder latents; not evidence of variant-effect accuracy or clinical validity.",

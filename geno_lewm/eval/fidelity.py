@@ -135,11 +135,11 @@ def measure(package: Any, placed: list[tuple[Any, Any]], *, batch: int = 64) -> 
         chunk = placed[i : i + batch]
         loci = [e.locus for _, e in chunk]
         edited = [apply_edit(w.seq, e, right_flank=w.right_flank) for w, e in chunk]
-        s = encode_states(package.encoder, package.contract, [w.seq for w, _ in chunk], loci)  # (b, D)
+        s, scales = encode_states(package.encoder, package.contract, [w.seq for w, _ in chunk], loci, with_scales=True)  # (b, D), (b,)
         src.append(s)
         alt.append(encode_states(package.encoder, package.contract, edited, loci))  # (b, D)
         ctx = [(w.seq, w.right_flank) for w, _ in chunk] if package.uses_context else None
-        pred.append(package.predict(s, [e for _, e in chunk], ctx))  # (b, D)
+        pred.append(package.predict(s, [e for _, e in chunk], ctx, scales=scales))  # (b, D)
     return {"source": torch.cat(src), "alt": torch.cat(alt), "pred": torch.cat(pred)}
 
 

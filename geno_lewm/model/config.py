@@ -26,10 +26,13 @@ class PredictorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     action_dim: int = 64  # action embedding width A (= ActionConfig.dim)
     dropout_pct: int = 0  # dropout in percent (an integer, so the manifest stays float-free)
     context_radius: int = -1  # edit-context tokens each side of the locus token (geno_lewm.model.context); -1 = none
+    scale_input: bool = False  # read the source's pre-normalisation scale (geno_lewm.state.pool_scales) and divide the predicted change by it
 
     def to_manifest(self) -> dict:
         """Plain fields for the manifest; fields added later are left out at their default (old manifests stay byte-identical)."""
         out = msgspec.to_builtins(self)
         if self.context_radius < 0:
             out.pop("context_radius")
+        if not self.scale_input:
+            out.pop("scale_input")
         return out

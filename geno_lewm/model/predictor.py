@@ -70,14 +70,29 @@ class Predictor(nn.Module):
             self.ctx_skip = nn.Linear((2 * cfg.context_radius + 1) * 2 * cfg.state_dim, cfg.state_dim)
             nn.init.zeros_(self.ctx_skip.weight)
             nn.init.zeros_(self.ctx_skip.bias)
+        if cfg.scale_input:
+            # the training sources' median scale (set by the training run, saved with the weights)
+            self.register_buffer("scale_ref", torch.ones(()))
 
     @property
     def uses_context(self) -> bool:
         """True when forward() needs edit-context tokens."""
         return self.cfg.context_radius >= 0
 
-    def forward(self, states: torch.Tensor, action: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, K, D), (B, A)[, (B, C, 2D)] → (B, D); K ≤ cfg.history, the last state is the source state."""
+    @property
+    def uses_scale(self) -> bool:
+        """True when forward() needs the source's pre-normalisation scale (``scale``)."""
+        return bool(self.cfg.scale_input)
+
+    def forward(self, states: torch.Tensor, action: torch.Tensor, context: torch.Tensor | None = None, scale: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, K, D), (B, A)[, (B, C, 2D)][, scale (B,)] → (B, D); K ≤ cfg.history, the last state is the source state.
+
+        With ``scale_input`` the residual (the predicted change) is multiplied by
+        ``scale_ref / scale``: the change of a normalised state scales with the inverse of the
+        pooled vector's scale, which the normalised state itself does not carry.
+        """
+        if self.uses_scale and scale is None:
+            raise ValueError("this predictor reads the source's pre-normalisation scale (geno_lewm.state.pool_scales)")
         _, k, _ = states.shape
         if k > self.cfg.history:
             raise ValueError(f"history of {k} states exceeds the predictor's maximum {self.cfg.history}")
@@ -97,8 +112,11 @@ class Predictor(nn.Module):
                 mask = full
         for block in self.blocks:
             x = block(x, c, mask)  # (B, K, d)
-        shift, scale = self.final_ada(c).chunk(2, dim=-1)  # 2 x (B, d)
-        h = _modulate(self.norm(x), shift, scale)[:, -1]  # (B, d)
-        if self.uses_context:
+        shift, gain = self.final_ada(c).chunk(2, dim=-1)  # 2 x (B, d)
+        h = _modulate(self.norm(x), shift, gain)[:, -1]  # (B, d)
+        if self.uses_scale:
+            delta = self.head(h) + skip if self.uses_context else self.head(h)  # (B, D)
+            return states[:, -1] + delta * (self.scale_ref / scale.to(delta.dtype)).unsqueeze(-1)  # (B, D)
+        if self.uses_context:  # the original expressions, in their original order (older packages keep their bytes)
             return states[:, -1] + self.head(h) + skip  # (B, D)
         return states[:, -1] + self.head(h)  # (B, D)

@@ -183,14 +183,19 @@ class Scorer:
         self._ensure_hidden([p.window for p in placed])
         return self._pooled(placed)
 
-    def _pooled(self, placed: list[Placed]) -> torch.Tensor:
-        """Pool from hidden states already in the LRU (no encoder call, no eviction): (B, D)."""
+    def _pooled(self, placed: list[Placed], *, with_scales: bool = False):
+        """Pool from hidden states already in the LRU (no encoder call, no eviction): (B, D).
+
+        ``with_scales``: ``(states (B, D), pre-normalisation scales (B,))`` (``geno_lewm.state.pool_scales``).
+        """
         import torch
 
-        from geno_lewm.state import locus_token_indices, pool_states
+        from geno_lewm.state import locus_token_indices, pool_scales, pool_states
 
         hidden = torch.stack([self._hidden[(p.window.chrom, p.window.start0)] for p in placed])  # (B, T, H)
         idx = locus_token_indices(self.encoder.tokenizer, self.contract, [p.edit.locus for p in placed])  # (B,)
+        if with_scales:
+            return pool_states(hidden, idx, self.contract), pool_scales(hidden, idx, self.contract)  # (B, D), (B,)
         return pool_states(hidden, idx, self.contract)  # (B, D)
 
     # -- predictor side --------------------------------------------------------------------------
@@ -204,10 +209,11 @@ class Scorer:
             batch = placed[i : i + PREDICTOR_BATCH]
             n = len(batch)
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
-            src = self._pooled(padded)  # (P, D): every window of the chunk was encoded above and is kept until the chunk is done
+            # every window of the chunk was encoded above and is kept until the chunk is done
+            src, scales = self._pooled(padded, with_scales=True) if self.package.uses_scale else (self._pooled(padded), None)  # (P, D), (P,)|None
             with torch.inference_mode():
                 ctx = [(p.window.seq, p.window.right_flank) for p in padded] if self.package.uses_context else None
-                pred = self.package.predict(src, [p.edit for p in padded], ctx)  # (P, D)
+                pred = self.package.predict(src, [p.edit for p in padded], ctx, scales=scales)  # (P, D)
                 shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)
             self.stats.predictor_calls += 1
             out.extend(float(x) for x in shift.tolist())

@@ -55,6 +55,7 @@ class PredictorSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     history: int = 1  # maximum states of history
     dropout_pct: int = 0  # dropout in percent
     context_radius: int = -1  # edit-context tokens (encoder k-mer embeddings, ref and alt) each side of the locus token; -1 = none
+    scale_input: bool = False  # the predicted change is divided by the source's pre-normalisation scale (RFC-0014); false = off
 
 
 class LossConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -192,6 +193,7 @@ LATER_FIELD_DEFAULTS: dict[tuple[str, str], object] = {
     ("predictor", "context_radius"): -1,
     ("data", "placement"): "centred",
     ("loss", "shift_weight"): 0.0,
+    ("predictor", "scale_input"): False,
 }
 
 

@@ -76,18 +76,25 @@ def base_version(version: str) -> str:
     return m.group(1) if m else "0.0.0"
 
 
-def _precompute(encoder, contract, examples, cache, batch: int):
-    """Source and target latents for every example: (N, D), (N, D)."""
+def _precompute(encoder, contract, examples, cache, batch: int, *, with_scales: bool = False):
+    """Source and target latents for every example: (N, D), (N, D).
+
+    ``with_scales`` adds the sources' pre-normalisation scales (N,) (``geno_lewm.state.pool_scales``).
+    """
     import torch
 
     from geno_lewm.state import encode_states
 
-    src, tgt = [], []
+    src, tgt, scl = [], [], []
     for i in range(0, len(examples), batch):
         chunk = examples[i : i + batch]
         loci = [e.edit.locus for e in chunk]
-        src.append(encode_states(encoder, contract, [e.window for e in chunk], loci, cache=cache))  # (b, D)
+        s, sc = encode_states(encoder, contract, [e.window for e in chunk], loci, cache=cache, with_scales=True)  # (b, D), (b,)
+        src.append(s)
+        scl.append(sc)
         tgt.append(encode_states(encoder, contract, [e.edited for e in chunk], loci, cache=cache))  # (b, D)
+    if with_scales:
+        return torch.cat(src), torch.cat(tgt), torch.cat(scl)  # (N, D), (N, D), (N,)
     return torch.cat(src), torch.cat(tgt)  # (N, D), (N, D)
 
 
@@ -101,12 +108,12 @@ def build_modules(cfg: TrainConfig, *, state_dim: int, k: int):
 
     acfg = ActionConfig(dim=cfg.action.dim, max_allele_len=cfg.action.max_allele_len, window_bp=cfg.state.window_bp, k=k)
     p = cfg.predictor
-    pcfg = PredictorConfig(state_dim=state_dim, d_model=p.d_model, depth=p.depth, heads=p.heads, mlp_ratio=p.mlp_ratio, history=p.history, action_dim=acfg.dim, dropout_pct=p.dropout_pct, context_radius=p.context_radius)
+    pcfg = PredictorConfig(state_dim=state_dim, d_model=p.d_model, depth=p.depth, heads=p.heads, mlp_ratio=p.mlp_ratio, history=p.history, action_dim=acfg.dim, dropout_pct=p.dropout_pct, context_radius=p.context_radius, scale_input=p.scale_input)
     torch.manual_seed(cfg.run.seed)
     return ActionEncoder(acfg), Predictor(pcfg), {"action": msgspec.to_builtins(acfg), "predictor": pcfg.to_manifest()}
 
 
-def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict, *, generator=None, context=None) -> dict:
+def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict, *, generator=None, context=None, scale=None) -> dict:
     """Forward pass + loss terms for one batch: {'mse', 'sigreg', 'loss', 'pred'}.
 
     SIGReg acts on trainable latents (the action embeddings by default, or the predicted states):
@@ -115,7 +122,8 @@ def loss_terms(cfg: TrainConfig, action_encoder, predictor, src, tgt, acts: dict
     from geno_lewm.model.losses import latent_mse, sigreg
 
     a = action_encoder(**acts)  # (B, A)
-    pred = predictor(src.unsqueeze(1), a) if context is None else predictor(src.unsqueeze(1), a, context)  # (B, D)
+    extra = {"scale": scale} if scale is not None else {}
+    pred = predictor(src.unsqueeze(1), a, **extra) if context is None else predictor(src.unsqueeze(1), a, context, **extra)  # (B, D)
     mse = latent_mse(pred, tgt)
     reg_on = a if cfg.loss.sigreg_on == "action" else pred
     reg = sigreg(reg_on.float(), num_projections=cfg.loss.sigreg_projections, knots=cfg.loss.sigreg_knots, generator=generator)
@@ -221,7 +229,7 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
     seed = cfg.run.seed
     cache = WindowCache(Path(cache_dir) if cache_dir else run / "window_cache", encoder_hash=encoder.identity.hash, contract_hash=contract.hash())
     t0 = time.perf_counter()
-    src, tgt = _precompute(encoder, contract, examples, cache, cfg.data.encode_batch_size)  # (N, D), (N, D)
+    src, tgt, scl = _precompute(encoder, contract, examples, cache, cfg.data.encode_batch_size, with_scales=True)  # (N, D), (N, D), (N,)
     encode_s = time.perf_counter() - t0
     n_windows = 2 * len(examples)
     log.line(f"encoded {n_windows} windows in {encode_s:.2f}s (cache hits {cache.stats['hits']}, misses {cache.stats['misses']}, rebuilt {cache.stats['rebuilt']})")
@@ -236,6 +244,8 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
     ho = (~is_train).nonzero().squeeze(1)  # (N_heldout,)
 
     action_encoder, predictor, arch = build_modules(cfg, state_dim=src.shape[1], k=encoder.tokenizer.k)
+    if cfg.predictor.scale_input:
+        predictor.scale_ref.fill_(float(scl[tr].median()))  # the reference scale: median over the training sources
     action_encoder.to(dev).train()
     predictor.to(dev).train()
     params = list(action_encoder.parameters()) + list(predictor.parameters())
@@ -275,7 +285,8 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
             acts = {k: v[pick].to(dev) for k, v in acts_all.items()}
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
                 ctx = ctx_all[pick].to(dev) if ctx_all is not None else None
-                terms = loss_terms(cfg, action_encoder, predictor, src[pick].to(dev), tgt[pick].to(dev), acts, generator=torch.Generator().manual_seed(step_seed(seed, step, 1)), context=ctx)
+                sc = scl[pick].to(dev) if cfg.predictor.scale_input else None
+                terms = loss_terms(cfg, action_encoder, predictor, src[pick].to(dev), tgt[pick].to(dev), acts, generator=torch.Generator().manual_seed(step_seed(seed, step, 1)), context=ctx, scale=sc)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             if cfg.optim.grad_clip > 0:
@@ -304,7 +315,7 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
         log.line(f"stopped after step {end} (checkpoint kept for --resume-from)")
         return record
 
-    evaluation = _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all)
+    evaluation = _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all, scl if cfg.predictor.scale_input else None)
     log.metric({"event": "heldout", "step": end, **evaluation})
     log.line(f"held-out mse {evaluation['heldout_mse']:.5f} vs return-source baseline {evaluation['heldout_source_baseline_mse']:.5f}")
     model_id = _package(cfg, encoder, arch, action_encoder, predictor, run, identity)
@@ -345,7 +356,7 @@ def _progress(enabled: bool):
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=False)
 
 
-def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all=None) -> dict:
+def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all=None, scl=None) -> dict:
     """Held-out MSE of the predictor and of the 'return the source state' baseline."""
     import torch
 
@@ -354,7 +365,8 @@ def _evaluate(action_encoder, predictor, src, tgt, acts_all, ho, dev, ctx_all=No
     with torch.inference_mode():
         a = action_encoder(**{k: v[ho].to(dev) for k, v in acts_all.items()})  # (N_h, A)
         s = src[ho].to(dev).unsqueeze(1)  # (N_h, 1, D)
-        pred = (predictor(s, a) if ctx_all is None else predictor(s, a, ctx_all[ho].to(dev))).float().cpu()  # (N_h, D)
+        extra = {"scale": scl[ho].to(dev)} if scl is not None else {}
+        pred = (predictor(s, a, **extra) if ctx_all is None else predictor(s, a, ctx_all[ho].to(dev), **extra)).float().cpu()  # (N_h, D)
     return {
         "heldout_examples": int(len(ho)),
         "heldout_mse": float(((pred - tgt[ho]) ** 2).mean()),

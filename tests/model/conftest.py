@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import msgspec
 import pytest
+
+#: torch threads the tiny stand-in is built with in these tests: its pretraining's bytes depend on
+#: the thread count, and earlier tests in the same process (in-process training runs, the
+#: rehearsal) leave torch at 1 or 2 threads.
+BUILD_THREADS = 2
+
+
+@contextlib.contextmanager
+def pinned_threads(n: int = BUILD_THREADS):
+    """Run the block with ``n`` torch threads, then restore the previous count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
@@ -13,7 +32,8 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny stand-in Carbon checkpoint (seed 0, 20 pretraining steps)."""
     from geno_lewm.encoder.tiny import build_tiny_carbon
 
-    return build_tiny_carbon(tmp_path_factory.mktemp("tiny") / "tiny-carbon", seed=0, pretrain_steps=20)
+    with pinned_threads():
+        return build_tiny_carbon(tmp_path_factory.mktemp("tiny") / "tiny-carbon", seed=0, pretrain_steps=20)
 
 
 @pytest.fixture(scope="session")
@@ -58,4 +78,35 @@ def trained_run(tiny_model_dir, tmp_path_factory) -> Path:
 
     run = tmp_path_factory.mktemp("run") / "run"
     train_run(small_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    return run
+
+
+def context_config(steps: int = 30):
+    """:func:`small_config` with the learning recipe's edit context (radius 2) and tile placement."""
+    cfg = small_config(steps=steps)
+    rep = msgspec.structs.replace
+    return rep(cfg, predictor=rep(cfg.predictor, context_radius=2), data=rep(cfg.data, placement="tile"))
+
+
+@pytest.fixture(scope="session")
+def context_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run with edit context and tile placement."""
+    from geno_lewm.resources import example_path
+    from geno_lewm.train.loop import train_run
+
+    run = tmp_path_factory.mktemp("ctx") / "run"
+    train_run(context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def scale_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run with edit context and the source-scale input (RFC-0014)."""
+    from geno_lewm.resources import example_path
+    from geno_lewm.train.loop import train_run
+
+    cfg = context_config()
+    cfg = msgspec.structs.replace(cfg, predictor=msgspec.structs.replace(cfg.predictor, scale_input=True))
+    run = tmp_path_factory.mktemp("scale") / "run"
+    train_run(cfg, model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
     return run

@@ -7,28 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import msgspec
 import pytest
 import torch
 
+from tests.model.conftest import context_config as _context_config
 from tests.model.conftest import small_config
-
-
-def _context_config(steps: int = 30):
-    cfg = small_config(steps=steps)
-    rep = msgspec.structs.replace
-    return rep(cfg, predictor=rep(cfg.predictor, context_radius=2), data=rep(cfg.data, placement="tile"))
-
-
-@pytest.fixture(scope="module")
-def context_run(tiny_model_dir, tmp_path_factory) -> Path:
-    """A completed tiny training run with edit context and tile placement."""
-    from geno_lewm.resources import example_path
-    from geno_lewm.train.loop import train_run
-
-    run = tmp_path_factory.mktemp("ctx") / "run"
-    train_run(_context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
-    return run
 
 
 def test_old_configs_keep_their_hash_fields_and_manifest_shape():

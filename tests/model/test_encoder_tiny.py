@@ -8,11 +8,14 @@ import json
 import pytest
 import torch
 
+from tests.model.conftest import pinned_threads
+
 
 def test_tiny_builder_is_deterministic_and_marked_stand_in(tiny_model_dir, tmp_path):
     from geno_lewm.encoder.tiny import build_tiny_carbon
 
-    again = build_tiny_carbon(tmp_path / "again", seed=0, pretrain_steps=20)
+    with pinned_threads():  # the fixture's thread count: pretraining bytes depend on it
+        again = build_tiny_carbon(tmp_path / "again", seed=0, pretrain_steps=20)
     digest = lambda p: hashlib.sha256((p / "model.safetensors").read_bytes()).hexdigest()  # noqa: E731
     assert digest(again) == digest(tiny_model_dir)
     other = build_tiny_carbon(tmp_path / "other", seed=1, pretrain_steps=0)

@@ -80,7 +80,8 @@ def test_rollout_metrics_rows_for_both_tracks(tmp_path: Path, model_dir: Path, e
     out = tmp_path / "rollout.json"
     assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--vcf", str(vcf), "--output-json", str(out), "--synthetic-chains", "4", "--steps", "3", "--k", "3", "--device", "cpu"]) == 0
     doc = json.loads(out.read_text())
-    assert doc["generated_by"] == "geno-lewm-rollout" and doc["schema_version"] == "1.1.0"
+    assert doc["generated_by"] == "geno-lewm-rollout" and doc["schema_version"] == "1.2.0"
+    assert doc["settings"]["mode"] == "chained"  # a model without edit context keeps the chained rollout
     by = {(r["track"], r["metric"]): r for r in doc["rows"]}
     assert set(by) == {(t, m) for t in ("phased_haplotype", "synthetic_edit_chain") for m in ("cosine", "l2", "recall_at_k")}
     assert by[("phased_haplotype", "cosine")]["n"] == 4 + 4 + 4  # S1|0, S2|0, S2|1 chains: 4 edits each
