@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import msgspec
 import pytest
-
-#: torch threads the tiny stand-in is built with in these tests: its pretraining's bytes depend on
-#: the thread count, and earlier tests in the same process (in-process training runs, the
-#: rehearsal) leave torch at 1 or 2 threads.
-BUILD_THREADS = 2
-
-
-@contextlib.contextmanager
-def pinned_threads(n: int = BUILD_THREADS):
-    """Run the block with ``n`` torch threads, then restore the previous count."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +13,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny stand-in Carbon checkpoint (seed 0, 20 pretraining steps)."""
     from geno_lewm.encoder.tiny import build_tiny_carbon
 
-    with pinned_threads():
-        return build_tiny_carbon(tmp_path_factory.mktemp("tiny") / "tiny-carbon", seed=0, pretrain_steps=20)
+    return build_tiny_carbon(tmp_path_factory.mktemp("tiny") / "tiny-carbon", seed=0, pretrain_steps=20)
 
 
 @pytest.fixture(scope="session")
