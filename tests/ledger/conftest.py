@@ -41,6 +41,16 @@ def populate(led: Ledger, signer: Signer, n_notes: int = 10) -> None:
     led.checkpoint(signer)
 
 
+def two_key_ledger(path: Path, signer: Signer, *, label: str, notes: int) -> tuple[Ledger, Signer]:
+    """A populated ledger at ``path`` with a second key registered by ``signer`` that signed ``notes`` notes; (ledger, second key)."""
+    led = Ledger.init(path, signer)
+    populate(led, signer, n_notes=12)
+    other = Signer.generate()
+    led.append("key_registered", {"key_id": other.key_id, "public_key": other.public_key_b64, "label": label}, signer)
+    led.append_many([("note", {"text": f"by {label} {i}"}) for i in range(notes)], other)
+    return led, other
+
+
 @pytest.fixture(name="populate", scope="session")
 def populate_fixture():
     """The :func:`populate` helper, as a fixture."""

@@ -12,19 +12,16 @@ import pytest
 from ledger.cli import main
 from ledger.keys import Signer
 from ledger.store import Ledger
+from tests.ledger.conftest import two_key_ledger
 
 N_MUTATIONS = 60
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, signer: Signer, populate) -> tuple[Path, int]:
+def base(tmp_path_factory, signer: Signer) -> tuple[Path, int]:
     """A ledger of ~30 events with checkpoints and a key rotation; (path, size)."""
     p = tmp_path_factory.mktemp("tamper") / "base.duckdb"
-    led = Ledger.init(p, signer)
-    populate(led, signer, n_notes=12)
-    other = Signer.generate()
-    led.append("key_registered", {"key_id": other.key_id, "public_key": other.public_key_b64, "label": "second"}, signer)
-    led.append_many([("note", {"text": f"tail {i}"}) for i in range(5)], other)
+    led, _ = two_key_ledger(p, signer, label="second", notes=5)
     assert led.verify().ok
     return p, led.head()[0]
 

@@ -13,19 +13,16 @@ from ledger import chain, keys, parallel
 from ledger.keys import Signer
 from ledger.store import Ledger
 from ledger.verify import verify_columns, verify_rows
+from tests.ledger.conftest import two_key_ledger
 
 COLUMNS = ["event_id", "kind", "ts", "key_id", "prev_hash", "body", "hash", "sig"]
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, signer: Signer, populate) -> Path:
+def base(tmp_path_factory, signer: Signer) -> Path:
     """~40 events: steps, artifacts, checkpoints, a second key that is later revoked."""
     p = tmp_path_factory.mktemp("fast") / "base.duckdb"
-    led = Ledger.init(p, signer)
-    populate(led, signer, n_notes=12)
-    other = Signer.generate()
-    led.append("key_registered", {"key_id": other.key_id, "public_key": other.public_key_b64, "label": "b"}, signer)
-    led.append_many([("note", {"text": f"by b {i}"}) for i in range(4)], other)
+    led, other = two_key_ledger(p, signer, label="b", notes=4)
     led.checkpoint(other)
     led.append("key_revoked", {"key_id": other.key_id, "reason": "rotation"}, signer)
     led.append_many([("note", {"text": f"tail {i}"}) for i in range(3)], signer)

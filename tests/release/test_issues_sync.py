@@ -69,12 +69,20 @@ def github():
     server.close()
 
 
-def test_sync_caches_titles_and_states_without_the_token(github, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
+def _sync_first(github, tmp_path, monkeypatch, token_var: str | None):
+    """A workspace synced once for ``octo/geno`` with the token in ``token_var`` (None: no token); its folder."""
+    for var in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY"):
+        monkeypatch.delenv(var, raising=False)
+    if token_var:
+        monkeypatch.setenv(token_var, TOKEN)
     wd = tmp_path / "ws"
     wd.mkdir()
     assert main(["issues", "sync", "--repo", "octo/geno", "--api-url", github.base, "--workdir", str(wd)]) == 0
+    return wd
+
+
+def test_sync_caches_titles_and_states_without_the_token(github, tmp_path, monkeypatch, capsys):
+    wd = _sync_first(github, tmp_path, monkeypatch, "GITHUB_TOKEN")
     out = capsys.readouterr()
     refs = cited_refs()
     # every cited issue was asked for, with the token in the header only
@@ -98,12 +106,7 @@ def test_sync_caches_titles_and_states_without_the_token(github, tmp_path, monke
 
 
 def test_sync_remembers_the_repo_and_works_without_a_token(github, tmp_path, monkeypatch):
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
-    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
-    wd = tmp_path / "ws"
-    wd.mkdir()
-    assert main(["issues", "sync", "--repo", "octo/geno", "--api-url", github.base, "--workdir", str(wd)]) == 0
+    wd = _sync_first(github, tmp_path, monkeypatch, None)
     assert all(r["authorization"] is None for r in github.requests)
     github.requests.clear()
     assert main(["issues", "sync", "--api-url", github.base, "--workdir", str(wd)]) == 0  # repo from the cache
@@ -111,11 +114,7 @@ def test_sync_remembers_the_repo_and_works_without_a_token(github, tmp_path, mon
 
 
 def test_a_failed_fetch_keeps_the_old_cache(github, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("GH_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    wd = tmp_path / "ws"
-    wd.mkdir()
-    assert main(["issues", "sync", "--repo", "octo/geno", "--api-url", github.base, "--workdir", str(wd)]) == 0
+    wd = _sync_first(github, tmp_path, monkeypatch, "GH_TOKEN")
     before = (wd / CACHE_NAME).read_bytes()
     capsys.readouterr()
     github.fail = True
