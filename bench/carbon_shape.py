@@ -76,7 +76,9 @@ def _flops(fn) -> int:
     return int(counter.get_total_flops())
 
 
-def measure_shape(name: str, tok, cfg, *, window_bp: int, windows: list[str], action_dim: int, predictor: dict[str, int], predictor_samples: int) -> dict[str, Any]:
+def measure_shape(
+    name: str, tok, cfg, *, window_bp: int, windows: list[str], action_dim: int, predictor: dict[str, int], predictor_samples: int
+) -> dict[str, Any]:
     """Time encoder passes and 64-row predictor calls for one shape; count FLOPs on ``meta``."""
     import torch
     from transformers import LlamaForCausalLM
@@ -127,7 +129,15 @@ def measure_shape(name: str, tok, cfg, *, window_bp: int, windows: list[str], ac
     sat = 3 * window_bp // 2  # every SNV of the window's central half (the tile it owns)
     return {
         "name": name,
-        "encoder": {"hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "heads": cfg.num_attention_heads, "kv_heads": cfg.num_key_value_heads, "intermediate": cfg.intermediate_size, "vocab": cfg.vocab_size, "parameters": params},
+        "encoder": {
+            "hidden": cfg.hidden_size,
+            "layers": cfg.num_hidden_layers,
+            "heads": cfg.num_attention_heads,
+            "kv_heads": cfg.num_key_value_heads,
+            "intermediate": cfg.intermediate_size,
+            "vocab": cfg.vocab_size,
+            "parameters": params,
+        },
         "predictor": {**predictor, "state_dim": cfg.hidden_size, "action_dim": action_dim},
         "window_bp": window_bp,
         "tokens_per_window": len(rows[0]),
@@ -139,14 +149,24 @@ def measure_shape(name: str, tok, cfg, *, window_bp: int, windows: list[str], ac
         "flop_ratio_encoder_pass_to_predictor_row": round(f_enc / max(1, f_pred // PREDICTOR_BATCH), 1),
         "derived": {
             "what": "per-variant model cost from the timings: GenoLeWM = encoder/v + predictor row; baseline = encoder (ALT) + encoder/v (REF), v = variants per window",
-            "sparse_1_per_window": {"world_model_s": round(enc_s + pred_s, 5), "baseline_s": round(2 * enc_s, 5), "ratio": round(2 * enc_s / (enc_s + pred_s), 2)},
-            f"saturation_{sat}_per_window": {"world_model_s": round(enc_s / sat + pred_s, 7), "baseline_s": round(enc_s + enc_s / sat, 5), "ratio": round((enc_s + enc_s / sat) / (enc_s / sat + pred_s), 1)},
+            "sparse_1_per_window": {
+                "world_model_s": round(enc_s + pred_s, 5),
+                "baseline_s": round(2 * enc_s, 5),
+                "ratio": round(2 * enc_s / (enc_s + pred_s), 2),
+            },
+            f"saturation_{sat}_per_window": {
+                "world_model_s": round(enc_s / sat + pred_s, 7),
+                "baseline_s": round(enc_s + enc_s / sat, 5),
+                "ratio": round((enc_s + enc_s / sat) / (enc_s / sat + pred_s), 1),
+            },
         },
     }
 
 
 def _main(argv: list[str] | None) -> int:
-    p = ArgumentParser(prog="python -m bench.carbon_shape", description="Encoder vs predictor cost at Carbon-500M-like shapes on 8 kb windows, beside the tiny stand-in's.")
+    p = ArgumentParser(
+        prog="python -m bench.carbon_shape", description="Encoder vs predictor cost at Carbon-500M-like shapes on 8 kb windows, beside the tiny stand-in's."
+    )
     p.add_argument("--fasta", default=None, help="windows are cut from this FASTA (default: the bundled chrM example)")
     p.add_argument("--window-bp", type=int, default=8000)
     p.add_argument("--windows", type=int, default=2, help="8 kb windows to encode (one per call)")
@@ -182,11 +202,31 @@ def _main(argv: list[str] | None) -> int:
     train = load_config(config_path("first_experiment/train-carbon-500m-snv.yaml"))
     pr = msgspec.to_builtins(train.predictor)
     predictor = {k: int(pr[k]) for k in ("d_model", "depth", "heads", "mlp_ratio", "history")}
-    big_cfg = _llama_config(tok, hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads, intermediate=args.intermediate, window_bp=args.window_bp)
+    big_cfg = _llama_config(
+        tok, hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads, intermediate=args.intermediate, window_bp=args.window_bp
+    )
     t0 = time.perf_counter()
-    big = measure_shape("carbon-500m-shaped", tok, big_cfg, window_bp=args.window_bp, windows=windows, action_dim=int(train.action.dim), predictor=predictor, predictor_samples=args.predictor_samples)
+    big = measure_shape(
+        "carbon-500m-shaped",
+        tok,
+        big_cfg,
+        window_bp=args.window_bp,
+        windows=windows,
+        action_dim=int(train.action.dim),
+        predictor=predictor,
+        predictor_samples=args.predictor_samples,
+    )
     small_cfg = _llama_config(tok, hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128, window_bp=600)
-    small = measure_shape("tiny-stand-in-shaped", tok, small_cfg, window_bp=600, windows=[w[:600] for w in windows] * 5, action_dim=64, predictor={"d_model": 96, "depth": 2, "heads": 4, "mlp_ratio": 2, "history": 1}, predictor_samples=args.predictor_samples)
+    small = measure_shape(
+        "tiny-stand-in-shaped",
+        tok,
+        small_cfg,
+        window_bp=600,
+        windows=[w[:600] for w in windows] * 5,
+        action_dim=64,
+        predictor={"d_model": 96, "depth": 2, "heads": 4, "mlp_ratio": 2, "history": 1},
+        predictor_samples=args.predictor_samples,
+    )
     one, five, fifteen = os.getloadavg()
     doc = {
         "schema_version": "1.0.0",
@@ -196,14 +236,26 @@ def _main(argv: list[str] | None) -> int:
         "shapes_note": "Carbon-500M-like shapes assumed (the repository carries no Carbon config): override with --hidden/--layers/--heads/--kv-heads/--intermediate; predictor from configs/first_experiment/train-carbon-500m-snv.yaml.",
         "shapes": [big, small],
         "seconds": round(time.perf_counter() - t0, 1),
-        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(), "torch": torch.__version__.split("+")[0], "torch_threads": torch.get_num_threads(), "device": "cpu", "dtype": "float32", "python": platform.python_version()},
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__.split("+")[0],
+            "torch_threads": torch.get_num_threads(),
+            "device": "cpu",
+            "dtype": "float32",
+            "python": platform.python_version(),
+        },
         "load": {"loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2), "loadavg_15m": round(fifteen, 2)},
         "command": ["python", "-m", "bench.carbon_shape"] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])],
         "claim_boundary": CLAIM,
     }
     atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
     for s in (big, small):
-        print(f"{s['name']}: encoder {s['encoder_s_per_window']['median']} s/window ({s['window_bp']} bp), predictor {s['predictor_s_per_variant']['median'] * 1e6:.1f} µs/variant → encoder pass = {s['time_ratio_encoder_pass_to_predictor_row']}× a predictor row (FLOPs {s['flop_ratio_encoder_pass_to_predictor_row']}×)", file=sys.stderr)
+        print(
+            f"{s['name']}: encoder {s['encoder_s_per_window']['median']} s/window ({s['window_bp']} bp), predictor {s['predictor_s_per_variant']['median'] * 1e6:.1f} µs/variant → encoder pass = {s['time_ratio_encoder_pass_to_predictor_row']}× a predictor row (FLOPs {s['flop_ratio_encoder_pass_to_predictor_row']}×)",
+            file=sys.stderr,
+        )
     return 0
 
 

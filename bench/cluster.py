@@ -75,25 +75,43 @@ def measure(model_dir: str, *, variants: int, shards: int, threads: int) -> dict
             for workers in (1, 2):
                 out = t / f"ray{workers}.jsonl"
                 t0 = time.perf_counter()
-                run = score_vcf_ray(model_dir, vcf, fa, output_scores=out, output_receipts=t / f"ray{workers}.r.jsonl", device="cpu", threads=threads, progress=False, options=RayOptions(shards=shards, workers=workers))
+                run = score_vcf_ray(
+                    model_dir,
+                    vcf,
+                    fa,
+                    output_scores=out,
+                    output_receipts=t / f"ray{workers}.r.jsonl",
+                    device="cpu",
+                    threads=threads,
+                    progress=False,
+                    options=RayOptions(shards=shards, workers=workers),
+                )
                 wall = time.perf_counter() - t0
                 shard_s = [float(s["seconds"]) for s in run.shards]
-                runs.append({
-                    "workers": workers,
-                    "shards": shards,
-                    "wall_s": round(wall, 3),
-                    "variants_per_s": round(run.summary.alts / wall, 1),
-                    "ratio_to_single_process": round(base_s / wall, 3),
-                    "overhead_per_shard_s": round((wall - base_s) / shards, 3),
-                    "shard_scoring_s": {"sum": round(sum(shard_s), 3), "max": round(max(shard_s), 3)},
-                    "scores_identical_to_single_process": out.read_bytes() == (t / "base.jsonl").read_bytes(),
-                })
+                runs.append(
+                    {
+                        "workers": workers,
+                        "shards": shards,
+                        "wall_s": round(wall, 3),
+                        "variants_per_s": round(run.summary.alts / wall, 1),
+                        "ratio_to_single_process": round(base_s / wall, 3),
+                        "overhead_per_shard_s": round((wall - base_s) / shards, 3),
+                        "shard_scoring_s": {"sum": round(sum(shard_s), 3), "max": round(max(shard_s), 3)},
+                        "scores_identical_to_single_process": out.read_bytes() == (t / "base.jsonl").read_bytes(),
+                    }
+                )
         one, two = runs
         return {
             "schema_version": "1.0.0",
             "generated_by": "bench.cluster",
             "stand_in": base.stand_in,
-            **({"stand_in_note": "Measured with the tiny stand-in encoder: scoring is cheap, so the figures show the engine's overhead, not a real model's throughput."} if base.stand_in else {}),
+            **(
+                {
+                    "stand_in_note": "Measured with the tiny stand-in encoder: scoring is cheap, so the figures show the engine's overhead, not a real model's throughput."
+                }
+                if base.stand_in
+                else {}
+            ),
             "variants": base.alts,
             "baseline_single_process": {"wall_s": round(base_s, 3), "variants_per_s": round(base.alts / base_s, 1)},
             "ray": runs,
@@ -127,7 +145,11 @@ def _main(argv: list[str] | None) -> int:
     res["command"] = f"python -m bench.cluster --model-dir MODEL --variants {args.variants} --shards {args.shards} --threads {args.threads}"
     atomic_write_text(args.output_json, json.dumps(res, indent=2, sort_keys=True) + "\n")
     base = res["baseline_single_process"]
-    print(f"single process: {base['variants_per_s']} variants/s; " + "; ".join(f"ray {r['workers']} worker(s): {r['variants_per_s']} variants/s, overhead/shard {r['overhead_per_shard_s']} s" for r in res["ray"]), file=sys.stderr)
+    print(
+        f"single process: {base['variants_per_s']} variants/s; "
+        + "; ".join(f"ray {r['workers']} worker(s): {r['variants_per_s']} variants/s, overhead/shard {r['overhead_per_shard_s']} s" for r in res["ray"]),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -118,8 +118,12 @@ def first_frame(workdir: Path, runs: int, *, fresh: bool) -> dict:
         inner.append(res["first_frame_s"])
         heavy.update(res["heavy"])
         gates = res["gates"]
-    return {"first_frame_s": round(statistics.median(inner), 3), "process_wall_s": round(statistics.median(outer), 3),
-            "gates": gates, "imported_heavy": sorted(heavy)}
+    return {
+        "first_frame_s": round(statistics.median(inner), 3),
+        "process_wall_s": round(statistics.median(outer), 3),
+        "gates": gates,
+        "imported_heavy": sorted(heavy),
+    }
 
 
 def table_paint(workdir: Path, runs: int) -> dict:
@@ -130,9 +134,17 @@ def table_paint(workdir: Path, runs: int) -> dict:
 
 def run(n: int = 100_000, runs: int = 5) -> dict:
     """Run every measurement; return the results dict."""
-    out: dict = {"schema_version": "1.0.0", "generated_by": "bench.cockpit", "events": n, "runs": runs, "cpu_count": os.cpu_count(),
-                 "python": platform.python_version(), "machine": platform.machine(), "terminal": "80x24 headless",
-                 "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
+    out: dict = {
+        "schema_version": "1.0.0",
+        "generated_by": "bench.cockpit",
+        "events": n,
+        "runs": runs,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "terminal": "80x24 headless",
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         fresh = first_frame(Path(tmp) / "fresh", runs, fresh=True)
         out.update(fresh)

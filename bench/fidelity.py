@@ -40,7 +40,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def curve(model_dir: Path, fasta: str, train_fasta: str, sizes: list[int], *, n_edits: int, seed: int, regions: str, resamples: int, steps: int | None) -> list[dict[str, Any]]:
+def curve(
+    model_dir: Path, fasta: str, train_fasta: str, sizes: list[int], *, n_edits: int, seed: int, regions: str, resamples: int, steps: int | None
+) -> list[dict[str, Any]]:
     """Held-out fidelity of the package's recipe re-trained with each number of synthetic edits."""
     import msgspec
 
@@ -61,20 +63,32 @@ def curve(model_dir: Path, fasta: str, train_fasta: str, sizes: list[int], *, n_
             train_s = time.perf_counter() - t0
             pkg = ModelPackage.load(Path(tmp) / "run", device="cpu")
             doc = run_fidelity(pkg, fasta, n_edits=n_edits, seed=seed, regions=regions, resamples=resamples)
-        rows.append({"training_edits": n, "train_examples": rec["split"]["n_train"], "train_seconds": round(train_s, 1), "regions": doc["regions"], "tracks": doc["tracks"]})
+        rows.append(
+            {
+                "training_edits": n,
+                "train_examples": rec["split"]["n_train"],
+                "train_seconds": round(train_s, 1),
+                "regions": doc["regions"],
+                "tracks": doc["tracks"],
+            }
+        )
         snv = doc["tracks"]["snv"]
         print(f"curve N={n}: snv mse {snv['mse']:.4f} vs source {snv['source_state_mse']:.4f}, spearman {snv['spearman']:.3f}", file=sys.stderr)
     return rows
 
 
 def _main(argv: list[str] | None) -> int:
-    p = ArgumentParser(prog="python -m bench.fidelity", description="Predictor fidelity to its frozen encoder on held-out edits, beside the source-state baseline.")
+    p = ArgumentParser(
+        prog="python -m bench.fidelity", description="Predictor fidelity to its frozen encoder on held-out edits, beside the source-state baseline."
+    )
     p.add_argument("--model-dir", required=True, help="model package directory")
     p.add_argument("--fasta", required=True, help="FASTA to draw edits from (its held-out blocks when it is the training reference)")
     p.add_argument("--output-json", default="bench/results/fidelity.json")
     p.add_argument("--n-edits", type=int, default=600, help="edits per track (default 600)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--regions", choices=("auto", "heldout", "all"), default="auto", help="auto: held-out blocks of the training reference, all of any other FASTA")
+    p.add_argument(
+        "--regions", choices=("auto", "heldout", "all"), default="auto", help="auto: held-out blocks of the training reference, all of any other FASTA"
+    )
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--curve", action="store_true", help="also re-train the recipe with --curve-sizes synthetic edits and report held-out figures against N")
     p.add_argument("--curve-sizes", type=int, nargs="+", default=[100, 1000, 4000])
@@ -101,7 +115,17 @@ def _main(argv: list[str] | None) -> int:
         doc = run_fidelity(pkg, args.fasta, n_edits=args.n_edits, seed=args.seed, regions=args.regions, resamples=args.bootstrap)
         doc["seconds"] = round(time.perf_counter() - t0, 1)
         if args.curve:
-            doc["curve"] = curve(Path(args.model_dir), args.fasta, args.train_fasta or str(example_path("rCRS_chrM.fa")), args.curve_sizes, n_edits=args.n_edits, seed=args.seed, regions=args.regions, resamples=args.bootstrap, steps=args.curve_steps)
+            doc["curve"] = curve(
+                Path(args.model_dir),
+                args.fasta,
+                args.train_fasta or str(example_path("rCRS_chrM.fa")),
+                args.curve_sizes,
+                n_edits=args.n_edits,
+                seed=args.seed,
+                regions=args.regions,
+                resamples=args.bootstrap,
+                steps=args.curve_steps,
+            )
     doc["machine"] = machine()
     if args.note:
         doc["note"] = args.note

@@ -112,9 +112,29 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str,
 
 def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, threads: int | None, device: str, numerics: str = "default") -> list[str]:
     """``geno-lewm-score`` with every output a user asks for (scores, receipts, VCF, Parquet), in ``numerics`` mode."""
-    cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(fasta),
-           "--output-scores", str(out / "s.jsonl"), "--output-receipts", str(out / "r.jsonl"), "--output-vcf", str(out / "s.vcf.gz"),
-           "--output-parquet", str(out / "s.parquet"), "--device", device, "--quiet", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "geno_lewm.cli.score",
+        "--model-dir",
+        str(model_dir),
+        "--vcf",
+        str(vcf),
+        "--fasta",
+        str(fasta),
+        "--output-scores",
+        str(out / "s.jsonl"),
+        "--output-receipts",
+        str(out / "r.jsonl"),
+        "--output-vcf",
+        str(out / "s.vcf.gz"),
+        "--output-parquet",
+        str(out / "s.parquet"),
+        "--device",
+        device,
+        "--quiet",
+        "--json",
+    ]
     if numerics != "default":
         cmd += ["--numerics", numerics]
     return cmd + (["--threads", str(threads)] if threads else [])
@@ -122,9 +142,28 @@ def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, 
 
 def baseline_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, window_bp: int, device: str) -> list[str]:
     """``geno-lewm-carbon-baseline`` on the package's encoder and window width (no log-likelihood cache)."""
-    return [sys.executable, "-m", "geno_lewm.cli.carbon_baseline", "--artifact-root", "/", "--vcf", str(Path(vcf).resolve()), "--fasta", str(Path(fasta).resolve()),
-            "--carbon-model-dir", str((Path(model_dir) / "encoder").resolve()), "--output-scores", str((out / "b.jsonl").resolve()),
-            "--window-bp", str(window_bp), "--batch-size", "64", "--device", device, "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "geno_lewm.cli.carbon_baseline",
+        "--artifact-root",
+        "/",
+        "--vcf",
+        str(Path(vcf).resolve()),
+        "--fasta",
+        str(Path(fasta).resolve()),
+        "--carbon-model-dir",
+        str((Path(model_dir) / "encoder").resolve()),
+        "--output-scores",
+        str((out / "b.jsonl").resolve()),
+        "--window-bp",
+        str(window_bp),
+        "--batch-size",
+        "64",
+        "--device",
+        device,
+        "--json",
+    ]
 
 
 def _child_env(threads: int | None) -> dict[str, str]:
@@ -152,8 +191,11 @@ def measure_startup(model_dir: str, fasta: str, work: Path, *, repeats: int, thr
     env = _child_env(threads)
     torch_t, score_t, base_t, score_rss, torch_rss = [], [], [], [], []
     for r in range(repeats):
-        runs = [("torch", [sys.executable, "-c", "import torch"]), ("score", score_cmd(model_dir, vcf, fasta, work, threads=threads, device=device)),
-                ("base", baseline_cmd(model_dir, vcf, fasta, work, window_bp=window_bp, device=device))]
+        runs = [
+            ("torch", [sys.executable, "-c", "import torch"]),
+            ("score", score_cmd(model_dir, vcf, fasta, work, threads=threads, device=device)),
+            ("base", baseline_cmd(model_dir, vcf, fasta, work, window_bp=window_bp, device=device)),
+        ]
         for name, cmd in runs if r % 2 == 0 else runs[::-1]:
             res = run_child(cmd, env=env)
             {"torch": torch_t, "score": score_t, "base": base_t}[name].append(res["wall_s"])
@@ -177,7 +219,21 @@ def measure_startup(model_dir: str, fasta: str, work: Path, *, repeats: int, thr
     }
 
 
-def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alts: int, work: Path, *, repeats: int, threads: int | None, device: str, window_bp: int, baseline: bool = True, numerics_ab: bool = False) -> dict[str, Any]:
+def measure_density(
+    name: str,
+    model_dir: str,
+    vcf: Path,
+    fasta: str | Path,
+    alts: int,
+    work: Path,
+    *,
+    repeats: int,
+    threads: int | None,
+    device: str,
+    window_bp: int,
+    baseline: bool = True,
+    numerics_ab: bool = False,
+) -> dict[str, Any]:
     """Both commands end to end on one generated VCF, alternating A/B over ``repeats``.
 
     With ``numerics_ab`` the world model also runs with ``--numerics reproducible`` in the same
@@ -193,7 +249,7 @@ def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alt
             runs.append(("base", baseline_cmd(model_dir, vcf, fasta, work, window_bp=window_bp, device=device)))
         if numerics_ab:
             runs.append(("pinned", score_cmd(model_dir, vcf, fasta, work, threads=threads, device=device, numerics="reproducible")))
-        order = runs[r % len(runs):] + runs[: r % len(runs)]  # the arm that goes first rotates per repeat
+        order = runs[r % len(runs) :] + runs[: r % len(runs)]  # the arm that goes first rotates per repeat
         for who, cmd in order:
             res = run_child(cmd, env=env)
             res["summary"] = json.loads(res.pop("stdout"))
@@ -258,7 +314,9 @@ def measure_density(name: str, model_dir: str, vcf: Path, fasta: str | Path, alt
 # --------------------------------------------------------------------------------------------
 
 
-def measure(model_dir: str, vcf: str, fasta: str, *, window: str | None, variant: str | None, samples: int, warmup: int, batch_size: int, device: str) -> dict[str, Any]:
+def measure(
+    model_dir: str, vcf: str, fasta: str, *, window: str | None, variant: str | None, samples: int, warmup: int, batch_size: int, device: str
+) -> dict[str, Any]:
     """Kernel-only measurements (``Scorer.score`` vs ``BaselineScorer.score`` in-process, alternating A/B)."""
     import torch
 
@@ -324,7 +382,12 @@ def measure(model_dir: str, vcf: str, fasta: str, *, window: str | None, variant
         "single_variant_latency_ms": {"median": round(statistics.median(lat), 3), "min": round(min(lat), 3), "max": round(max(lat), 3)},
         "baseline_single_variant_latency_ms": {"median": round(statistics.median(lat_base), 3)},
         "batched_throughput_variants_per_s": round(lewm_vps, 1),
-        "baseline": {"name": "carbon_zero_shot", "variants_per_s": round(base_vps, 1), "encoder_calls": bstats.encoder_calls, "sequences_encoded": bstats.sequences_encoded},
+        "baseline": {
+            "name": "carbon_zero_shot",
+            "variants_per_s": round(base_vps, 1),
+            "encoder_calls": bstats.encoder_calls,
+            "sequences_encoded": bstats.sequences_encoded,
+        },
         "speedup_vs_baseline": round(lewm_vps / base_vps, 2),
         "work": s,
         "one_encoder_pass_per_window": s["windows_encoded"] == s["distinct_windows"],
@@ -346,7 +409,19 @@ def measure(model_dir: str, vcf: str, fasta: str, *, window: str | None, variant
     }
 
 
-KERNEL_ONLY_FIELDS = ("single_variant_latency_ms", "baseline_single_variant_latency_ms", "batched_throughput_variants_per_s", "baseline", "speedup_vs_baseline", "work", "one_encoder_pass_per_window", "peak_memory_mib", "variants", "distinct_windows", "variants_per_window")
+KERNEL_ONLY_FIELDS = (
+    "single_variant_latency_ms",
+    "baseline_single_variant_latency_ms",
+    "batched_throughput_variants_per_s",
+    "baseline",
+    "speedup_vs_baseline",
+    "work",
+    "one_encoder_pass_per_window",
+    "peak_memory_mib",
+    "variants",
+    "distinct_windows",
+    "variants_per_window",
+)
 
 
 def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -355,7 +430,14 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
     def add(name: str, measured: float | None, target: float, *, at_most: bool = False) -> None:
         if measured is not None:
-            rows.append({"name": name, "target": ("≤ " if at_most else "≥ ") + str(target), "measured": measured, "met": measured <= target if at_most else measured >= target})
+            rows.append(
+                {
+                    "name": name,
+                    "target": ("≤ " if at_most else "≥ ") + str(target),
+                    "measured": measured,
+                    "met": measured <= target if at_most else measured >= target,
+                }
+            )
 
     st = doc.get("startup")
     dens = doc.get("densities", {})
@@ -363,7 +445,11 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     add("start-up to first score / bare torch import", st and st["ratio_vs_torch_import"], TARGETS["startup_vs_torch_import"], at_most=True)
     rss = [d["peak_rss_mb"] for d in dens.values()] + ([whole["peak_rss_mb"]] if whole else [])
     add("peak RSS MB (any run)", max(rss) if rss else None, TARGETS["peak_rss_mb"], at_most=True)
-    add("every SNV of the first contig, end to end incl. start-up, variants/s", whole and whole["world_model_vps_with_startup"], TARGETS["whole_contig_vps_with_startup"])
+    add(
+        "every SNV of the first contig, end to end incl. start-up, variants/s",
+        whole and whole["world_model_vps_with_startup"],
+        TARGETS["whole_contig_vps_with_startup"],
+    )
     add("sparse variants/s (scoring time)", dens.get("sparse", {}).get("world_model_vps"), TARGETS["sparse_vps"])
     add("end-to-end ratio at saturation", dens.get("saturation", {}).get("end_to_end_ratio"), TARGETS["ratio_saturation"])
     add("end-to-end ratio at sparse density", dens.get("sparse", {}).get("end_to_end_ratio"), TARGETS["ratio_sparse"])
@@ -372,10 +458,15 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
-    p = ArgumentParser(prog="python -m bench.inference", description="Benchmark geno-lewm-score end to end against the Carbon zero-shot baseline on the same encoder, by variant density.")
+    p = ArgumentParser(
+        prog="python -m bench.inference",
+        description="Benchmark geno-lewm-score end to end against the Carbon zero-shot baseline on the same encoder, by variant density.",
+    )
     p.add_argument("--model-dir", help="model package (default: build or reuse the stand-in demo model in --workdir)")
     p.add_argument("--fasta", required=True)
-    p.add_argument("--vcf", help="a VCF for the kernel-only figure (default: the generated clustered VCF); with it, densities run only when --densities names them")
+    p.add_argument(
+        "--vcf", help="a VCF for the kernel-only figure (default: the generated clustered VCF); with it, densities run only when --densities names them"
+    )
     p.add_argument("--output-json", default="bench/results/inference.json")
     p.add_argument("--densities", nargs="*", choices=DENSITIES, default=None, help="densities to run end to end (default: all three, none with --vcf)")
     p.add_argument("--repeats", type=int, default=3, help="A/B repeats per end-to-end measurement (medians reported)")
@@ -391,7 +482,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (this process and the children)")
     add_device_flag(p, default="auto")
-    p.add_argument("--numerics-ab", default="clustered", choices=(*DENSITIES, "none"), help="density at which the world model also runs with --numerics reproducible, alternating with the default (CPU only; default clustered)")
+    p.add_argument(
+        "--numerics-ab",
+        default="clustered",
+        choices=(*DENSITIES, "none"),
+        help="density at which the world model also runs with --numerics reproducible, alternating with the default (CPU only; default clustered)",
+    )
     p.add_argument("--release-efficiency", action="store_true", help="write efficiency_report.json evidence (generated_by=tools.release.efficiency_report)")
     return p
 
@@ -413,7 +509,11 @@ def _main(argv: list[str] | None) -> int:
             first_len = fa.get_reference_length(first)
         need = int(args.reference_mb * 1_000_000)
         dense_fasta: Path = Path(args.fasta) if total >= need else write_reference(work / "synthetic.fa", total_bp=need, seed=args.seed)
-        reference_note = f"{Path(args.fasta).name}" if total >= need else f"synthetic {args.reference_mb} Mb reference, seed {args.seed} (--fasta holds {total:,} bp, too short for these densities)"
+        reference_note = (
+            f"{Path(args.fasta).name}"
+            if total >= need
+            else f"synthetic {args.reference_mb} Mb reference, seed {args.seed} (--fasta holds {total:,} bp, too short for these densities)"
+        )
         vcfs: dict[str, tuple[Path, Path, int]] = {}
         for d in DENSITIES:
             if d == "saturation":
@@ -434,21 +534,63 @@ def _main(argv: list[str] | None) -> int:
             end_to_end["densities"] = {}
             for d in densities:
                 vcf, fasta, n = vcfs[d]
-                end_to_end["densities"][d] = measure_density(d, args.model_dir, vcf, fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp, numerics_ab=d == args.numerics_ab and args.device != "cuda")
-                print(f"{d}: {end_to_end['densities'][d]['world_model_vps']:,} vs {end_to_end['densities'][d]['baseline_vps']:,} variants/s → {end_to_end['densities'][d]['end_to_end_ratio']}×", file=sys.stderr)
+                end_to_end["densities"][d] = measure_density(
+                    d,
+                    args.model_dir,
+                    vcf,
+                    fasta,
+                    n,
+                    work,
+                    repeats=args.repeats,
+                    threads=args.threads,
+                    device=args.device,
+                    window_bp=window_bp,
+                    numerics_ab=d == args.numerics_ab and args.device != "cuda",
+                )
+                print(
+                    f"{d}: {end_to_end['densities'][d]['world_model_vps']:,} vs {end_to_end['densities'][d]['baseline_vps']:,} variants/s → {end_to_end['densities'][d]['end_to_end_ratio']}×",
+                    file=sys.stderr,
+                )
             if args.whole_contig_max_bp:
-                path, n = write_density_vcf(work / "whole.vcf", args.fasta, "saturation", seed=args.seed, region=(first, 0, min(first_len, args.whole_contig_max_bp)))
-                whole = measure_density("whole_contig", args.model_dir, path, args.fasta, n, work, repeats=args.repeats, threads=args.threads, device=args.device, window_bp=window_bp, baseline=False)
+                path, n = write_density_vcf(
+                    work / "whole.vcf", args.fasta, "saturation", seed=args.seed, region=(first, 0, min(first_len, args.whole_contig_max_bp))
+                )
+                whole = measure_density(
+                    "whole_contig",
+                    args.model_dir,
+                    path,
+                    args.fasta,
+                    n,
+                    work,
+                    repeats=args.repeats,
+                    threads=args.threads,
+                    device=args.device,
+                    window_bp=window_bp,
+                    baseline=False,
+                )
                 whole["region"] = f"{first}:1-{min(first_len, args.whole_contig_max_bp)}"
                 end_to_end["whole_contig_saturation"] = whole
-                print(f"whole contig: {whole['variants']:,} variants end to end in {whole['world_model_wall_s']['median']} s ({whole['world_model_vps_with_startup']:,}/s incl. start-up)", file=sys.stderr)
+                print(
+                    f"whole contig: {whole['variants']:,} variants end to end in {whole['world_model_wall_s']['median']} s ({whole['world_model_vps_with_startup']:,}/s incl. start-up)",
+                    file=sys.stderr,
+                )
         # kernel only, last: torch is loaded into this process only after every child has run
         if args.threads:
             import torch
 
             torch.set_num_threads(args.threads)
         kernel_vcf, kernel_fasta = (args.vcf, args.fasta) if args.vcf else (str(vcfs["clustered"][0]), str(vcfs["clustered"][1]))
-        res = measure(args.model_dir, kernel_vcf, kernel_fasta, window=args.window, variant=args.variant, samples=args.samples, warmup=args.warmup, batch_size=args.batch_size, device=args.device)
+        res = measure(
+            args.model_dir,
+            kernel_vcf,
+            kernel_fasta,
+            window=args.window,
+            variant=args.variant,
+            samples=args.samples,
+            warmup=args.warmup,
+            batch_size=args.batch_size,
+            device=args.device,
+        )
     root = Path(args.model_dir)
     command = ["python", "-m", "bench.inference"] + [relative_or_name(a, root) if os.path.isabs(a) else a for a in (argv if argv is not None else sys.argv[1:])]
 

@@ -40,10 +40,20 @@ def _synthetic(i: int) -> tuple[str, dict]:
     if r == 0:
         return "step_started", {"run_id": run, "step": step, "argv": ["python", "-m", f"tools.release.{step}"]}
     if r in (1, 2, 3, 4):
-        return "artifact_recorded", {"run_id": run, "step": step, "role": "output" if r % 2 else "input",
-                                     "path": f"release/{step}/file-{i}.json", "sha256": f"{i:064x}", "size": 1000 + i}
+        return "artifact_recorded", {
+            "run_id": run,
+            "step": step,
+            "role": "output" if r % 2 else "input",
+            "path": f"release/{step}/file-{i}.json",
+            "sha256": f"{i:064x}",
+            "size": 1000 + i,
+        }
     if r == 9:
-        return ("step_passed", {"run_id": run, "step": step}) if i % 7 else ("step_failed", {"run_id": run, "step": step, "code": "EVAL.LOW_AUROC", "message": "below threshold"})
+        return (
+            ("step_passed", {"run_id": run, "step": step})
+            if i % 7
+            else ("step_failed", {"run_id": run, "step": step, "code": "EVAL.LOW_AUROC", "message": "below threshold"})
+        )
     return "note", {"text": f"synthetic note {i}", "tags": ["bench"]}
 
 
@@ -51,7 +61,14 @@ def build_ledger(path: str | os.PathLike[str], n: int, *, signer: Signer | None 
     """Create a ledger at ``path`` with about ``n`` events (genesis, gates, a realistic mix, checkpoints); return its signer."""
     signer = signer or Signer.generate()
     led = Ledger.init(path, signer)
-    size = led.append("gates_defined", {"gates": [{"name": s, "steps": [s], "issue_refs": [f"#{k}"], "needs": [_STEPS[k - 1]] if k else []} for k, s in enumerate(_STEPS)]}, signer) + 1
+    size = (
+        led.append(
+            "gates_defined",
+            {"gates": [{"name": s, "steps": [s], "issue_refs": [f"#{k}"], "needs": [_STEPS[k - 1]] if k else []} for k, s in enumerate(_STEPS)]},
+            signer,
+        )
+        + 1
+    )
     i = 0
     since_cp = 0
     while size < n:  # each append/checkpoint returns its seqs, so the head is known without re-reading it
@@ -76,9 +93,15 @@ def _status_startup(ledger_path: Path, runs: int = 7) -> float:
 
 def run(n: int = 100_000, single: int = 200) -> dict:
     """Run every measurement; return the results dict."""
-    out: dict = {"schema_version": "1.0.0", "generated_by": "bench.ledger", "events": n, "cpu_count": os.cpu_count(),
-                 "python": platform.python_version(), "machine": platform.machine(),
-                 "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}  # other work on the machine skews every figure
+    out: dict = {
+        "schema_version": "1.0.0",
+        "generated_by": "bench.ledger",
+        "events": n,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }  # other work on the machine skews every figure
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "bench.duckdb"
         t = time.perf_counter()

@@ -39,7 +39,9 @@ FASTA = ROOT / "examples" / "rCRS_chrM.fa"
 #: The arms: (name, --numerics, --threads). "default, 1 thread" separates the kernel cost from the thread count.
 ARMS: tuple[tuple[str, str, int | None], ...] = (("default", "default", None), ("default, 1 thread", "default", 1), ("reproducible", "reproducible", None))
 KERNEL_VARS = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-STAND_IN_NOTE = "Measured with the tiny stand-in model (tests/baselines/bit_match/model): real Carbon weights are larger, so the per-variant share of the cost grows."
+STAND_IN_NOTE = (
+    "Measured with the tiny stand-in model (tests/baselines/bit_match/model): real Carbon weights are larger, so the per-variant share of the cost grows."
+)
 
 
 def synthetic_vcf(path: Path, fasta: Path, n: int) -> int:
@@ -88,7 +90,27 @@ def run_once(mode: str, vcf: Path, fasta: Path, work: Path, threads: int | None 
     out = work / f"{mode}-{threads}"
     out.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARS}
-    cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", str(PACKAGE), "--vcf", str(vcf), "--fasta", str(fasta), "--output-scores", str(out / "s.jsonl"), "--output-receipts", str(out / "r.jsonl"), "--device", "cpu", "--numerics", mode, "--quiet", "--json"] + (["--threads", str(threads)] if threads else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "geno_lewm.cli.score",
+        "--model-dir",
+        str(PACKAGE),
+        "--vcf",
+        str(vcf),
+        "--fasta",
+        str(fasta),
+        "--output-scores",
+        str(out / "s.jsonl"),
+        "--output-receipts",
+        str(out / "r.jsonl"),
+        "--device",
+        "cpu",
+        "--numerics",
+        mode,
+        "--quiet",
+        "--json",
+    ] + (["--threads", str(threads)] if threads else [])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
@@ -141,7 +163,24 @@ def matrix(output: Path) -> int:
         for name, settings, threads in _matrix_settings():
             env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARS}
             env.update(settings)
-            cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", str(PACKAGE), "--vcf", "in.vcf", "--fasta", "ref.fa", "--output-scores", "s.jsonl", "--output-receipts", "r.jsonl", "--device", "cpu", "--quiet"] + (["--threads", str(threads)] if threads else [])
+            cmd = [
+                sys.executable,
+                "-m",
+                "geno_lewm.cli.score",
+                "--model-dir",
+                str(PACKAGE),
+                "--vcf",
+                "in.vcf",
+                "--fasta",
+                "ref.fa",
+                "--output-scores",
+                "s.jsonl",
+                "--output-receipts",
+                "r.jsonl",
+                "--device",
+                "cpu",
+                "--quiet",
+            ] + (["--threads", str(threads)] if threads else [])
             proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise SystemExit(f"{name}: geno-lewm-score failed:\n{proc.stderr[-2000:]}")
@@ -149,7 +188,14 @@ def matrix(output: Path) -> int:
             scores = [json.loads(line)["score"] for line in data.splitlines()]
             ref = [json.loads(line)["score"] for line in committed.splitlines()]
             delta = max(abs(a - b) for a, b in zip(scores, ref, strict=True) if a is not None and b is not None)
-            row = {"setting": name, "environment": settings, "threads": threads, "scores_sha256": hashlib.sha256(data).hexdigest(), "matches_committed_bytes": data == committed, "max_abs_delta_vs_committed": delta}
+            row = {
+                "setting": name,
+                "environment": settings,
+                "threads": threads,
+                "scores_sha256": hashlib.sha256(data).hexdigest(),
+                "matches_committed_bytes": data == committed,
+                "max_abs_delta_vs_committed": delta,
+            }
             table.append(row)
             print(f"{name:<55} {'same bytes' if row['matches_committed_bytes'] else 'differs':>10}  max |Δ| {delta:.2g}", file=sys.stderr)
     doc = {
@@ -158,7 +204,12 @@ def matrix(output: Path) -> int:
         "stand_in": True,
         "stand_in_note": STAND_IN_NOTE,
         "machine": machine(),
-        "input": {"vcf": "examples/mt_known_variants.vcf", "reference": "examples/rCRS_chrM.fa", "model": "tests/baselines/bit_match/model", "committed": "tests/baselines/bit_match/scores.jsonl"},
+        "input": {
+            "vcf": "examples/mt_known_variants.vcf",
+            "reference": "examples/rCRS_chrM.fa",
+            "model": "tests/baselines/bit_match/model",
+            "committed": "tests/baselines/bit_match/scores.jsonl",
+        },
         "rows": table,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -186,11 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(FASTA, work / "ref.fa")
         n = synthetic_vcf(work / "in.vcf", FASTA, args.variants)
         for r in range(args.rounds):
-            order = ARMS[r % len(ARMS):] + ARMS[: r % len(ARMS)]  # rotate which arm goes first
+            order = ARMS[r % len(ARMS) :] + ARMS[: r % len(ARMS)]  # rotate which arm goes first
             for name, mode, threads in order:
                 res = run_once(mode, work / "in.vcf", work / "ref.fa", work, threads)
                 runs[name].append(res)
-                print(f"round {r + 1}/{args.rounds} {name:>18}: {res['wall_s']:.2f}s wall, {res['alts'] / res['scoring_s']:.0f} variants/s scoring", file=sys.stderr)
+                print(
+                    f"round {r + 1}/{args.rounds} {name:>18}: {res['wall_s']:.2f}s wall, {res['alts'] / res['scoring_s']:.0f} variants/s scoring",
+                    file=sys.stderr,
+                )
     a, b = runs["default"][-1]["scores"], runs["reproducible"][-1]["scores"]
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     max_delta = max(abs(x - y) for x, y in pairs)
@@ -198,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, _, _ in ARMS:
         walls = [float(x["wall_s"]) for x in runs[name]]
         rates = [int(x["alts"]) / float(x["scoring_s"]) for x in runs[name]]
-        per_mode[name] = {"wall_s_median": round(statistics.median(walls), 3), "wall_s_all": [round(w, 3) for w in walls], "scoring_variants_per_s_median": round(statistics.median(rates), 1)}
+        per_mode[name] = {
+            "wall_s_median": round(statistics.median(walls), 3),
+            "wall_s_all": [round(w, 3) for w in walls],
+            "scoring_variants_per_s_median": round(statistics.median(rates), 1),
+        }
     doc = {
         "schema_version": "1.0.0",
         "generated_by": "bench.numerics",
@@ -214,11 +272,15 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": "default",
         "ratio_reproducible_over_default": {
             "wall_s": round(per_mode["reproducible"]["wall_s_median"] / per_mode["default"]["wall_s_median"], 3),
-            "scoring_variants_per_s": round(per_mode["reproducible"]["scoring_variants_per_s_median"] / per_mode["default"]["scoring_variants_per_s_median"], 3),
+            "scoring_variants_per_s": round(
+                per_mode["reproducible"]["scoring_variants_per_s_median"] / per_mode["default"]["scoring_variants_per_s_median"], 3
+            ),
         },
         "ratio_reproducible_over_default_1_thread": {
             "wall_s": round(per_mode["reproducible"]["wall_s_median"] / per_mode["default, 1 thread"]["wall_s_median"], 3),
-            "scoring_variants_per_s": round(per_mode["reproducible"]["scoring_variants_per_s_median"] / per_mode["default, 1 thread"]["scoring_variants_per_s_median"], 3),
+            "scoring_variants_per_s": round(
+                per_mode["reproducible"]["scoring_variants_per_s_median"] / per_mode["default, 1 thread"]["scoring_variants_per_s_median"], 3
+            ),
         },
         "agreement": {
             "max_abs_delta_score": max_delta,
@@ -230,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     r = doc["ratio_reproducible_over_default"]
-    print(f"reproducible/default: wall {r['wall_s']}x, scoring throughput {r['scoring_variants_per_s']}x; max |Δ| score {max_delta:.3g} (within tolerance: {doc['agreement']['all_within_tolerance']})", file=sys.stderr)
+    print(
+        f"reproducible/default: wall {r['wall_s']}x, scoring throughput {r['scoring_variants_per_s']}x; max |Δ| score {max_delta:.3g} (within tolerance: {doc['agreement']['all_within_tolerance']})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -43,7 +43,12 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--steps", type=int, nargs="+", default=[5, 20])
     p.add_argument("--samples", type=int, default=3)
-    p.add_argument("--mode", choices=("auto", "chained", "anchored"), default="auto", help="rollout mode timed (geno_lewm.rollout.ROLLOUT_MODES; auto: anchored for context models)")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "chained", "anchored"),
+        default="auto",
+        help="rollout mode timed (geno_lewm.rollout.ROLLOUT_MODES; auto: anchored for context models)",
+    )
     add_device_flag(p, default="cpu")
     p.add_argument("--output-json", default="bench/results/rollout.json")
     args = p.parse_args(argv)
@@ -67,7 +72,9 @@ def _main(argv: list[str] | None) -> int:
     with Reference(args.fasta) as ref:
         for k in args.steps:
             chains = synthetic_chains(ref, wbp, n_chains=args.chains, steps=k, seed=k)
-            src, src_scales = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True)  # (C, D), (C,)
+            src, src_scales = encode_states(
+                pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True
+            )  # (C, D), (C,)
             src_scales = src_scales if pkg.uses_scale else None
 
             def anchored_path(chains: list = chains, k: int = k) -> None:
@@ -91,7 +98,9 @@ def _main(argv: list[str] | None) -> int:
 
             def chained_path() -> None:
                 # pays for what it needs: the one source encode of each chain's window, then K predictor calls
-                z, sc = encode_states(pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True)  # (C, D), (C,)
+                z, sc = encode_states(
+                    pkg.encoder, pkg.contract, [c.window.seq for c in chains], [c.edits[0].locus for c in chains], with_scales=True
+                )  # (C, D), (C,)
                 sc = sc if pkg.uses_scale else None  # timing only: the first locus's scale stands in for each step's
                 seqs = [c.window.seq for c in chains]
                 for t in range(k):
@@ -116,10 +125,19 @@ def _main(argv: list[str] | None) -> int:
                     path()
                     times.append(time.perf_counter() - t)
             mp, me = statistics.median(tp), statistics.median(te)
-            results.append({"k": k, "chains": len(chains), "predictor_rollout_s": round(mp, 5), "reencode_rollout_s": round(me, 5), "measured_speedup": round(me / mp, 2)})
+            results.append(
+                {"k": k, "chains": len(chains), "predictor_rollout_s": round(mp, 5), "reencode_rollout_s": round(me, 5), "measured_speedup": round(me / mp, 2)}
+            )
         one = [chains[0].window.seq]
         f_enc = flops(lambda: pkg.encoder.hidden_states(one, pkg.contract.resolved_layer(pkg.encoder.num_layers)))
-        f_pred = flops(lambda: pkg.predict(src[:1], [chains[0].edits[0]], [(chains[0].window.seq, chains[0].window.right_flank)] if pkg.uses_context else None, scales=src_scales[:1] if src_scales is not None else None))
+        f_pred = flops(
+            lambda: pkg.predict(
+                src[:1],
+                [chains[0].edits[0]],
+                [(chains[0].window.seq, chains[0].window.right_flank)] if pkg.uses_context else None,
+                scales=src_scales[:1] if src_scales is not None else None,
+            )
+        )
     doc = {
         "schema_version": "1.0.0",
         "generated_by": "bench.rollout",
@@ -142,7 +160,10 @@ def _main(argv: list[str] | None) -> int:
         doc["stand_in_note"] = STAND_IN_SENTENCE
     atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
     for r in results:
-        print(f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)", file=sys.stderr)
+        print(
+            f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -38,9 +38,13 @@ from bench.synth import DEFAULT_SEED, write_density_vcf, write_reference
 def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_before: dict[str, Any], *, complete: bool) -> dict[str, Any]:
     """Write the results so far (after every size: a run cut short still leaves its figures)."""
     big = [r for r in rows if r["variants"] >= 10_000] or rows
-    lin = {"smallest": big[0]["variants"], "largest": big[-1]["variants"], "us_per_variant_ratio_largest_to_smallest": round(big[-1]["us_per_variant"] / max(big[0]["us_per_variant"], 1e-9), 2),
-           "peak_rss_ratio_largest_to_smallest": round(big[-1]["peak_rss_mb"] / max(big[0]["peak_rss_mb"], 1e-9), 2),
-           "note": "1.0 = perfectly linear cost and flat memory; sizes under 10^4 are start-up dominated and left out"}
+    lin = {
+        "smallest": big[0]["variants"],
+        "largest": big[-1]["variants"],
+        "us_per_variant_ratio_largest_to_smallest": round(big[-1]["us_per_variant"] / max(big[0]["us_per_variant"], 1e-9), 2),
+        "peak_rss_ratio_largest_to_smallest": round(big[-1]["peak_rss_mb"] / max(big[0]["peak_rss_mb"], 1e-9), 2),
+        "note": "1.0 = perfectly linear cost and flat memory; sizes under 10^4 are start-up dominated and left out",
+    }
     manifest = json.loads((Path(args.model_dir) / "manifest.json").read_text())
     doc = {
         "schema_version": "1.0.0",
@@ -55,10 +59,24 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
         "sizes": rows,
         "linearity": lin,
         "targets": [
-            {"name": "10^6 variants/s (scoring time)", "target": "≥ 25000", "measured": rows[-1]["variants_per_s"], "met": rows[-1]["variants_per_s"] >= 25_000} if rows[-1]["variants"] >= 1_000_000 else None,
-            {"name": "peak RSS MB at any N", "target": "≤ 800", "measured": max(r["peak_rss_mb"] for r in rows), "met": max(r["peak_rss_mb"] for r in rows) <= 800},
+            {"name": "10^6 variants/s (scoring time)", "target": "≥ 25000", "measured": rows[-1]["variants_per_s"], "met": rows[-1]["variants_per_s"] >= 25_000}
+            if rows[-1]["variants"] >= 1_000_000
+            else None,
+            {
+                "name": "peak RSS MB at any N",
+                "target": "≤ 800",
+                "measured": max(r["peak_rss_mb"] for r in rows),
+                "met": max(r["peak_rss_mb"] for r in rows) <= 800,
+            },
         ],
-        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(), "python": platform.python_version(), "threads": args.threads or "default: CPUs not busy (geno_lewm.runtime.default_cpu_threads)", "device": args.device},
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "threads": args.threads or "default: CPUs not busy (geno_lewm.runtime.default_cpu_threads)",
+            "device": args.device,
+        },
         "load": {"before": load_before, "after": load_average()},
         "command": ["python", "-m", "bench.scale"] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])],
         "claim_boundary": "Timing evidence on a shared machine; not model-quality evidence.",
@@ -72,7 +90,10 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
 
 
 def _main(argv: list[str] | None) -> int:
-    p = ArgumentParser(prog="python -m bench.scale", description="geno-lewm-score end to end at 10^3 … 10^6 variants on a seeded synthetic reference: variants/s and peak RSS per size.")
+    p = ArgumentParser(
+        prog="python -m bench.scale",
+        description="geno-lewm-score end to end at 10^3 … 10^6 variants on a seeded synthetic reference: variants/s and peak RSS per size.",
+    )
     p.add_argument("--model-dir", help="model package (default: build or reuse the stand-in demo model in --workdir)")
     p.add_argument("--workdir", default="geno-lewm-workspace/demo")
     p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
@@ -115,12 +136,18 @@ def _main(argv: list[str] | None) -> int:
                 "load_after": load_average(),
             }
             rows.append(row)
-            print(f"N={scored:>9,}: {row['variants_per_s']:>10,.1f} variants/s ({row['wall_s']} s wall incl. start-up), peak RSS {row['peak_rss_mb']} MB", file=sys.stderr)
+            print(
+                f"N={scored:>9,}: {row['variants_per_s']:>10,.1f} variants/s ({row['wall_s']} s wall incl. start-up), peak RSS {row['peak_rss_mb']} MB",
+                file=sys.stderr,
+            )
             shutil.rmtree(out)
             vcf.unlink()
             _write(args, argv, rows, load_before, complete=False)
     lin = _write(args, argv, rows, load_before, complete=True)
-    print(f"linearity: per-variant cost ×{lin['us_per_variant_ratio_largest_to_smallest']} and peak RSS ×{lin['peak_rss_ratio_largest_to_smallest']} from {lin['smallest']:,} to {lin['largest']:,} variants", file=sys.stderr)
+    print(
+        f"linearity: per-variant cost ×{lin['us_per_variant_ratio_largest_to_smallest']} and peak RSS ×{lin['peak_rss_ratio_largest_to_smallest']} from {lin['smallest']:,} to {lin['largest']:,} variants",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -102,7 +102,16 @@ def _sites(fasta, density: str, *, seed: int, region: tuple[str, int, int] | Non
         raise ValueError(f"unknown density {density!r}")
 
 
-def write_density_vcf(path: str | Path, fasta_path: str | Path, density: str, *, seed: int = DEFAULT_SEED, region: tuple[str, int, int] | None = None, rate: float = 0.25, limit: int | None = None) -> tuple[Path, int]:
+def write_density_vcf(
+    path: str | Path,
+    fasta_path: str | Path,
+    density: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    region: tuple[str, int, int] | None = None,
+    rate: float = 0.25,
+    limit: int | None = None,
+) -> tuple[Path, int]:
     """Write a sorted sites-only VCF of ``density`` over ``fasta_path`` (or ``region``: chrom, start0, end0).
 
     Returns (path, ALT count). ``limit`` stops after that many ALTs (whole records only).

@@ -37,7 +37,15 @@ def run(out: Path, *, steps: int | None = None) -> dict:
         model = build_tiny_carbon(Path(tmp) / "tiny", pretrain_steps=40)
         build_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        rec = train_run(cfg, model_dir=model, run_dir=Path(tmp) / "run", fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), device="cpu", progress=False)
+        rec = train_run(
+            cfg,
+            model_dir=model,
+            run_dir=Path(tmp) / "run",
+            fasta=example_path("rCRS_chrM.fa"),
+            vcf=example_path("mt_known_variants.vcf"),
+            device="cpu",
+            progress=False,
+        )
         wall = time.perf_counter() - t1
     t = rec["timing"]
     doc = {

@@ -236,7 +236,9 @@ class CockpitApp(App[int]):
 
 def _main(argv: list[str] | None) -> int:
     parser = ArgumentParser(prog="geno-lewm-cockpit", description="The maintainer's cockpit: release gates, steps, rehearsal, ledger, SQL and demo.")
-    parser.add_argument("--workdir", metavar="DIR", help="release working directory (default: $GENO_LEWM_WORKSPACE or ./geno-lewm-workspace; created on first run)")
+    parser.add_argument(
+        "--workdir", metavar="DIR", help="release working directory (default: $GENO_LEWM_WORKSPACE or ./geno-lewm-workspace; created on first run)"
+    )
     parser.add_argument("--poll", type=float, default=POLL_INTERVAL_S, metavar="SECONDS", help="how often to re-read the ledger head (default: %(default)s)")
     args = parser.parse_args(argv)
     from ledger.workspace import check_workdir

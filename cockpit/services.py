@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 EVENT_COLUMNS = ["seq", "kind", "ts", "step", "key_id", "hash"]
 
 #: The Ledger screen's query: every event, one row each, straight to Arrow.
-EVENTS_QUERY = (
-    "SELECT seq, kind, ts, step, key_id, hash, event_id FROM v_events ORDER BY seq"
-)
+EVENTS_QUERY = "SELECT seq, kind, ts, step, key_id, hash, event_id FROM v_events ORDER BY seq"
 
 #: Example queries of the SQL console (name, query); one keystroke each.
 EXAMPLE_QUERIES: list[tuple[str, str]] = [
@@ -197,8 +195,15 @@ class Services:
                 bad = dict(stale_identities(idents, self.workdir))
                 rows += [ArtifactRow(role, i["path"], i["sha256"], i["size"], bad.get(i["path"], "fresh")) for i in idents]
         view = StepView(
-            name=spec.name, description=spec.description, module=spec.module, kind=spec.kind, available=spec.available(),
-            fixed_args=list(spec.fixed_args), latest=latest, artifacts=rows, runs=runs,
+            name=spec.name,
+            description=spec.description,
+            module=spec.module,
+            kind=spec.kind,
+            available=spec.available(),
+            fixed_args=list(spec.fixed_args),
+            latest=latest,
+            artifacts=rows,
+            runs=runs,
         )
         self._add_form(view)
         view.prerequisites = unmet_prerequisites(name, self.gate_states())
@@ -387,8 +392,9 @@ class Services:
         """Where the Demo screen writes its scores and receipts: ``<workdir>/tryout/``, never a release artifact."""
         return self.workdir / TRYOUT_DIR
 
-    def score_demo(self, model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *,
-                   log: Callable[[str], None] = lambda line: None) -> DemoResult:
+    def score_demo(
+        self, model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, log: Callable[[str], None] = lambda line: None
+    ) -> DemoResult:
         """Score ``vcf`` against ``fasta`` with ``model_dir`` (``score_vcf``), then verify the receipts.
 
         Outputs go to :attr:`tryout_dir` (``<workdir>/tryout/``), a folder no release step records,
@@ -471,7 +477,15 @@ def csv_ready(table: pa.Table) -> pa.Table:
     import pyarrow.types as pt
 
     def nested(t: pa.DataType) -> bool:
-        return pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or pt.is_struct(t) or pt.is_map(t) or pt.is_list_view(t) or pt.is_large_list_view(t)
+        return (
+            pt.is_list(t)
+            or pt.is_large_list(t)
+            or pt.is_fixed_size_list(t)
+            or pt.is_struct(t)
+            or pt.is_map(t)
+            or pt.is_list_view(t)
+            or pt.is_large_list_view(t)
+        )
 
     if not any(nested(f.type) for f in table.schema):
         return table

@@ -67,14 +67,20 @@ class LogpCache:
                     row = json.loads(line)
                     scope, key, value = row["scope"], row["sequence_sha256"], row["logp"]
                 except (json.JSONDecodeError, KeyError, TypeError):
-                    raise InputError("BAD_CACHE", f"{self.path.name} line {i} is not a log-likelihood cache row", "delete the cache file to rebuild it") from None
+                    raise InputError(
+                        "BAD_CACHE", f"{self.path.name} line {i} is not a log-likelihood cache row", "delete the cache file to rebuild it"
+                    ) from None
                 if row.get("schema_version", "").split(".")[0] != "1":
                     raise InputError("SCHEMA_COMPAT", f"{self.path.name} line {i}: unsupported schema_version {row.get('schema_version')!r}")
                 if scope != self.scope:
                     self._foreign.append(line.rstrip(b"\n"))
                     continue
                 if key in self.values:
-                    raise InputError("CACHE_DUPLICATE", f"{self.path.name} line {i}: sequence {key[:12]}… appears twice in scope {scope['model']}@{scope['revision']}", "delete the cache file to rebuild it")
+                    raise InputError(
+                        "CACHE_DUPLICATE",
+                        f"{self.path.name} line {i}: sequence {key[:12]}… appears twice in scope {scope['model']}@{scope['revision']}",
+                        "delete the cache file to rebuild it",
+                    )
                 self.values[key] = canonical_decimal(float(value), LOGP_DIGITS)
 
     def get(self, seq: str) -> float | None:

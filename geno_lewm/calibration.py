@@ -192,7 +192,9 @@ class CalibrationTable:
             raw = (table.schema.metadata or {}).get(_META_KEY)
             meta = json.loads(raw) if raw else None
         except Exception as exc:  # noqa: BLE001 - any unreadable table is bad
-            raise ProvenanceError("BAD_CALIBRATION", f"calibration table {p.name} is unreadable ({type(exc).__name__})", "rebuild it with geno-lewm-calibrate") from None
+            raise ProvenanceError(
+                "BAD_CALIBRATION", f"calibration table {p.name} is unreadable ({type(exc).__name__})", "rebuild it with geno-lewm-calibrate"
+            ) from None
         if not isinstance(meta, dict):
             raise ProvenanceError("BAD_CALIBRATION", f"calibration table {p.name} has no geno_lewm metadata", "rebuild it with geno-lewm-calibrate")
         meta = load_document("calibration_table", meta, known_fields=METADATA_FIELDS)
@@ -200,7 +202,9 @@ class CalibrationTable:
         buckets = {r["bucket"]: list(r["scores"]) for r in rows}
         declared = {b["name"]: int(b["count"]) for b in meta["buckets"]}
         if declared != {k: len(v) for k, v in buckets.items()} or GLOBAL not in buckets:
-            raise ProvenanceError("BAD_CALIBRATION", f"calibration table {p.name}: bucket counts do not match its metadata", "rebuild it with geno-lewm-calibrate")
+            raise ProvenanceError(
+                "BAD_CALIBRATION", f"calibration table {p.name}: bucket counts do not match its metadata", "rebuild it with geno-lewm-calibrate"
+            )
         cuts = tuple(float(c) for c in meta["gc_cuts"])
         extra = {k: v for k, v in meta.items() if k not in {"schema_version", "gc_cuts", "min_count", "buckets"}}
         return cls(buckets, gc_cuts=(cuts[0], cuts[1]), min_count=int(meta["min_count"]), meta=extra)

@@ -67,8 +67,10 @@ def render_data_card(package: Mapping[str, Any], integrity: Mapping[str, Any]) -
         "",
         "## Sources",
         "",
-        md_table(["name", "role", "reference", "sha256", "size", "origin", "license"],
-                 [[s["name"], s["role"], s["reference"], s["sha256"], s["size"], s["origin"], s["license"]] for s in package["sources"]]),
+        md_table(
+            ["name", "role", "reference", "sha256", "size", "origin", "license"],
+            [[s["name"], s["role"], s["reference"], s["sha256"], s["size"], s["origin"], s["license"]] for s in package["sources"]],
+        ),
         "## Files",
         "",
         md_table(["path", "role", "sha256", "size"], [[f["path"], f["role"], f["sha256"], f["size"]] for f in package["files"]]),
@@ -76,8 +78,10 @@ def render_data_card(package: Mapping[str, Any], integrity: Mapping[str, Any]) -
         "",
         f"Rule: `{package['split']['rule']}`; comparable key: `{package['split']['key_scheme']}`; guard: {package['split']['guard_bp']} bp.",
         "",
-        md_table(["split", "contig", "start", "end"],
-                 [[name, r["contig"], r["start"], r["end"]] for name, lst in sorted(package["split"]["regions"].items()) for r in lst]),
+        md_table(
+            ["split", "contig", "start", "end"],
+            [[name, r["contig"], r["start"], r["end"]] for name, lst in sorted(package["split"]["regions"].items()) for r in lst],
+        ),
         "## Class balance (observed, from split_integrity.json)",
         "",
     ]
@@ -144,8 +148,13 @@ class SplitIntegrity(msgspec.Struct):
 
 def check_split_integrity(doc: Mapping[str, Any]) -> None:
     """Reject a ``split_integrity.json`` body without comparable-key leakage evidence or class balance (``RELEASE.SPLIT_EVIDENCE``)."""
-    decode(doc, SplitIntegrity, what=f"{INTEGRITY_FILE} is not split evidence", error=lambda m, h: ReleaseError("SPLIT_EVIDENCE", m, h),
-           hint="regenerate it with python -m tools.release.dataset_integrity")
+    decode(
+        doc,
+        SplitIntegrity,
+        what=f"{INTEGRITY_FILE} is not split evidence",
+        error=lambda m, h: ReleaseError("SPLIT_EVIDENCE", m, h),
+        hint="regenerate it with python -m tools.release.dataset_integrity",
+    )
 
 
 def load_split_integrity(path: str | Path) -> dict[str, Any]:
@@ -167,11 +176,15 @@ def verify_snapshot_reports(dataset_dir: str | Path, package: Mapping[str, Any])
     for f in report.get("package_files", []):
         check_fresh(f, d)
     if report["spec"]["sha256"] != package["spec_sha256"] or check["spec"]["sha256"] != package["spec_sha256"]:
-        raise ProvenanceError("STALE_INPUT_CHECK", "the snapshot or input-check report names another spec than dataset_package.json", "rebuild the snapshot from one spec")
+        raise ProvenanceError(
+            "STALE_INPUT_CHECK", "the snapshot or input-check report names another spec than dataset_package.json", "rebuild the snapshot from one spec"
+        )
     want = {s["name"]: s["sha256"] for s in package["sources"]}
     have = {s["name"]: s["sha256"] for s in check["sources"]}
     if want != have or not check.get("ok"):
-        raise ProvenanceError("STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot")
+        raise ProvenanceError(
+            "STALE_INPUT_CHECK", f"{INPUT_CHECK} does not match the package's upstream source identities", "re-run the input check and rebuild the snapshot"
+        )
 
 
 def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) -> dict[str, Any]:
@@ -185,7 +198,13 @@ def verify_dataset(dataset_dir: str | Path, *, require_snapshot: bool = True) ->
     """
     d = Path(dataset_dir)
     required = list(CORE_FILES if require_snapshot else (PACKAGE_JSON, SUMS))
-    check_complete_sums(d / SUMS, d, require=[f for f in required if f != SUMS] + [INTEGRITY_FILE, MANIFEST_JSON, DATA_CARD], what="dataset package", hint="re-run python -m tools.release.dataset_package")
+    check_complete_sums(
+        d / SUMS,
+        d,
+        require=[f for f in required if f != SUMS] + [INTEGRITY_FILE, MANIFEST_JSON, DATA_CARD],
+        what="dataset package",
+        hint="re-run python -m tools.release.dataset_package",
+    )
     package = load_report(d / PACKAGE_JSON, PACKAGE_GENERATED_BY)
     integrity = load_split_integrity(d / INTEGRITY_FILE)
     check_fresh(package["split_integrity"], d)

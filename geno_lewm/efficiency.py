@@ -36,7 +36,17 @@ SCHEMA_VERSION: Final = "1.0.0"
 #: File name of the report in a model package.
 FILENAME: Final = "efficiency_report.json"
 #: Fields every efficiency report carries (after normalisation).
-REQUIRED: Final = ("single_variant_latency_ms", "batched_throughput_variants_per_s", "peak_memory_bytes", "command", "hardware", "inputs", "samples", "warmup", "limitations")
+REQUIRED: Final = (
+    "single_variant_latency_ms",
+    "batched_throughput_variants_per_s",
+    "peak_memory_bytes",
+    "command",
+    "hardware",
+    "inputs",
+    "samples",
+    "warmup",
+    "limitations",
+)
 #: Accepted spellings from benchmark output -> normalised name.
 ALIASES: Final = {"benchmark_command": "command"}
 _ENVELOPE: Final = ("generated_by", "schema_version", "kind")

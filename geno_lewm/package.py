@@ -166,7 +166,9 @@ def _manifest_bytes(model_dir: str | os.PathLike[str]) -> bytes:
         raise InputError("MISSING_MODEL_DIR", what, "pass --model-dir with a model package folder (the one holding manifest.json)")
     path = root / MANIFEST_NAME
     if not path.is_file():
-        raise ProvenanceError("MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory {root.name}", "point at a model package (a directory with manifest.json)")
+        raise ProvenanceError(
+            "MISSING_MANIFEST", f"{MANIFEST_NAME} not found in the model directory {root.name}", "point at a model package (a directory with manifest.json)"
+        )
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -281,9 +283,17 @@ class ModelPackage:
         recorded_hash = sc.pop("hash")
         contract = msgspec.convert(sc, StateContract)
         if contract.hash() != recorded_hash:
-            raise ProvenanceError("STATE_CONTRACT_MISMATCH", "the manifest's state contract does not hash to its recorded value", "this runtime pools states differently; use the geno-lewm version the model was trained with")
+            raise ProvenanceError(
+                "STATE_CONTRACT_MISMATCH",
+                "the manifest's state contract does not hash to its recorded value",
+                "this runtime pools states differently; use the geno-lewm version the model was trained with",
+            )
         # verify_package just checked every encoder/ file against the manifest: reuse those digests
-        verified = {a["path"].removeprefix("encoder/"): (a["sha256"], int(a["size"])) for a in manifest["artifacts"] if a["role"] == "encoder" and a["path"].count("/") == 1}
+        verified = {
+            a["path"].removeprefix("encoder/"): (a["sha256"], int(a["size"]))
+            for a in manifest["artifacts"]
+            if a["role"] == "encoder" and a["path"].count("/") == 1
+        }
         encoder = CarbonEncoder.load(root / "encoder", device=device, verified=verified)
         if encoder.identity.hash != manifest["encoder"]["hash"]:
             raise ProvenanceError("ENCODER_MISMATCH", "encoder/ files do not hash to the manifest's encoder hash")
@@ -298,8 +308,11 @@ class ModelPackage:
             try:
                 module.load_state_dict(load_file(str(path)), strict=True)
             except Exception as exc:  # noqa: BLE001 - SafetensorError, a pickle renamed .safetensors, wrong tensor shapes
-                raise ProvenanceError("BAD_WEIGHTS", f"{path.name} is not a usable safetensors file for the {role} ({type(exc).__name__}: {public_message(str(exc).splitlines()[0] if str(exc) else '')[:160]})",
-                                      "rebuild the model package: only safetensors weights with the manifest's architecture are loaded (never pickles)") from None
+                raise ProvenanceError(
+                    "BAD_WEIGHTS",
+                    f"{path.name} is not a usable safetensors file for the {role} ({type(exc).__name__}: {public_message(str(exc).splitlines()[0] if str(exc) else '')[:160]})",
+                    "rebuild the model package: only safetensors weights with the manifest's architecture are loaded (never pickles)",
+                ) from None
             module.to(encoder.device).eval().requires_grad_(False)
         return pkg
 
@@ -336,10 +349,19 @@ class ModelPackage:
             alts = [apply_edit(seq, e, right_flank=flank) for e, (seq, flank) in zip(edits, windows, strict=True)]
         elif len(alts) != len(edits):
             raise InputError("BATCH_MISMATCH", f"{len(edits)} edits but {len(alts)} changed windows")
-        ctx, _ = edit_context(self.encoder, int(self.contract.window_bp), [seq for seq, _ in windows], alts, [e.locus for e in edits], self.predictor.cfg.context_radius)
+        ctx, _ = edit_context(
+            self.encoder, int(self.contract.window_bp), [seq for seq, _ in windows], alts, [e.locus for e in edits], self.predictor.cfg.context_radius
+        )
         return ctx  # (B, C, 2D)
 
-    def predict(self, source_states: torch.Tensor, edits: list[EditSpec], windows: list[tuple[str, str]] | None = None, alts: list[str] | None = None, scales: torch.Tensor | None = None) -> torch.Tensor:
+    def predict(
+        self,
+        source_states: torch.Tensor,
+        edits: list[EditSpec],
+        windows: list[tuple[str, str]] | None = None,
+        alts: list[str] | None = None,
+        scales: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call.
 
         ``windows`` — each edit's (window sequence, right flank) — is required when the predictor
@@ -351,14 +373,22 @@ class ModelPackage:
         import torch
 
         if self.uses_context and windows is None:
-            raise InputError("MISSING_CONTEXT", "this model's predictor reads each edit's window, and none was given", "pass windows=[(sequence, right_flank), …] to ModelPackage.predict")
+            raise InputError(
+                "MISSING_CONTEXT",
+                "this model's predictor reads each edit's window, and none was given",
+                "pass windows=[(sequence, right_flank), …] to ModelPackage.predict",
+            )
         dev = next(self.predictor.parameters()).device
         with torch.inference_mode():
             a = self.action_encoder.embed(edits)  # (B, A)
             s = source_states.to(dev, torch.float32).unsqueeze(1)  # (B, 1, D)
             if self.uses_scale:
                 if scales is None:
-                    raise InputError("MISSING_SCALE", "this model's predictor reads each source state's pre-normalisation scale, and none was given", "pass scales=geno_lewm.state.pool_scales(…) from the source's encoder pass")
+                    raise InputError(
+                        "MISSING_SCALE",
+                        "this model's predictor reads each source state's pre-normalisation scale, and none was given",
+                        "pass scales=geno_lewm.state.pool_scales(…) from the source's encoder pass",
+                    )
                 extra = {"scale": scales.to(dev, torch.float32)}  # (B,)
             else:
                 extra = {}

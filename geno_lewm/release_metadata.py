@@ -138,7 +138,9 @@ def validate_metadata(meta: Mapping[str, Any] | None, kind: str, name: str | Non
     elif isinstance(doc, ModelMetadata):
         _model_rules(doc, name, error)
     elif doc.release and PREFLIGHT not in doc.extra_files:
-        raise error(f"{name}: release training metadata must name {PREFLIGHT} in extra_files", "add it so the run manifest and checksums bind the preflight evidence")
+        raise error(
+            f"{name}: release training metadata must name {PREFLIGHT} in extra_files", "add it so the run manifest and checksums bind the preflight evidence"
+        )
     return dict(meta)
 
 
@@ -164,6 +166,9 @@ def _model_rules(doc: ModelMetadata, name: str, error) -> None:
     names = {x.rsplit("/", 1)[-1] for x in doc.extra_files}
     missing = [n for n in MODEL_REQUIRED_EXTRA if n not in names]
     if missing:
-        raise error(f"{name}: extra_files must include {', '.join(missing)}", "copy the training run's manifest, card, checksums and preflight report into the model dir and list them")
+        raise error(
+            f"{name}: extra_files must include {', '.join(missing)}",
+            "copy the training run's manifest, card, checksums and preflight report into the model dir and list them",
+        )
     for x in doc.extra_files:
         check_public_path(x, "extra file")

@@ -48,7 +48,9 @@ def resolve_mode(package: Any, mode: str = "auto") -> str:
     if mode == "auto":
         return "anchored" if uses_context else "chained"
     if mode == "anchored" and not uses_context:
-        raise InputError("BAD_ROLLOUT", "the anchored rollout needs a predictor that reads edit context (predictor.context_radius >= 0)", "use --mode chained for this model")
+        raise InputError(
+            "BAD_ROLLOUT", "the anchored rollout needs a predictor that reads edit context (predictor.context_radius >= 0)", "use --mode chained for this model"
+        )
     return mode
 
 
@@ -160,7 +162,9 @@ def _states(package: Any, seqs: list[str], loci: list[int], batch: int = 32, *, 
     return states
 
 
-def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0, mode: str = "auto") -> dict[str, Any]:
+def rollout_track(
+    package: Any, chains: list[Chain], *, k: int = 5, bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0, mode: str = "auto"
+) -> dict[str, Any]:
     """Predicted vs measured latents for every step of every chain; metrics, baseline metrics, intervals.
 
     ``bootstrap`` chain-level resamples (0: none) give percentile intervals at ``ci_level`` for
@@ -171,7 +175,15 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
 
     mode = resolve_mode(package, mode)
     if not chains:
-        return {"n": 0, "n_chains": 0, "mode": mode, "metrics": {}, "baseline": {}, "per_step": [], "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}}}
+        return {
+            "n": 0,
+            "n_chains": 0,
+            "mode": mode,
+            "metrics": {},
+            "baseline": {},
+            "per_step": [],
+            "bootstrap": {"resamples": bootstrap, "used": 0, "level": ci_level, "seed": seed, "intervals": {}},
+        }
     steps = max(len(c.edits) for c in chains)
     # measured targets and source-state baselines, step by step
     seqs, loci, refs, owners = [], [], [], []
@@ -196,7 +208,11 @@ def rollout_track(package: Any, chains: list[Chain], *, k: int = 5, bootstrap: i
     boot = _chain_bootstrap(
         {"cosine": m_cos.tolist(), "l2": m_l2.tolist(), "recall_at_k": m_hit.tolist()},
         {"cosine": b_cos.tolist(), "l2": b_l2.tolist(), "recall_at_k": b_hit.tolist()},
-        [ci for ci, _ in owners], len(chains), resamples=bootstrap, seed=seed, level=ci_level,
+        [ci for ci, _ in owners],
+        len(chains),
+        resamples=bootstrap,
+        seed=seed,
+        level=ci_level,
     )
     return {
         "n": len(owners),
@@ -280,7 +296,9 @@ def _metrics(pred: Any, target: Any, k: int, *, candidates: Any = None) -> dict[
     return {"cosine": canonical_number(cos.mean()), "l2": canonical_number(l2.mean()), "recall_at_k": canonical_number(hit.mean()), "k": kk}
 
 
-def _chain_bootstrap(model: dict[str, Any], base: dict[str, Any], owners: list[int], n_chains: int, *, resamples: int, seed: int, level: float) -> dict[str, Any]:
+def _chain_bootstrap(
+    model: dict[str, Any], base: dict[str, Any], owners: list[int], n_chains: int, *, resamples: int, seed: int, level: float
+) -> dict[str, Any]:
     """Percentile intervals of each metric, its source-state value and the paired delta.
 
     The unit of resampling is the **chain** (its steps are not independent): one resample draws
@@ -337,7 +355,18 @@ def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_s
         if data_source is not None:
             row["data_source"] = data_source
         if res["n"] == 0:
-            row.update({"value": None, "ci_low": None, "ci_high": None, "ci_level": None, "baseline_value": None, "delta_vs_baseline": None, "delta_ci_low": None, "delta_ci_high": None})
+            row.update(
+                {
+                    "value": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "ci_level": None,
+                    "baseline_value": None,
+                    "delta_vs_baseline": None,
+                    "delta_ci_low": None,
+                    "delta_ci_high": None,
+                }
+            )
             if name == "recall_at_k":
                 row["k"] = None
             rows.append(row)
@@ -346,7 +375,18 @@ def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_s
         ci = intervals.get(name) or {}
         lo, hi = ci.get("value") or (None, None)
         dlo, dhi = ci.get("delta") or (None, None)
-        row.update({"value": v, "ci_low": lo, "ci_high": hi, "ci_level": level, "baseline_value": b, "delta_vs_baseline": canonical_number(v - b), "delta_ci_low": dlo, "delta_ci_high": dhi})
+        row.update(
+            {
+                "value": v,
+                "ci_low": lo,
+                "ci_high": hi,
+                "ci_level": level,
+                "baseline_value": b,
+                "delta_vs_baseline": canonical_number(v - b),
+                "delta_ci_low": dlo,
+                "delta_ci_high": dhi,
+            }
+        )
         if name == "recall_at_k":
             row["k"] = res["metrics"]["k"]
         rows.append(row)
@@ -354,6 +394,16 @@ def metrics_rows(track: str, res: dict[str, Any], *, split: str = "test", data_s
 
 
 __all__ = [
-    "GENERATED_BY", "ROLLOUT_MODES", "SCHEMA_VERSION", "SYNTHETIC_GENOTYPES_HEADER", "TRACKS", "Chain", "genotype_source", "haplotype_chains",
-    "metrics_rows", "resolve_mode", "rollout_track", "synthetic_chains",
+    "GENERATED_BY",
+    "ROLLOUT_MODES",
+    "SCHEMA_VERSION",
+    "SYNTHETIC_GENOTYPES_HEADER",
+    "TRACKS",
+    "Chain",
+    "genotype_source",
+    "haplotype_chains",
+    "metrics_rows",
+    "resolve_mode",
+    "rollout_track",
+    "synthetic_chains",
 ]

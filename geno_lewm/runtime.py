@@ -31,7 +31,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ResourceError("NO_CUDA", f"device {name!r} was requested but no CUDA device is available", "run on a CUDA machine, or use --device cpu / runtime.device: cpu for a rehearsal")
+        raise ResourceError(
+            "NO_CUDA",
+            f"device {name!r} was requested but no CUDA device is available",
+            "run on a CUDA machine, or use --device cpu / runtime.device: cpu for a rehearsal",
+        )
     return torch.device(name)
 
 

@@ -61,7 +61,9 @@ def open_fasta(path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str
     if src.suffix == ".gz":
         fai = Path(f"{src}.fai")
         if not fai.is_file():
-            raise ResourceError("FASTA_INDEX", f"compressed FASTA {src.name} has no .fai/.gzi index", "index it with `samtools faidx` (bgzip-compressed FASTA only)")
+            raise ResourceError(
+                "FASTA_INDEX", f"compressed FASTA {src.name} has no .fai/.gzi index", "index it with `samtools faidx` (bgzip-compressed FASTA only)"
+            )
         return pysam.FastaFile(str(src))
     fai = Path(f"{src}.fai")
     if fai.is_file() and fai.stat().st_mtime >= src.stat().st_mtime:
@@ -89,7 +91,9 @@ def reference_window(fasta, chrom: str, pos0: int, width: int, *, flank: int = D
     if isinstance(fasta, (str, os.PathLike)):
         fasta = open_fasta(fasta)
     if chrom not in fasta.references:
-        raise InputError("UNKNOWN_CONTIG", f"contig {chrom!r} is not in the FASTA (has {', '.join(fasta.references[:5])}…)", "use the FASTA's contig names (e.g. chrM vs MT)")
+        raise InputError(
+            "UNKNOWN_CONTIG", f"contig {chrom!r} is not in the FASTA (has {', '.join(fasta.references[:5])}…)", "use the FASTA's contig names (e.g. chrM vs MT)"
+        )
     length = fasta.get_reference_length(chrom)
     if not 0 <= pos0 < length:
         raise InputError("POSITION_OUT_OF_CONTIG", f"{chrom}:{pos0 + 1} is outside the contig (length {length})")

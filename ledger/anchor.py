@@ -115,11 +115,17 @@ def check_signers(ledger: "Ledger", trusted: dict[str, bytes]) -> dict[str, Any]
     for key_id, first in seen:
         where = "the head witness" if first < 0 else f"events from seq {first}"
         if key_id not in trusted:
-            raise LedgerError("UNTRUSTED_KEY", f"{where} are signed by {key_id}, which is not in the pinned key file",
-                              "the ledger was signed by a key the maintainers did not publish: do not trust it; if a maintainer added a key, update the pinned file from a trusted source")
+            raise LedgerError(
+                "UNTRUSTED_KEY",
+                f"{where} are signed by {key_id}, which is not in the pinned key file",
+                "the ledger was signed by a key the maintainers did not publish: do not trust it; if a maintainer added a key, update the pinned file from a trusted source",
+            )
         if registered.get(key_id) not in (None, trusted[key_id]):
-            raise LedgerError("UNTRUSTED_KEY", f"the ledger registers a different public key for {key_id} than the pinned file",
-                              "the ledger's key registration was forged; do not trust it")
+            raise LedgerError(
+                "UNTRUSTED_KEY",
+                f"the ledger registers a different public key for {key_id} than the pinned file",
+                "the ledger's key registration was forged; do not trust it",
+            )
     return {"signing_keys": [k for k, _ in seen]}
 
 
@@ -166,8 +172,11 @@ def verify_checkpoint(ledger: "Ledger", path: str | os.PathLike[str], trusted: d
     try:
         data = p.read_bytes()
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise LedgerError("BAD_CHECKPOINT", f"cannot read checkpoint {p.name} ({type(exc).__name__})",
-                          "pass the checkpoint file a release published (e.g. checkpoint.txt beside its artifacts)") from None
+        raise LedgerError(
+            "BAD_CHECKPOINT",
+            f"cannot read checkpoint {p.name} ({type(exc).__name__})",
+            "pass the checkpoint file a release published (e.g. checkpoint.txt beside its artifacts)",
+        ) from None
     origin = ledger.origin
     with ledger._connect(read_only=True) as con:
         registered = _registered_keys(con)
@@ -176,26 +185,39 @@ def verify_checkpoint(ledger: "Ledger", path: str | os.PathLike[str], trusted: d
     text, verified_by = note.verify_note(data, {origin: keys})
     cp = note.parse_checkpoint_text(text)
     if cp.origin != origin:
-        raise LedgerError("BAD_CHECKPOINT", f"the checkpoint is for log {cp.origin!r}, this ledger's origin is {origin!r}", "pass the checkpoint of this ledger")
+        raise LedgerError(
+            "BAD_CHECKPOINT", f"the checkpoint is for log {cp.origin!r}, this ledger's origin is {origin!r}", "pass the checkpoint of this ledger"
+        )
     size = len(leaves)
     if cp.size == 0:
         raise LedgerError("BAD_CHECKPOINT", "the checkpoint covers no events", "export a checkpoint after the genesis event")
     if cp.size > size:
-        raise LedgerError("ROLLED_BACK", f"the ledger has {size} events but a checkpoint signed earlier covers {cp.size}: events were removed",
-                          "restore the ledger from a copy that holds every checkpointed event; do not trust this one")
+        raise LedgerError(
+            "ROLLED_BACK",
+            f"the ledger has {size} events but a checkpoint signed earlier covers {cp.size}: events were removed",
+            "restore the ledger from a copy that holds every checkpointed event; do not trust this one",
+        )
     proof = merkle.consistency_proof(leaves, cp.size) if cp.size < size else []
     head = merkle.root(leaves)
     try:
         merkle.verify_consistency(cp.size, size, proof, cp.root, head)
     except LedgerError as err:
-        raise LedgerError("FORKED", f"the ledger is not an extension of the checkpoint at size {cp.size}: {err.message}",
-                          "history before the checkpoint was rewritten (or a different ledger was passed); do not trust this ledger") from None
-    return {"checkpoint_size": cp.size, "ledger_size": size, "checkpoint_root": cp.root.hex(), "ledger_root": head.hex(),
-            "consistency_proof": [h.hex() for h in proof], "signed_by": verified_by}
+        raise LedgerError(
+            "FORKED",
+            f"the ledger is not an extension of the checkpoint at size {cp.size}: {err.message}",
+            "history before the checkpoint was rewritten (or a different ledger was passed); do not trust this ledger",
+        ) from None
+    return {
+        "checkpoint_size": cp.size,
+        "ledger_size": size,
+        "checkpoint_root": cp.root.hex(),
+        "ledger_root": head.hex(),
+        "consistency_proof": [h.hex() for h in proof],
+        "signed_by": verified_by,
+    }
 
 
-def check_anchor(ledger: "Ledger", *, trusted_keys: str | os.PathLike[str] | None = None,
-                 checkpoint: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def check_anchor(ledger: "Ledger", *, trusted_keys: str | os.PathLike[str] | None = None, checkpoint: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Run the pinned-key check (``trusted_keys`` file) and the checkpoint check (``checkpoint`` note) asked for.
 
     Returns what they proved (``{"trusted_keys": …, "checkpoint": …}``, empty when neither was

@@ -91,7 +91,9 @@ def list_files(directory: str | os.PathLike[str], *, exclude: Iterable[str] = ()
         if path.is_symlink() or any(p.is_symlink() for p in path.relative_to(root).parents if str(p) != "."):
             relative_to_root(path, fence, "package file")  # raises when the link escapes
             if within is None and relative_to_root(path, root, "package file") != rel:
-                raise InputError("PATH_OUTSIDE_ROOT", f"package file {rel} is a symlink to another place", "copy the file into the package instead of linking it")
+                raise InputError(
+                    "PATH_OUTSIDE_ROOT", f"package file {rel} is a symlink to another place", "copy the file into the package instead of linking it"
+                )
         if rel in skip:
             continue
         files.append(path)

@@ -95,7 +95,7 @@ def new_event_ids(n: int) -> list[str]:
     raw[6::16] = raw[6::16].translate(_V4_VERSION)  # version 4
     raw[8::16] = raw[8::16].translate(_V4_VARIANT)  # RFC 4122 variant
     h = raw.hex()
-    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
+    return [f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}" for i in range(0, 32 * n, 32)]
 
 
 _V4_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))

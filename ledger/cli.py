@@ -185,10 +185,14 @@ def _cmd_status(args) -> int:
     gates = [(n, s) for n, s, _ in gate_rows]
     blockers = [(n, s, r) for n, s, r in gate_rows if s != "passed"]
     out = {
-        "ledger": _ledger_path(args).name, "origin": origin[0] if origin else None, "events": size, "head_hash": head_hash or "",
+        "ledger": _ledger_path(args).name,
+        "origin": origin[0] if origin else None,
+        "events": size,
+        "head_hash": head_hash or "",
         "last_checkpoint": {"seq": cp[0], "size": cp[1], "root": cp[2]} if cp else None,
         "keys": [{"key_id": k, "label": lab, "status": s} for k, lab, s in keys],
-        "gates": {n: s for n, s in gates}, "blockers": [{"gate": n, "status": s, "issue_refs": list(r)} for n, s, r in blockers],
+        "gates": {n: s for n, s in gates},
+        "blockers": [{"gate": n, "status": s, "issue_refs": list(r)} for n, s, r in blockers],
     }
     if args.json:
         _print_json(out)
@@ -210,16 +214,21 @@ def _cmd_verify(args) -> int:
     if not report.ok:
         if args.json:
             _print_json(report.to_dict())
-        raise GenoError(report.code or "LEDGER.VERIFY_FAILED", f"verification failed at seq {report.first_bad_seq}: {report.reason}",
-                        "the ledger was altered or damaged at that seq; restore it from a verified copy")
+        raise GenoError(
+            report.code or "LEDGER.VERIFY_FAILED",
+            f"verification failed at seq {report.first_bad_seq}: {report.reason}",
+            "the ledger was altered or damaged at that seq; restore it from a verified copy",
+        )
     from ledger.anchor import check_anchor
 
     anchored = check_anchor(led, trusted_keys=args.trusted_keys, checkpoint=args.checkpoint)
     if args.json:
         _print_json({**report.to_dict(), "anchor": anchored})
     else:
-        print(f"ok: {report.checked} events, {report.signatures} signatures, {report.checkpoints} checkpoints, "
-              f"{report.bundles} bundles, {report.artifacts} artifacts verified in {report.seconds:.2f} s")
+        print(
+            f"ok: {report.checked} events, {report.signatures} signatures, {report.checkpoints} checkpoints, "
+            f"{report.bundles} bundles, {report.artifacts} artifacts verified in {report.seconds:.2f} s"
+        )
         if "trusted_keys" in anchored:
             print(f"ok: every signing key is pinned ({len(anchored['trusted_keys']['signing_keys'])} keys)")
         if "checkpoint" in anchored:

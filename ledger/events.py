@@ -221,8 +221,19 @@ class ShardScored(_Event, tag="shard_scored", kw_only=True):
 
 
 Event = Union[
-    Genesis, KeyRegistered, KeyRevoked, Note, Checkpoint, BundleRecorded,
-    StepStarted, ArtifactRecorded, StepPassed, StepFailed, GatesDefined, ModelYanked, ShardScored,
+    Genesis,
+    KeyRegistered,
+    KeyRevoked,
+    Note,
+    Checkpoint,
+    BundleRecorded,
+    StepStarted,
+    ArtifactRecorded,
+    StepPassed,
+    StepFailed,
+    GatesDefined,
+    ModelYanked,
+    ShardScored,
 ]
 
 #: kind -> Struct class.
@@ -323,9 +334,13 @@ def encode_body(event: _Event) -> bytes:
     try:
         data = _ENCODER.encode(event)
     except UnicodeEncodeError as exc:
-        raise LedgerError("BAD_BODY", f"event body holds text that is not valid Unicode ({exc.reason})", "remove lone surrogates such as \\ud800 from the text") from None
+        raise LedgerError(
+            "BAD_BODY", f"event body holds text that is not valid Unicode ({exc.reason})", "remove lone surrogates such as \\ud800 from the text"
+        ) from None
     if len(data) > MAX_BODY_BYTES:
-        raise LedgerError("BODY_TOO_LARGE", f"event body is {len(data)} bytes (limit {MAX_BODY_BYTES})", "record large data as an artifact and reference it by sha256")
+        raise LedgerError(
+            "BODY_TOO_LARGE", f"event body is {len(data)} bytes (limit {MAX_BODY_BYTES})", "record large data as an artifact and reference it by sha256"
+        )
     return data
 
 

@@ -19,11 +19,18 @@ from ledger.errors import ResourceError
 
 
 def _not_writable(dest: Path, exc: OSError) -> ResourceError:
-    why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
-           errno.ENOSPC: "no space left", errno.ENOTDIR: "a parent is a file, not a folder", errno.EEXIST: "a parent is a file, not a folder"}
+    why = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "no space left",
+        errno.ENOTDIR: "a parent is a file, not a folder",
+        errno.EEXIST: "a parent is a file, not a folder",
+    }
     reason = why.get(exc.errno or 0, type(exc).__name__)
-    return ResourceError("NOT_WRITABLE", f"cannot write {dest.name} in {dest.parent.name or '.'}/ ({reason})",
-                         "choose an output path inside a writable folder with free space")
+    return ResourceError(
+        "NOT_WRITABLE", f"cannot write {dest.name} in {dest.parent.name or '.'}/ ({reason})", "choose an output path inside a writable folder with free space"
+    )
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
@@ -42,8 +49,9 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     if not parent.is_dir():
         raise ResourceError("NOT_WRITABLE", f"cannot write {dest.name}: {parent.name}/ is a file, not a folder", "choose an output path inside a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ResourceError("NOT_WRITABLE", f"cannot write {dest.name}: folder {parent.name or parent}/ is not writable",
-                            "choose an output path inside a writable folder")
+        raise ResourceError(
+            "NOT_WRITABLE", f"cannot write {dest.name}: folder {parent.name or parent}/ is not writable", "choose an output path inside a writable folder"
+        )
     return dest
 
 

@@ -55,7 +55,7 @@ def check_public_path(text: str, what: str = "path") -> str:
         bad = "absolute or home path"
     elif any(part in ("..",) for part in PurePosixPath(text).parts):
         bad = "'..' component"
-    elif text != str(PurePosixPath(text)) and text != "." :
+    elif text != str(PurePosixPath(text)) and text != ".":
         bad = "not normalised"
     if bad:
         raise InputError("UNSAFE_PATH", f"{what} {text!r} is not public-safe ({bad})", "record paths relative to the package root")

@@ -20,7 +20,7 @@ from ledger.errors import InputError
 MAX_DEPTH = 64
 #: Longest accepted integer literal, in digits (I-JSON safe integers have at most 16).
 MAX_INT_DIGITS = 20
-_HINT = "pass a JSON object, e.g. --json '{\"text\": \"hello\"}'"
+_HINT = 'pass a JSON object, e.g. --json \'{"text": "hello"}\''
 
 
 def _bad(message: str) -> InputError:

@@ -78,7 +78,9 @@ class Signer:
         try:
             key = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:
-            raise LedgerError("BAD_KEY", f"{p.name} is not an unencrypted PEM private key ({exc})", "create one with `geno-lewm-ledger keygen --out KEY`") from None
+            raise LedgerError(
+                "BAD_KEY", f"{p.name} is not an unencrypted PEM private key ({exc})", "create one with `geno-lewm-ledger keygen --out KEY`"
+            ) from None
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise LedgerError("BAD_KEY", f"{p.name} is not an Ed25519 key", "create one with `geno-lewm-ledger keygen --out KEY`")
         return cls(key)
@@ -116,8 +118,9 @@ def keygen(out_path: str | os.PathLike[str]) -> str:
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ResourceError("NOT_WRITABLE", f"cannot create the folder for {p.name} ({type(exc).__name__})",
-                            "choose an --out path inside a writable folder") from None
+        raise ResourceError(
+            "NOT_WRITABLE", f"cannot create the folder for {p.name} ({type(exc).__name__})", "choose an --out path inside a writable folder"
+        ) from None
     signer = Signer.generate()
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
     try:
@@ -125,7 +128,9 @@ def keygen(out_path: str | os.PathLike[str]) -> str:
     except FileExistsError:
         raise LedgerError("KEY_EXISTS", f"temporary key file {tmp.name} exists", "remove the stale temporary file") from None
     except OSError as exc:
-        raise ResourceError("NOT_WRITABLE", f"cannot write {p.name} in its folder ({type(exc).__name__})", "choose an --out path inside a writable folder") from None
+        raise ResourceError(
+            "NOT_WRITABLE", f"cannot write {p.name} in its folder ({type(exc).__name__})", "choose an --out path inside a writable folder"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(signer.private_pem())

@@ -147,8 +147,11 @@ def verify_note(data: bytes, known: dict[str, list[bytes]]) -> tuple[str, list[s
                 raise _bad(f"the signature of known key {s.name!r} ({s.key_hash.hex()}) does not verify: the note was altered") from None
             verified.append(s.name)
     if not verified:
-        raise LedgerError("UNTRUSTED_CHECKPOINT", "the checkpoint is not signed by any trusted key",
-                          "pin the maintainers' keys with --trusted-keys FILE, or fetch the checkpoint the release published")
+        raise LedgerError(
+            "UNTRUSTED_CHECKPOINT",
+            "the checkpoint is not signed by any trusted key",
+            "pin the maintainers' keys with --trusted-keys FILE, or fetch the checkpoint the release published",
+        )
     return text, verified
 
 

@@ -71,7 +71,7 @@ def _child(fn: Callable[[int, int], Any], start: int, stop: int, wfd: int) -> No
                 payload = pickle.dumps((False, WorkerError(f"worker failed: {type(exc).__name__}: {exc}")))
         view = memoryview(payload)
         while view:
-            view = view[os.write(wfd, view):]
+            view = view[os.write(wfd, view) :]
         code = 0
     finally:
         os._exit(code)  # never run the parent's atexit handlers, finalisers or open connections' destructors
@@ -235,7 +235,7 @@ class ChunkStream:
                         payload = pickle.dumps(WorkerError(f"worker failed: {type(exc).__name__}: {exc}"))
                 view = memoryview(_FRAME.pack(k, ok, len(payload)) + payload)
                 while view:
-                    view = view[os.write(wfd, view):]
+                    view = view[os.write(wfd, view) :]
                 if not ok:
                     break
             code = 0

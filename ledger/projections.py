@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.events import (
-    ArtifactRecorded, Checkpoint, GatesDefined, Genesis, KeyRegistered, KeyRevoked, StepFailed, StepPassed, StepStarted, decode_body,
+    ArtifactRecorded,
+    Checkpoint,
+    GatesDefined,
+    Genesis,
+    KeyRegistered,
+    KeyRevoked,
+    StepFailed,
+    StepPassed,
+    StepStarted,
+    decode_body,
 )
 
 if TYPE_CHECKING:
@@ -85,9 +94,13 @@ class State:
     def summary(self) -> dict[str, Any]:
         """JSON-friendly summary."""
         return {
-            "events": self.events, "kinds": dict(sorted(self.kinds.items())),
-            "keys": dict(sorted(self.keys.items())), "step_runs": len(self.runs), "artifacts": self.artifacts,
-            "gates": self.gate_status(), "checkpoints": len(self.checkpoints),
+            "events": self.events,
+            "kinds": dict(sorted(self.kinds.items())),
+            "keys": dict(sorted(self.keys.items())),
+            "step_runs": len(self.runs),
+            "artifacts": self.artifacts,
+            "gates": self.gate_status(),
+            "checkpoints": len(self.checkpoints),
         }
 
 

@@ -60,8 +60,9 @@ class InclusionProof:
 
     def verify(self) -> None:
         """Check the proof leads from the leaf to the root (``LEDGER.BAD_PROOF`` otherwise)."""
-        merkle.verify_inclusion(bytes.fromhex(self.leaf_hash), self.leaf_index, self.tree_size,
-                                [bytes.fromhex(p) for p in self.proof], bytes.fromhex(self.root))
+        merkle.verify_inclusion(
+            bytes.fromhex(self.leaf_hash), self.leaf_index, self.tree_size, [bytes.fromhex(p) for p in self.proof], bytes.fromhex(self.root)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (``geno-lewm-ledger prove`` output)."""
@@ -123,7 +124,9 @@ def inclusion_proof(ledger: "Ledger", seq: int, size: int | None = None) -> Incl
     """
     with ledger.reader() as con:
         head = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
-        cps = [(int(s), decode_body_raw(bytes(b))) for s, b in con.execute("SELECT seq, body FROM events WHERE kind = 'checkpoint' ORDER BY seq DESC").fetchall()]
+        cps = [
+            (int(s), decode_body_raw(bytes(b))) for s, b in con.execute("SELECT seq, body FROM events WHERE kind = 'checkpoint' ORDER BY seq DESC").fetchall()
+        ]
         cps = [(s, ev) for s, ev in cps if isinstance(ev, Checkpoint)]
         if size is None:
             cp = next(((s, ev) for s, ev in cps if ev.size > seq), None)
@@ -131,15 +134,28 @@ def inclusion_proof(ledger: "Ledger", seq: int, size: int | None = None) -> Incl
         else:
             cp = next(((s, ev) for s, ev in cps if ev.size == size), None)
         if not 0 < size <= head or not 0 <= seq < size:
-            raise LedgerError("NO_SUCH_SEQ", f"seq {seq} is not inside a tree of size {size} (the ledger has {head} events)",
-                              "pick a seq below the tree size; see `geno-lewm-ledger status`")
+            raise LedgerError(
+                "NO_SUCH_SEQ",
+                f"seq {seq} is not inside a tree of size {size} (the ledger has {head} events)",
+                "pick a seq below the tree size; see `geno-lewm-ledger status`",
+            )
         leaves = _leaves(con, size)
         event_hash = con.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()[0]
     root = merkle.root(leaves)
     if cp is not None and cp[1].root != root.hex():
-        raise LedgerError("CHECKPOINT_MISMATCH", f"checkpoint at seq {cp[0]} records a root for size {size} that the events do not produce (rewritten history)",
-                          "run `geno-lewm-ledger verify` to find the first altered event")
+        raise LedgerError(
+            "CHECKPOINT_MISMATCH",
+            f"checkpoint at seq {cp[0]} records a root for size {size} that the events do not produce (rewritten history)",
+            "run `geno-lewm-ledger verify` to find the first altered event",
+        )
     proof = merkle.inclusion_proof(leaves, seq)
-    return InclusionProof(seq=seq, leaf_index=seq, tree_size=size, root=root.hex(), proof=[p.hex() for p in proof],
-                          checkpoint_seq=cp[0] if cp else None, event_hash=event_hash, leaf_hash=leaves[seq].hex())
-
+    return InclusionProof(
+        seq=seq,
+        leaf_index=seq,
+        tree_size=size,
+        root=root.hex(),
+        proof=[p.hex() for p in proof],
+        checkpoint_seq=cp[0] if cp else None,
+        event_hash=event_hash,
+        leaf_hash=leaves[seq].hex(),
+    )

@@ -144,7 +144,9 @@ def check_schema_version(doc: Mapping[str, Any], name: str, major: int = 1, *, k
     check_required_fields(doc, {"schema_version", "generated_by", *known_fields}, name=name, reads=REPORT_SCHEMA_VERSION)
 
 
-def load_report(path: str | os.PathLike[str], generated_by: str | Iterable[str], *, what: str | None = None, known_fields: Iterable[str] = ()) -> dict[str, Any]:
+def load_report(
+    path: str | os.PathLike[str], generated_by: str | Iterable[str], *, what: str | None = None, known_fields: Iterable[str] = ()
+) -> dict[str, Any]:
     """Read a generated report and check ``schema_version`` (loader contract), ``generated_by`` and path safety.
 
     ``known_fields``: the top-level fields the caller reads, which the report may list in its

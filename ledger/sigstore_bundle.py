@@ -66,9 +66,16 @@ def load_trusted_root(path: str | os.PathLike[str] | None):
         raise _invalid(f"trusted root {p.name} is invalid: {exc}") from None
 
 
-def verify_bundle_bytes(bundle_json: bytes, artifact: bytes | None, *, identity: str | None = None, issuer: str | None = None,
-                        key_pem: bytes | None = None, trusted_root: str | os.PathLike[str] | None = None,
-                        artifact_sha256: str | None = None) -> dict[str, Any]:
+def verify_bundle_bytes(
+    bundle_json: bytes,
+    artifact: bytes | None,
+    *,
+    identity: str | None = None,
+    issuer: str | None = None,
+    key_pem: bytes | None = None,
+    trusted_root: str | os.PathLike[str] | None = None,
+    artifact_sha256: str | None = None,
+) -> dict[str, Any]:
     """Verify a bundle offline; return a summary dict, or raise ``LEDGER.SIGSTORE_*``.
 
     ``artifact`` (bytes) or ``artifact_sha256`` (hex) names what was signed. For DSSE bundles the
@@ -76,8 +83,11 @@ def verify_bundle_bytes(bundle_json: bytes, artifact: bytes | None, *, identity:
     ``statement``.
     """
     if key_pem is not None:
-        raise LedgerError("SIGSTORE_UNSUPPORTED", "managed-key (bare public key) bundle verification is not supported by sigstore-python",
-                          "verify with --identity/--issuer (keyless bundles), or use cosign for managed-key bundles")
+        raise LedgerError(
+            "SIGSTORE_UNSUPPORTED",
+            "managed-key (bare public key) bundle verification is not supported by sigstore-python",
+            "verify with --identity/--issuer (keyless bundles), or use cosign for managed-key bundles",
+        )
     if not identity or not issuer:
         raise LedgerError("SIGSTORE_POLICY", "verification needs --identity and --issuer (or --key)")
     from sigstore.errors import Error as SigstoreError
@@ -116,8 +126,15 @@ def verify_bundle_bytes(bundle_json: bytes, artifact: bytes | None, *, identity:
         raise _invalid(f"bundle verification failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
-def verify_bundle(bundle: str | os.PathLike[str], artifact: str | os.PathLike[str], *, identity: str | None = None, issuer: str | None = None,
-                  key: str | os.PathLike[str] | None = None, trusted_root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def verify_bundle(
+    bundle: str | os.PathLike[str],
+    artifact: str | os.PathLike[str],
+    *,
+    identity: str | None = None,
+    issuer: str | None = None,
+    key: str | os.PathLike[str] | None = None,
+    trusted_root: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """File-based :func:`verify_bundle_bytes` (the ``verify-bundle`` command)."""
     try:
         bundle_bytes = Path(bundle).read_bytes()
@@ -128,8 +145,9 @@ def verify_bundle(bundle: str | os.PathLike[str], artifact: str | os.PathLike[st
     return verify_bundle_bytes(bundle_bytes, artifact_bytes, identity=identity, issuer=issuer, key_pem=key_pem, trusted_root=trusted_root)
 
 
-def verify_recorded_bundle(ev: "BundleRecorded", leaves: list[bytes], recorded: dict[str, set[str]], *, origin: str,
-                           trusted_root: str | os.PathLike[str] | None = None) -> None:
+def verify_recorded_bundle(
+    ev: "BundleRecorded", leaves: list[bytes], recorded: dict[str, set[str]], *, origin: str, trusted_root: str | os.PathLike[str] | None = None
+) -> None:
     """Re-verify a ``bundle_recorded`` event offline; its subjects must match the ledger.
 
     Each subject is either ``ledger-checkpoint:<origin>:<size>`` (digest = the Merkle root of the
@@ -139,15 +157,16 @@ def verify_recorded_bundle(ev: "BundleRecorded", leaves: list[bytes], recorded: 
 
     if not ev.subjects:
         raise _invalid("recorded bundle has no subjects")
-    summary = verify_bundle_bytes(ev.bundle.encode("utf-8"), None, identity=ev.identity, issuer=ev.issuer, trusted_root=trusted_root,
-                                  artifact_sha256=ev.subjects[0].sha256)
+    summary = verify_bundle_bytes(
+        ev.bundle.encode("utf-8"), None, identity=ev.identity, issuer=ev.issuer, trusted_root=trusted_root, artifact_sha256=ev.subjects[0].sha256
+    )
     signed = {(s.get("name"), (s.get("digest") or {}).get("sha256")) for s in summary["statement"].get("subject") or []}
     for s in ev.subjects:
         if (s.name, s.sha256) not in signed:
             raise _invalid(f"recorded subject {s.name} is not in the signed statement")
         if s.name.startswith(CHECKPOINT_SUBJECT_PREFIX):
             try:
-                o, size_text = s.name[len(CHECKPOINT_SUBJECT_PREFIX):].rsplit(":", 1)
+                o, size_text = s.name[len(CHECKPOINT_SUBJECT_PREFIX) :].rsplit(":", 1)
                 size = int(size_text)
             except ValueError:
                 raise _invalid(f"malformed checkpoint subject {s.name!r}") from None
@@ -191,7 +210,9 @@ def seal(ledger: "Ledger", signer: "Signer", *, trusted_root: str | os.PathLike[
     except Exception as exc:  # noqa: BLE001 - ambient detection failures
         raise LedgerError("SIGSTORE_NO_IDENTITY", f"no ambient OIDC identity: {exc}", "run `seal --sigstore` in release CI with id-token: write") from None
     if not token_text:
-        raise LedgerError("SIGSTORE_NO_IDENTITY", "no ambient OIDC identity (not in a CI job with an OIDC token)", "run `seal --sigstore` in release CI with id-token: write")
+        raise LedgerError(
+            "SIGSTORE_NO_IDENTITY", "no ambient OIDC identity (not in a CI job with an OIDC token)", "run `seal --sigstore` in release CI with id-token: write"
+        )
     try:
         token = oidc.IdentityToken(token_text)
         ctx = SigningContext.from_trust_config(ClientTrustConfig.production())
@@ -199,16 +220,28 @@ def seal(ledger: "Ledger", signer: "Signer", *, trusted_root: str | os.PathLike[
         with ctx.signer(token) as s:
             bundle = s.sign_dsse(stmt)
     except Exception as exc:  # noqa: BLE001 - network/TUF/Fulcio/Rekor failures
-        raise LedgerError("SIGSTORE_OFFLINE", f"Sigstore signing failed (network needed for Fulcio/Rekor): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                          "run `seal --sigstore` where sigstore.dev is reachable") from None
+        raise LedgerError(
+            "SIGSTORE_OFFLINE",
+            f"Sigstore signing failed (network needed for Fulcio/Rekor): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            "run `seal --sigstore` where sigstore.dev is reachable",
+        ) from None
     bundle_json = bundle.to_json()
     body = {"bundle": bundle_json, "identity": token.identity, "issuer": token.issuer, "subjects": subjects, "checkpoint_seq": cp_seq}
     verify_recorded_bundle(_as_event(body), _leaves(ledger), _recorded_artifacts(ledger), origin=ledger.origin, trusted_root=trusted_root)
     return ledger.record_bundle(body, signer)
 
 
-def record_existing_bundle(ledger: "Ledger", signer: "Signer", bundle_json: str, *, identity: str, issuer: str,
-                           subjects: list[dict[str, str]], checkpoint_seq: int, trusted_root: str | os.PathLike[str] | None = None) -> int:
+def record_existing_bundle(
+    ledger: "Ledger",
+    signer: "Signer",
+    bundle_json: str,
+    *,
+    identity: str,
+    issuer: str,
+    subjects: list[dict[str, str]],
+    checkpoint_seq: int,
+    trusted_root: str | os.PathLike[str] | None = None,
+) -> int:
     """Verify an existing bundle against the ledger offline and record it as ``bundle_recorded``."""
     body = {"bundle": bundle_json, "identity": identity, "issuer": issuer, "subjects": subjects, "checkpoint_seq": checkpoint_seq}
     verify_recorded_bundle(_as_event(body), _leaves(ledger), _recorded_artifacts(ledger), origin=ledger.origin, trusted_root=trusted_root)

@@ -96,8 +96,15 @@ class StoredEvent:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form (``body`` as the decoded dict)."""
         return {
-            "seq": self.seq, "event_id": self.event_id, "kind": self.kind, "ts": self.ts, "key_id": self.key_id,
-            "prev_hash": self.prev_hash, "hash": self.hash, "sig": self.sig, "body": msgspec.json.decode(self.body),
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "ts": self.ts,
+            "key_id": self.key_id,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "sig": self.sig,
+            "body": msgspec.json.decode(self.body),
         }
 
 
@@ -160,7 +167,9 @@ class Ledger:
         if "format_version" not in meta:
             raise LedgerError("NOT_A_LEDGER", f"{p.name} is not a GenoLeWM ledger", "pass the ledger.duckdb created by `geno-lewm-ledger init`")
         if meta["format_version"] != schema.FORMAT_VERSION:
-            raise LedgerError("FORMAT", f"{p.name} has storage format {meta['format_version']}; this runtime reads {schema.FORMAT_VERSION}", "upgrade geno-lewm")
+            raise LedgerError(
+                "FORMAT", f"{p.name} has storage format {meta['format_version']}; this runtime reads {schema.FORMAT_VERSION}", "upgrade geno-lewm"
+            )
         if meta.get("views_version") != schema.VIEWS_VERSION and not read_only:
             ledger.upgrade_views()
         return ledger
@@ -277,8 +286,15 @@ class Ledger:
             except Exception as exc:  # noqa: BLE001
                 raise InputError("BAD_SQL", f"query failed: {str(exc).splitlines()[0]}") from None
 
-    def verify(self, *, artifacts_root: str | os.PathLike[str] | None = None, signatures: bool = True, workers: int | None = None,
-               trusted_root: str | os.PathLike[str] | None = None, bundles: bool = True) -> "VerifyReport":
+    def verify(
+        self,
+        *,
+        artifacts_root: str | os.PathLike[str] | None = None,
+        signatures: bool = True,
+        workers: int | None = None,
+        trusted_root: str | os.PathLike[str] | None = None,
+        bundles: bool = True,
+    ) -> "VerifyReport":
         """Verify chain, signatures, key trust, checkpoints, head witness, bundles (and artifacts); see :mod:`ledger.verify`."""
         from ledger.verify import verify_ledger
 
@@ -384,8 +400,17 @@ class Ledger:
             self._origin = msgspec.json.decode(bytes(rows[0][0]))["origin"]
         return self._origin
 
-    def _write(self, con, items: list[tuple[_Event, str | None]], signer: "Signer", *, head: tuple[int, str],
-               origin: str | None = None, encoded: list[bytes] | None = None, signatures: "ChunkStream | None" = None) -> list[int]:
+    def _write(
+        self,
+        con,
+        items: list[tuple[_Event, str | None]],
+        signer: "Signer",
+        *,
+        head: tuple[int, str],
+        origin: str | None = None,
+        encoded: list[bytes] | None = None,
+        signatures: "ChunkStream | None" = None,
+    ) -> list[int]:
         """Check idempotency and key trust, then insert ``items`` after ``head`` inside the caller's transaction.
 
         ``signatures`` (a :func:`ledger.keys.stream_event_signatures` stream over ``encoded``, made
@@ -469,15 +494,24 @@ class Ledger:
                     sig_run.extend(part if j - done == b - a else [part[keep[r] - a] for r in range(done, j)])
                 done = j
                 if done - flushed >= _INSERT_ROWS or (done == len(keep) and done > flushed):
-                    _insert(con, size + flushed, col_ids[flushed:done], col_kinds[flushed:done], ts, key_id, bodies[flushed:done],
-                            hashes[flushed:done], sig_run, head_prev=hashes[flushed - 1] if flushed else prev)
+                    _insert(
+                        con,
+                        size + flushed,
+                        col_ids[flushed:done],
+                        col_kinds[flushed:done],
+                        ts,
+                        key_id,
+                        bodies[flushed:done],
+                        hashes[flushed:done],
+                        sig_run,
+                        head_prev=hashes[flushed - 1] if flushed else prev,
+                    )
                     flushed, sig_run = done, []
             if flushed != len(keep):
                 raise RuntimeError(f"inserted {flushed} of {len(keep)} events")  # a bug: every kept event lies in some chunk
             prev = hashes[-1]
             con.execute("DELETE FROM ledger_head")
-            con.execute("INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)",
-                        [origin, seq, prev, key_id, signer.sign(chain.head_message(origin, seq, prev)).hex()])
+            con.execute("INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)", [origin, seq, prev, key_id, signer.sign(chain.head_message(origin, seq, prev)).hex()])
             check = _head(con)
             if check != (seq, prev):  # compare-and-set: nobody else moved the head under us
                 raise LedgerError("HEAD_MOVED", f"head moved during append (expected {seq}, found {check[0]})", "retry the append")
@@ -521,8 +555,12 @@ class _TrustState:
                 raise LedgerError("BAD_GENESIS", "genesis must be the first event and be signed by the key it registers")
         elif signer_key_id not in self.active:
             if signer_key_id in self.revoked:
-                raise LedgerError("KEY_REVOKED", f"key {signer_key_id} was revoked at seq {self.revoked[signer_key_id]}", "sign with a key that is still trusted (see v_keys)")
-            raise LedgerError("UNKNOWN_KEY", f"key {signer_key_id} is not registered in this ledger", "register it with a key_registered event signed by a trusted key")
+                raise LedgerError(
+                    "KEY_REVOKED", f"key {signer_key_id} was revoked at seq {self.revoked[signer_key_id]}", "sign with a key that is still trusted (see v_keys)"
+                )
+            raise LedgerError(
+                "UNKNOWN_KEY", f"key {signer_key_id} is not registered in this ledger", "register it with a key_registered event signed by a trusted key"
+            )
         if isinstance(ev, KeyRegistered):
             if ev.key_id in self.active or ev.key_id in self.revoked:
                 raise LedgerError("KEY_EXISTS", f"key {ev.key_id} is already registered (or was revoked)")
@@ -577,22 +615,33 @@ def _head(con) -> tuple[int, str]:
     return int(rows[0][0]) + 1, rows[0][1]
 
 
-def _insert(con, seq0: int, event_ids: list[str], kinds: list[str], ts: str, key_id: str, bodies: list[bytes],
-            hashes: list[str], sigs: list[str], *, head_prev: str) -> None:
+def _insert(
+    con, seq0: int, event_ids: list[str], kinds: list[str], ts: str, key_id: str, bodies: list[bytes], hashes: list[str], sigs: list[str], *, head_prev: str
+) -> None:
     """Insert consecutive events from ``seq0`` given as columns (``prev_hash`` of each is the hash before it)."""
     n = len(event_ids)
     prevs = [head_prev, *hashes[:-1]]
     if n < 64:
-        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[seq0 + i, event_ids[i], kinds[i], ts, key_id, prevs[i], bodies[i], hashes[i], sigs[i]] for i in range(n)])
+        con.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[seq0 + i, event_ids[i], kinds[i], ts, key_id, prevs[i], bodies[i], hashes[i], sigs[i]] for i in range(n)],
+        )
         return
     import pyarrow as pa
 
-    table = pa.table({
-        "seq": pa.array(range(seq0, seq0 + n), pa.int64()), "event_id": pa.array(event_ids, pa.string()), "kind": pa.array(kinds, pa.string()),
-        "ts": pa.array([ts] * n, pa.string()), "key_id": pa.array([key_id] * n, pa.string()), "prev_hash": pa.array(prevs, pa.string()),
-        "body": pa.array(bodies, pa.binary()), "hash": pa.array(hashes, pa.string()), "sig": pa.array(sigs, pa.string()),
-    })
+    table = pa.table(
+        {
+            "seq": pa.array(range(seq0, seq0 + n), pa.int64()),
+            "event_id": pa.array(event_ids, pa.string()),
+            "kind": pa.array(kinds, pa.string()),
+            "ts": pa.array([ts] * n, pa.string()),
+            "key_id": pa.array([key_id] * n, pa.string()),
+            "prev_hash": pa.array(prevs, pa.string()),
+            "body": pa.array(bodies, pa.binary()),
+            "hash": pa.array(hashes, pa.string()),
+            "sig": pa.array(sigs, pa.string()),
+        }
+    )
     con.register("_new_events", table)
     try:
         con.execute(f"INSERT INTO events SELECT {_COLUMNS} FROM _new_events")
@@ -664,7 +713,11 @@ def _check_read_only_sql(query: str) -> None:
     for st in stmts:
         kind = st.type.name
         if kind not in _ALLOWED_SQL:
-            raise LedgerError("SQL_REFUSED", f"{kind} statements are refused: the ledger is read-only through sql", "only SELECT queries are allowed; events are added with `append`")
+            raise LedgerError(
+                "SQL_REFUSED",
+                f"{kind} statements are refused: the ledger is read-only through sql",
+                "only SELECT queries are allowed; events are added with `append`",
+            )
 
 
 class _Conn:
@@ -693,8 +746,11 @@ class _Conn:
             if held is not None:
                 con, held_read_only, held_external = held
                 if (held_read_only and not self.read_only) or (held_external and not self.external_access):
-                    raise LedgerError("NESTED", f"a {'write' if not self.read_only else 'restricted read'} of {self.path.name} was started inside another operation on it",
-                                      "finish the outer ledger operation first (this is a bug in the caller)")
+                    raise LedgerError(
+                        "NESTED",
+                        f"a {'write' if not self.read_only else 'restricted read'} of {self.path.name} was started inside another operation on it",
+                        "finish the outer ledger operation first (this is a bug in the caller)",
+                    )
                 self.con = con
                 return con
             deadline = time.monotonic() + max(0.0, self.timeout_s)
@@ -711,8 +767,11 @@ class _Conn:
                         raise storage_error(self.path, exc) from None
                     if time.monotonic() >= deadline:
                         holder = read_holder(lock_path_for(self.path))
-                        raise LedgerError("BUSY", f"ledger {self.path.name} is busy ({str(exc).splitlines()[0][:200]}; writer lock: {holder})",
-                                          "wait for the other process, or raise the timeout (--busy-timeout)") from None
+                        raise LedgerError(
+                            "BUSY",
+                            f"ledger {self.path.name} is busy ({str(exc).splitlines()[0][:200]}; writer lock: {holder})",
+                            "wait for the other process, or raise the timeout (--busy-timeout)",
+                        ) from None
                     time.sleep(delay)
                     delay = min(delay * 2, 0.05)
                 except duckdb.Error as exc:  # a damaged header or catalog fails at connect time

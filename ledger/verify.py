@@ -450,7 +450,9 @@ def verify_columns(ledger: "Ledger", *, signatures: bool = True, workers: int | 
     sig_limit = min(fail.seq if fail else n, len(pks))
     nsig = 0
     walked = fail.seq + 1 if fail is not None and fail.code != "LEDGER.TRUNCATED" else n  # rows the sequential pass examined
-    head_hash = hashes[-1] if walked == n and (fail is None or fail.code == "LEDGER.TRUNCATED") else (hashes[walked - 2] if walked >= 2 else chain.GENESIS_PREV_HASH)
+    head_hash = (
+        hashes[-1] if walked == n and (fail is None or fail.code == "LEDGER.TRUNCATED") else (hashes[walked - 2] if walked >= 2 else chain.GENESIS_PREV_HASH)
+    )
     report = VerifyReport(ok=True, checked=walked, head_hash=head_hash, checkpoints=checkpoints)
     if signatures and sig_limit > 0:
         nsig = sig_limit
@@ -483,8 +485,15 @@ def _check_trust(key_ids: list[str], start: int, stop: int, active: dict[str, An
     pks.extend(map(active.__getitem__, seg))
 
 
-def verify_ledger(ledger: "Ledger", *, artifacts_root: str | os.PathLike[str] | None = None, signatures: bool = True,
-                  workers: int | None = None, trusted_root: str | os.PathLike[str] | None = None, bundles: bool = True) -> VerifyReport:
+def verify_ledger(
+    ledger: "Ledger",
+    *,
+    artifacts_root: str | os.PathLike[str] | None = None,
+    signatures: bool = True,
+    workers: int | None = None,
+    trusted_root: str | os.PathLike[str] | None = None,
+    bundles: bool = True,
+) -> VerifyReport:
     """Verify everything about ``ledger`` (see module docstring); never raises for a bad ledger, reports it."""
     t0 = time.perf_counter()
     try:

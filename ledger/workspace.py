@@ -67,7 +67,9 @@ class Workspace:
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self.key_path.exists():
             if self.ledger_path.exists():
-                raise LedgerError("KEY_NOT_FOUND", "the workspace ledger exists but its maintainer key is missing", f"restore {self.key_path.name} or use --key")
+                raise LedgerError(
+                    "KEY_NOT_FOUND", "the workspace ledger exists but its maintainer key is missing", f"restore {self.key_path.name} or use --key"
+                )
             keygen(self.key_path)
         if not self.ledger_path.exists():
             Ledger.init(self.ledger_path, Signer.load(self.key_path), origin=self.origin)
@@ -98,8 +100,9 @@ def check_workdir(path: str | os.PathLike[str], flag: str = "--workdir") -> Path
 
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise InputError("WORKDIR_NOT_A_FOLDER", f"{flag} {p.name} is a file, not a folder",
-                         f"pass a folder (it is created on first run), e.g. {flag} geno-lewm-workspace")
+        raise InputError(
+            "WORKDIR_NOT_A_FOLDER", f"{flag} {p.name} is a file, not a folder", f"pass a folder (it is created on first run), e.g. {flag} geno-lewm-workspace"
+        )
     parent = p
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

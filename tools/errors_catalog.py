@@ -64,7 +64,7 @@ def render(where: dict[str, set[str]]) -> str:
     for code in sorted(where, key=lambda c: (list(EXIT_CODES).index(c.split(".")[0]), c)):
         mods = sorted(where[code])
         shown = ", ".join(f"`{m}`" for m in mods[:4]) + (f" and {len(mods) - 4} more" if len(mods) > 4 else "")
-        rows.append([f"`{code}`", str(EXIT_CODES[code.split('.')[0]]), shown])
+        rows.append([f"`{code}`", str(EXIT_CODES[code.split(".")[0]]), shown])
     return doc_sections.table_section(BEGIN, END, ["code", "exit", "used in"], rows)
 
 
@@ -75,7 +75,9 @@ def current_section(text: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tools.errors_catalog [--write]``: print or refresh the catalogue in docs/errors.md."""
-    return doc_sections.doc_command("python -m tools.errors_catalog", "the error-code catalogue", DOC, lambda: render(collect()), BEGIN, END, "## Catalogue", argv)
+    return doc_sections.doc_command(
+        "python -m tools.errors_catalog", "the error-code catalogue", DOC, lambda: render(collect()), BEGIN, END, "## Catalogue", argv
+    )
 
 
 if __name__ == "__main__":

@@ -42,9 +42,17 @@ class HelpScreen(ModalScreen[None]):
         from cockpit.screens.step import StepScreen
 
         owners = [
-            ("everywhere", type(self.app)), ("Release", ReleaseScreen), ("Gate's steps", StepPicker), ("Step", StepScreen),
-            ("Rehearse", RehearseScreen), ("Ledger", LedgerScreen), ("Event", EventScreen), ("SQL", SqlScreen), ("Demo", DemoScreen),
-            ("tables", ArrowTable), ("this list", HelpScreen),
+            ("everywhere", type(self.app)),
+            ("Release", ReleaseScreen),
+            ("Gate's steps", StepPicker),
+            ("Step", StepScreen),
+            ("Rehearse", RehearseScreen),
+            ("Ledger", LedgerScreen),
+            ("Event", EventScreen),
+            ("SQL", SqlScreen),
+            ("Demo", DemoScreen),
+            ("tables", ArrowTable),
+            ("this list", HelpScreen),
         ]
         lines = [
             "Keys (ctrl+p opens the command palette with every action)",

@@ -147,9 +147,7 @@ class RehearseScreen(CockpitScreen):
         ev = message.event
         if ev.outcome == "started":
             self._set(ev.step, "running")
-            self.query_one("#rehearse-status", Static).update(
-                f" ◌ step {ev.index}/{ev.total}: {ev.step}   {time.monotonic() - self._started:.0f} s"
-            )
+            self.query_one("#rehearse-status", Static).update(f" ◌ step {ev.index}/{ev.total}: {ev.step}   {time.monotonic() - self._started:.0f} s")
         elif ev.outcome == "passed":
             self._set(ev.step, "passed", f"{ev.seconds:.1f} s")
         else:

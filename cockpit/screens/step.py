@@ -125,7 +125,10 @@ class StepScreen(CockpitScreen):
         self._show_info()
         prereqs = self.query_one("#step-prereqs", Static)
         if view.prerequisites:
-            prereqs.update("\n".join(f"⊘ first: {p}" for p in view.prerequisites[:3]) + (f"\n  … and {len(view.prerequisites) - 3} more" if len(view.prerequisites) > 3 else ""))
+            prereqs.update(
+                "\n".join(f"⊘ first: {p}" for p in view.prerequisites[:3])
+                + (f"\n  … and {len(view.prerequisites) - 3} more" if len(view.prerequisites) > 3 else "")
+            )
             prereqs.display = True
         else:
             prereqs.display = False
@@ -160,8 +163,7 @@ class StepScreen(CockpitScreen):
             rows.append(Horizontal(label, field, classes="form-row"))
         extra = Static(" extra args", classes="form-label", markup=False)
         extra.styles.width = width + 1
-        rows.append(Horizontal(extra, Input(
-            value="", placeholder="anything else, as on a command line", id="argv", classes="form-field"), classes="form-row"))
+        rows.append(Horizontal(extra, Input(value="", placeholder="anything else, as on a command line", id="argv", classes="form-field"), classes="form-row"))
         rows.append(Static("", id="form-help", markup=False))
         await form.mount(*rows)  # mounted before the command line reads the form's values
 

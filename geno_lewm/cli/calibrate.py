@@ -11,7 +11,10 @@ from ledger.clikit import ArgumentParser, command
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
-    p = ArgumentParser(prog="geno-lewm-calibrate", description="Score a null set of random SNVs (disjoint from the training edits) and store the calibration table in the model package (RFC-0009).")
+    p = ArgumentParser(
+        prog="geno-lewm-calibrate",
+        description="Score a null set of random SNVs (disjoint from the training edits) and store the calibration table in the model package (RFC-0009).",
+    )
     p.add_argument("--model-dir", required=True, help="model package directory (resealed with calibration.parquet)")
     p.add_argument("--fasta", required=True, help="reference FASTA the null SNVs are drawn from")
     p.add_argument("--n-null", type=int, default=2000, help="number of null SNVs (default 2000)")
@@ -27,8 +30,13 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from geno_lewm.scoring.calibrate import calibrate_package
 
-    doc = calibrate_package(args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device)
-    print(f"calibration table: {doc['null_set']['n']} null SNVs ({doc['null_set']['scope']}), {len(doc['buckets'])} buckets; model_id {doc['model_id'][:16]}…", file=sys.stderr)
+    doc = calibrate_package(
+        args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device
+    )
+    print(
+        f"calibration table: {doc['null_set']['n']} null SNVs ({doc['null_set']['scope']}), {len(doc['buckets'])} buckets; model_id {doc['model_id'][:16]}…",
+        file=sys.stderr,
+    )
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
     return 0

@@ -27,7 +27,9 @@ def _under(root: Path, text: str, what: str) -> tuple[Path, str]:
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
-    p = ArgumentParser(prog="geno-lewm-carbon-baseline", description="Score VCF variants with the Carbon zero-shot log-likelihood ratio (the baseline for GenoLeWM).")
+    p = ArgumentParser(
+        prog="geno-lewm-carbon-baseline", description="Score VCF variants with the Carbon zero-shot log-likelihood ratio (the baseline for GenoLeWM)."
+    )
     p.add_argument("--artifact-root", required=True, help="root all paths are recorded relative to")
     p.add_argument("--vcf", required=True, help="input VCF (.vcf or bgzipped+tabix .vcf.gz)")
     p.add_argument("--fasta", required=True, help="reference FASTA")
@@ -107,7 +109,10 @@ def _main(argv: list[str] | None) -> int:
     if ident.stand_in:
         summary["stand_in_note"] = "Scored with the tiny stand-in encoder: the scores carry no biological skill."
     atomic_write_text(summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    print(f"baseline: scored {counts['scored']:,} of {counts['alts']:,} ALTs in {seconds:.2f}s ({scorer.stats.encoder_calls} encoder calls, {scorer.stats.cache_hits} cache hits)", file=sys.stderr)
+    print(
+        f"baseline: scored {counts['scored']:,} of {counts['alts']:,} ALTs in {seconds:.2f}s ({scorer.stats.encoder_calls} encoder calls, {scorer.stats.cache_hits} cache hits)",
+        file=sys.stderr,
+    )
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     return 0

@@ -59,12 +59,24 @@ def ensure_demo_model(workdir: str | os.PathLike[str], *, rebuild: bool = False,
     say("building the tiny stand-in encoder (no biological skill) …")
     enc = build_tiny_carbon(partial / "encoder", seed=0, pretrain_steps=0)
     cfg = load_config(config_path(DEMO_CONFIG))
-    cfg = msgspec.structs.replace(cfg, runtime=msgspec.structs.replace(cfg.runtime, device="cpu"), optim=msgspec.structs.replace(cfg.optim, steps=min(cfg.optim.steps, DEMO_TRAIN_STEPS)))
+    cfg = msgspec.structs.replace(
+        cfg, runtime=msgspec.structs.replace(cfg.runtime, device="cpu"), optim=msgspec.structs.replace(cfg.optim, steps=min(cfg.optim.steps, DEMO_TRAIN_STEPS))
+    )
     say(f"training the predictor for {cfg.optim.steps} steps on the bundled chrM example …")
-    train_run(cfg, model_dir=enc, run_dir=partial / "model", fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), device="cpu", progress=False)
+    train_run(
+        cfg,
+        model_dir=enc,
+        run_dir=partial / "model",
+        fasta=example_path("rCRS_chrM.fa"),
+        vcf=example_path("mt_known_variants.vcf"),
+        device="cpu",
+        progress=False,
+    )
     shutil.rmtree(partial / "model" / "window_cache", ignore_errors=True)
     say("calibrating on null SNVs from the held-out regions …")
-    calibrate_package(partial / "model", example_path("rCRS_chrM.fa"), n_null=600, seed=0, min_count=30, exclude_vcf=example_path("mt_known_variants.vcf"), device="cpu")
+    calibrate_package(
+        partial / "model", example_path("rCRS_chrM.fa"), n_null=600, seed=0, min_count=30, exclude_vcf=example_path("mt_known_variants.vcf"), device="cpu"
+    )
     shutil.rmtree(model, ignore_errors=True)
     os.replace(partial / "model", model)
     shutil.rmtree(partial, ignore_errors=True)
@@ -80,7 +92,10 @@ def render_table(manifest: dict, scores_path: Path) -> None:
     rows = [json.loads(line) for line in scores_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     verified = manifest.get("score_receipt_batch", {}).get("verified", {})
     title = "GenoLeWM demo — STAND-IN model (no biological skill)" if manifest.get("stand_in") else "GenoLeWM demo"
-    table = Table(title=title, caption=f"receipts verified: {verified.get('receipts', 0)}/{len(rows)} ✓ · model {manifest['model_id'][:16]}… · {manifest['model']['release_id']}")
+    table = Table(
+        title=title,
+        caption=f"receipts verified: {verified.get('receipts', 0)}/{len(rows)} ✓ · model {manifest['model_id'][:16]}… · {manifest['model']['release_id']}",
+    )
     for col, just in (("variant", "left"), ("score", "right"), ("percentile", "right"), ("bucket", "left"), ("confidence", "right"), ("receipt", "center")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
@@ -111,7 +126,9 @@ def _main(argv: list[str] | None) -> int:
     work = Path(args.workdir)
     model = ensure_demo_model(work, rebuild=args.rebuild)
     out = work / "terminal_demo"
-    man = run_terminal_demo(model, example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa"), out, artifact_root=Path.cwd(), device="cpu", numerics=args.numerics)
+    man = run_terminal_demo(
+        model, example_path("mt_known_variants.vcf"), example_path("rCRS_chrM.fa"), out, artifact_root=Path.cwd(), device="cpu", numerics=args.numerics
+    )
     if args.json:
         print(json.dumps(man, indent=2, sort_keys=True))
     else:

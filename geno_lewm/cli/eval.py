@@ -59,7 +59,12 @@ def _main(argv: list[str] | None) -> int:
         eval_config=args.eval_config,
         overrides={"bootstrap": args.bootstrap, "seed": args.seed, "allow_key_mismatch": args.allow_key_mismatch},
         stand_in=args.stand_in,
-        references={"checkpoint": args.checkpoint, "config": args.config, "dataset_manifest": args.dataset_manifest, "efficiency_report": args.efficiency_report},
+        references={
+            "checkpoint": args.checkpoint,
+            "config": args.config,
+            "dataset_manifest": args.dataset_manifest,
+            "efficiency_report": args.efficiency_report,
+        },
     )
     payload = run_eval(request)
     from geno_lewm.eval.findings import conclusions

@@ -17,7 +17,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--metrics-json", action="append", required=True, help="a geno-lewm-eval or geno-lewm-rollout metrics JSON (repeatable)")
     p.add_argument("--output-metrics", required=True, help="aggregate metrics JSON to write (eval_metrics.json)")
     p.add_argument("--output-report", required=True, help="Markdown report to write (eval_report.md)")
-    p.add_argument("--require-v02-vep-metrics", action="store_true", help="fail unless ClinVar coding/non-coding, BRCA2 and TraitGym rows have Carbon deltas, CIs and key identities")
+    p.add_argument(
+        "--require-v02-vep-metrics",
+        action="store_true",
+        help="fail unless ClinVar coding/non-coding, BRCA2 and TraitGym rows have Carbon deltas, CIs and key identities",
+    )
     p.add_argument("--require-v02-rollout-metrics", action="store_true", help="fail unless both rollout tracks have cosine, L2 and Recall@k")
     p.add_argument("--artifact-root", default=None, help="root for recorded artifact paths (default: the output metrics directory)")
     p.add_argument("--eval-config", default=None, help="eval config YAML for finding thresholds (default: configs/eval/default.yaml)")
@@ -29,13 +33,19 @@ def _main(argv: list[str] | None) -> int:
     from geno_lewm.eval.aggregate import EvalAllRequest, run_eval_all
 
     args = build_parser().parse_args(argv)
-    payload = run_eval_all(EvalAllRequest(
-        metrics_json=args.metrics_json, output_metrics=args.output_metrics, output_report=args.output_report,
-        require_vep=args.require_v02_vep_metrics, require_rollout=args.require_v02_rollout_metrics,
-        artifact_root=args.artifact_root, eval_config=args.eval_config, stand_in=args.stand_in,
-    ))
-    print(f"{len(payload['rows'])} metric rows from {len(payload['benchmarks'])} benchmark splits; "
-          f"{len(payload['negative_findings'])} negative findings")
+    payload = run_eval_all(
+        EvalAllRequest(
+            metrics_json=args.metrics_json,
+            output_metrics=args.output_metrics,
+            output_report=args.output_report,
+            require_vep=args.require_v02_vep_metrics,
+            require_rollout=args.require_v02_rollout_metrics,
+            artifact_root=args.artifact_root,
+            eval_config=args.eval_config,
+            stand_in=args.stand_in,
+        )
+    )
+    print(f"{len(payload['rows'])} metric rows from {len(payload['benchmarks'])} benchmark splits; {len(payload['negative_findings'])} negative findings")
     print(f"wrote {Path(args.output_metrics).name} and {Path(args.output_report).name}", file=sys.stderr)
     return 0
 

@@ -17,7 +17,10 @@ ROLLOUT_MODES = ("auto", "chained", "anchored")
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
-    p = ArgumentParser(prog="geno-lewm-rollout", description="Roll edit chains through the predictor alone and compare each step with the encoder's measured latent (cosine, L2, Recall@k) beside the source-state baseline.")
+    p = ArgumentParser(
+        prog="geno-lewm-rollout",
+        description="Roll edit chains through the predictor alone and compare each step with the encoder's measured latent (cosine, L2, Recall@k) beside the source-state baseline.",
+    )
     p.add_argument("--model-dir", required=True, help="model package directory")
     p.add_argument("--fasta", required=True, help="reference FASTA")
     p.add_argument("--vcf", help="VCF with phased genotypes (phased_haplotype track)")
@@ -30,7 +33,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
     p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
     p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")
-    p.add_argument("--mode", choices=ROLLOUT_MODES, default="auto", help="chained: feed each prediction back as the next source; anchored: each step's source is the reference state at its own locus and the edit context holds every edit so far (context models only); auto (default): anchored for context models, else chained (RFC-0004)")
+    p.add_argument(
+        "--mode",
+        choices=ROLLOUT_MODES,
+        default="auto",
+        help="chained: feed each prediction back as the next source; anchored: each step's source is the reference state at its own locus and the edit context holds every edit so far (context models only); auto (default): anchored for context models, else chained (RFC-0004)",
+    )
     add_device_flag(p, default="auto")
     return p
 
@@ -67,7 +75,15 @@ def _main(argv: list[str] | None) -> int:
         "k": args.k,
         "split": args.split,
         "inputs": {"fasta": Path(args.fasta).name, "vcf": Path(args.vcf).name if args.vcf else None},
-        "settings": {"synthetic_chains": args.synthetic_chains, "steps": args.steps, "max_steps": args.max_steps, "seed": args.seed, "bootstrap": args.bootstrap, "ci_level": args.ci_level, "mode": resolve_mode(pkg, args.mode)},
+        "settings": {
+            "synthetic_chains": args.synthetic_chains,
+            "steps": args.steps,
+            "max_steps": args.max_steps,
+            "seed": args.seed,
+            "bootstrap": args.bootstrap,
+            "ci_level": args.ci_level,
+            "mode": resolve_mode(pkg, args.mode),
+        },
         "rows": rows,
         "tracks": {name: {k: v for k, v in res.items()} for name, res in tracks.items()},
         "claim_boundary": "Rollout fidelity of latent predictions against measured encoder latents; not evidence of variant-effect accuracy or clinical validity.",

@@ -21,7 +21,9 @@ from ledger.fsutil import atomic_write_text, check_writable
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser."""
-    p = ArgumentParser(prog="geno-lewm-score", description="Score VCF variants with a GenoLeWM model package (one predictor call per variant; reference windows encoded once).")
+    p = ArgumentParser(
+        prog="geno-lewm-score", description="Score VCF variants with a GenoLeWM model package (one predictor call per variant; reference windows encoded once)."
+    )
     p.add_argument("--model-dir", required=True, help="model package directory (manifest.json; hashes verified before loading)")
     p.add_argument("--vcf", required=True, help="input .vcf or bgzipped+tabix .vcf.gz")
     p.add_argument("--fasta", required=True, help="reference FASTA (the .fai index is built when missing)")
@@ -34,12 +36,27 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--shard", help="score shard I/N (1-based) of the genome; shards concatenate to the full run")
     p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
     add_device_flag(p, default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, at least 1; outputs do not depend on it)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, at least 1; outputs do not depend on it)",
+    )
     add_numerics_flag(p)
-    p.add_argument("--engine", choices=("local", "ray"), default="local", help="local: this process (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)",
+    )
     p.add_argument("--ray-address", help="with --engine ray: the cluster to join (ADDR or auto); default: start a local Ray instance sized to this machine")
     p.add_argument("--shards", type=int, default=None, help="with --engine ray: number of shards (regions of the input; default 4)")
-    p.add_argument("--workers", type=int, default=None, help="with --engine ray: worker actors (default: as many as the cluster's CPUs, or GPUs with --gpus-per-worker, allow; at most one per shard)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="with --engine ray: worker actors (default: as many as the cluster's CPUs, or GPUs with --gpus-per-worker, allow; at most one per shard)",
+    )
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --engine ray: GPUs each worker reserves (default 0)")
     p.add_argument("--resume", action="store_true", help="with --engine ray: reuse shards whose outputs in the work folder (<scores>.shards/) still verify")
     p.add_argument("--keep-shards", action="store_true", help="with --engine ray: keep the work folder after the merge")
@@ -104,7 +121,14 @@ def score_with_ray(parser: ArgumentParser, args: Any):
         parser.error("--shard is for one process; with --engine ray use --shards N")
     if (args.shards is not None and args.shards < 1) or (args.workers is not None and args.workers < 1) or args.gpus_per_worker < 0:
         parser.error("--shards and --workers must be >= 1 and --gpus-per-worker >= 0")
-    opts = RayOptions(address=args.ray_address, shards=args.shards or 4, workers=args.workers, gpus_per_worker=args.gpus_per_worker, resume=args.resume, keep_shards=args.keep_shards)
+    opts = RayOptions(
+        address=args.ray_address,
+        shards=args.shards or 4,
+        workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker,
+        resume=args.resume,
+        keep_shards=args.keep_shards,
+    )
     run = score_vcf_ray(args.model_dir, args.vcf, args.fasta, threads=args.threads, options=opts, **scoring_options(args))
     if args.output_report:
         doc = batch_report(run.summary, scores=args.output_scores, receipts=args.output_receipts, engine=run.engine())

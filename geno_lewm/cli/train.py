@@ -22,14 +22,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--training-config", help="training config YAML (default: the bundled configs/train-tiny-cpu.yaml)")
     p.add_argument("--carbon-model-dir", help="local Carbon checkpoint directory (config, safetensors, tokenizer files)")
     p.add_argument("--dataset-dir", help="dataset package directory (its dataset_manifest.json names the reference and the train split; release evidence)")
-    p.add_argument("--fasta", help="reference FASTA (default: the manifest's reference in --dataset-dir, else its one top-level FASTA, else the bundled example)")
+    p.add_argument(
+        "--fasta", help="reference FASTA (default: the manifest's reference in --dataset-dir, else its one top-level FASTA, else the bundled example)"
+    )
     p.add_argument("--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default: the manifest's train split, else as for --fasta)")
     p.add_argument("--run-dir", help="run directory")
     p.add_argument("--cache-dir", help="window-embedding cache directory (default: <run-dir>/window_cache)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override runtime.device")
     p.add_argument("--resume-from", help="predictor_checkpoint.pt of the run in --run-dir")
     p.add_argument("--stop-after-steps", type=int, help="stop after this step, keeping the checkpoint (interruption rehearsal)")
-    p.add_argument("--package-release-run", action="store_true", help="after training, package the run (geno_lewm.train.run_package: manifest, card, checksums)")
+    p.add_argument(
+        "--package-release-run", action="store_true", help="after training, package the run (geno_lewm.train.run_package: manifest, card, checksums)"
+    )
     p.add_argument("--metadata-json", help="release metadata JSON passed to --package-release-run")
     p.add_argument("--min-gpu-gib", type=float, default=40.0, help="preflight: minimum CUDA memory (default 40)")
     p.add_argument("--allow-cpu", action="store_true", help="preflight: accept a machine without a suitable GPU (rehearsal)")
@@ -46,7 +50,11 @@ TRAIN_SPLIT = "train"
 def _find_one(root: Path, patterns: tuple[str, ...], what: str) -> Path:
     hits = sorted({f for pat in patterns for f in root.glob(pat)})
     if len(hits) != 1:
-        raise InputError("DATASET_LAYOUT", f"expected one {what} in the dataset directory, found {len(hits)}", f"pass --{what.lower()} explicitly, or a dataset package with {DATASET_MANIFEST}")
+        raise InputError(
+            "DATASET_LAYOUT",
+            f"expected one {what} in the dataset directory, found {len(hits)}",
+            f"pass --{what.lower()} explicitly, or a dataset package with {DATASET_MANIFEST}",
+        )
     return hits[0]
 
 
@@ -120,7 +128,15 @@ def _main(argv: list[str] | None) -> int:
         _need(args, "carbon-model-dir", "run-dir")
         from geno_lewm.train.preflight import REPORT_NAME, run_preflight
 
-        report = run_preflight(training_config=config_file, carbon_model_dir=args.carbon_model_dir, run_dir=args.run_dir, dataset_dir=args.dataset_dir, min_gpu_gib=args.min_gpu_gib, allow_cpu=args.allow_cpu, require_dataset=not args.allow_cpu or args.dataset_dir is not None)
+        report = run_preflight(
+            training_config=config_file,
+            carbon_model_dir=args.carbon_model_dir,
+            run_dir=args.run_dir,
+            dataset_dir=args.dataset_dir,
+            min_gpu_gib=args.min_gpu_gib,
+            allow_cpu=args.allow_cpu,
+            require_dataset=not args.allow_cpu or args.dataset_dir is not None,
+        )
         print(json.dumps(report, indent=2, sort_keys=True) if args.json else f"preflight passed; wrote {REPORT_NAME}")
         return 0
     _need(args, "carbon-model-dir", "run-dir")
@@ -149,7 +165,10 @@ def _main(argv: list[str] | None) -> int:
     if args.json:
         print(json.dumps(record, indent=2, sort_keys=True))
     else:
-        print(f"run {record['run_id']}: {record['status']} at step {record['steps_completed']}" + (f"; model_id {record['model_id']}" if record.get("model_id") else ""))
+        print(
+            f"run {record['run_id']}: {record['status']} at step {record['steps_completed']}"
+            + (f"; model_id {record['model_id']}" if record.get("model_id") else "")
+        )
     return 0
 
 

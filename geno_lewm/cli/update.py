@@ -29,7 +29,9 @@ def _main(argv: list[str] | None) -> int:
 
     parser = ArgumentParser(prog="geno-lewm-update", description="Install a published GenoLeWM model release side by side (user-initiated).")
     parser.add_argument("--index-url", default=os.environ.get(DEFAULT_INDEX_ENV), help=f"release index URL (default: ${DEFAULT_INDEX_ENV})")
-    parser.add_argument("--install-dir", type=Path, default=None, help="where releases are installed (default: $GENO_LEWM_MODELS or geno-lewm-workspace/models)")
+    parser.add_argument(
+        "--install-dir", type=Path, default=None, help="where releases are installed (default: $GENO_LEWM_MODELS or geno-lewm-workspace/models)"
+    )
     parser.add_argument("--target-version", help="install this model_version instead of the newest compatible one")
     parser.add_argument("--check-only", action="store_true", help="show what would change and exit")
     parser.add_argument("--yes", action="store_true", help="install without asking")

@@ -17,7 +17,9 @@ from ledger.clikit import ArgumentParser, command
 
 
 def _main(argv: list[str] | None) -> int:
-    p = ArgumentParser(prog="geno-lewm-verify-receipts", description="Verify receipts against the model package and score rows; fails naming the first bad receipt line.")
+    p = ArgumentParser(
+        prog="geno-lewm-verify-receipts", description="Verify receipts against the model package and score rows; fails naming the first bad receipt line."
+    )
     p.add_argument("--model-dir", required=True, help="model package directory the receipts claim")
     p.add_argument("--receipts", required=True, help="receipts JSONL")
     p.add_argument("--scores", required=True, help="score rows JSONL written with the receipts")
@@ -39,11 +41,24 @@ def _main(argv: list[str] | None) -> int:
         numerics_mode.require(args.numerics)  # before torch loads
     from geno_lewm.scoring.receipts import verify_receipts
 
-    res = verify_receipts(args.model_dir, args.receipts, args.scores, fasta=args.fasta, vcf=args.vcf, revocation_list=args.revocation_list, sample=args.sample, device=args.device, numerics=args.numerics)
+    res = verify_receipts(
+        args.model_dir,
+        args.receipts,
+        args.scores,
+        fasta=args.fasta,
+        vcf=args.vcf,
+        revocation_list=args.revocation_list,
+        sample=args.sample,
+        device=args.device,
+        numerics=args.numerics,
+    )
     for w in res.warnings:
         upgrade = f"; upgrade to {w['upgrade_to']}" if w.get("upgrade_to") else ""
         print(f"warning[{w['code']}]: model {w['model_id'][:16]}… is yanked ({w['reason']}){upgrade}", file=sys.stderr)
-    print(f"verified {res.receipts:,} receipts against {res.score_rows:,} scored rows ({res.error_rows:,} error rows); windows checked {res.windows_checked:,}; re-scored {res.rescored:,}", file=sys.stderr)
+    print(
+        f"verified {res.receipts:,} receipts against {res.score_rows:,} scored rows ({res.error_rows:,} error rows); windows checked {res.windows_checked:,}; re-scored {res.rescored:,}",
+        file=sys.stderr,
+    )
     if res.reproduction_line():
         print(res.reproduction_line(), file=sys.stderr)
     if args.json:

@@ -43,15 +43,21 @@ def checkpoint_files(model_dir: str | os.PathLike[str]) -> list[Path]:
     """The checkpoint's files (config, tokenizer files, every ``*.safetensors``), sorted by name."""
     root = Path(model_dir)
     if not root.is_dir():
-        raise ResourceError("MISSING_MODEL_DIR", f"Carbon model directory {root.name!r} not found", "pass --carbon-model-dir pointing at a local checkpoint directory")
+        raise ResourceError(
+            "MISSING_MODEL_DIR", f"Carbon model directory {root.name!r} not found", "pass --carbon-model-dir pointing at a local checkpoint directory"
+        )
     files = [root / n for n in CHECKPOINT_FILES if (root / n).is_file()]
     files += sorted(root.glob("*.safetensors"))
     names = {f.name for f in files}
     for required in ("config.json", "tokenizer.json"):
         if required not in names:
-            raise ResourceError("INCOMPLETE_CHECKPOINT", f"Carbon model directory lacks {required}", "copy the full checkpoint (config, safetensors weights, tokenizer files)")
+            raise ResourceError(
+                "INCOMPLETE_CHECKPOINT", f"Carbon model directory lacks {required}", "copy the full checkpoint (config, safetensors weights, tokenizer files)"
+            )
     if not any(n.endswith(".safetensors") for n in names):
-        raise ResourceError("INCOMPLETE_CHECKPOINT", "Carbon model directory has no *.safetensors weights", "only safetensors weights are loaded (never pickled .bin files)")
+        raise ResourceError(
+            "INCOMPLETE_CHECKPOINT", "Carbon model directory has no *.safetensors weights", "only safetensors weights are loaded (never pickled .bin files)"
+        )
     return sorted(files, key=lambda p: p.name)
 
 
@@ -125,12 +131,12 @@ class CarbonEncoder:
         hf_logging.disable_progress_bar()
         config = AutoConfig.from_pretrained(root, local_files_only=True, trust_remote_code=False)
         if getattr(config, "model_type", None) != "llama":
-            raise ResourceError("UNSUPPORTED_ENCODER", f"checkpoint model_type is {config.model_type!r}; Carbon is a Llama-style causal LM (model_type 'llama')")
+            raise ResourceError(
+                "UNSUPPORTED_ENCODER", f"checkpoint model_type is {config.model_type!r}; Carbon is a Llama-style causal LM (model_type 'llama')"
+            )
         if config.vocab_size < tokenizer.vocab_size:
             raise ResourceError("BAD_TOKENIZER", f"tokenizer ids reach {tokenizer.vocab_size - 1} but the model vocabulary has {config.vocab_size} entries")
-        model = AutoModelForCausalLM.from_pretrained(
-            root, config=config, local_files_only=True, trust_remote_code=False, dtype=dtype, use_safetensors=True
-        )
+        model = AutoModelForCausalLM.from_pretrained(root, config=config, local_files_only=True, trust_remote_code=False, dtype=dtype, use_safetensors=True)
         model.to(dev)
         model.eval()
         model.requires_grad_(False)

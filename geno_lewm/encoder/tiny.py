@@ -20,10 +20,7 @@ from pathlib import Path
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
-STAND_IN_SENTENCE = (
-    "Produced with the tiny stand-in encoder (tiny-carbon), not real Carbon weights: "
-    "numbers from it say nothing about model quality."
-)
+STAND_IN_SENTENCE = "Produced with the tiny stand-in encoder (tiny-carbon), not real Carbon weights: numbers from it say nothing about model quality."
 TINY_ENCODER_ID = "tiny-carbon"
 _SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
 _DNA_SPECIALS = ["<dna>", "</dna>"]

@@ -31,7 +31,11 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ResourceError("MISSING_TOKENIZER", f"tokenizer file {path.name} not found in the model directory", "point --carbon-model-dir at a Carbon checkpoint directory (config, weights, tokenizer files)") from None
+        raise ResourceError(
+            "MISSING_TOKENIZER",
+            f"tokenizer file {path.name} not found in the model directory",
+            "point --carbon-model-dir at a Carbon checkpoint directory (config, weights, tokenizer files)",
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ResourceError("BAD_TOKENIZER", f"tokenizer file {path.name} is not valid JSON ({exc})") from None
 

@@ -65,9 +65,15 @@ def rollout_rows(doc: Mapping[str, Any], where: str, stand_in: bool = False) -> 
     by_track: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
     for i, r in enumerate(raw_rows):
         if not isinstance(r, Mapping) or r.get("track") not in V02_ROLLOUT_TRACKS:
-            raise EvalError("ROLLOUT_TRACK", f"{where} row {i}: track must be one of {sorted(V02_ROLLOUT_TRACKS)}, got {r.get('track') if isinstance(r, Mapping) else r!r}")
+            raise EvalError(
+                "ROLLOUT_TRACK", f"{where} row {i}: track must be one of {sorted(V02_ROLLOUT_TRACKS)}, got {r.get('track') if isinstance(r, Mapping) else r!r}"
+            )
         if r.get("metric") not in ROLLOUT_METRICS:
-            raise EvalError("ROLLOUT_TRACK", f"{where} row {i}: metric must be one of {list(ROLLOUT_METRICS)}, got {r.get('metric')!r}", "regenerate it with geno-lewm-rollout (rows: one per track and metric)")
+            raise EvalError(
+                "ROLLOUT_TRACK",
+                f"{where} row {i}: metric must be one of {list(ROLLOUT_METRICS)}, got {r.get('metric')!r}",
+                "regenerate it with geno-lewm-rollout (rows: one per track and metric)",
+            )
         for key in ("value", "baseline_value", "ci_low", "ci_high", "delta_ci_low", "delta_ci_high"):
             if r.get(key) is not None and not is_finite_number(r[key]):
                 raise EvalError("NAN_SCORE", f"{where} row {i}: {key} is {r[key]!r}, not a finite number")
@@ -83,38 +89,65 @@ def rollout_rows(doc: Mapping[str, Any], where: str, stand_in: bool = False) -> 
         split = str(first.get("split") or doc.get("split") or "test")
         n = first.get("n") if isinstance(first.get("n"), int) else None
         recall = next((r for _, r in measured if r["metric"] == "recall_at_k"), {})
-        benchmarks.append({
-            "benchmark": name, "split": split, "track": track, "metric_mode": "rollout", "n": n, "k": recall.get("k"),
-            "class_balance": None, "label_summary": None, "label_source": first.get("data_source") if isinstance(first.get("data_source"), str) else None,
-            "model_ids": [model_id] if isinstance(model_id, str) else [],
-            "stand_in": bool(stand_in or doc.get("stand_in")),
-            "baseline_names": [ROLLOUT_SOURCE_STATE], "evaluated_variant_keys_sha256": None,
-            "counts": {"examples": n, "chains": first.get("n_chains")},
-        })
+        benchmarks.append(
+            {
+                "benchmark": name,
+                "split": split,
+                "track": track,
+                "metric_mode": "rollout",
+                "n": n,
+                "k": recall.get("k"),
+                "class_balance": None,
+                "label_summary": None,
+                "label_source": first.get("data_source") if isinstance(first.get("data_source"), str) else None,
+                "model_ids": [model_id] if isinstance(model_id, str) else [],
+                "stand_in": bool(stand_in or doc.get("stand_in")),
+                "baseline_names": [ROLLOUT_SOURCE_STATE],
+                "evaluated_variant_keys_sha256": None,
+                "counts": {"examples": n, "chains": first.get("n_chains")},
+            }
+        )
         for i, r in measured:
             m = r["metric"]
             if any(x["benchmark"] == name and x["split"] == split and x["metric"] == m for x in rows):
                 raise EvalError("DUPLICATE_ROW", f"{where} row {i}: {track} {m} appears twice")
             value = float(r["value"])
             row = {
-                "benchmark": name, "split": split, "track": track, "metric_mode": "rollout", "metric": m,
-                "higher_is_better": HIGHER_IS_BETTER[m], "value": value, "ci_low": _finite(r.get("ci_low")), "ci_high": _finite(r.get("ci_high")),
-                "ci_level": _finite(r.get("ci_level")), "n": n, "evaluated_variant_keys_sha256": None, "baselines": [],
+                "benchmark": name,
+                "split": split,
+                "track": track,
+                "metric_mode": "rollout",
+                "metric": m,
+                "higher_is_better": HIGHER_IS_BETTER[m],
+                "value": value,
+                "ci_low": _finite(r.get("ci_low")),
+                "ci_high": _finite(r.get("ci_high")),
+                "ci_level": _finite(r.get("ci_level")),
+                "n": n,
+                "evaluated_variant_keys_sha256": None,
+                "baselines": [],
             }
             if m == "recall_at_k":
                 row["k"] = r.get("k")
             base = _finite(r.get("baseline_value"))
             if r.get("baseline") == ROLLOUT_SOURCE_STATE and base is not None:
                 delta = _finite(r.get("delta_vs_baseline"))
-                row["baselines"].append({
-                    "baseline": ROLLOUT_SOURCE_STATE, "baseline_value": base, "delta_vs_baseline": delta if delta is not None else value - base,
-                    "delta_ci_low": _finite(r.get("delta_ci_low")), "delta_ci_high": _finite(r.get("delta_ci_high")),
-                })
+                row["baselines"].append(
+                    {
+                        "baseline": ROLLOUT_SOURCE_STATE,
+                        "baseline_value": base,
+                        "delta_vs_baseline": delta if delta is not None else value - base,
+                        "delta_ci_low": _finite(r.get("delta_ci_low")),
+                        "delta_ci_high": _finite(r.get("delta_ci_high")),
+                    }
+                )
             rows.append(row)
     return benchmarks, rows
 
 
-def coverage_problems(benchmarks: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]], *, vep: bool, rollout: bool, baseline: str = CARBON_BASELINE) -> list[str]:
+def coverage_problems(
+    benchmarks: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]], *, vep: bool, rollout: bool, baseline: str = CARBON_BASELINE
+) -> list[str]:
     """Everything the v0.2 requirements ask for that the aggregated rows lack (empty: covered)."""
     problems: list[str] = []
     if vep:
@@ -203,7 +236,11 @@ def _collect(req: EvalAllRequest, root: Path) -> tuple[list[dict], list[dict], l
 
             new_b, new_r = fidelity_rows(doc, rel, stand_in=req.stand_in)
         else:
-            raise EvalError("GENERATED_BY", f"{rel}: generated_by is {gen!r}; expected {GEN_EVAL}, {GEN_ROLLOUT} or {GEN_FIDELITY}", "pass per-benchmark metrics from geno-lewm-eval, rollout metrics from geno-lewm-rollout and fidelity from python -m bench.fidelity")
+            raise EvalError(
+                "GENERATED_BY",
+                f"{rel}: generated_by is {gen!r}; expected {GEN_EVAL}, {GEN_ROLLOUT} or {GEN_FIDELITY}",
+                "pass per-benchmark metrics from geno-lewm-eval, rollout metrics from geno-lewm-rollout and fidelity from python -m bench.fidelity",
+            )
         if not new_b or not new_r:
             raise EvalError("EMPTY", f"{rel}: no benchmarks or metric rows")
         for b in new_b:
@@ -236,9 +273,17 @@ def run_eval_all(req: EvalAllRequest) -> dict[str, Any]:
 
     problems = coverage_problems(benchmarks, rows, vep=req.require_vep, rollout=req.require_rollout)
     if problems:
-        raise EvalError("MISSING_COVERAGE", "v0.2 coverage incomplete; nothing was written: " + "; ".join(problems), "evaluate the missing benchmarks (with a Carbon baseline and bootstrap intervals) and pass every metrics JSON")
+        raise EvalError(
+            "MISSING_COVERAGE",
+            "v0.2 coverage incomplete; nothing was written: " + "; ".join(problems),
+            "evaluate the missing benchmarks (with a Carbon baseline and bootstrap intervals) and pass every metrics JSON",
+        )
     present = {b["benchmark"] for b in benchmarks}
-    absent = [f"benchmark {name} was not evaluated: no claim about it can be made" for name in [*V02_VEP_BENCHMARKS, *V02_ROLLOUT_TRACKS.values()] if name not in present]
+    absent = [
+        f"benchmark {name} was not evaluated: no claim about it can be made"
+        for name in [*V02_VEP_BENCHMARKS, *V02_ROLLOUT_TRACKS.values()]
+        if name not in present
+    ]
 
     identities: list[tuple[str, Any]] = [("metrics_input", ident) for ident in record_artifacts({str(i): p for i, (_, p) in enumerate(inputs)}, root).values()]
     if config_file is not None:
@@ -247,7 +292,12 @@ def run_eval_all(req: EvalAllRequest) -> dict[str, Any]:
     else:
         base_config = f"bundled configs/eval/default.yaml (sha256 {sha256_file(default_config_path())[0]})"
     yaml_path = output.parent / EFFECTIVE_CONFIG_NAME
-    run = {"require_v02_vep_metrics": req.require_vep, "require_v02_rollout_metrics": req.require_rollout, "stand_in": req.stand_in, "metrics_inputs": [rel for rel, _ in inputs]}
+    run = {
+        "require_v02_vep_metrics": req.require_vep,
+        "require_v02_rollout_metrics": req.require_rollout,
+        "stand_in": req.stand_in,
+        "metrics_inputs": [rel for rel, _ in inputs],
+    }
     yaml_bytes = effective_yaml(config, base_config=base_config, cli_overrides={}, extra=run).encode("utf-8")
     effective = bytes_identity(yaml_path, yaml_bytes, root)
     identities.append(("eval_config_effective", effective))
@@ -273,4 +323,3 @@ def run_eval_all(req: EvalAllRequest) -> dict[str, Any]:
     report = render_report(payload).encode("utf-8")
     write_all([(yaml_path, yaml_bytes), (output, payload_bytes(payload)), (report_path, report)])
     return payload
-

@@ -82,7 +82,9 @@ def paired_bootstrap(
     return BootstrapResult(column_ci, delta_ci, resamples, used, skipped)
 
 
-def bootstrap_statistics(n: int, statistics: dict[str, Callable[[np.ndarray], float]], *, resamples: int, seed: int, level: float) -> dict[str, Interval | None]:
+def bootstrap_statistics(
+    n: int, statistics: dict[str, Callable[[np.ndarray], float]], *, resamples: int, seed: int, level: float
+) -> dict[str, Interval | None]:
     """Percentile intervals of row-level statistics, all evaluated on the same resampled rows.
 
     Each statistic maps an index array (N,) to a float; one resample draws ``n`` indices with

@@ -187,7 +187,13 @@ def evaluate_vep(
         "baseline_names": [baseline.name] if baseline else [],
         "evaluated_variant_keys_sha256": sha,
         "counts": counts,
-        "bootstrap": {"requested": boot.requested, "used": boot.used, "skipped": boot.skipped, "seed": config.seed, "confidence_level": config.confidence_level},
+        "bootstrap": {
+            "requested": boot.requested,
+            "used": boot.used,
+            "skipped": boot.skipped,
+            "seed": config.seed,
+            "confidence_level": config.confidence_level,
+        },
     }
     return VepResult(entry, rows)
 

@@ -29,10 +29,7 @@ GENERATED_BY: Final = "bench.fidelity"
 SCHEMA_VERSION: Final = "1.0.0"
 TRACKS: Final = ("snv", "indel")
 _BASES = "ACGT"
-CLAIM: Final = (
-    "Fidelity of the predictor to its own frozen encoder on held-out sequence; not a measure of "
-    "biological or clinical skill."
-)
+CLAIM: Final = "Fidelity of the predictor to its own frozen encoder on held-out sequence; not a measure of biological or clinical skill."
 
 
 def split_record(model_dir: str | Path) -> dict | None:
@@ -63,11 +60,15 @@ def resolve_regions(mode: str, split: dict | None, contigs: list[str]) -> tuple[
     if mode == "all" or (mode == "auto" and not (set(blocks) & set(contigs))):
         return "all", None
     if split is None:
-        raise InputError("NO_SPLIT_RECORD", "the model package has no training_run.json with its region split", "pass --regions all for a FASTA the model never trained on")
+        raise InputError(
+            "NO_SPLIT_RECORD", "the model package has no training_run.json with its region split", "pass --regions all for a FASTA the model never trained on"
+        )
     return "heldout", blocks
 
 
-def draw_edits(reference: Any, window_bp: int, *, n: int, track: str, seed: int, heldout: dict[str, set[int]] | None, block_bp: int = 1, max_indel: int = 6) -> list[tuple[Any, Any]]:
+def draw_edits(
+    reference: Any, window_bp: int, *, n: int, track: str, seed: int, heldout: dict[str, set[int]] | None, block_bp: int = 1, max_indel: int = 6
+) -> list[tuple[Any, Any]]:
     """``n`` (window, edit) pairs of ``track`` placed as the scorer places them, inside allowed regions."""
     from geno_lewm.edits import EditSpec
     from geno_lewm.scoring.scorer import WindowPlacer
@@ -85,7 +86,9 @@ def draw_edits(reference: Any, window_bp: int, *, n: int, track: str, seed: int,
     while len(out) < n:
         tries += 1
         if tries > 200 * n + 1000:
-            raise InputError("TOO_FEW_EDITS", f"could only place {len(out)} of {n} {track} edits in the allowed regions", "lower --n-edits or use a larger held-out region")
+            raise InputError(
+                "TOO_FEW_EDITS", f"could only place {len(out)} of {n} {track} edits in the allowed regions", "lower --n-edits or use a larger held-out region"
+            )
         chrom = rng.choices(contigs, weights)[0]
         length = reference.lengths[chrom]
         if heldout is not None:
@@ -181,7 +184,9 @@ def track_metrics(states: dict[str, Any], *, resamples: int, seed: int, level: f
     return out
 
 
-def run_fidelity(package: Any, fasta: str | Path, *, n_edits: int, seed: int = 0, regions: str = "auto", resamples: int = 1000, level: float = 0.95) -> dict[str, Any]:
+def run_fidelity(
+    package: Any, fasta: str | Path, *, n_edits: int, seed: int = 0, regions: str = "auto", resamples: int = 1000, level: float = 0.95
+) -> dict[str, Any]:
     """The fidelity document (without machine or timing fields) for ``package`` on ``fasta``."""
     from geno_lewm.scoring.reference import Reference
 
@@ -231,21 +236,55 @@ def fidelity_rows(doc: dict[str, Any], where: str, stand_in: bool = False) -> tu
     for track, m in sorted(tracks.items()):
         name = REPORT_BENCHMARKS.get(track, f"world_model_fidelity_{track}")
         n = int(m["n"])
-        benchmarks.append({
-            "benchmark": name, "split": split, "track": "fidelity", "metric_mode": "fidelity", "n": n, "k": None,
-            "class_balance": None, "label_summary": None, "label_source": "self_supervised_edits",
-            "model_ids": [doc["model_id"]] if isinstance(doc.get("model_id"), str) else [],
-            "stand_in": bool(stand_in or doc.get("stand_in")), "baseline_names": ["source_state"],
-            "evaluated_variant_keys_sha256": None, "counts": {"examples": n},
-        })
-        for metric, key, base_key, delta_key, higher in (("mse", "mse", "source_state_mse", "mse_delta", False), ("cosine", "cosine", "source_state_cosine", "cosine_delta", True), ("spearman_rho", "spearman", None, None, True)):
+        benchmarks.append(
+            {
+                "benchmark": name,
+                "split": split,
+                "track": "fidelity",
+                "metric_mode": "fidelity",
+                "n": n,
+                "k": None,
+                "class_balance": None,
+                "label_summary": None,
+                "label_source": "self_supervised_edits",
+                "model_ids": [doc["model_id"]] if isinstance(doc.get("model_id"), str) else [],
+                "stand_in": bool(stand_in or doc.get("stand_in")),
+                "baseline_names": ["source_state"],
+                "evaluated_variant_keys_sha256": None,
+                "counts": {"examples": n},
+            }
+        )
+        for metric, key, base_key, delta_key, higher in (
+            ("mse", "mse", "source_state_mse", "mse_delta", False),
+            ("cosine", "cosine", "source_state_cosine", "cosine_delta", True),
+            ("spearman_rho", "spearman", None, None, True),
+        ):
             ci = m.get(f"{key}_ci") or [None, None]
             row = {
-                "benchmark": name, "split": split, "track": "fidelity", "metric_mode": "fidelity", "metric": metric, "higher_is_better": higher,
-                "value": float(m[key]), "ci_low": ci[0], "ci_high": ci[1], "ci_level": level, "n": n, "evaluated_variant_keys_sha256": None, "baselines": [],
+                "benchmark": name,
+                "split": split,
+                "track": "fidelity",
+                "metric_mode": "fidelity",
+                "metric": metric,
+                "higher_is_better": higher,
+                "value": float(m[key]),
+                "ci_low": ci[0],
+                "ci_high": ci[1],
+                "ci_level": level,
+                "n": n,
+                "evaluated_variant_keys_sha256": None,
+                "baselines": [],
             }
             if base_key is not None:
                 dci = m.get(f"{delta_key}_ci") or [None, None]
-                row["baselines"].append({"baseline": "source_state", "baseline_value": float(m[base_key]), "delta_vs_baseline": float(m[key]) - float(m[base_key]), "delta_ci_low": dci[0], "delta_ci_high": dci[1]})
+                row["baselines"].append(
+                    {
+                        "baseline": "source_state",
+                        "baseline_value": float(m[base_key]),
+                        "delta_vs_baseline": float(m[key]) - float(m[base_key]),
+                        "delta_ci_low": dci[0],
+                        "delta_ci_high": dci[1],
+                    }
+                )
             rows.append(row)
     return benchmarks, rows

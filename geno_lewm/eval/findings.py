@@ -42,14 +42,18 @@ def _benchmark_findings(b: Mapping[str, Any], config: EvalConfig) -> list[str]:
         if balance:
             minority = min(balance["positive"], balance["negative"])
             if minority < config.min_n_per_class:
-                out.append(f"{where} has only {minority} examples in its smaller class (positive {balance['positive']}, negative {balance['negative']}; minimum {config.min_n_per_class})")
+                out.append(
+                    f"{where} has only {minority} examples in its smaller class (positive {balance['positive']}, negative {balance['negative']}; minimum {config.min_n_per_class})"
+                )
         counts = b.get("counts") or {}
         labelled = counts.get("labelled_variants", 0)
         for side in ("primary", "baseline"):
             not_scored = counts.get(f"{side}_not_scored") or {}
             if not_scored:
                 total = sum(not_scored.values())
-                out.append(f"{total} of {labelled} labelled variants on {where} were not scored by the {side} scorer ({_codes(not_scored)}) and are excluded from every metric")
+                out.append(
+                    f"{total} of {labelled} labelled variants on {where} were not scored by the {side} scorer ({_codes(not_scored)}) and are excluded from every metric"
+                )
             missing = counts.get(f"{side}_missing") or 0
             if missing:
                 out.append(f"{missing} of {labelled} labelled variants on {where} are absent from the {side} score file and are excluded from every metric")
@@ -79,7 +83,9 @@ def _row_findings(r: Mapping[str, Any], config: EvalConfig) -> list[str]:
         if r.get("track") != "vep":
             out.append(f"no confidence interval reported for {where}")
     elif r["ci_high"] - r["ci_low"] > config.wide_ci_threshold:
-        out.append(f"{where} is too uncertain to support a claim: {lvl} {fmt.interval(r['ci_low'], r['ci_high'])} is wider than {fmt.num(config.wide_ci_threshold)}")
+        out.append(
+            f"{where} is too uncertain to support a claim: {lvl} {fmt.interval(r['ci_low'], r['ci_high'])} is wider than {fmt.num(config.wide_ci_threshold)}"
+        )
     for base in r.get("baselines") or []:
         delta = base.get("delta_vs_baseline")
         name = base["baseline"]
@@ -124,9 +130,7 @@ def row_conclusion(r: Mapping[str, Any]) -> str:
     parts = []
     for base in r.get("baselines") or []:
         ci = fmt.interval(base.get("delta_ci_low"), base.get("delta_ci_high"), signed_values=True)
-        parts.append(
-            f"vs {base['baseline']} {fmt.num(base.get('baseline_value'))}: delta {fmt.signed(base.get('delta_vs_baseline'))} ({lvl} {ci})"
-        )
+        parts.append(f"vs {base['baseline']} {fmt.num(base.get('baseline_value'))}: delta {fmt.signed(base.get('delta_vs_baseline'))} ({lvl} {ci})")
     if parts:
         text += "; " + "; ".join(parts)
     return text + "."

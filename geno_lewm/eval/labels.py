@@ -91,7 +91,11 @@ def load_labels_vcf(path: str | os.PathLike[str], mode: str, label_field: str, l
     rows = 0
     with vf:
         if label_field not in vf.header.info:
-            raise EvalError("MISSING_FIELD", f"labels {name}: INFO field {label_field!r} is not declared in the header", "pass --label-field with the INFO key holding the label")
+            raise EvalError(
+                "MISSING_FIELD",
+                f"labels {name}: INFO field {label_field!r} is not declared in the header",
+                "pass --label-field with the INFO key holding the label",
+            )
         for rec in vf:
             rows += 1
             where = f"labels {name} {rec.chrom}:{rec.pos}"

@@ -75,13 +75,25 @@ def run_eval(req: EvalRequest) -> dict[str, Any]:
         rows = load_scores(resolved["baseline_scores"], score_field=str(req.baseline_score_field), generated_by=GEN_CARBON_BASELINE, what="baseline scores")
         baseline = BaselineInput(str(req.baseline_name), rows)
     result = evaluate_vep(
-        benchmark=req.benchmark, split=req.split, mode=req.metric_mode, labels=labels, primary=primary,
-        baseline=baseline, config=config, stand_in=req.stand_in, label_source=req.label_source,
+        benchmark=req.benchmark,
+        split=req.split,
+        mode=req.metric_mode,
+        labels=labels,
+        primary=primary,
+        baseline=baseline,
+        config=config,
+        stand_in=req.stand_in,
+        label_source=req.label_source,
     )
     identities = record_artifacts(resolved, root)
     run = {
-        "benchmark": req.benchmark, "split": req.split, "metric_mode": req.metric_mode, "score_field": req.score_field,
-        "baseline_name": req.baseline_name, "baseline_score_field": req.baseline_score_field, "stand_in": req.stand_in,
+        "benchmark": req.benchmark,
+        "split": req.split,
+        "metric_mode": req.metric_mode,
+        "score_field": req.score_field,
+        "baseline_name": req.baseline_name,
+        "baseline_score_field": req.baseline_score_field,
+        "stand_in": req.stand_in,
     }
     if is_vcf(req.labels):
         run["label_field"] = req.label_field

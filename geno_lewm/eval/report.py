@@ -42,14 +42,22 @@ def _check_row(row: Mapping[str, Any], conclusions: list[str]) -> None:
         present = [k for k in _BASELINE_TRIPLE if k in base]
         if len(present) != len(_BASELINE_TRIPLE):
             missing = sorted(set(_BASELINE_TRIPLE) - set(present))
-            raise EvalError("BASELINE_FIELDS", f"{label}: baseline row lacks {', '.join(missing)}", "baseline, baseline_value and delta_vs_baseline must appear together")
+            raise EvalError(
+                "BASELINE_FIELDS", f"{label}: baseline row lacks {', '.join(missing)}", "baseline, baseline_value and delta_vs_baseline must appear together"
+            )
         a, b = base.get("evaluated_variant_keys_sha256"), base.get("baseline_evaluated_variant_keys_sha256")
         if (a is not None or b is not None) and (a != b or a != row.get("evaluated_variant_keys_sha256")):
-            raise EvalError("KEY_IDENTITY_MISMATCH", f"{label}: baseline {base['baseline']} was evaluated on other variants than the model", "compute deltas on identical evaluated variant keys")
+            raise EvalError(
+                "KEY_IDENTITY_MISMATCH",
+                f"{label}: baseline {base['baseline']} was evaluated on other variants than the model",
+                "compute deltas on identical evaluated variant keys",
+            )
     tokens = [str(row.get("metric")), f"split {row.get('split')}", fmt.num(row.get("value"))]
     tokens += [fmt.signed(b.get("delta_vs_baseline")) for b in row.get("baselines") or []]
     if not any(all(t in line for t in tokens) for line in conclusions):
-        raise EvalError("CONCLUSIONS_INCOMPLETE", f"{label}: no conclusion states {', '.join(tokens)}", "regenerate the metrics with geno-lewm-eval / geno-lewm-eval-all")
+        raise EvalError(
+            "CONCLUSIONS_INCOMPLETE", f"{label}: no conclusion states {', '.join(tokens)}", "regenerate the metrics with geno-lewm-eval / geno-lewm-eval-all"
+        )
 
 
 def validate_payload(payload: Mapping[str, Any]) -> None:
@@ -126,21 +134,56 @@ def render_report(payload: Mapping[str, Any]) -> str:
     out += ["", "## Benchmarks", ""]
     out += _table(
         ["benchmark", "split", "track", "mode", "n", "labels", "label source", "not scored", "evaluated keys sha256"],
-        [[b["benchmark"], b["split"], b.get("track", "-"), b.get("metric_mode", "-"), b.get("n"), _balance(b), b.get("label_source") or "unspecified", _not_scored(b), _short(b.get("evaluated_variant_keys_sha256"))] for b in benchmarks],
+        [
+            [
+                b["benchmark"],
+                b["split"],
+                b.get("track", "-"),
+                b.get("metric_mode", "-"),
+                b.get("n"),
+                _balance(b),
+                b.get("label_source") or "unspecified",
+                _not_scored(b),
+                _short(b.get("evaluated_variant_keys_sha256")),
+            ]
+            for b in benchmarks
+        ],
     )
     out += ["", "## Metrics", ""]
     out += _table(
         ["benchmark", "split", "metric", "value", "interval", "n"],
-        [[r["benchmark"], r["split"], r["metric"] + (f" (k={r['k']})" if r.get("k") is not None else ""), fmt.num(r.get("value")), f"{fmt.level(r.get('ci_level'))} {fmt.interval(r.get('ci_low'), r.get('ci_high'))}", r.get("n")] for r in rows],
+        [
+            [
+                r["benchmark"],
+                r["split"],
+                r["metric"] + (f" (k={r['k']})" if r.get("k") is not None else ""),
+                fmt.num(r.get("value")),
+                f"{fmt.level(r.get('ci_level'))} {fmt.interval(r.get('ci_low'), r.get('ci_high'))}",
+                r.get("n"),
+            ]
+            for r in rows
+        ],
     )
     comparisons = [
-        [r["benchmark"], r["split"], r["metric"], b["baseline"], fmt.num(b.get("baseline_value")), fmt.num(r.get("value")), fmt.signed(b.get("delta_vs_baseline")),
-         fmt.interval(b.get("delta_ci_low"), b.get("delta_ci_high"), signed_values=True), _short(b.get("baseline_evaluated_variant_keys_sha256"))]
-        for r in rows for b in r.get("baselines") or []
+        [
+            r["benchmark"],
+            r["split"],
+            r["metric"],
+            b["baseline"],
+            fmt.num(b.get("baseline_value")),
+            fmt.num(r.get("value")),
+            fmt.signed(b.get("delta_vs_baseline")),
+            fmt.interval(b.get("delta_ci_low"), b.get("delta_ci_high"), signed_values=True),
+            _short(b.get("baseline_evaluated_variant_keys_sha256")),
+        ]
+        for r in rows
+        for b in r.get("baselines") or []
     ]
     out += ["", "## Baseline Comparisons", ""]
     if comparisons:
-        out += _table(["benchmark", "split", "metric", "baseline", "baseline value", "model value", "delta", "delta interval", "baseline keys sha256"], comparisons)
+        out += _table(
+            ["benchmark", "split", "metric", "baseline", "baseline value", "model value", "delta", "delta interval", "baseline keys sha256"], comparisons
+        )
     else:
         out.append("No baseline comparisons were measured.")
     notes = sorted({n for r in rows for n in [r.get("note")] + [b.get("note") for b in r.get("baselines") or []] if n})

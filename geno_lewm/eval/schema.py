@@ -7,10 +7,22 @@ from typing import Final
 #: ``schema_version`` of the metrics JSON written by ``geno-lewm-eval`` and ``geno-lewm-eval-all``.
 EVAL_METRICS_SCHEMA_VERSION: Final = "1.0.0"
 #: Top-level fields of a metrics payload this runtime understands (``required_fields`` may name only these).
-EVAL_METRICS_FIELDS: Final = frozenset({
-    "schema_version", "generated_by", "benchmarks", "rows", "conclusions", "negative_findings", "claim_boundary",
-    "coverage", "artifacts", "referenced_artifacts", "eval_config", "stand_in",
-})
+EVAL_METRICS_FIELDS: Final = frozenset(
+    {
+        "schema_version",
+        "generated_by",
+        "benchmarks",
+        "rows",
+        "conclusions",
+        "negative_findings",
+        "claim_boundary",
+        "coverage",
+        "artifacts",
+        "referenced_artifacts",
+        "eval_config",
+        "stand_in",
+    }
+)
 
 #: Generator marker of per-benchmark metrics (``geno-lewm-eval``).
 GEN_EVAL: Final = "geno-lewm-eval"

@@ -67,7 +67,11 @@ def load_scores(path: str | os.PathLike[str], *, score_field: str, generated_by:
             not_scored[key] = str(code)
             continue
         if score_field not in row or row[score_field] is None:
-            raise EvalError("MISSING_SCORE", f"{where}: no {score_field!r} and no error_code for {key.text()}", f"check --score-field; rows that could not be scored must carry error_code")
+            raise EvalError(
+                "MISSING_SCORE",
+                f"{where}: no {score_field!r} and no error_code for {key.text()}",
+                f"check --score-field; rows that could not be scored must carry error_code",
+            )
         value = row[score_field]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise EvalError("MISSING_SCORE", f"{where}: {score_field!r} is not a number ({value!r})")

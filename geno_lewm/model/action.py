@@ -46,14 +46,16 @@ class ActionEncoder(nn.Module):
         self.numeric = nn.Linear(2 * _N_FREQ + 2, A)
         self.out = nn.Sequential(nn.LayerNorm(A), nn.Linear(A, A), nn.GELU(), nn.Linear(A, A))
 
-    def forward(self, kind: torch.Tensor, ref: torch.Tensor, alt: torch.Tensor, locus: torch.Tensor, phase: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, kind: torch.Tensor, ref: torch.Tensor, alt: torch.Tensor, locus: torch.Tensor, phase: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
         """(B,), (B, L), (B, L), (B,), (B,), (B, 2) → (B, A)."""
         ref_e = (self.base(ref) + self.slot[0]) * (ref > 0).unsqueeze(-1)  # (B, L, A)
         alt_e = (self.base(alt) + self.slot[1]) * (alt > 0).unsqueeze(-1)  # (B, L, A)
         alleles = ref_e.sum(1) + alt_e.sum(1)  # (B, A): slots keep ref and alt apart
         rel = (locus / max(self.cfg.window_bp, 1)).unsqueeze(-1)  # (B, 1) in [0, 1)
         freqs = torch.arange(_N_FREQ, dtype=rel.dtype, device=rel.device)  # (F,)
-        ang = rel * (2.0 ** freqs) * math.pi  # (B, F)
+        ang = rel * (2.0**freqs) * math.pi  # (B, F)
         numeric = torch.cat([torch.sin(ang), torch.cos(ang), torch.log1p(lengths)], dim=-1)  # (B, 2F+2)
         a = self.kind(kind) + alleles + self.phase(phase) + self.numeric(numeric)  # (B, A)
         return self.out(a)  # (B, A)

@@ -33,7 +33,11 @@ def heldout_intervals(model_dir: str | os.PathLike[str]) -> list[tuple[str, int,
         block = int(split["block_bp"])
         return [(str(c), int(b) * block, (int(b) + 1) * block) for c, b in split["heldout_blocks"]]
     except (KeyError, TypeError, ValueError, json.JSONDecodeError):
-        raise InputError("BAD_TRAINING_RECORD", "training_run.json in the model package has no readable split.heldout_blocks", "re-train, or remove the record to calibrate genome-wide") from None
+        raise InputError(
+            "BAD_TRAINING_RECORD",
+            "training_run.json in the model package has no readable split.heldout_blocks",
+            "re-train, or remove the record to calibrate genome-wide",
+        ) from None
 
 
 def calibrate_package(

@@ -46,7 +46,13 @@ def input_document(window: Any, edit: Any, state_contract_hash: str, *, window_h
     """
     return {
         "reference_window_sha256": window_sha256(window.seq) if window_hash is None else window_hash,
-        "window": {"chrom": window.chrom, "start0": int(window.start0), "width": len(window.seq), "pad_left": int(window.pad_left), "pad_right": int(window.pad_right)},
+        "window": {
+            "chrom": window.chrom,
+            "start0": int(window.start0),
+            "width": len(window.seq),
+            "pad_left": int(window.pad_left),
+            "pad_right": int(window.pad_right),
+        },
         "edit": {"kind": edit.kind, "offset": int(edit.offset), "ref": edit.ref, "alt": edit.alt},
         "state_contract_hash": state_contract_hash,
     }
@@ -73,7 +79,17 @@ class Receipt:
         return canonical_json(self.doc)
 
 
-def build_receipt(row: ScoreRow, window: Any, edit: Any, *, state_contract_hash: str, calibration_hash: str | None, runtime: dict[str, str], timestamp: str, window_hash: str | None = None) -> Receipt:
+def build_receipt(
+    row: ScoreRow,
+    window: Any,
+    edit: Any,
+    *,
+    state_contract_hash: str,
+    calibration_hash: str | None,
+    runtime: dict[str, str],
+    timestamp: str,
+    window_hash: str | None = None,
+) -> Receipt:
     """The receipt of a scored row (``window_hash``: the window's sha256 when the caller already has it)."""
     inp = input_document(window, edit, state_contract_hash, window_hash=window_hash)
     ic = input_commitment(inp)

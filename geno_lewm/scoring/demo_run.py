@@ -31,7 +31,9 @@ PREFLIGHT: Final = "runtime_preflight_report.json"
 TRANSCRIPT: Final = "terminal_demo_transcript.md"
 MANIFEST: Final = "terminal_demo_manifest.json"
 OWNED: Final = (SCORES, RECEIPTS, BATCH_REPORT, PREFLIGHT, TRANSCRIPT, MANIFEST)
-CLAIM: Final = "Model-quality claims require the published evaluation report (eval_report.md); this transcript only shows the scoring command running on the demo inputs."
+CLAIM: Final = (
+    "Model-quality claims require the published evaluation report (eval_report.md); this transcript only shows the scoring command running on the demo inputs."
+)
 
 
 def _ident(path: Path, root: Path) -> dict[str, Any]:
@@ -139,8 +141,32 @@ def run_terminal_demo(
 
         vo, ve = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(vo), contextlib.redirect_stderr(ve):
-            vcode = verify_main(["--model-dir", str(mdir), "--receipts", str(out / RECEIPTS), "--scores", str(out / SCORES), "--fasta", str(fpath), "--vcf", str(vpath), "--sample", "8", "--device", device, "--numerics", numerics, "--json"])
-        verified = json.loads(vo.getvalue()) if vcode == 0 and vo.getvalue().strip() else {"ok": False, "error": ve.getvalue().strip().splitlines()[-1:] or ["verification failed"]}
+            vcode = verify_main(
+                [
+                    "--model-dir",
+                    str(mdir),
+                    "--receipts",
+                    str(out / RECEIPTS),
+                    "--scores",
+                    str(out / SCORES),
+                    "--fasta",
+                    str(fpath),
+                    "--vcf",
+                    str(vpath),
+                    "--sample",
+                    "8",
+                    "--device",
+                    device,
+                    "--numerics",
+                    numerics,
+                    "--json",
+                ]
+            )
+        verified = (
+            json.loads(vo.getvalue())
+            if vcode == 0 and vo.getvalue().strip()
+            else {"ok": False, "error": ve.getvalue().strip().splitlines()[-1:] or ["verification failed"]}
+        )
     summary = json.loads(so.getvalue()) if code == 0 and so.getvalue().strip() else {}
     vsum = vcf_summary(vpath, root)
     rows = [json.loads(line) for line in (out / SCORES).read_text().splitlines()] if code == 0 else []
@@ -150,7 +176,9 @@ def run_terminal_demo(
     written = json.loads((out / PREFLIGHT).read_text(encoding="utf-8"))
     for key in ("model", "model_artifacts", "inputs", "command", "backend", "runtime_requirements", "fixture_manifest_allowed", "generated_by"):
         if written.get(key) != current.get(key):
-            raise ReleaseError("DEMO_PREFLIGHT_STALE", f"{PREFLIGHT} no longer matches this run ({key} differs)", "re-run the terminal demo from a clean output directory")
+            raise ReleaseError(
+                "DEMO_PREFLIGHT_STALE", f"{PREFLIGHT} no longer matches this run ({key} differs)", "re-run the terminal demo from a clean output directory"
+            )
     status = "passed" if code == 0 and verified.get("ok") else "failed"
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -165,20 +193,32 @@ def run_terminal_demo(
         "command": shown,
         "claim_boundary": CLAIM,
         "stand_in": pre["model"]["stand_in"],
-        "runtime_preflight": {**_ident(out / PREFLIGHT, root), "model_id": pre["model"]["model_id"], "backend": pre["backend"], "fixture_manifest_allowed": False},
+        "runtime_preflight": {
+            **_ident(out / PREFLIGHT, root),
+            "model_id": pre["model"]["model_id"],
+            "backend": pre["backend"],
+            "fixture_manifest_allowed": False,
+        },
         "artifacts": {name: _ident(out / name, root) for name in (SCORES, RECEIPTS, BATCH_REPORT, TRANSCRIPT) if (out / name).is_file()},
     }
     if code == 0:
         report = json.loads((out / BATCH_REPORT).read_text(encoding="utf-8"))
         manifest["score_fields"] = field_names(out / SCORES)
         manifest["receipt_fields"] = field_names(out / RECEIPTS)
-        manifest["score_receipt_batch"] = {"counts": report["counts"], "receipt_count": report["receipt_count"], "receipts_output_commitments_sha256": report["receipts_output_commitments_sha256"], "verified": verified}
+        manifest["score_receipt_batch"] = {
+            "counts": report["counts"],
+            "receipt_count": report["receipt_count"],
+            "receipts_output_commitments_sha256": report["receipts_output_commitments_sha256"],
+            "verified": verified,
+        }
         manifest["summary"] = {k: summary.get(k) for k in ("counts", "work", "calibrated")}
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def _write_transcript(path: Path, pre: dict, shown: list[str], code: int, stderr: str, vsum: dict, rows: list[dict], generated: str, root: Path, out: Path) -> None:
+def _write_transcript(
+    path: Path, pre: dict, shown: list[str], code: int, stderr: str, vsum: dict, rows: list[dict], generated: str, root: Path, out: Path
+) -> None:
     m = pre["model"]
     lines = [
         "# GenoLeWM terminal demo transcript",
@@ -199,9 +239,16 @@ def _write_transcript(path: Path, pre: dict, shown: list[str], code: int, stderr
         lines += ["> Stand-in model: built on the tiny stand-in encoder; the scores carry no biological skill.", ""]
     lines += ["## Command", "", "```", "$ " + " ".join(shown), "```", "", "## stderr", "", "```", stderr.rstrip(), "```", ""]
     if rows:
-        lines += [f"## Score rows (fields: {', '.join(rows[0].keys())})", "", "| variant | score | percentile | bucket | confidence | error |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"## Score rows (fields: {', '.join(rows[0].keys())})",
+            "",
+            "| variant | score | percentile | bucket | confidence | error |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in rows:
-            lines.append(f"| {r['chrom']}:{r['pos']} {r['ref']}>{r['alt']} | {r['score']} | {r['percentile']} | {r['bucket']} | {r['confidence']} | {r['error_code'] or ''} |")
+            lines.append(
+                f"| {r['chrom']}:{r['pos']} {r['ref']}>{r['alt']} | {r['score']} | {r['percentile']} | {r['bucket']} | {r['confidence']} | {r['error_code'] or ''} |"
+            )
         lines.append("")
     atomic_write_text(path, "\n".join(lines) + "\n")
 

@@ -70,7 +70,14 @@ class RayRun:
 
     def engine(self) -> dict[str, Any]:
         """The ``engine`` block of the batch report."""
-        return {"name": ENGINE_NAME, "ray_version": ray_version(), "shard_count": len(self.shards), "workers": self.workers, "resumed_shards": self.resumed, "shards": self.shards}
+        return {
+            "name": ENGINE_NAME,
+            "ray_version": ray_version(),
+            "shard_count": len(self.shards),
+            "workers": self.workers,
+            "resumed_shards": self.resumed,
+            "shards": self.shards,
+        }
 
 
 def _require_ray():
@@ -84,7 +91,11 @@ def _require_ray():
     try:
         import ray
     except ImportError:
-        raise ResourceError("RAY_MISSING", "--engine ray needs the Ray package, which is not installed", "install the cluster extra: pip install 'geno-lewm[cluster]' (or uv sync --extra cluster)") from None
+        raise ResourceError(
+            "RAY_MISSING",
+            "--engine ray needs the Ray package, which is not installed",
+            "install the cluster extra: pip install 'geno-lewm[cluster]' (or uv sync --extra cluster)",
+        ) from None
     return ray
 
 
@@ -99,12 +110,20 @@ class ShardWorker:
 
         for what, (path, digest) in inputs.items():  # the same bytes on every node
             if not Path(path).is_file() or sha256_file(path)[0] != digest:
-                raise ProvenanceError("SHARD_INPUT_MISMATCH", f"the {what} on this worker differs from the driver's ({Path(path).name})", "put the inputs on storage every node reads at the same path")
+                raise ProvenanceError(
+                    "SHARD_INPUT_MISMATCH",
+                    f"the {what} on this worker differs from the driver's ({Path(path).name})",
+                    "put the inputs on storage every node reads at the same path",
+                )
         self.model_dir = model_dir
         extra = {} if numerics == "default" else {"numerics": numerics}  # the mode travels only when asked for
         self.session = ScoringSession(model_dir, device=device, threads=threads, **extra)
         if self.session.model_id != model_id:
-            raise ProvenanceError("SHARD_INPUT_MISMATCH", f"the model package on this worker ({self.session.model_id[:12]}…) is not the driver's ({model_id[:12]}…)", "put the model package on storage every node reads at the same path")
+            raise ProvenanceError(
+                "SHARD_INPUT_MISMATCH",
+                f"the model package on this worker ({self.session.model_id[:12]}…) is not the driver's ({model_id[:12]}…)",
+                "put the model package on storage every node reads at the same path",
+            )
 
     def score(self, plan: ShardPlan, vcf: str, fasta: str, timestamp: str, batch_size: int, region: Any) -> ShardResult:
         """Score one shard and return its bytes and counts (with this node's identity)."""
@@ -166,7 +185,11 @@ def _connect(ray, address: str | None) -> bool:
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ResourceError("RAY_UNREACHABLE", f"could not connect to the Ray cluster at {address}: {exc}", "start it with `ray start --head` (see docs/cluster.md) or omit --ray-address for a local instance") from None
+            raise ResourceError(
+                "RAY_UNREACHABLE",
+                f"could not connect to the Ray cluster at {address}: {exc}",
+                "start it with `ray start --head` (see docs/cluster.md) or omit --ray-address for a local instance",
+            ) from None
     else:
         ray.init(include_dashboard=False, **kwargs)
     return True
@@ -179,7 +202,11 @@ def _failure(plan: ShardPlan, exc: BaseException, attempts: int) -> GenoError:
         return GenoError(cause.code, f"shard {plan.label}: {cause.message}", cause.hint)
     text = str(exc).strip().splitlines()
     detail = text[-1][:300] if text else type(exc).__name__
-    return ResourceError("SHARD_FAILED", f"shard {plan.label} ({', '.join(plan.region_texts() or ['whole file'])}) failed after {attempts} attempt(s): {detail}", "see the worker logs (ray logs / /tmp/ray/session_latest/logs); fix the cause and re-run with --resume to keep the finished shards")
+    return ResourceError(
+        "SHARD_FAILED",
+        f"shard {plan.label} ({', '.join(plan.region_texts() or ['whole file'])}) failed after {attempts} attempt(s): {detail}",
+        "see the worker logs (ray logs / /tmp/ray/session_latest/logs); fix the cause and re-run with --resume to keep the finished shards",
+    )
 
 
 def score_vcf_ray(
@@ -234,7 +261,16 @@ def score_vcf_ray(
         pinned = dict(numerics_mode.PINNED_ENV)
         threads = numerics_mode.apply_threads(numerics, threads)
     n_threads = _resolve_threads(threads)
-    run_key = {"model_id": model_id, "vcf_sha256": vcf_sha, "fasta_sha256": fasta_sha, "batch_size": batch_size, "device": device, "threads": n_threads, "numerics": numerics, "region": None if reg is None else str(reg)}
+    run_key = {
+        "model_id": model_id,
+        "vcf_sha256": vcf_sha,
+        "fasta_sha256": fasta_sha,
+        "batch_size": batch_size,
+        "device": device,
+        "threads": n_threads,
+        "numerics": numerics,
+        "region": None if reg is None else str(reg),
+    }
     keys = {p.index: shard_key(run_key, p) for p in plans}
     work = work_dir_for(output_scores)
     if not opts.resume:
@@ -272,7 +308,10 @@ def score_vcf_ray(
                 runtime_env={"env_vars": env},
             )
             inputs = {"VCF": (os.path.abspath(vcf), vcf_sha), "FASTA": (os.path.abspath(fasta), fasta_sha)}
-            actors = [actor_cls.remote(os.path.abspath(model_dir), device=device, threads=n_threads, model_id=model_id, inputs=inputs, numerics=numerics) for _ in range(workers)]
+            actors = [
+                actor_cls.remote(os.path.abspath(model_dir), device=device, threads=n_threads, model_id=model_id, inputs=inputs, numerics=numerics)
+                for _ in range(workers)
+            ]
             say(f"{len(todo)} shards on {workers} workers")
             queue = list(todo)
             running: dict[Any, tuple[Any, ShardPlan]] = {}
@@ -307,7 +346,15 @@ def score_vcf_ray(
                 ray.shutdown()
     release_id = str(manifest["release_id"])
     first = done[plans[0].index]
-    summary = ScoreSummary(model_id, release_id, bool(manifest.get("stand_in", False)), region=None if reg is None else str(reg), calibrated=any(a["role"] == "calibration" for a in manifest["artifacts"]), runtime=dict(first["runtime"]), timestamp=stamp)
+    summary = ScoreSummary(
+        model_id,
+        release_id,
+        bool(manifest.get("stand_in", False)),
+        region=None if reg is None else str(reg),
+        calibrated=any(a["role"] == "calibration" for a in manifest["artifacts"]),
+        runtime=dict(first["runtime"]),
+        timestamp=stamp,
+    )
     summary.inputs = {"vcf": Path(vcf).name, "fasta": Path(fasta).name, "model_dir": Path(model_dir).name}
     errors: dict[str, int] = {}
     work_counts: dict[str, int] = {}
@@ -323,22 +370,39 @@ def score_vcf_ray(
     summary.errors = sum(errors.values())
     summary.errors_by_code = errors
     summary.work = work_counts
-    merge_shards([work / p.dirname for p in plans], output_scores=output_scores, output_receipts=output_receipts, output_vcf=output_vcf, output_parquet=output_parquet, contigs=lengths, model_id=model_id, stand_in=summary.stand_in)
-    summary.outputs = {k: Path(v).name for k, v in {"scores": output_scores, "receipts": output_receipts, "vcf": output_vcf, "parquet": output_parquet}.items() if v}
+    merge_shards(
+        [work / p.dirname for p in plans],
+        output_scores=output_scores,
+        output_receipts=output_receipts,
+        output_vcf=output_vcf,
+        output_parquet=output_parquet,
+        contigs=lengths,
+        model_id=model_id,
+        stand_in=summary.stand_in,
+    )
+    summary.outputs = {
+        k: Path(v).name for k, v in {"scores": output_scores, "receipts": output_receipts, "vcf": output_vcf, "parquet": output_parquet}.items() if v
+    }
     summary.seconds = time.perf_counter() - t0
     identities = []
     for p in plans:
         d = done[p.index]
-        identities.append({
-            **p.to_dict(),
-            "key": d["key"],
-            "node": d["node"],
-            "inputs": {"vcf": {"path": Path(vcf).name, "sha256": vcf_sha, "size": vcf_size}, "fasta": {"path": Path(fasta).name, "sha256": fasta_sha, "size": fasta_size}, "model_id": model_id},
-            "outputs": d["files"],
-            "counts": d["counts"],
-            "seconds": d["seconds"],
-            "resumed": p.index not in {q.index for q in todo},
-        })
+        identities.append(
+            {
+                **p.to_dict(),
+                "key": d["key"],
+                "node": d["node"],
+                "inputs": {
+                    "vcf": {"path": Path(vcf).name, "sha256": vcf_sha, "size": vcf_size},
+                    "fasta": {"path": Path(fasta).name, "sha256": fasta_sha, "size": fasta_size},
+                    "model_id": model_id,
+                },
+                "outputs": d["files"],
+                "counts": d["counts"],
+                "seconds": d["seconds"],
+                "resumed": p.index not in {q.index for q in todo},
+            }
+        )
     if not opts.keep_shards:
         clear_work_dir(work)
     return RayRun(summary, identities, workers, resumed)

@@ -147,7 +147,11 @@ def read_receipt(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _bad(line: int, key: str, what: str, hint: str | None = None) -> ProvenanceError:
-    return ProvenanceError("RECEIPT_MISMATCH", f"receipt line {line} ({key}): {what}", hint or "the receipt does not match the scores, the model package or the inputs; re-score to regenerate both")
+    return ProvenanceError(
+        "RECEIPT_MISMATCH",
+        f"receipt line {line} ({key}): {what}",
+        hint or "the receipt does not match the scores, the model package or the inputs; re-score to regenerate both",
+    )
 
 
 def _key(v: Any) -> str:
@@ -212,7 +216,12 @@ def verify_receipts(
         except (InputError, ProvenanceError) as exc:
             raise _bad(line, key, exc.message) from None
         if doc["model_id"] != model_id:
-            raise _bad(line, key, f"model_id {str(doc['model_id'])[:12]}… is not this package's ({model_id[:12]}…)", "verify against the model package that produced the receipts")
+            raise _bad(
+                line,
+                key,
+                f"model_id {str(doc['model_id'])[:12]}… is not this package's ({model_id[:12]}…)",
+                "verify against the model package that produced the receipts",
+            )
         inp = doc["input"]
         if not isinstance(inp, dict) or inp.get("state_contract_hash") != contract_hash:
             raise _bad(line, key, "state contract hash differs from the package's")
@@ -241,7 +250,9 @@ def verify_receipts(
                 checked_receipts = []
     leftover = next(scored_rows, None)
     if leftover is not None:
-        raise ProvenanceError("RECEIPT_MISSING", f"score line {leftover[0]} ({_key(leftover[1])}) has no receipt", "re-score to regenerate the scores and receipts together")
+        raise ProvenanceError(
+            "RECEIPT_MISSING", f"score line {leftover[0]} ({_key(leftover[1])}) has no receipt", "re-score to regenerate the scores and receipts together"
+        )
     if fasta is not None:
         _check_windows(fasta, checked_receipts, result)
         _collect_sample(checked_receipts, pool, sample)
@@ -292,10 +303,18 @@ def _collect_sample(items: list[tuple[int, dict[str, Any]]], pool: list[tuple[in
 def _exact_required(doc: dict[str, Any], numerics: str, runtime: dict[str, str]) -> bool:
     """The exact tier applies: receipt and re-scoring both ran pinned numerics on CPU with the same torch."""
     claimed = doc.get("runtime") or {}
-    return numerics == "reproducible" and runtime.get("device") == "cpu" and claimed.get("numerics") == "reproducible" and claimed.get("device") == "cpu" and claimed.get("torch_version") == runtime.get("torch_version")
+    return (
+        numerics == "reproducible"
+        and runtime.get("device") == "cpu"
+        and claimed.get("numerics") == "reproducible"
+        and claimed.get("device") == "cpu"
+        and claimed.get("torch_version") == runtime.get("torch_version")
+    )
 
 
-def _rescore(model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[str, Any]]], sample: int, result: VerifyResult, *, device: str, numerics: str = "default") -> None:
+def _rescore(
+    model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[str, Any]]], sample: int, result: VerifyResult, *, device: str, numerics: str = "default"
+) -> None:
     """Check the sampled receipts' variants are in the VCF, then re-score them (exact or within tolerance)."""
     from geno_lewm.numerics_mode import tolerance, within_tolerance
     from geno_lewm.scoring.run import ScoringSession, reproduce_variants
@@ -335,9 +354,19 @@ def _rescore(model_dir: Any, fasta: Any, vcf: Any, pool: list[tuple[int, dict[st
         max_delta = max(max_delta, delta)
         if _exact_required(doc, numerics, session.runtime):
             if rescored["score"] != claimed["score"]:
-                raise _bad(line, _key(doc["variant"]), f"re-scoring with reproducible numerics gave score {rescored['score']}, the receipt says {claimed['score']} (both pinned: they must match exactly)", hint)
+                raise _bad(
+                    line,
+                    _key(doc["variant"]),
+                    f"re-scoring with reproducible numerics gave score {rescored['score']}, the receipt says {claimed['score']} (both pinned: they must match exactly)",
+                    hint,
+                )
         elif not within_tolerance(float(claimed["score"]), float(rescored["score"])):
-            raise _bad(line, _key(doc["variant"]), f"re-scoring gave score {rescored['score']}, the receipt says {claimed['score']}: |Δ| = {delta:.3g} exceeds the tolerance {tolerance(float(claimed['score'])):.3g}", hint)
+            raise _bad(
+                line,
+                _key(doc["variant"]),
+                f"re-scoring gave score {rescored['score']}, the receipt says {claimed['score']}: |Δ| = {delta:.3g} exceeds the tolerance {tolerance(float(claimed['score'])):.3g}",
+                hint,
+            )
         exact_all = exact_all and rescored["score"] == claimed["score"]
         result.rescored += 1
     result.max_abs_delta = max_delta

@@ -136,7 +136,9 @@ def scored_row(model_id: str, variant, score: float, percentile: float | None, b
 
 def error_row(model_id: str, issue, *, stand_in: bool) -> ScoreRow:
     """A per-variant error row for a :class:`~geno_lewm.scoring.variants.VariantIssue`."""
-    return ScoreRow(model_id, issue.chrom, issue.pos, issue.ref, issue.alt, issue.vid, None, None, None, None, issue.code, issue.message, stand_in, issue.record)
+    return ScoreRow(
+        model_id, issue.chrom, issue.pos, issue.ref, issue.alt, issue.vid, None, None, None, None, issue.code, issue.message, stand_in, issue.record
+    )
 
 
 def canonical_field(value: Any) -> str | None:

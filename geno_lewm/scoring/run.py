@@ -63,7 +63,13 @@ class ScoringSession:
         self.calibration = CalibrationTable.read(cal) if cal is not None else None
         self.calibration_hash = calibration_hash(cal) if cal is not None else None
         dtype = str(self.package.encoder.dtype).replace("torch.", "")
-        self.runtime = {"package_version": __version__, "torch_version": torch.__version__.split("+")[0], "device": self.package.encoder.device.type, "dtype": dtype, "numerics": numerics}
+        self.runtime = {
+            "package_version": __version__,
+            "torch_version": torch.__version__.split("+")[0],
+            "device": self.package.encoder.device.type,
+            "dtype": dtype,
+            "numerics": numerics,
+        }
 
     @property
     def window_bp(self) -> int:
@@ -119,7 +125,16 @@ class ScoringSession:
                 if len(memo) > 64:
                     memo.popitem(last=False)
             row = self.row_for(p, r.score, gc=per_window[1])
-            receipt = build_receipt(row, win, p.edit, state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp, window_hash=per_window[0])
+            receipt = build_receipt(
+                row,
+                win,
+                p.edit,
+                state_contract_hash=self.contract_hash,
+                calibration_hash=self.calibration_hash,
+                runtime=self.runtime,
+                timestamp=timestamp,
+                window_hash=per_window[0],
+            )
             yield row, receipt
 
 
@@ -227,7 +242,16 @@ def score_vcf(
     shd = Shard.parse(shard) if isinstance(shard, str) else shard
     sess = session or ScoringSession(model_dir, device=device, threads=threads, numerics=numerics)
     stamp = timestamp or utc_now()
-    summary = ScoreSummary(sess.model_id, str(sess.package.manifest["release_id"]), sess.stand_in, region=str(reg) if reg else None, shard=str(shd) if shd else None, calibrated=sess.calibration is not None, runtime=dict(sess.runtime), timestamp=stamp)
+    summary = ScoreSummary(
+        sess.model_id,
+        str(sess.package.manifest["release_id"]),
+        sess.stand_in,
+        region=str(reg) if reg else None,
+        shard=str(shd) if shd else None,
+        calibrated=sess.calibration is not None,
+        runtime=dict(sess.runtime),
+        timestamp=stamp,
+    )
     summary.inputs = {"vcf": Path(vcf).name, "fasta": Path(fasta).name, "model_dir": Path(model_dir).name}
     t0 = time.perf_counter()
     bar = Progress("geno-lewm-score", enabled=progress)
@@ -275,11 +299,21 @@ def score_vcf(
     summary.errors = sum(errors.values())
     summary.errors_by_code = dict(errors)
     summary.seconds = time.perf_counter() - t0
-    summary.outputs = {k: Path(v).name for k, v in {"scores": final_scores, "receipts": final_receipts, "vcf": final_vcf, "parquet": final_parquet}.items() if v}
+    summary.outputs = {
+        k: Path(v).name for k, v in {"scores": final_scores, "receipts": final_receipts, "vcf": final_vcf, "parquet": final_parquet}.items() if v
+    }
     return summary
 
 
-def rescore_variants(model_dir: str | os.PathLike[str], fasta: str | os.PathLike[str], variants: list[Variant], *, device: str = "cpu", session: ScoringSession | None = None, numerics: str = "default") -> list[dict[str, str | None] | None]:
+def rescore_variants(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    variants: list[Variant],
+    *,
+    device: str = "cpu",
+    session: ScoringSession | None = None,
+    numerics: str = "default",
+) -> list[dict[str, str | None] | None]:
     """Re-score ``variants`` and return each one's canonical outputs (None for an error row)."""
     sess = session or ScoringSession(model_dir, device=device, numerics=numerics)
     with no_network(), Reference(fasta) as ref:

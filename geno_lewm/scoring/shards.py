@@ -108,7 +108,9 @@ def _clip(region: Region, within: Region | None) -> Region | None:
     return Region(region.chrom, start, end)
 
 
-def plan_shards(vcf: str | os.PathLike[str], contigs: tuple[str, ...], lengths: dict[str, int], window_bp: int, count: int, *, region: Region | None = None) -> list[ShardPlan]:
+def plan_shards(
+    vcf: str | os.PathLike[str], contigs: tuple[str, ...], lengths: dict[str, int], window_bp: int, count: int, *, region: Region | None = None
+) -> list[ShardPlan]:
     """The ``count`` shards of a run over ``vcf`` (module docstring); ``INPUT.BAD_SHARD`` if count < 1."""
     from geno_lewm.scoring.variants import open_vcf
 
@@ -159,7 +161,17 @@ class ShardResult:
     node: dict[str, str] = field(default_factory=dict)  # node_id, hostname (filled by the engine)
 
 
-def score_shard(session: Any, plan: ShardPlan, model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, timestamp: str, batch_size: int = 64, region: Region | None = None) -> ShardResult:
+def score_shard(
+    session: Any,
+    plan: ShardPlan,
+    model_dir: str | os.PathLike[str],
+    vcf: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    *,
+    timestamp: str,
+    batch_size: int = 64,
+    region: Region | None = None,
+) -> ShardResult:
     """Score shard ``plan`` with a loaded :class:`~geno_lewm.scoring.run.ScoringSession` (files in a temp dir)."""
     import time
 
@@ -185,7 +197,20 @@ def score_shard(session: Any, plan: ShardPlan, model_dir: str | os.PathLike[str]
                 groups.extend(b"%d\n" % group)
 
             s_path, r_path = Path(tmp) / f"{k}.scores.jsonl", Path(tmp) / f"{k}.receipts.jsonl"
-            summ = score_vcf(model_dir, vcf, fasta, output_scores=s_path, output_receipts=r_path, region=piece, shard=Shard(plan.index, plan.count), batch_size=batch_size, progress=False, session=session, timestamp=timestamp, on_row=on_row)
+            summ = score_vcf(
+                model_dir,
+                vcf,
+                fasta,
+                output_scores=s_path,
+                output_receipts=r_path,
+                region=piece,
+                shard=Shard(plan.index, plan.count),
+                batch_size=batch_size,
+                progress=False,
+                session=session,
+                timestamp=timestamp,
+                on_row=on_row,
+            )
             scores += s_path.read_bytes()
             receipts += r_path.read_bytes()
             counts["alts"] += summ.alts
@@ -274,7 +299,22 @@ def clear_work_dir(work: str | os.PathLike[str]) -> None:
 def _row_of(line: bytes, record: int) -> ScoreRow:
     """A score row parsed back from its JSON line (numbers kept as their exact canonical tokens)."""
     d = json.loads(line, parse_float=str, parse_int=str)
-    return ScoreRow(d["model_id"], d["chrom"], int(d["pos"]), d["ref"], d["alt"], d["id"], d["score"], d["percentile"], d["bucket"], d["confidence"], d["error_code"], d["error_message"], bool(d["stand_in"]), record)
+    return ScoreRow(
+        d["model_id"],
+        d["chrom"],
+        int(d["pos"]),
+        d["ref"],
+        d["alt"],
+        d["id"],
+        d["score"],
+        d["percentile"],
+        d["bucket"],
+        d["confidence"],
+        d["error_code"],
+        d["error_message"],
+        bool(d["stand_in"]),
+        record,
+    )
 
 
 class _Line:

@@ -152,19 +152,29 @@ def open_vcf(vcf: str | os.PathLike[str]):
     path = Path(vcf)
     if not path.is_file():
         what = "VCF" if not path.is_dir() else "VCF is a folder, not a file;"
-        raise InputError("MISSING_FILE", missing_path_message(path, "VCF") if not path.is_dir() else f"{what} {path.name}",
-                         "pass --vcf with an existing .vcf or bgzipped .vcf.gz")
+        raise InputError(
+            "MISSING_FILE",
+            missing_path_message(path, "VCF") if not path.is_dir() else f"{what} {path.name}",
+            "pass --vcf with an existing .vcf or bgzipped .vcf.gz",
+        )
     try:
         kind = _compression(path)
     except OSError as exc:
         raise InputError("BAD_VCF", f"could not read VCF {path.name}: {public_message(exc)}", "check the file's permissions") from None
     if kind == "gzip":
-        raise InputError("NOT_BGZF", f"{path.name} is compressed with plain gzip, not bgzip (BGZF)",
-                         f"recompress and index it: `gunzip -c {path.name} | bgzip > {path.name}.bgz && mv {path.name}.bgz {path.name} && tabix -p vcf {path.name}`, or pass the uncompressed .vcf")
+        raise InputError(
+            "NOT_BGZF",
+            f"{path.name} is compressed with plain gzip, not bgzip (BGZF)",
+            f"recompress and index it: `gunzip -c {path.name} | bgzip > {path.name}.bgz && mv {path.name}.bgz {path.name} && tabix -p vcf {path.name}`, or pass the uncompressed .vcf",
+        )
     try:
         return pysam.VariantFile(os.fspath(path), "r")
     except (OSError, ValueError) as exc:
-        raise InputError("BAD_VCF", f"could not read VCF {path.name}: {public_message(exc)}", "check the file is VCF 4.x (bgzip it with `bgzip` and index with `tabix -p vcf`)") from None
+        raise InputError(
+            "BAD_VCF",
+            f"could not read VCF {path.name}: {public_message(exc)}",
+            "check the file is VCF 4.x (bgzip it with `bgzip` and index with `tabix -p vcf`)",
+        ) from None
 
 
 def diagnose_record(path: Path, record: int) -> str | None:
@@ -241,8 +251,11 @@ def read_variants(
                 break
             except (OSError, ValueError) as exc:
                 why = diagnose_record(path, n + 1) if region is None else None
-                raise InputError("BAD_VCF", f"{path.name}: {why or f'record {n + 1} could not be parsed: {public_message(exc)}'}",
-                                 "fix or remove that line (VCF columns are tab-separated; POS is a 1-based integer)") from None
+                raise InputError(
+                    "BAD_VCF",
+                    f"{path.name}: {why or f'record {n + 1} could not be parsed: {public_message(exc)}'}",
+                    "fix or remove that line (VCF columns are tab-separated; POS is a 1-based integer)",
+                ) from None
             n += 1
             chrom, pos = rec.chrom, int(rec.pos)
             ref = (rec.ref or "").upper()

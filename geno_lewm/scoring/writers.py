@@ -184,7 +184,9 @@ class VcfWriter:
         if self._last is not None and key < self._last:
             raise InputError("VCF_UNSORTED", f"input is not coordinate-sorted at {head.chrom}:{head.pos}", "sort the VCF (bcftools sort) to write --output-vcf")
         self._last = key
-        rec = self._vf.new_record(contig=head.chrom, start=head.pos - 1, stop=head.pos - 1 + len(head.ref), alleles=(head.ref, *[r.alt for r in rows]), id=head.vid)
+        rec = self._vf.new_record(
+            contig=head.chrom, start=head.pos - 1, stop=head.pos - 1 + len(head.ref), alleles=(head.ref, *[r.alt for r in rows]), id=head.vid
+        )
         rec.info["GLEWM_SCORE"] = tuple(None if r.score is None else float(r.score) for r in rows)
         rec.info["GLEWM_PCT"] = tuple(None if r.percentile is None else float(r.percentile) for r in rows)
         rec.info["GLEWM_BUCKET"] = tuple(r.bucket or "." for r in rows)

@@ -127,7 +127,11 @@ def _check_ranges(cfg: TrainConfig) -> None:
         (0.0 < cfg.data.heldout_fraction < 1.0, "data.heldout_fraction", "must be in (0, 1)"),
         (cfg.data.split_block_bp >= cfg.state.window_bp, "data.split_block_bp", "must be >= state.window_bp"),
         (cfg.data.max_indel_len >= 1, "data.max_indel_len", "must be >= 1"),
-        (cfg.state.window_bp >= 2 * (cfg.data.max_indel_len + 1), "data.max_indel_len", "must leave a centred deletion room in the window (state.window_bp >= 2 * (max_indel_len + 1))"),
+        (
+            cfg.state.window_bp >= 2 * (cfg.data.max_indel_len + 1),
+            "data.max_indel_len",
+            "must leave a centred deletion room in the window (state.window_bp >= 2 * (max_indel_len + 1))",
+        ),
         (cfg.data.encode_batch_size > 0, "data.encode_batch_size", "must be > 0"),
         (cfg.checkpoint.every_steps > 0 and cfg.checkpoint.log_every > 0, "checkpoint", "every_steps and log_every must be > 0"),
         (cfg.predictor.d_model % cfg.predictor.heads == 0, "predictor.heads", "must divide predictor.d_model"),

@@ -130,7 +130,15 @@ def _window_for(fasta, chrom: str, pos0: int, window_bp: int, placement: str, co
     return reference_window(fasta, chrom, pos0, window_bp)
 
 
-def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLike[str] | None, cfg: DataConfig, *, window_bp: int, seed: int, index_dir: str | os.PathLike[str] | None = None) -> tuple[list[Example], SplitInfo]:
+def build_examples(
+    fasta_path: str | os.PathLike[str],
+    vcf_path: str | os.PathLike[str] | None,
+    cfg: DataConfig,
+    *,
+    window_bp: int,
+    seed: int,
+    index_dir: str | os.PathLike[str] | None = None,
+) -> tuple[list[Example], SplitInfo]:
     """All examples (VCF + synthetic), each assigned to train/heldout by the region split."""
     fasta = open_fasta(fasta_path, index_dir=index_dir)
     rng = random.Random(seed)
@@ -191,7 +199,11 @@ def build_examples(fasta_path: str | os.PathLike[str], vcf_path: str | os.PathLi
     )
     check_leakage(examples)
     if n_train == 0 or info.n_heldout == 0:
-        raise TrainingError("EMPTY_SPLIT", f"the region split left {n_train} train and {info.n_heldout} held-out examples", "add edits (data.synthetic_*) or change data.heldout_fraction / data.split_block_bp")
+        raise TrainingError(
+            "EMPTY_SPLIT",
+            f"the region split left {n_train} train and {info.n_heldout} held-out examples",
+            "add edits (data.synthetic_*) or change data.heldout_fraction / data.split_block_bp",
+        )
     return examples, info
 
 
@@ -211,7 +223,11 @@ def check_leakage(examples: list[Example], *, flank: int = 0) -> None:
         for start, end, split in rows:
             other = "heldout" if split == "train" else "train"
             if start < last_end[other]:
-                raise TrainingError("SPLIT_LEAKAGE", f"a {split} window at {chrom}:{start + 1} overlaps a {other} window", "the region split must keep train and held-out windows apart")
+                raise TrainingError(
+                    "SPLIT_LEAKAGE",
+                    f"a {split} window at {chrom}:{start + 1} overlaps a {other} window",
+                    "the region split must keep train and held-out windows apart",
+                )
             last_end[split] = max(last_end[split], end)
 
 

@@ -108,7 +108,18 @@ def build_modules(cfg: TrainConfig, *, state_dim: int, k: int):
 
     acfg = ActionConfig(dim=cfg.action.dim, max_allele_len=cfg.action.max_allele_len, window_bp=cfg.state.window_bp, k=k)
     p = cfg.predictor
-    pcfg = PredictorConfig(state_dim=state_dim, d_model=p.d_model, depth=p.depth, heads=p.heads, mlp_ratio=p.mlp_ratio, history=p.history, action_dim=acfg.dim, dropout_pct=p.dropout_pct, context_radius=p.context_radius, scale_input=p.scale_input)
+    pcfg = PredictorConfig(
+        state_dim=state_dim,
+        d_model=p.d_model,
+        depth=p.depth,
+        heads=p.heads,
+        mlp_ratio=p.mlp_ratio,
+        history=p.history,
+        action_dim=acfg.dim,
+        dropout_pct=p.dropout_pct,
+        context_radius=p.context_radius,
+        scale_input=p.scale_input,
+    )
     torch.manual_seed(cfg.run.seed)
     return ActionEncoder(acfg), Predictor(pcfg), {"action": msgspec.to_builtins(acfg), "predictor": pcfg.to_manifest()}
 
@@ -213,7 +224,9 @@ def train_run(
         _write_json(record_path, record)
     log = _Log(run)
     try:
-        return _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, dev, log, stop_after_steps, progress, resume_from, t_start, dataset_dir)
+        return _fit(
+            cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, dev, log, stop_after_steps, progress, resume_from, t_start, dataset_dir
+        )
     finally:
         log.close()
 
@@ -232,14 +245,23 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
     src, tgt, scl = _precompute(encoder, contract, examples, cache, cfg.data.encode_batch_size, with_scales=True)  # (N, D), (N, D), (N,)
     encode_s = time.perf_counter() - t0
     n_windows = 2 * len(examples)
-    log.line(f"encoded {n_windows} windows in {encode_s:.2f}s (cache hits {cache.stats['hits']}, misses {cache.stats['misses']}, rebuilt {cache.stats['rebuilt']})")
+    log.line(
+        f"encoded {n_windows} windows in {encode_s:.2f}s (cache hits {cache.stats['hits']}, misses {cache.stats['misses']}, rebuilt {cache.stats['rebuilt']})"
+    )
     is_train = torch.tensor([e.split == "train" for e in examples])  # (N,)
     acts_all = edits_to_tensors([e.edit for e in examples], _action_cfg(cfg, encoder))
     ctx_all = None
     if cfg.predictor.context_radius >= 0:
         from geno_lewm.model.context import edit_context
 
-        ctx_all, _ = edit_context(encoder, contract.window_bp, [e.window for e in examples], [e.edited for e in examples], [e.edit.locus for e in examples], cfg.predictor.context_radius)  # (N, C, 2D)
+        ctx_all, _ = edit_context(
+            encoder,
+            contract.window_bp,
+            [e.window for e in examples],
+            [e.edited for e in examples],
+            [e.edit.locus for e in examples],
+            cfg.predictor.context_radius,
+        )  # (N, C, 2D)
     tr = is_train.nonzero().squeeze(1)  # (N_train,)
     ho = (~is_train).nonzero().squeeze(1)  # (N_heldout,)
 
@@ -286,7 +308,17 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
                 ctx = ctx_all[pick].to(dev) if ctx_all is not None else None
                 sc = scl[pick].to(dev) if cfg.predictor.scale_input else None
-                terms = loss_terms(cfg, action_encoder, predictor, src[pick].to(dev), tgt[pick].to(dev), acts, generator=torch.Generator().manual_seed(step_seed(seed, step, 1)), context=ctx, scale=sc)
+                terms = loss_terms(
+                    cfg,
+                    action_encoder,
+                    predictor,
+                    src[pick].to(dev),
+                    tgt[pick].to(dev),
+                    acts,
+                    generator=torch.Generator().manual_seed(step_seed(seed, step, 1)),
+                    context=ctx,
+                    scale=sc,
+                )
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             if cfg.optim.grad_clip > 0:
@@ -295,7 +327,14 @@ def _fit(cfg, encoder, examples, split, identity, record, ckpt, run, cache_dir, 
             seen += len(pick)
             if step % cfg.checkpoint.log_every == 0 or step == end:
                 el = time.perf_counter() - t_train
-                row = {"step": step, "loss": terms["loss"].item(), "mse": terms["mse"].item(), "sigreg": terms["sigreg"].item(), "lr": lr_at(cfg, step), "examples_per_s": seen / el if el > 0 else None}
+                row = {
+                    "step": step,
+                    "loss": terms["loss"].item(),
+                    "mse": terms["mse"].item(),
+                    "sigreg": terms["sigreg"].item(),
+                    "lr": lr_at(cfg, step),
+                    "examples_per_s": seen / el if el > 0 else None,
+                }
                 log.metric(row)
                 log.line(f"step {step} loss {row['loss']:.5f} mse {row['mse']:.5f} sigreg {row['sigreg']:.4f}")
             if step % cfg.checkpoint.every_steps == 0 or step == end:
@@ -412,7 +451,9 @@ def _package(cfg, encoder, arch, action_encoder, predictor, run: Path, identity:
         generated_by=GENERATED_BY,
         model=ModelInfo(name="geno-lewm", version=base_version(__version__), package_version=__version__),
         release_id=str(release),
-        encoder=EncoderInfo(id=ident.encoder_id, revision=ident.revision, hash=ident.hash, stand_in=ident.stand_in, num_layers=ident.num_layers, hidden_size=ident.hidden_size),
+        encoder=EncoderInfo(
+            id=ident.encoder_id, revision=ident.revision, hash=ident.hash, stand_in=ident.stand_in, num_layers=ident.num_layers, hidden_size=ident.hidden_size
+        ),
         state_contract=StateContractInfo(**cfg.state.to_dict(), hash=cfg.state.hash()),
         architecture=Architecture(**arch),
         artifacts=artifact_entries(run, files),

@@ -39,10 +39,18 @@ def probe_accelerator(requested: str, *, min_gpu_gib: float, allow_cpu: bool) ->
     best = max((float(d["total_gib"]) for d in devices), default=0.0)
     cuda_ok = bool(devices) and best >= min_gpu_gib
     ok = cuda_ok or (allow_cpu and requested != "cuda") or (allow_cpu and not devices)
-    detail = (
-        f"CUDA device with {best:.1f} GiB (need >= {min_gpu_gib:g})" if devices else "no CUDA device"
-    ) + ("; CPU rehearsal allowed" if allow_cpu and not cuda_ok else "")
-    return {"requested_device": requested, "cuda_available": bool(devices), "devices": devices, "min_gpu_gib": f"{min_gpu_gib:g}", "allow_cpu": allow_cpu, "ok": ok, "detail": detail}
+    detail = (f"CUDA device with {best:.1f} GiB (need >= {min_gpu_gib:g})" if devices else "no CUDA device") + (
+        "; CPU rehearsal allowed" if allow_cpu and not cuda_ok else ""
+    )
+    return {
+        "requested_device": requested,
+        "cuda_available": bool(devices),
+        "devices": devices,
+        "min_gpu_gib": f"{min_gpu_gib:g}",
+        "allow_cpu": allow_cpu,
+        "ok": ok,
+        "detail": detail,
+    }
 
 
 def dependency_versions() -> dict:
@@ -85,7 +93,16 @@ def verify_dataset_evidence(dataset_dir: str | os.PathLike[str]) -> str:
     return str(verify_dataset(dataset_dir)["snapshot_id"])
 
 
-def run_preflight(*, training_config: str | os.PathLike[str], carbon_model_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], dataset_dir: str | os.PathLike[str] | None, min_gpu_gib: float = 40.0, allow_cpu: bool = False, require_dataset: bool = True) -> dict:
+def run_preflight(
+    *,
+    training_config: str | os.PathLike[str],
+    carbon_model_dir: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str],
+    dataset_dir: str | os.PathLike[str] | None,
+    min_gpu_gib: float = 40.0,
+    allow_cpu: bool = False,
+    require_dataset: bool = True,
+) -> dict:
     """Run every check, write the report into ``run_dir``, raise ``TRAINING.PREFLIGHT_FAILED`` on failure."""
     from geno_lewm import __version__
     from geno_lewm.train.config import config_hash, load_config, resolved_payload
@@ -129,7 +146,17 @@ def run_preflight(*, training_config: str | os.PathLike[str], carbon_model_dir: 
         ident = read_identity(carbon_model_dir)
         tok = CarbonDNATokenizer.from_dir(carbon_model_dir)
         files = [dict(file_identity(f, carbon_model_dir)) for f in checkpoint_files(carbon_model_dir)]
-        report["carbon_model"] = {"root": "carbon_model_dir", "files": files, "encoder_id": ident.encoder_id, "revision": ident.revision, "hash": ident.hash, "stand_in": ident.stand_in, "num_layers": ident.num_layers, "hidden_size": ident.hidden_size, "tokenizer_k": tok.k}
+        report["carbon_model"] = {
+            "root": "carbon_model_dir",
+            "files": files,
+            "encoder_id": ident.encoder_id,
+            "revision": ident.revision,
+            "hash": ident.hash,
+            "stand_in": ident.stand_in,
+            "num_layers": ident.num_layers,
+            "hidden_size": ident.hidden_size,
+            "tokenizer_k": tok.k,
+        }
         if "cfg" in cfg_holder:
             cfg_holder["cfg"].state.validate(k=tok.k, num_layers=ident.num_layers)
         return f"{ident.encoder_id} ({len(files)} files{', stand-in' if ident.stand_in else ''})"
@@ -176,7 +203,11 @@ def run_preflight(*, training_config: str | os.PathLike[str], carbon_model_dir: 
     atomic_write_text(Path(run_dir) / REPORT_NAME, json.dumps(report, indent=2, sort_keys=True) + "\n")
     if not report["ok"]:
         details = "; ".join(f"{c['name']}: {c['detail']}" for c in checks if not c["ok"])
-        raise TrainingError("PREFLIGHT_FAILED", f"preflight failed ({details}); see {REPORT_NAME}", "fix the failed checks listed in the report, or use --allow-cpu / --min-gpu-gib for a rehearsal")
+        raise TrainingError(
+            "PREFLIGHT_FAILED",
+            f"preflight failed ({details}); see {REPORT_NAME}",
+            "fix the failed checks listed in the report, or use --allow-cpu / --min-gpu-gib for a rehearsal",
+        )
     return report
 
 

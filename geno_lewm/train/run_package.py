@@ -70,10 +70,18 @@ def check_preflight(path: Path) -> dict[str, Any]:
     doc = load_json(path)
     check_public_report(doc, path.name)
     if doc.get("ok") is not True:
-        raise ProvenanceError("PREFLIGHT_NOT_OK", f"{path.name} is not ok (failed checks: {doc.get('failed_checks')})", "fix the preflight and re-run geno-lewm-train --carbon-preflight")
+        raise ProvenanceError(
+            "PREFLIGHT_NOT_OK",
+            f"{path.name} is not ok (failed checks: {doc.get('failed_checks')})",
+            "fix the preflight and re-run geno-lewm-train --carbon-preflight",
+        )
     missing = set(DATASET_CORE) - _identities_named(doc, set(DATASET_CORE))
     if missing:
-        raise ProvenanceError("PREFLIGHT_EVIDENCE", f"{path.name} lacks dataset evidence for {', '.join(sorted(missing))}", "preflight with --dataset-dir pointing at the packaged dataset")
+        raise ProvenanceError(
+            "PREFLIGHT_EVIDENCE",
+            f"{path.name} lacks dataset evidence for {', '.join(sorted(missing))}",
+            "preflight with --dataset-dir pointing at the packaged dataset",
+        )
     return doc
 
 
@@ -86,7 +94,9 @@ def render_card(manifest: Mapping[str, Any]) -> str:
         f"- Release id: {manifest.get('release_id') or '(none)'}",
         f"- Dataset snapshot: {manifest.get('dataset_snapshot') or '(none)'}",
         f"- Commit: {manifest.get('commit') or '(none)'}",
-        f"- Preflight report: `{manifest['preflight']['path']}` sha256 `{manifest['preflight']['sha256']}`" if manifest.get("preflight") else "- Preflight report: (not bound)",
+        f"- Preflight report: `{manifest['preflight']['path']}` sha256 `{manifest['preflight']['sha256']}`"
+        if manifest.get("preflight")
+        else "- Preflight report: (not bound)",
         "",
         "## Run files",
         "",
@@ -102,7 +112,11 @@ def build_manifest(run_dir: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
     files = [identity(f, run_dir) for f in run_files(run_dir)]
     for rel in meta.get("extra_files", []):
         if not (run_dir / rel).is_file():
-            raise ReleaseError("MISSING_EXTRA_FILE", f"extra file {rel} named in the metadata is not in the run directory", "produce it (e.g. run the preflight) or fix the metadata")
+            raise ReleaseError(
+                "MISSING_EXTRA_FILE",
+                f"extra file {rel} named in the metadata is not in the run directory",
+                "produce it (e.g. run the preflight) or fix the metadata",
+            )
     info = {}
     if (run_dir / "training_run.json").is_file():
         info = load_json(run_dir / "training_run.json")
@@ -150,6 +164,8 @@ def verify_run(run_dir: str | Path, *, release: bool = True) -> dict[str, Any]:
     check_rendered(d / CARD, lambda: render_card(manifest))
     if release:
         if not manifest.get("preflight"):
-            raise ProvenanceError("PREFLIGHT_UNBOUND", f"{MANIFEST} does not bind {PREFLIGHT}", "package the run with release metadata naming the preflight report")
+            raise ProvenanceError(
+                "PREFLIGHT_UNBOUND", f"{MANIFEST} does not bind {PREFLIGHT}", "package the run with release metadata naming the preflight report"
+            )
         check_preflight(d / PREFLIGHT)
     return manifest

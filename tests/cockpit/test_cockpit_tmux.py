@@ -86,8 +86,9 @@ def _events(workdir: Path, kinds: list[str] | None = None) -> list:
 
 
 def _status(workdir: Path) -> dict[str, str]:
-    proc = subprocess.run([sys.executable, "-m", "tools.release.cli", "status", "--json", "--workdir", str(workdir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.release.cli", "status", "--json", "--workdir", str(workdir)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return {g["name"]: g["state"] for g in json.loads(proc.stdout)["gates"]}
 
@@ -159,8 +160,22 @@ def test_the_readme_tour_end_to_end(tmp_path):
         assert "issue_refs" in back.column_names and back.num_rows > 0
         # Ledger: the first event's inclusion proof in the latest checkpoint
         if not _events(workdir, ["checkpoint"]):  # the maintainer's own command, where no step wrote one
-            subprocess.run([sys.executable, "-m", "ledger.cli", "checkpoint", "--ledger", str(workdir / "ledger.duckdb"),
-                            "--key", str(workdir / "keys" / "maintainer.key")], cwd=ROOT, check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger.cli",
+                    "checkpoint",
+                    "--ledger",
+                    str(workdir / "ledger.duckdb"),
+                    "--key",
+                    str(workdir / "keys" / "maintainer.key"),
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         size = len(_events(workdir))
         _keys(session, "2")
         _wait_for(session, (f"{size} events", "genesis"))  # the top bar and the table have loaded
@@ -168,8 +183,13 @@ def test_the_readme_tour_end_to_end(tmp_path):
         _keys(session, "Enter")
         text = _wait_for(session, ("inclusion proof", "verified"))
         assert "event 0" in text and "✓ verified" in text
-        proc = subprocess.run([sys.executable, "-m", "ledger.cli", "prove", "--ledger", str(workdir / "ledger.duckdb"), "--seq", "1"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "prove", "--ledger", str(workdir / "ledger.duckdb"), "--seq", "1"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         _keys(session, "Escape")
         _wait_for(session, "inclusion proof", absent=True)

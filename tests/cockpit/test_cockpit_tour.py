@@ -141,7 +141,18 @@ async def test_help_lists_every_key_of_every_screen(workdir, settle, screen_text
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
-        for bid in ("rehearse.start", "demo.score", "demo.edit", "demo.leave", "sql.focus", "sql.export_csv", "step.run", "step.edit_args", "picker.back", "app.quit"):
+        for bid in (
+            "rehearse.start",
+            "demo.score",
+            "demo.edit",
+            "demo.leave",
+            "sql.focus",
+            "sql.export_csv",
+            "step.run",
+            "step.edit_args",
+            "picker.back",
+            "app.quit",
+        ):
             assert bid in text, bid
         assert "R,r" in text  # the Rehearse screen takes R, as the Release screen does
 
@@ -221,11 +232,22 @@ async def test_blockers_show_issue_titles_from_the_cache(workdir, settle, screen
     from tools.release.issues import CACHE_NAME, GENERATED_BY
 
     workdir.mkdir(parents=True)
-    (workdir / CACHE_NAME).write_text(json.dumps({
-        "schema_version": "1.0.0", "generated_by": GENERATED_BY, "repo": "octo/geno", "fetched_at": "2026-01-01T00:00:00Z", "missing": [],
-        "issues": {"166": {"title": "Hub upload plan", "state": "open", "url": "", "pull_request": False},
-                   "167": {"title": "Sdist assets", "state": "closed", "url": "", "pull_request": False}},
-    }), encoding="utf-8")
+    (workdir / CACHE_NAME).write_text(
+        json.dumps(
+            {
+                "schema_version": "1.0.0",
+                "generated_by": GENERATED_BY,
+                "repo": "octo/geno",
+                "fetched_at": "2026-01-01T00:00:00Z",
+                "missing": [],
+                "issues": {
+                    "166": {"title": "Hub upload plan", "state": "open", "url": "", "pull_request": False},
+                    "167": {"title": "Sdist assets", "state": "closed", "url": "", "pull_request": False},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)

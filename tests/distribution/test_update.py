@@ -28,9 +28,7 @@ def _publish(root: Path, rid: str = RID, files: dict[str, bytes] | None = None, 
 
 
 def _index(root: Path, base: str, rids: list[tuple[str, str]]) -> str:
-    doc = {"schema_version": "1.0.0", "releases": [
-        {"model_version": v, "release_id": r, "manifest_url": f"{base}{r}/manifest.json"} for r, v in rids
-    ]}
+    doc = {"schema_version": "1.0.0", "releases": [{"model_version": v, "release_id": r, "manifest_url": f"{base}{r}/manifest.json"} for r, v in rids]}
     (root / "index.json").write_text(json.dumps(doc))
     return f"{base}index.json"
 
@@ -90,8 +88,7 @@ def test_manifest_release_id_must_match_index(loopback_server, tmp_path, capsys)
 
 def test_unsafe_artifact_path_is_refused(loopback_server, tmp_path, capsys):
     base, root = loopback_server
-    manifest = {"schema_version": "1.0.0", "release_id": RID, "artifacts": [
-        {"path": "../escape.bin", "sha256": "0" * 64, "size": 1}]}
+    manifest = {"schema_version": "1.0.0", "release_id": RID, "artifacts": [{"path": "../escape.bin", "sha256": "0" * 64, "size": 1}]}
     (root / RID).mkdir()
     (root / RID / "manifest.json").write_bytes(canonical_json(manifest))
     index = _index(root, base, [(RID, "0.1.0")])

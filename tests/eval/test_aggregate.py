@@ -25,11 +25,20 @@ def _vep(files, name: str, mode: str, *, bootstrap: int = 20, baseline: bool = T
     scores = files.scores(labels, lambda r: model_sign * r["label"] + (r["pos"] % 7) / 3, name=f"{d}/scores.jsonl")
     base = files.baseline(labels, lambda r: (r["pos"] % 5) / 2, name=f"{d}/carbon.jsonl") if baseline else None
     out = files.root / d / "metrics.json"
-    run_eval(EvalRequest(
-        scores_jsonl=str(scores), labels=str(lpath), metric_mode=mode, output_metrics=str(out), artifact_root=str(files.root),
-        baseline_scores_jsonl=str(base) if base else None, baseline_score_field="carbon_zero_shot_score" if base else None,
-        baseline_name="carbon_zero_shot" if base else None, benchmark=name, overrides={"bootstrap": bootstrap},
-    ))
+    run_eval(
+        EvalRequest(
+            scores_jsonl=str(scores),
+            labels=str(lpath),
+            metric_mode=mode,
+            output_metrics=str(out),
+            artifact_root=str(files.root),
+            baseline_scores_jsonl=str(base) if base else None,
+            baseline_score_field="carbon_zero_shot_score" if base else None,
+            baseline_name="carbon_zero_shot" if base else None,
+            benchmark=name,
+            overrides={"bootstrap": bootstrap},
+        )
+    )
     return out
 
 
@@ -39,10 +48,19 @@ def _rollout(files, drop: str | None = None) -> Path:
 
     rows = []
     for track, cos in (("phased_haplotype", 0.93), ("synthetic_edit_chain", 0.81)):
-        res = {"n": 64, "n_chains": 16, "metrics": {"cosine": cos, "l2": 0.4, "recall_at_k": 0.3, "k": 5},
-               "baseline": {"cosine": 0.9, "l2": 0.5, "recall_at_k": 0.1, "k": 5},
-               "bootstrap": {"level": 0.95, "intervals": {m: {"value": [v - 0.05, v + 0.05], "delta": [d - 0.05, d + 0.05]}
-                                                          for m, v, d in (("cosine", cos, cos - 0.9), ("l2", 0.4, -0.1), ("recall_at_k", 0.3, 0.2))}}}
+        res = {
+            "n": 64,
+            "n_chains": 16,
+            "metrics": {"cosine": cos, "l2": 0.4, "recall_at_k": 0.3, "k": 5},
+            "baseline": {"cosine": 0.9, "l2": 0.5, "recall_at_k": 0.1, "k": 5},
+            "bootstrap": {
+                "level": 0.95,
+                "intervals": {
+                    m: {"value": [v - 0.05, v + 0.05], "delta": [d - 0.05, d + 0.05]}
+                    for m, v, d in (("cosine", cos, cos - 0.9), ("l2", 0.4, -0.1), ("recall_at_k", 0.3, 0.2))
+                },
+            },
+        }
         rows += [r for r in metrics_rows(track, res) if not (drop and track == "synthetic_edit_chain" and r["metric"] == drop)]
     p = files.root / "rollout" / "rollout_metrics.json"
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -87,8 +105,14 @@ def test_rollout_track_without_chains_is_reported_not_evaluated(files):
     from geno_lewm.rollout import metrics_rows
 
     rows = metrics_rows("phased_haplotype", {"n": 0, "n_chains": 0}) + metrics_rows(
-        "synthetic_edit_chain", {"n": 8, "n_chains": 2, "metrics": {"cosine": 0.5, "l2": 1.0, "recall_at_k": 1.0, "k": 2},
-                                 "baseline": {"cosine": 0.6, "l2": 0.9, "recall_at_k": 1.0, "k": 2}})
+        "synthetic_edit_chain",
+        {
+            "n": 8,
+            "n_chains": 2,
+            "metrics": {"cosine": 0.5, "l2": 1.0, "recall_at_k": 1.0, "k": 2},
+            "baseline": {"cosine": 0.6, "l2": 0.9, "recall_at_k": 1.0, "k": 2},
+        },
+    )
     p = files.root / "rollout.json"
     p.write_text(json.dumps({"schema_version": "1.1.0", "generated_by": "geno-lewm-rollout", "model_id": "m", "rows": rows}))
     doc = run_eval_all(EvalAllRequest(metrics_json=[str(p)], output_metrics=str(files.root / "m.json"), output_report=str(files.root / "r.md")))
@@ -98,25 +122,42 @@ def test_rollout_track_without_chains_is_reported_not_evaluated(files):
     assert "no confidence interval reported for rollout_synthetic_edit_chain (split test) cosine" in findings
 
 
-@pytest.mark.parametrize("case,expected", [
-    ("no_brca2", "brca2_saturation: not evaluated"),
-    ("no_baseline", "clinvar_noncoding split test auroc: no carbon_zero_shot baseline delta"),
-    ("no_ci", "traitgym_mendelian split test spearman_rho: no confidence interval"),
-    ("wrong_mode", "brca2_saturation split test: metric_mode binary, expected spearman"),
-    ("no_recall", "rollout_synthetic_edit_chain (synthetic_edit_chain): missing recall_at_k"),
-])
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("no_brca2", "brca2_saturation: not evaluated"),
+        ("no_baseline", "clinvar_noncoding split test auroc: no carbon_zero_shot baseline delta"),
+        ("no_ci", "traitgym_mendelian split test spearman_rho: no confidence interval"),
+        ("wrong_mode", "brca2_saturation split test: metric_mode binary, expected spearman"),
+        ("no_recall", "rollout_synthetic_edit_chain (synthetic_edit_chain): missing recall_at_k"),
+    ],
+)
 def test_missing_coverage_fails_before_writing_anything(files, case, expected):
-    inputs = {name: _vep(files, name, mode,
-                         baseline=not (case == "no_baseline" and name == "clinvar_noncoding"),
-                         bootstrap=0 if (case == "no_ci" and name == "traitgym_mendelian") else 20)
-              for name, mode in VEP.items() if not (case in ("no_brca2", "wrong_mode") and name == "brca2_saturation")}
+    inputs = {
+        name: _vep(
+            files,
+            name,
+            mode,
+            baseline=not (case == "no_baseline" and name == "clinvar_noncoding"),
+            bootstrap=0 if (case == "no_ci" and name == "traitgym_mendelian") else 20,
+        )
+        for name, mode in VEP.items()
+        if not (case in ("no_brca2", "wrong_mode") and name == "brca2_saturation")
+    }
     if case == "wrong_mode":
         inputs["brca2_saturation"] = _vep(files, "brca2_saturation", "binary")
     paths = [*inputs.values(), _rollout(files, drop="recall_at_k" if case == "no_recall" else None)]
     before = sorted(p.name for p in files.root.iterdir())
     with pytest.raises(GenoError) as exc:
-        run_eval_all(EvalAllRequest(metrics_json=[str(p) for p in paths], output_metrics=str(files.root / "eval_metrics.json"),
-                                    output_report=str(files.root / "eval_report.md"), require_vep=True, require_rollout=True))
+        run_eval_all(
+            EvalAllRequest(
+                metrics_json=[str(p) for p in paths],
+                output_metrics=str(files.root / "eval_metrics.json"),
+                output_report=str(files.root / "eval_report.md"),
+                require_vep=True,
+                require_rollout=True,
+            )
+        )
     assert exc.value.code == "EVAL.MISSING_COVERAGE" and expected in exc.value.message
     assert sorted(p.name for p in files.root.iterdir()) == before  # no metrics, report or effective config
 
@@ -133,8 +174,9 @@ def test_foreign_and_duplicate_inputs_are_rejected(files, suite, capsys):
 
 def test_findings_come_from_the_data(files):
     worse = _vep(files, "clinvar_coding", "binary", model_sign=-1.0)  # scores anti-correlated with labels
-    run_eval_all(EvalAllRequest(metrics_json=[str(worse)], output_metrics=str(files.root / "eval_metrics.json"),
-                                output_report=str(files.root / "eval_report.md")))
+    run_eval_all(
+        EvalAllRequest(metrics_json=[str(worse)], output_metrics=str(files.root / "eval_metrics.json"), output_report=str(files.root / "eval_report.md"))
+    )
     doc = json.loads((files.root / "eval_metrics.json").read_text())
     findings = "\n".join(doc["negative_findings"])
     auroc = next(r for r in doc["rows"] if r["metric"] == "auroc")

@@ -30,15 +30,48 @@ def test_demo_scores_and_baseline_render_an_honest_report(files, demo_labels, ca
         if i == 5:
             rows.append({**k, "score": None, "error_code": "INPUT.REF_MISMATCH", "model_id": MODEL_ID, "generated_by": "geno-lewm-score", "stand_in": True})
         else:
-            rows.append({**k, "score": 0.3 * r["label"] + (r["pos"] % 97) / 97, "percentile": 50.0, "bucket": "mid",
-                         "confidence": "low", "model_id": MODEL_ID, "generated_by": "geno-lewm-score", "stand_in": True})
+            rows.append(
+                {
+                    **k,
+                    "score": 0.3 * r["label"] + (r["pos"] % 97) / 97,
+                    "percentile": 50.0,
+                    "bucket": "mid",
+                    "confidence": "low",
+                    "model_id": MODEL_ID,
+                    "generated_by": "geno-lewm-score",
+                    "stand_in": True,
+                }
+            )
     scores = files.write("scores.jsonl", rows)
     base = files.baseline(demo_labels, lambda r: -((r["pos"] * 31) % 101) / 101)
-    rc = eval_main(["--scores-jsonl", str(scores), "--labels", str(labels), "--metric-mode", "binary",
-                    "--baseline-scores-jsonl", str(base), "--baseline-score-field", "carbon_zero_shot_score",
-                    "--baseline-name", "carbon_zero_shot", "--benchmark", "clinvar_coding", "--split", "demo",
-                    "--output-metrics", str(files.root / "eval/clinvar_coding.metrics.json"), "--artifact-root", str(files.root),
-                    "--bootstrap", "50", "--seed", "11"])
+    rc = eval_main(
+        [
+            "--scores-jsonl",
+            str(scores),
+            "--labels",
+            str(labels),
+            "--metric-mode",
+            "binary",
+            "--baseline-scores-jsonl",
+            str(base),
+            "--baseline-score-field",
+            "carbon_zero_shot_score",
+            "--baseline-name",
+            "carbon_zero_shot",
+            "--benchmark",
+            "clinvar_coding",
+            "--split",
+            "demo",
+            "--output-metrics",
+            str(files.root / "eval/clinvar_coding.metrics.json"),
+            "--artifact-root",
+            str(files.root),
+            "--bootstrap",
+            "50",
+            "--seed",
+            "11",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert "clinvar_coding split demo: auroc = " in capsys.readouterr().out
     per = json.loads((files.root / "eval/clinvar_coding.metrics.json").read_text())
@@ -47,14 +80,25 @@ def test_demo_scores_and_baseline_render_an_honest_report(files, demo_labels, ca
     assert bench["n"] == 16 and bench["class_balance"]["positive"] + bench["class_balance"]["negative"] == 16
     assert bench["counts"]["primary_not_scored"] == {"INPUT.REF_MISMATCH": 1}
     assert {a["role"]: a["path"] for a in per["artifacts"]} == {
-        "baseline_scores": "baseline.jsonl", "labels": "labels.jsonl", "scores": "scores.jsonl",
-        "eval_config_effective": "eval/eval_config.effective.yaml"}
+        "baseline_scores": "baseline.jsonl",
+        "labels": "labels.jsonl",
+        "scores": "scores.jsonl",
+        "eval_config_effective": "eval/eval_config.effective.yaml",
+    }
     effective = (files.root / "eval/eval_config.effective.yaml").read_text()
     assert "bootstrap: 50" in effective and "seed: 11" in effective
 
     out = files.root / "eval"
-    rc = eval_all_main(["--metrics-json", str(out / "clinvar_coding.metrics.json"),
-                        "--output-metrics", str(out / "eval_metrics.json"), "--output-report", str(out / "eval_report.md")])
+    rc = eval_all_main(
+        [
+            "--metrics-json",
+            str(out / "clinvar_coding.metrics.json"),
+            "--output-metrics",
+            str(out / "eval_metrics.json"),
+            "--output-report",
+            str(out / "eval_report.md"),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     report = (out / "eval_report.md").read_text()
     check_report(out / "eval_metrics.json", out / "eval_report.md")

@@ -18,12 +18,16 @@ from .conftest import baseline_row, key, score_row, synthetic_labels
 
 def _run(files, labels_path, scores_path, mode="binary", baseline=None, **kw):
     req = EvalRequest(
-        scores_jsonl=str(scores_path), labels=str(labels_path), metric_mode=mode,
-        output_metrics=str(files.root / "out" / "metrics.json"), artifact_root=str(files.root),
+        scores_jsonl=str(scores_path),
+        labels=str(labels_path),
+        metric_mode=mode,
+        output_metrics=str(files.root / "out" / "metrics.json"),
+        artifact_root=str(files.root),
         baseline_scores_jsonl=str(baseline) if baseline else None,
         baseline_score_field="carbon_zero_shot_score" if baseline else None,
         baseline_name="carbon_zero_shot" if baseline else None,
-        overrides={"bootstrap": 20, **kw.pop("overrides", {})}, **kw,
+        overrides={"bootstrap": 20, **kw.pop("overrides", {})},
+        **kw,
     )
     return run_eval(req)
 
@@ -147,16 +151,40 @@ def test_paths_outside_the_artifact_root_are_rejected(files, labelled, tmp_path_
 def test_incomplete_baseline_flags_are_a_usage_error(files, labelled, capsys):
     labels, lpath = labelled
     scores = files.scores(labels, lambda r: 0.1)
-    rc = eval_main(["--scores-jsonl", str(scores), "--labels", str(lpath), "--metric-mode", "binary",
-                    "--output-metrics", str(files.root / "m.json"), "--baseline-scores-jsonl", str(scores)])
+    rc = eval_main(
+        [
+            "--scores-jsonl",
+            str(scores),
+            "--labels",
+            str(lpath),
+            "--metric-mode",
+            "binary",
+            "--output-metrics",
+            str(files.root / "m.json"),
+            "--baseline-scores-jsonl",
+            str(scores),
+        ]
+    )
     assert rc == 2 and "error[INPUT.USAGE]" in capsys.readouterr().err
 
 
 def test_cli_exit_code_and_error_form_for_eval_errors(files, labelled, capsys):
     labels, lpath = labelled
     rows = [score_row(key(r), 0.1) for r in labels] * 2
-    rc = eval_main(["--scores-jsonl", str(files.write("s.jsonl", rows)), "--labels", str(lpath), "--metric-mode", "binary",
-                    "--output-metrics", str(files.root / "m.json"), "--bootstrap", "10"])
+    rc = eval_main(
+        [
+            "--scores-jsonl",
+            str(files.write("s.jsonl", rows)),
+            "--labels",
+            str(lpath),
+            "--metric-mode",
+            "binary",
+            "--output-metrics",
+            str(files.root / "m.json"),
+            "--bootstrap",
+            "10",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 6 and err.startswith("error[EVAL.DUPLICATE_KEY]") and "\n\nhint: " in err and "Traceback" not in err
     assert not (files.root / "m.json").exists()

@@ -75,8 +75,11 @@ def test_binary_metrics_match_independent_computations(rows):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(-4, 4), st.integers(-4, 4)), min_size=3, max_size=25).filter(
-    lambda r: len({a for a, _ in r}) > 1 and len({b for _, b in r}) > 1))
+@given(
+    st.lists(st.tuples(st.integers(-4, 4), st.integers(-4, 4)), min_size=3, max_size=25).filter(
+        lambda r: len({a for a, _ in r}) > 1 and len({b for _, b in r}) > 1
+    )
+)
 def test_spearman_matches_hand_ranking(rows):
     x = [float(a) for a, _ in rows]
     s = [float(b) for _, b in rows]

@@ -22,11 +22,20 @@ def payload(files):
     lpath = files.write("labels.jsonl", labels)
     scores = files.scores(labels, lambda r: r["label"] * 0.5 + (r["pos"] % 5))
     base = files.baseline(labels, lambda r: -r["label"] + (r["pos"] % 3))
-    return run_eval(EvalRequest(
-        scores_jsonl=str(scores), labels=str(lpath), metric_mode="spearman", output_metrics=str(files.root / "metrics.json"),
-        baseline_scores_jsonl=str(base), baseline_score_field="carbon_zero_shot_score", baseline_name="carbon_zero_shot",
-        benchmark="brca2_saturation", split="heldout", overrides={"bootstrap": 30},
-    ))
+    return run_eval(
+        EvalRequest(
+            scores_jsonl=str(scores),
+            labels=str(lpath),
+            metric_mode="spearman",
+            output_metrics=str(files.root / "metrics.json"),
+            baseline_scores_jsonl=str(base),
+            baseline_score_field="carbon_zero_shot_score",
+            baseline_name="carbon_zero_shot",
+            benchmark="brca2_saturation",
+            split="heldout",
+            overrides={"bootstrap": 30},
+        )
+    )
 
 
 def _code(fn, *args):

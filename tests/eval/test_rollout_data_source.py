@@ -24,8 +24,16 @@ def test_genotype_source_reads_the_synthetic_marker(tmp_path):
 
 
 def _bench(source):
-    return {"benchmark": "rollout_phased_haplotype", "split": "eval", "track": "phased_haplotype", "metric_mode": "rollout",
-            "n": 500, "label_source": source, "stand_in": False, "model_ids": ["m"]}
+    return {
+        "benchmark": "rollout_phased_haplotype",
+        "split": "eval",
+        "track": "phased_haplotype",
+        "metric_mode": "rollout",
+        "n": 500,
+        "label_source": source,
+        "stand_in": False,
+        "model_ids": ["m"],
+    }
 
 
 def test_synthetic_genotypes_become_a_negative_finding():

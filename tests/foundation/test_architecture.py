@@ -33,7 +33,11 @@ print(json.dumps({"modules": sorted(sys.modules), "failed": failed}))
 def _import_all(*packages: str) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, ",".join(packages)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -59,16 +63,28 @@ def test_ledger_imports_no_model_or_ui_stack():
 def test_ray_is_imported_only_when_the_ray_engine_runs():
     out = subprocess.run(
         [sys.executable, "-c", "import sys, geno_lewm.cli.score, geno_lewm.scoring.ray_engine, geno_lewm.scoring.shards; print('ray' in sys.modules)"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert out.stdout.strip() == "False"
 
 
 def test_light_geno_lewm_modules_do_not_import_torch():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, geno_lewm, geno_lewm.versioning, geno_lewm.errors, geno_lewm.cli.main; "
-         "print(','.join(m for m in ('torch','transformers','textual') if m in sys.modules))"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, geno_lewm, geno_lewm.versioning, geno_lewm.errors, geno_lewm.cli.main; "
+            "print(','.join(m for m in ('torch','transformers','textual') if m in sys.modules))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert out.stdout.strip() == ""
 
@@ -212,7 +228,11 @@ def test_no_upward_imports():
         top = name.split(".")[0]
         for t in targets:
             t_top = t.split(".")[0]
-            if (top == "geno_lewm" and t_top in ("tools", "bench", "cockpit")) or (top == "ledger" and t_top != "ledger") or (t_top == "cockpit" and top != "cockpit"):
+            if (
+                (top == "geno_lewm" and t_top in ("tools", "bench", "cockpit"))
+                or (top == "ledger" and t_top != "ledger")
+                or (t_top == "cockpit" and top != "cockpit")
+            ):
                 upward.append(f"{name} -> {t}")
     assert not upward, upward
 

@@ -49,8 +49,11 @@ def test_release_id_errors_name_the_bad_part(text, part):
 
 
 @given(
-    major=st.integers(0, 99), minor=st.integers(0, 99), patch=st.integers(0, 99),
-    enc=st.from_regex(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}", fullmatch=True), rev=st.integers(1, 999),
+    major=st.integers(0, 99),
+    minor=st.integers(0, 99),
+    patch=st.integers(0, 99),
+    enc=st.from_regex(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}", fullmatch=True),
+    rev=st.integers(1, 999),
 )
 def test_release_id_format_parse_property(major, minor, patch, enc, rev):
     rid = ReleaseId(SemVer(major, minor, patch), enc, rev)

@@ -49,13 +49,18 @@ def _with(doc: dict[str, Any], version: str, extra: str) -> dict[str, Any]:
 
 def _manifest_doc() -> dict[str, Any]:
     return {
-        "schema_version": "1.0.0", "generated_by": "tests", "model": {"name": "geno-lewm", "version": "0.1.0", "package_version": "0.1.0"},
+        "schema_version": "1.0.0",
+        "generated_by": "tests",
+        "model": {"name": "geno-lewm", "version": "0.1.0", "package_version": "0.1.0"},
         "release_id": "geno-lewm-v0.1.0-tiny-carbon-r1",
         "encoder": {"id": "tiny-carbon", "revision": "r1", "hash": H1, "stand_in": True, "num_layers": 2, "hidden_size": 8},
         "state_contract": {"layer": 1, "pooling": "centred", "radius": 2, "normalize": "none", "dtype": "float32", "window_bp": 64, "hash": H2},
         "architecture": {"action": {}, "predictor": {}},
         "artifacts": [{"path": "predictor.safetensors", "role": "predictor", "sha256": H1, "size": 1}],
-        "training_config_hash": H2, "dataset_snapshot_id": "snap-1", "stand_in": True, "note": "tiny stand-in encoder, not real Carbon weights",
+        "training_config_hash": H2,
+        "dataset_snapshot_id": "snap-1",
+        "stand_in": True,
+        "note": "tiny stand-in encoder, not real Carbon weights",
     }
 
 

@@ -24,16 +24,25 @@ def ledger(tmp_path: Path, signer: Signer) -> Ledger:
 
 def populate(led: Ledger, signer: Signer, n_notes: int = 10) -> None:
     """Append a realistic mix: steps, artifacts, gates, notes, a rotated key and checkpoints."""
-    led.append("gates_defined", {"gates": [
-        {"name": "data", "title": "Dataset", "steps": ["dataset_snapshot"], "issue_refs": ["#10"]},
-        {"name": "train", "needs": ["data"], "steps": ["train"], "issue_refs": ["#11"]},
-        {"name": "release", "needs": ["train"], "steps": [], "issue_refs": []},
-    ]}, signer)
-    led.append_many([
-        ("step_started", {"run_id": "r1", "step": "dataset_snapshot", "argv": ["python", "-m", "tools.release.dataset_snapshot"]}),
-        ("artifact_recorded", {"run_id": "r1", "step": "dataset_snapshot", "role": "output", "path": "data/a.txt", "sha256": "0" * 64, "size": 3}),
-        ("step_passed", {"run_id": "r1", "step": "dataset_snapshot"}),
-    ], signer)
+    led.append(
+        "gates_defined",
+        {
+            "gates": [
+                {"name": "data", "title": "Dataset", "steps": ["dataset_snapshot"], "issue_refs": ["#10"]},
+                {"name": "train", "needs": ["data"], "steps": ["train"], "issue_refs": ["#11"]},
+                {"name": "release", "needs": ["train"], "steps": [], "issue_refs": []},
+            ]
+        },
+        signer,
+    )
+    led.append_many(
+        [
+            ("step_started", {"run_id": "r1", "step": "dataset_snapshot", "argv": ["python", "-m", "tools.release.dataset_snapshot"]}),
+            ("artifact_recorded", {"run_id": "r1", "step": "dataset_snapshot", "role": "output", "path": "data/a.txt", "sha256": "0" * 64, "size": 3}),
+            ("step_passed", {"run_id": "r1", "step": "dataset_snapshot"}),
+        ],
+        signer,
+    )
     led.checkpoint(signer)
     led.append_many([("note", {"text": f"note {i}", "tags": ["t"]}) for i in range(n_notes)], signer)
     led.append("step_started", {"run_id": "r2", "step": "train"}, signer)

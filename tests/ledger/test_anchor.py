@@ -118,7 +118,9 @@ def test_tail_truncation_with_a_re_signed_head_witness_fails_given_the_checkpoin
     con.execute("DELETE FROM events WHERE seq >= 2")
     (last,) = con.execute("SELECT hash FROM events WHERE seq = 1").fetchone()
     con.execute("DELETE FROM ledger_head")
-    con.execute("INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)", ["geno-lewm", 2, last, signer.key_id, signer.sign(chain.head_message("geno-lewm", 2, last)).hex()])
+    con.execute(
+        "INSERT INTO ledger_head VALUES (?, ?, ?, ?, ?)", ["geno-lewm", 2, last, signer.key_id, signer.sign(chain.head_message("geno-lewm", 2, last)).hex()]
+    )
     con.close()
     assert _cli(capsys, "verify", "--ledger", str(led), "--trusted-keys", str(honest["pub"]))[0] == 0  # the attack plain verify misses
     rc, _, err = _cli(capsys, "verify", "--ledger", str(led), "--trusted-keys", str(honest["pub"]), "--checkpoint", str(honest["cp"]))

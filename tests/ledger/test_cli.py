@@ -45,13 +45,16 @@ def test_append_show_tail_checkpoint_prove(cli_ledger, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["events"] == 7
 
 
-@pytest.mark.parametrize("argv, code, exit_code", [
-    (["--kind", "note", "--json", "{not json"], "INPUT.BAD_JSON", 2),
-    (["--kind", "note", "--json", "[1]"], "INPUT.BAD_JSON", 2),
-    (["--kind", "note", "--json", '{"text": 1.5}'], "LEDGER.BAD_BODY", 8),
-    (["--kind", "mystery", "--json", "{}"], "LEDGER.UNKNOWN_KIND", 8),
-    (["--kind", "note", "--json", '{"text": "x", "schema_version": "3.0.0"}'], "INPUT.SCHEMA_COMPAT", 2),
-])
+@pytest.mark.parametrize(
+    "argv, code, exit_code",
+    [
+        (["--kind", "note", "--json", "{not json"], "INPUT.BAD_JSON", 2),
+        (["--kind", "note", "--json", "[1]"], "INPUT.BAD_JSON", 2),
+        (["--kind", "note", "--json", '{"text": 1.5}'], "LEDGER.BAD_BODY", 8),
+        (["--kind", "mystery", "--json", "{}"], "LEDGER.UNKNOWN_KIND", 8),
+        (["--kind", "note", "--json", '{"text": "x", "schema_version": "3.0.0"}'], "INPUT.SCHEMA_COMPAT", 2),
+    ],
+)
 def test_append_bad_input(cli_ledger, capsys, argv, code, exit_code) -> None:
     led, key = cli_ledger
     assert main(["append", "--ledger", led, "--key", key, *argv]) == exit_code
@@ -90,5 +93,7 @@ def test_default_ledger_is_the_workspace(tmp_path, monkeypatch, capsys) -> None:
 
 def test_status_subprocess(cli_ledger) -> None:
     led, _ = cli_ledger
-    out = subprocess.run([sys.executable, "-m", "ledger.cli", "status", "--ledger", led], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "status", "--ledger", led], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     assert out.returncode == 0 and "events   1" in out.stdout

@@ -27,22 +27,41 @@ BODIES = {
     "key_revoked": st.fixed_dictionaries({"key_id": key_id, "reason": text}),
     "note": st.fixed_dictionaries({"text": text, "tags": st.lists(name, max_size=3)}),
     "checkpoint": st.fixed_dictionaries({"origin": name, "size": size, "root": hex64}),
-    "bundle_recorded": st.fixed_dictionaries({"bundle": text, "identity": name, "issuer": name,
-                                              "subjects": st.lists(st.fixed_dictionaries({"name": name, "sha256": hex64}), max_size=3),
-                                              "checkpoint_seq": size}),
+    "bundle_recorded": st.fixed_dictionaries(
+        {
+            "bundle": text,
+            "identity": name,
+            "issuer": name,
+            "subjects": st.lists(st.fixed_dictionaries({"name": name, "sha256": hex64}), max_size=3),
+            "checkpoint_seq": size,
+        }
+    ),
     "step_started": st.fixed_dictionaries({"run_id": name, "step": name, "argv": st.lists(text, max_size=4)}),
-    "artifact_recorded": st.fixed_dictionaries({"run_id": name, "step": name, "role": st.sampled_from(["input", "output"]),
-                                                "path": path, "sha256": hex64, "size": size}),
+    "artifact_recorded": st.fixed_dictionaries(
+        {"run_id": name, "step": name, "role": st.sampled_from(["input", "output"]), "path": path, "sha256": hex64, "size": size}
+    ),
     "step_passed": st.fixed_dictionaries({"run_id": name, "step": name}),
     "step_failed": st.fixed_dictionaries({"run_id": name, "step": name, "code": name, "message": text}),
     "gates_defined": st.lists(name, max_size=4, unique=True).map(
-        lambda ns: {"gates": [{"name": n, "title": n, "needs": ns[:i][:1], "steps": [n], "issue_refs": ["#1"]} for i, n in enumerate(ns)]}),
+        lambda ns: {"gates": [{"name": n, "title": n, "needs": ns[:i][:1], "steps": [n], "issue_refs": ["#1"]} for i, n in enumerate(ns)]}
+    ),
     "model_yanked": st.fixed_dictionaries({"model_id": name, "reason": text, "upgrade_to": text}),
-    "shard_scored": st.fixed_dictionaries({
-        "run_id": name, "step": name, "shard": name, "regions": st.lists(name, max_size=3), "node_id": name, "hostname": name,
-        "model_id": hex64, "inputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
-        "outputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
-        "alts": size, "scored": size, "resumed": st.booleans()}),
+    "shard_scored": st.fixed_dictionaries(
+        {
+            "run_id": name,
+            "step": name,
+            "shard": name,
+            "regions": st.lists(name, max_size=3),
+            "node_id": name,
+            "hostname": name,
+            "model_id": hex64,
+            "inputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
+            "outputs": st.lists(st.fixed_dictionaries({"role": name, "path": path, "sha256": hex64, "size": size}), max_size=2),
+            "alts": size,
+            "scored": size,
+            "resumed": st.booleans(),
+        }
+    ),
 }
 
 
@@ -63,20 +82,37 @@ def test_canonical_bytes_equal_rfc8785(kind: str) -> None:
     check()
 
 
-@pytest.mark.parametrize("kind, body, code", [
-    ("nope", {}, "LEDGER.UNKNOWN_KIND"),
-    ("note", {"text": "x", "schema_version": "2.0.0"}, "INPUT.SCHEMA_COMPAT"),
-    ("note", {"text": "x", "schema_version": "1.9.0"}, "INPUT.SCHEMA_COMPAT"),
-    ("note", {"text": 3}, "LEDGER.BAD_BODY"),
-    ("note", {"text": "x", "extra": 1}, "LEDGER.BAD_BODY"),
-    ("artifact_recorded", {"run_id": "r", "step": "s", "role": "output", "path": "/etc/passwd", "sha256": "0" * 64, "size": 1}, "LEDGER.BAD_BODY"),
-    ("artifact_recorded", {"run_id": "r", "step": "s", "role": "output", "path": "a", "sha256": "0" * 64, "size": 1.5}, "LEDGER.BAD_BODY"),
-    ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}]}, "LEDGER.BAD_BODY"),
-    ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}, {"name": "b", "needs": ["a"]}]}, "LEDGER.BAD_BODY"),
-    ("note", {"text": "x" * 300_000}, "LEDGER.BAD_BODY"),
-    ("shard_scored", {"run_id": "r", "step": "s", "shard": "1/2", "node_id": "n", "hostname": "h", "model_id": "0" * 64, "alts": 1, "scored": 1,
-                      "inputs": [{"role": "vcf", "path": "/home/me/x.vcf", "sha256": "0" * 64, "size": 1}], "outputs": []}, "LEDGER.BAD_BODY"),
-])
+@pytest.mark.parametrize(
+    "kind, body, code",
+    [
+        ("nope", {}, "LEDGER.UNKNOWN_KIND"),
+        ("note", {"text": "x", "schema_version": "2.0.0"}, "INPUT.SCHEMA_COMPAT"),
+        ("note", {"text": "x", "schema_version": "1.9.0"}, "INPUT.SCHEMA_COMPAT"),
+        ("note", {"text": 3}, "LEDGER.BAD_BODY"),
+        ("note", {"text": "x", "extra": 1}, "LEDGER.BAD_BODY"),
+        ("artifact_recorded", {"run_id": "r", "step": "s", "role": "output", "path": "/etc/passwd", "sha256": "0" * 64, "size": 1}, "LEDGER.BAD_BODY"),
+        ("artifact_recorded", {"run_id": "r", "step": "s", "role": "output", "path": "a", "sha256": "0" * 64, "size": 1.5}, "LEDGER.BAD_BODY"),
+        ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}]}, "LEDGER.BAD_BODY"),
+        ("gates_defined", {"gates": [{"name": "a", "needs": ["b"]}, {"name": "b", "needs": ["a"]}]}, "LEDGER.BAD_BODY"),
+        ("note", {"text": "x" * 300_000}, "LEDGER.BAD_BODY"),
+        (
+            "shard_scored",
+            {
+                "run_id": "r",
+                "step": "s",
+                "shard": "1/2",
+                "node_id": "n",
+                "hostname": "h",
+                "model_id": "0" * 64,
+                "alts": 1,
+                "scored": 1,
+                "inputs": [{"role": "vcf", "path": "/home/me/x.vcf", "sha256": "0" * 64, "size": 1}],
+                "outputs": [],
+            },
+            "LEDGER.BAD_BODY",
+        ),
+    ],
+)
 def test_bad_bodies_are_typed_errors(kind: str, body: dict, code: str) -> None:
     with pytest.raises(GenoError) as exc:
         encode_body(make_event(kind, body))

@@ -40,7 +40,9 @@ def _events(capsys, led: str) -> int:
 
 
 # Text with the characters that broke parsers before: NUL, surrogates, quotes, backslashes, emoji.
-_text = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x1F600), max_size=20) | st.sampled_from(["\x00", "\ud800", "a\udfffb", '"', "\\", ""])
+_text = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x1F600), max_size=20) | st.sampled_from(
+    ["\x00", "\ud800", "a\udfffb", '"', "\\", ""]
+)
 _leaf = st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | _text | st.floats(allow_nan=True)
 _json_value = st.recursive(_leaf, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(_text, kids, max_size=4), max_leaves=12)
 
@@ -50,9 +52,13 @@ def _raw_json(value) -> str:
 
 
 _bodies = (
-    st.builds(lambda text, extra: _raw_json({"text": text, **extra}), _text, st.dictionaries(st.sampled_from(["tags", "x", "schema_version", "kind"]), _json_value, max_size=2))
+    st.builds(
+        lambda text, extra: _raw_json({"text": text, **extra}),
+        _text,
+        st.dictionaries(st.sampled_from(["tags", "x", "schema_version", "kind"]), _json_value, max_size=2),
+    )
     | _json_value.map(_raw_json)
-    | st.builds(lambda d, tail: "[" * d + tail + "]" * d, st.integers(0, 3000), st.sampled_from(["", "1", '{"a":'])) 
+    | st.builds(lambda d, tail: "[" * d + tail + "]" * d, st.integers(0, 3000), st.sampled_from(["", "1", '{"a":']))
     | st.builds(lambda a, b: '{"text": "%s", "text": "%s"}' % (a, b), st.sampled_from(["a", "b"]), st.sampled_from(["a", "c"]))
     | st.builds(lambda n: '{"text": "x", "n": ' + "9" * n + "}", st.integers(1, 6000))
     | st.text(max_size=40)
@@ -73,13 +79,56 @@ def test_fuzz_append_json_bodies(fuzz_ledger, capsys, kind: str, body: str) -> N
 
 
 _SUBCOMMANDS = ["init", "keygen", "append", "show", "tail", "status", "verify", "replay", "sql", "export", "checkpoint", "prove"]
-_FLAGS = ["--ledger", "--key", "--seq", "--size", "-n", "--json", "--kind", "--out", "--parquet", "--trusted-keys", "--checkpoint",
-          "--artifacts", "--no-signatures", "--busy-timeout", "--format", "--origin", "--event-id"]
+_FLAGS = [
+    "--ledger",
+    "--key",
+    "--seq",
+    "--size",
+    "-n",
+    "--json",
+    "--kind",
+    "--out",
+    "--parquet",
+    "--trusted-keys",
+    "--checkpoint",
+    "--artifacts",
+    "--no-signatures",
+    "--busy-timeout",
+    "--format",
+    "--origin",
+    "--event-id",
+]
 
 
 @FUZZ
-@given(cmd=st.sampled_from(_SUBCOMMANDS), tokens=st.lists(st.sampled_from(_FLAGS) | st.sampled_from(
-    ["LEDGER", "KEY", "PUB", "DIR", "FILE", "MISSING", "missing-dir/x", "-1", "0", "1", "99999999999999999999", "note", "{}", "SELECT 1", "nan", "", "\x00"]), max_size=6))
+@given(
+    cmd=st.sampled_from(_SUBCOMMANDS),
+    tokens=st.lists(
+        st.sampled_from(_FLAGS)
+        | st.sampled_from(
+            [
+                "LEDGER",
+                "KEY",
+                "PUB",
+                "DIR",
+                "FILE",
+                "MISSING",
+                "missing-dir/x",
+                "-1",
+                "0",
+                "1",
+                "99999999999999999999",
+                "note",
+                "{}",
+                "SELECT 1",
+                "nan",
+                "",
+                "\x00",
+            ]
+        ),
+        max_size=6,
+    ),
+)
 def test_fuzz_ledger_cli_arguments(fuzz_ledger, tmp_path_factory, capsys, cmd: str, tokens: list[str]) -> None:
     led, key = fuzz_ledger
     scratch = tmp_path_factory.mktemp("argv")

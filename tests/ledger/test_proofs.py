@@ -121,8 +121,11 @@ def test_check_event_flags_a_revoked_signer(tmp_path, signer) -> None:
     body = b'{"kind":"note","schema_version":"1.1.0","tags":[],"text":"late"}'
     eid, ts = chain.new_event_id(), chain.now_ts()
     h = chain.event_hash(size, eid, "note", ts, other.key_id, prev, body)
-    _exec(led.path, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          [size, eid, "note", ts, other.key_id, prev, body, h, other.sign(chain.event_pae(body)).hex()])
+    _exec(
+        led.path,
+        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [size, eid, "note", ts, other.key_id, prev, body, h, other.sign(chain.event_pae(body)).hex()],
+    )
     check = led.check_event(size)
     assert check.hash_ok and check.prev_ok and check.signature_ok is True
     assert check.key_status == "revoked" and check.revoked_seq == 3 and not check.ok
@@ -138,7 +141,9 @@ def test_inclusion_proof_against_checkpoints_and_head(populate, ledger, signer) 
         proof = ledger.inclusion_proof(seq)
         assert (proof.checkpoint_seq, proof.tree_size, proof.root) == (cp_seq, cp_size, cp_root)
         assert proof.event_hash == ledger.get(seq).hash and proof.leaf_index == seq
-        merkle.verify_inclusion(merkle.leaf_hash(bytes.fromhex(proof.event_hash)), seq, cp_size, [bytes.fromhex(p) for p in proof.proof], bytes.fromhex(cp_root))
+        merkle.verify_inclusion(
+            merkle.leaf_hash(bytes.fromhex(proof.event_hash)), seq, cp_size, [bytes.fromhex(p) for p in proof.proof], bytes.fromhex(cp_root)
+        )
     explicit = ledger.inclusion_proof(1, cp1_size)
     assert explicit.checkpoint_seq == cp1_seq and explicit.root == cp1_root
     explicit.verify()

@@ -12,7 +12,9 @@ from ledger.errors import GenoError
 from ledger.sigstore_bundle import default_trusted_root, record_existing_bundle, seal, verify_bundle
 
 VEC = Path(__file__).parent / "vectors" / "sigstore"
-DEFAULT_IDENTITY = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+DEFAULT_IDENTITY = (
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+)
 DEFAULT_ISSUER = "https://token.actions.githubusercontent.com"
 CASES = sorted(p for p in VEC.iterdir() if p.is_dir())
 
@@ -25,8 +27,12 @@ def _argv(case: Path) -> list[str]:
     if opt("key.pub"):
         argv += ["--key", str(case / "key.pub")]
     else:
-        argv += ["--identity", (case / "identity").read_text().strip() if opt("identity") else DEFAULT_IDENTITY,
-                 "--issuer", (case / "issuer").read_text().strip() if opt("issuer") else DEFAULT_ISSUER]
+        argv += [
+            "--identity",
+            (case / "identity").read_text().strip() if opt("identity") else DEFAULT_IDENTITY,
+            "--issuer",
+            (case / "issuer").read_text().strip() if opt("issuer") else DEFAULT_ISSUER,
+        ]
     if opt("trusted_root.json"):
         argv += ["--trusted-root", str(case / "trusted_root.json")]
     return argv
@@ -59,20 +65,30 @@ def test_recorded_bundle_is_reverified_by_verify(ledger, signer) -> None:
     case = VEC / "happy-path-intoto-in-dsse-v3"
     artifact = (case / "artifact") if (case / "artifact").exists() else VEC / "a.txt"
     digest = hashlib.sha256(artifact.read_bytes()).hexdigest()
-    ledger.append("artifact_recorded", {"run_id": "r", "step": "build", "role": "output", "path": "a.txt", "sha256": digest, "size": artifact.stat().st_size}, signer)
+    ledger.append(
+        "artifact_recorded", {"run_id": "r", "step": "build", "role": "output", "path": "a.txt", "sha256": digest, "size": artifact.stat().st_size}, signer
+    )
     cp = ledger.checkpoint(signer)
     statement = verify_bundle(case / "bundle.sigstore.json", artifact, identity=DEFAULT_IDENTITY, issuer=DEFAULT_ISSUER)["statement"]
     subjects = [{"name": s["name"], "sha256": s["digest"]["sha256"]} for s in statement["subject"]]
     if any(s["name"] != "a.txt" for s in subjects):
         pytest.skip("vector subject is not a.txt")  # pragma: no cover - vector layout guard
-    seq = record_existing_bundle(ledger, signer, (case / "bundle.sigstore.json").read_text(), identity=DEFAULT_IDENTITY, issuer=DEFAULT_ISSUER,
-                                 subjects=subjects, checkpoint_seq=cp)
+    seq = record_existing_bundle(
+        ledger, signer, (case / "bundle.sigstore.json").read_text(), identity=DEFAULT_IDENTITY, issuer=DEFAULT_ISSUER, subjects=subjects, checkpoint_seq=cp
+    )
     report = ledger.verify()
     assert report.ok and report.bundles == 1, report
     # A recorded subject the ledger never recorded is refused before anything is written.
     with pytest.raises(GenoError) as exc:
-        record_existing_bundle(ledger, signer, (case / "bundle.sigstore.json").read_text(), identity=DEFAULT_IDENTITY, issuer="https://evil.example",
-                               subjects=subjects, checkpoint_seq=cp)
+        record_existing_bundle(
+            ledger,
+            signer,
+            (case / "bundle.sigstore.json").read_text(),
+            identity=DEFAULT_IDENTITY,
+            issuer="https://evil.example",
+            subjects=subjects,
+            checkpoint_seq=cp,
+        )
     assert exc.value.code == "LEDGER.SIGSTORE_INVALID"
     assert ledger.head()[0] == seq + 1
 

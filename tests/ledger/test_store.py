@@ -42,13 +42,16 @@ def test_idempotent_append_and_conflict(populate, ledger, signer) -> None:
     assert _rows(ledger) == before
 
 
-@pytest.mark.parametrize("kind, body, code", [
-    ("nope", {"text": "x"}, "LEDGER.UNKNOWN_KIND"),
-    ("note", {"text": "x", "schema_version": "2.0.0"}, "INPUT.SCHEMA_COMPAT"),
-    ("note", {"text": "x" * 70_000}, "LEDGER.BAD_BODY"),
-    ("step_failed", {"run_id": "r"}, "LEDGER.BAD_BODY"),
-    ("checkpoint", {"origin": "o", "size": 0, "root": "0" * 64}, "LEDGER.RESERVED_KIND"),
-])
+@pytest.mark.parametrize(
+    "kind, body, code",
+    [
+        ("nope", {"text": "x"}, "LEDGER.UNKNOWN_KIND"),
+        ("note", {"text": "x", "schema_version": "2.0.0"}, "INPUT.SCHEMA_COMPAT"),
+        ("note", {"text": "x" * 70_000}, "LEDGER.BAD_BODY"),
+        ("step_failed", {"run_id": "r"}, "LEDGER.BAD_BODY"),
+        ("checkpoint", {"origin": "o", "size": 0, "root": "0" * 64}, "LEDGER.RESERVED_KIND"),
+    ],
+)
 def test_bad_input_leaves_ledger_unchanged(populate, ledger, signer, kind, body, code) -> None:
     before = _rows(ledger)
     with pytest.raises(GenoError) as exc:
@@ -112,10 +115,19 @@ def test_views_derive_gates_and_blockers(populate, ledger, signer) -> None:
     assert replay_and_check(ledger)["gates"] == {"data": "passed", "train": "passed", "release": "passed"}
 
 
-@pytest.mark.parametrize("query", [
-    "DELETE FROM events", "UPDATE events SET kind = 'x'", "DROP VIEW v_gates", "INSERT INTO events SELECT * FROM events",
-    "CREATE TABLE t AS SELECT 1", "ATTACH 'other.duckdb'", "COPY events TO 'x.csv'", "SELECT 1; DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM events",
+        "UPDATE events SET kind = 'x'",
+        "DROP VIEW v_gates",
+        "INSERT INTO events SELECT * FROM events",
+        "CREATE TABLE t AS SELECT 1",
+        "ATTACH 'other.duckdb'",
+        "COPY events TO 'x.csv'",
+        "SELECT 1; DELETE FROM events",
+    ],
+)
 def test_sql_refuses_writes(ledger, query) -> None:
     before = _rows(ledger)
     with pytest.raises(GenoError) as exc:
@@ -184,7 +196,9 @@ def test_merkle_checkpoint_matches_proofs(populate, ledger, signer) -> None:
     for i in (0, 3, cp["size"] - 1):
         merkle.verify_inclusion(leaves[i], i, cp["size"], merkle.inclusion_proof(leaves, i), bytes.fromhex(cp["root"]))
     first = list(ledger.events(kinds=["checkpoint"]))[0].data
-    merkle.verify_consistency(first["size"], cp["size"], merkle.consistency_proof(leaves, first["size"]), bytes.fromhex(first["root"]), bytes.fromhex(cp["root"]))
+    merkle.verify_consistency(
+        first["size"], cp["size"], merkle.consistency_proof(leaves, first["size"]), bytes.fromhex(first["root"]), bytes.fromhex(cp["root"])
+    )
 
 
 def test_artifact_bytes_checked(populate, ledger, signer, tmp_path) -> None:
@@ -193,8 +207,11 @@ def test_artifact_bytes_checked(populate, ledger, signer, tmp_path) -> None:
     root = tmp_path / "pkg"
     (root / "data").mkdir(parents=True)
     (root / "data" / "a.txt").write_bytes(b"abc")
-    ledger.append("artifact_recorded", {"run_id": "r", "step": "s", "role": "output", "path": "data/a.txt",
-                                        "sha256": hashlib.sha256(b"abc").hexdigest(), "size": 3}, signer)
+    ledger.append(
+        "artifact_recorded",
+        {"run_id": "r", "step": "s", "role": "output", "path": "data/a.txt", "sha256": hashlib.sha256(b"abc").hexdigest(), "size": 3},
+        signer,
+    )
     assert ledger.verify(artifacts_root=root).ok
     (root / "data" / "a.txt").write_bytes(b"abd")
     rep = ledger.verify(artifacts_root=root)

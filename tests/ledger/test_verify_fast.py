@@ -33,8 +33,15 @@ def _both(p: Path, workers: int | None = None) -> tuple[tuple, tuple]:
     led = Ledger.open(p, read_only=True)
     fast, _ = verify_columns(led, workers=workers)
     ref, _ = verify_rows(led.raw_rows(), led.head_witness())
-    return (fast.ok, fast.first_bad_seq, fast.code, fast.checked, fast.checkpoints, fast.signatures, fast.head_hash), \
-           (ref.ok, ref.first_bad_seq, ref.code, ref.checked, ref.checkpoints, ref.signatures, ref.head_hash)
+    return (fast.ok, fast.first_bad_seq, fast.code, fast.checked, fast.checkpoints, fast.signatures, fast.head_hash), (
+        ref.ok,
+        ref.first_bad_seq,
+        ref.code,
+        ref.checked,
+        ref.checkpoints,
+        ref.signatures,
+        ref.head_hash,
+    )
 
 
 def test_sql_preimage_matches_event_hash(base) -> None:

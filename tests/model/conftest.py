@@ -57,7 +57,9 @@ def trained_run(tiny_model_dir, tmp_path_factory) -> Path:
     from geno_lewm.train.loop import train_run
 
     run = tmp_path_factory.mktemp("run") / "run"
-    train_run(small_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    train_run(
+        small_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False
+    )
     return run
 
 
@@ -75,7 +77,9 @@ def context_run(tiny_model_dir, tmp_path_factory) -> Path:
     from geno_lewm.train.loop import train_run
 
     run = tmp_path_factory.mktemp("ctx") / "run"
-    train_run(context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
+    train_run(
+        context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False
+    )
     return run
 
 

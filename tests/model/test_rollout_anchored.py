@@ -67,8 +67,29 @@ def test_rollout_cli_records_the_mode_and_the_aggregator_reads_it(context_run, t
     docs = {}
     for mode in ("auto", "chained"):
         out = tmp_path / f"rollout-{mode}.json"
-        assert main(["--model-dir", str(context_run), "--fasta", str(example_path("rCRS_chrM.fa")), "--output-json", str(out),
-                     "--synthetic-chains", "4", "--steps", "6", "--bootstrap", "20", "--mode", mode, "--device", "cpu"]) == 0
+        assert (
+            main(
+                [
+                    "--model-dir",
+                    str(context_run),
+                    "--fasta",
+                    str(example_path("rCRS_chrM.fa")),
+                    "--output-json",
+                    str(out),
+                    "--synthetic-chains",
+                    "4",
+                    "--steps",
+                    "6",
+                    "--bootstrap",
+                    "20",
+                    "--mode",
+                    mode,
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
         docs[mode] = json.loads(out.read_text())
     auto, chained = docs["auto"], docs["chained"]
     assert auto["schema_version"] == "1.2.0" and auto["stand_in_note"]
@@ -78,6 +99,12 @@ def test_rollout_cli_records_the_mode_and_the_aggregator_reads_it(context_run, t
     c = {r["metric"]: r for r in chained["rows"] if r["track"] == "synthetic_edit_chain"}
     assert a["cosine"]["baseline_value"] == c["cosine"]["baseline_value"]  # same chains, same measured targets
     assert a["cosine"]["value"] != c["cosine"]["value"]
-    agg = run_eval_all(EvalAllRequest(metrics_json=[str(tmp_path / "rollout-auto.json")], output_metrics=str(tmp_path / "m.json"),
-                                      output_report=str(tmp_path / "r.md"), require_rollout=False))
+    agg = run_eval_all(
+        EvalAllRequest(
+            metrics_json=[str(tmp_path / "rollout-auto.json")],
+            output_metrics=str(tmp_path / "m.json"),
+            output_report=str(tmp_path / "r.md"),
+            require_rollout=False,
+        )
+    )
     assert any(b["benchmark"] == "rollout_synthetic_edit_chain" for b in agg["benchmarks"])

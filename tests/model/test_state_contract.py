@@ -21,7 +21,14 @@ def test_state_contract_train_and_score_states_bit_identical(trained_run, tiny_m
     cfg = small_config()
     pkg = ModelPackage.load(trained_run, device="cpu")
     assert pkg.contract == cfg.state
-    examples, _ = build_examples(example_path("rCRS_chrM.fa"), example_path("mt_known_variants.vcf"), cfg.data, window_bp=cfg.state.window_bp, seed=cfg.run.seed, index_dir=trained_run / "window_cache" / "fasta_index")
+    examples, _ = build_examples(
+        example_path("rCRS_chrM.fa"),
+        example_path("mt_known_variants.vcf"),
+        cfg.data,
+        window_bp=cfg.state.window_bp,
+        seed=cfg.run.seed,
+        index_dir=trained_run / "window_cache" / "fasta_index",
+    )
     examples = examples[:20]
     cache = WindowCache(trained_run / "window_cache", encoder_hash=pkg.encoder.identity.hash, contract_hash=cfg.state.hash())
     train_src, train_tgt = _precompute(pkg.encoder, cfg.state, examples, cache, batch=7)

@@ -65,7 +65,19 @@ def test_cli_trains_tiny_end_to_end_into_a_verified_package(tiny_model_dir, tmp_
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["event"] == "heldout" and any(r.get("step") == 12 for r in rows)
     assert main(["--carbon-train", "--carbon-model-dir", str(tiny_model_dir), "--run-dir", str(run), "--training-config", str(cfg)]) == 5  # RUN_EXISTS
-    code = main(["--carbon-train", "--package-release-run", "--carbon-model-dir", str(tiny_model_dir), "--run-dir", str(tmp_path / "r2"), "--training-config", str(cfg), "--no-progress"])
+    code = main(
+        [
+            "--carbon-train",
+            "--package-release-run",
+            "--carbon-model-dir",
+            str(tiny_model_dir),
+            "--run-dir",
+            str(tmp_path / "r2"),
+            "--training-config",
+            str(cfg),
+            "--no-progress",
+        ]
+    )
     try:
         import tools.release.training_run  # noqa: F401
     except ImportError:
@@ -74,7 +86,9 @@ def test_cli_trains_tiny_end_to_end_into_a_verified_package(tiny_model_dir, tmp_
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_model_dir, tmp_path):
     cfg = small_config(steps=20, every=8)
-    kw = dict(model_dir=tiny_model_dir, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False, cache_dir=tmp_path / "cache")
+    kw = dict(
+        model_dir=tiny_model_dir, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False, cache_dir=tmp_path / "cache"
+    )
     full = train_run(cfg, run_dir=tmp_path / "full", **kw)
     part = train_run(cfg, run_dir=tmp_path / "part", stop_after_steps=8, **kw)
     assert part["status"] == "stopped" and not (tmp_path / "part" / "manifest.json").exists()
@@ -89,7 +103,9 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_model_dir, t
 
 def test_resume_rejects_a_checkpoint_from_another_run_config_or_split(tiny_model_dir, tmp_path):
     cfg = small_config(steps=10, every=5)
-    kw = dict(model_dir=tiny_model_dir, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False, cache_dir=tmp_path / "cache")
+    kw = dict(
+        model_dir=tiny_model_dir, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False, cache_dir=tmp_path / "cache"
+    )
     train_run(cfg, run_dir=tmp_path / "a", stop_after_steps=5, **kw)
     train_run(cfg, run_dir=tmp_path / "b", stop_after_steps=5, **kw)
     ckpt_a = tmp_path / "a" / "predictor_checkpoint.pt"
@@ -103,7 +119,12 @@ def test_resume_rejects_a_checkpoint_from_another_run_config_or_split(tiny_model
             train_run(c, run_dir=run, resume_from=ckpt_a, **kw)
         assert exc.value.code == "TRAINING.RESUME_MISMATCH" and label in exc.value.message
     other_vcf = tmp_path / "other.vcf"
-    other_vcf.write_text(example_path("mt_known_variants.vcf").read_text().replace("chrM\t263\t", "chrM\t264\t").replace("\tA\tG\t.\tPASS\tLABEL=benign;NOTE=common_rCRS_private_allele\nchrM\t750", "\tC\tG\t.\tPASS\tLABEL=benign\nchrM\t750", 1))
+    other_vcf.write_text(
+        example_path("mt_known_variants.vcf")
+        .read_text()
+        .replace("chrM\t263\t", "chrM\t264\t")
+        .replace("\tA\tG\t.\tPASS\tLABEL=benign;NOTE=common_rCRS_private_allele\nchrM\t750", "\tC\tG\t.\tPASS\tLABEL=benign\nchrM\t750", 1)
+    )
     with pytest.raises(Exception) as exc:
         train_run(cfg, run_dir=tmp_path / "a", resume_from=ckpt_a, **{**kw, "vcf": other_vcf})
     assert exc.value.code == "TRAINING.RESUME_MISMATCH" and "dataset snapshot" in exc.value.message

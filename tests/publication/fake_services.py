@@ -85,7 +85,13 @@ class FakeHub(_Service):
                 return h._send(200, {"id": repo, "sha": self.head(key), "private": False, "siblings": []})
             if method == "GET" and action == "tree":
                 files = [f for f in sorted(d.rglob("*")) if f.is_file()] if d.is_dir() else []
-                return h._send(200, [{"type": "file", "path": f.relative_to(d).as_posix(), "size": f.stat().st_size, "oid": hashlib.sha1(f.read_bytes()).hexdigest()} for f in files])
+                return h._send(
+                    200,
+                    [
+                        {"type": "file", "path": f.relative_to(d).as_posix(), "size": f.stat().st_size, "oid": hashlib.sha1(f.read_bytes()).hexdigest()}
+                        for f in files
+                    ],
+                )
             if method == "POST" and action == "preupload":
                 files = json.loads(body)["files"]
                 return h._send(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
@@ -106,7 +112,7 @@ class FakeHub(_Service):
             i = parts.index("resolve")
             kind = "datasets" if parts[0] == "datasets" else "models"
             repo = "/".join(parts[1:i] if kind == "datasets" else parts[:i])
-            return self._file(h, self.root / kind / repo / "/".join(parts[i + 2:]))
+            return self._file(h, self.root / kind / repo / "/".join(parts[i + 2 :]))
         h._send(404, {"error": "no route"})
 
 

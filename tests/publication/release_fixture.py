@@ -16,9 +16,16 @@ import shutil
 from pathlib import Path
 
 SMALL = {
-    "steps: 120": "steps: 6", "warmup_steps: 10": "warmup_steps: 2", "synthetic_snvs: 192": "synthetic_snvs: 24",
-    "synthetic_indels: 48": "synthetic_indels: 8", "synthetic_mnvs: 24": "synthetic_mnvs: 4", "every_steps: 40": "every_steps: 6",
-    "log_every: 10": "log_every: 3", "d_model: 96": "d_model: 32", "dim: 64": "dim: 32", "batch_size: 32": "batch_size: 16",
+    "steps: 120": "steps: 6",
+    "warmup_steps: 10": "warmup_steps: 2",
+    "synthetic_snvs: 192": "synthetic_snvs: 24",
+    "synthetic_indels: 48": "synthetic_indels: 8",
+    "synthetic_mnvs: 24": "synthetic_mnvs: 4",
+    "every_steps: 40": "every_steps: 6",
+    "log_every: 10": "log_every: 3",
+    "d_model: 96": "d_model: 32",
+    "dim: 64": "dim: 32",
+    "batch_size: 32": "batch_size: 16",
 }
 
 
@@ -43,7 +50,15 @@ def _eval_inputs(l) -> None:
 
 
 def _swap(args, old: str, new: str):
-    return lambda l: [new if a == old else a for a in (x.replace(str(l.dataset / "variants" / "eval.vcf"), str(l.model / "eval" / "inputs" / "eval.vcf")).replace(str(l.fasta), str(l.model / "eval" / "inputs" / "rCRS_chrM.fa")) for x in args(l))]
+    return lambda l: [
+        new if a == old else a
+        for a in (
+            x.replace(str(l.dataset / "variants" / "eval.vcf"), str(l.model / "eval" / "inputs" / "eval.vcf")).replace(
+                str(l.fasta), str(l.model / "eval" / "inputs" / "rCRS_chrM.fa")
+            )
+            for x in args(l)
+        )
+    ]
 
 
 def _chain(first, then):

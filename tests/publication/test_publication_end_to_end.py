@@ -48,8 +48,19 @@ def published(release_workdir, tmp_path_factory):
     mp.undo()
     cand = out / "release_candidate_report.json"
     rc_cand = release_candidate.main(args + ["--plan", str(files["plan"]), "--allow-fixture-manifest", "--output", str(cand)])
-    yield {"hub": hub, "gh": gh, "args": args, "files": files, "cand": cand, "rc": rc, "rc_cand": rc_cand, "refused": refused,
-           "requests_after_refusal": requests_after_refusal, "heads_before": heads_before, "wd": release_workdir}
+    yield {
+        "hub": hub,
+        "gh": gh,
+        "args": args,
+        "files": files,
+        "cand": cand,
+        "rc": rc,
+        "rc_cand": rc_cand,
+        "refused": refused,
+        "requests_after_refusal": requests_after_refusal,
+        "heads_before": heads_before,
+        "wd": release_workdir,
+    }
     hub.close()
     gh.close()
 
@@ -82,7 +93,7 @@ def test_paper_path_requires_paper_url(release_workdir, services, capsys):
     hub, gh = services
     args = target_args(release_workdir, hub, gh)
     i = args.index("--paper-url")
-    assert hub_release.main(args[:i] + args[i + 2:] + ["--no-ledger"]) == 2
+    assert hub_release.main(args[:i] + args[i + 2 :] + ["--no-ledger"]) == 2
     assert "error[INPUT.USAGE]" in capsys.readouterr().err
 
 
@@ -141,8 +152,15 @@ def test_fixture_candidate_then_clean_machine_replay(published):
     assert set(rows) == set(release_candidate.EXPECTED_ROWS) and all(r["issue_refs"] for r in rows.values())
     assert {c["target"] for c in cand["public_artifacts"]["checks"]} == {"model", "dataset", "demo", "paper"}
     bound = {(a["package"], a["path"]) for a in cand["artifacts"]}
-    for need in [("dataset", "dataset_package.json"), ("model", "model_package.json"), ("model", "eval_metrics.json"), ("model", "eval_report.md"),
-                 ("model", "efficiency_report.json"), ("model", "training_preflight_report.json"), ("model", "training_run_SHA256SUMS")]:
+    for need in [
+        ("dataset", "dataset_package.json"),
+        ("model", "model_package.json"),
+        ("model", "eval_metrics.json"),
+        ("model", "eval_report.md"),
+        ("model", "efficiency_report.json"),
+        ("model", "training_preflight_report.json"),
+        ("model", "training_run_SHA256SUMS"),
+    ]:
         assert need in bound
     out = wd / "t_cm" / "clean"
     assert clean_machine_demo.main(["--workdir", str(wd), "--release-candidate-report", str(published["cand"]), "--output-dir", str(out)]) == 0
@@ -157,17 +175,55 @@ def test_fixture_candidate_then_clean_machine_replay(published):
     # the evidence binder names the disagreement: the publish run regenerated a different candidate
     ev = wd / "t_cm" / "publication_evidence_report.json"
     f = published["files"]
-    assert publication_report.main(["--workdir", str(wd), "--plan", str(f["plan"]), "--release-candidate", str(published["cand"]), "--publish-report", str(f["publish"]),
-                                    "--clean-machine-demo-report", str(out / "clean_machine_demo_report.json"), "--output", str(ev)]) == 9
+    assert (
+        publication_report.main(
+            [
+                "--workdir",
+                str(wd),
+                "--plan",
+                str(f["plan"]),
+                "--release-candidate",
+                str(published["cand"]),
+                "--publish-report",
+                str(f["publish"]),
+                "--clean-machine-demo-report",
+                str(out / "clean_machine_demo_report.json"),
+                "--output",
+                str(ev),
+            ]
+        )
+        == 9
+    )
     evidence = _load(ev)
     assert evidence["ok"] is False and [i["code"] for i in evidence["issues"]] == ["PROVENANCE.PUBLISH_CANDIDATE"]
     assert evidence["issues"][0]["issue_refs"] == ["#166", "#167", "#101"]
     _assert_public(ev)
     # and the assets step refuses evidence that is not ok
-    assert publication_assets.main(["--workdir", str(wd), "--evidence-report", str(ev), "--plan", str(f["plan"]), "--release-candidate", str(published["cand"]),
-                                    "--publish-report", str(f["publish"]), "--clean-machine-demo-report", str(out / "clean_machine_demo_report.json"),
-                                    "--release-url", f"https://github.com/{GH_REPO}/releases/tag/{TAG}", "--stage-dir", str(wd / "t_cm" / "stage"),
-                                    "--output", str(wd / "t_cm" / "assets.json")]) == 9
+    assert (
+        publication_assets.main(
+            [
+                "--workdir",
+                str(wd),
+                "--evidence-report",
+                str(ev),
+                "--plan",
+                str(f["plan"]),
+                "--release-candidate",
+                str(published["cand"]),
+                "--publish-report",
+                str(f["publish"]),
+                "--clean-machine-demo-report",
+                str(out / "clean_machine_demo_report.json"),
+                "--release-url",
+                f"https://github.com/{GH_REPO}/releases/tag/{TAG}",
+                "--stage-dir",
+                str(wd / "t_cm" / "stage"),
+                "--output",
+                str(wd / "t_cm" / "assets.json"),
+            ]
+        )
+        == 9
+    )
 
 
 def _candidate_rows(published, name: str) -> dict:
@@ -182,10 +238,13 @@ def _flip_byte(f, data: bytes) -> None:
     f.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
 
 
-@pytest.mark.parametrize(("kind", "name", "damage", "code"), [
-    ("model", "predictor.safetensors", _flip_byte, "PROVENANCE.PUBLIC_HASH_MISMATCH"),
-    ("dataset", "data_card.md", lambda f, data: f.unlink(), "PROVENANCE.PUBLIC_FILE_MISSING"),
-])
+@pytest.mark.parametrize(
+    ("kind", "name", "damage", "code"),
+    [
+        ("model", "predictor.safetensors", _flip_byte, "PROVENANCE.PUBLIC_HASH_MISMATCH"),
+        ("dataset", "data_card.md", lambda f, data: f.unlink(), "PROVENANCE.PUBLIC_FILE_MISSING"),
+    ],
+)
 def test_damaged_public_file_fails_the_public_check(published, kind, name, damage, code):
     f = published["hub"].repo_dir(kind, REPO if kind == "model" else DATASET_REPO) / name
     data = f.read_bytes()
@@ -217,11 +276,14 @@ def _tampered_candidate(published, name: str, edit) -> Path:
     return p
 
 
-@pytest.mark.parametrize(("name", "edit", "code"), [
-    ("dotdot", lambda plan: plan["model"]["files"][0].update(path="../escape.bin"), "INPUT.PRIVATE_PATH"),  # refused as the report is read
-    ("unsafe", lambda plan: plan["model"]["files"][0].update(path="..\\escape.bin"), "INPUT.UNSAFE_PATH"),  # refused as a destination
-    ("digest", lambda plan: plan["dataset"]["files"][0].update(sha256="ABC"), "PROVENANCE.BAD_DIGEST"),
-])
+@pytest.mark.parametrize(
+    ("name", "edit", "code"),
+    [
+        ("dotdot", lambda plan: plan["model"]["files"][0].update(path="../escape.bin"), "INPUT.PRIVATE_PATH"),  # refused as the report is read
+        ("unsafe", lambda plan: plan["model"]["files"][0].update(path="..\\escape.bin"), "INPUT.UNSAFE_PATH"),  # refused as a destination
+        ("digest", lambda plan: plan["dataset"]["files"][0].update(sha256="ABC"), "PROVENANCE.BAD_DIGEST"),
+    ],
+)
 def test_clean_machine_refuses_bad_plan_entries_before_downloading(published, capsys, name, edit, code):
     cand = _tampered_candidate(published, name, edit)
     out = published["wd"] / f"t_{name}" / "clean"

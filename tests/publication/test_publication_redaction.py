@@ -16,7 +16,11 @@ from tools.release.publication.public_report import secret_values, write_public_
 
 TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=12, max_size=40).map(lambda s: "hf_" + s)
 SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
-ABS = st.builds(lambda root, segs: f"/{root}/" + "/".join(segs), st.sampled_from(["home", "Users", "root", "tmp", "var", "opt", "srv", "mnt"]), st.lists(SEGMENT, min_size=1, max_size=4))
+ABS = st.builds(
+    lambda root, segs: f"/{root}/" + "/".join(segs),
+    st.sampled_from(["home", "Users", "root", "tmp", "var", "opt", "srv", "mnt"]),
+    st.lists(SEGMENT, min_size=1, max_size=4),
+)
 HOME = st.builds(lambda segs: "~/" + "/".join(segs), st.lists(SEGMENT, min_size=1, max_size=3))
 
 

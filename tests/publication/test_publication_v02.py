@@ -19,8 +19,24 @@ def test_plan_only_suite_report_is_never_ok(tmp_path):
     manifest = tmp_path / "suite.json"
     shutil.copyfile(config_path("first_experiment", "v0.2_benchmark_suite.template.json"), manifest)
     out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out),
-                                   "--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl"])
+    rc = v02_benchmark_suite.main(
+        [
+            "--workdir",
+            str(tmp_path),
+            "--manifest",
+            str(manifest),
+            "--model-dir",
+            str(tmp_path),
+            "--output-report",
+            str(out),
+            "--set",
+            "fasta=ref.fa",
+            "--set",
+            "carbon_model_dir=carbon",
+            "--set",
+            "logp_cache=cache.jsonl",
+        ]
+    )
     doc = json.loads(out.read_text())
     assert rc == 0 and doc["mode"] == "plan" and doc["ok"] is False and doc["generated_by"] == "tools.release.v02_benchmark_suite"
     assert all(s["status"] == "planned" for s in doc["steps"]) and doc["steps"][-1]["id"] == "aggregate.eval_all"
@@ -28,7 +44,12 @@ def test_plan_only_suite_report_is_never_ok(tmp_path):
     score = next(s for s in doc["steps"] if s["id"] == "clinvar_coding.score")
     assert score["argv"][:2] == ["--model-dir", "."]  # absolute model dir made relative
     # readiness refuses a plan-only suite and never accepts its own output as evidence
-    assert v02_benchmark_readiness.main(["--no-ledger", "--suite-report", str(out), "--metrics-json", "m.json", "--efficiency-report", "e.json", "--output", str(out)]) == 2
+    assert (
+        v02_benchmark_readiness.main(
+            ["--no-ledger", "--suite-report", str(out), "--metrics-json", "m.json", "--efficiency-report", "e.json", "--output", str(out)]
+        )
+        == 2
+    )
 
 
 @pytest.mark.parametrize("row_name", ["brca2_saturation", "traitgym_mendelian"])
@@ -43,11 +64,27 @@ def test_suite_refuses_binary_metric_mode_for_continuous_benchmarks(tmp_path, ca
     if form == "separate":
         step["argv"][i + 1] = "binary"
     else:
-        step["argv"][i:i + 2] = ["--metric-mode=binary"]
+        step["argv"][i : i + 2] = ["--metric-mode=binary"]
     manifest.write_text(json.dumps(doc))
     out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out),
-                                   "--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl"])
+    rc = v02_benchmark_suite.main(
+        [
+            "--workdir",
+            str(tmp_path),
+            "--manifest",
+            str(manifest),
+            "--model-dir",
+            str(tmp_path),
+            "--output-report",
+            str(out),
+            "--set",
+            "fasta=ref.fa",
+            "--set",
+            "carbon_model_dir=carbon",
+            "--set",
+            "logp_cache=cache.jsonl",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc != 0 and "error[CONFIG.SUITE_METRIC_MODE]" in err
     assert f"step {row_name}.eval" in err and "spearman" in err
@@ -75,10 +112,39 @@ def test_suite_refuses_spearman_for_clinvar_and_a_row_mode_that_disagrees(tmp_pa
 def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
     manifest = tmp_path / "suite.json"
     (tmp_path / "stale.json").write_text("{}")
-    manifest.write_text(json.dumps({"schema_version": "1.0.0", "rows": [{"name": "r", "steps": [
-        {"id": "r.eval", "command": "geno-lewm-eval", "argv": ["--scores-jsonl", "missing.jsonl", "--labels", "missing.jsonl", "--metric-mode", "binary", "--output-metrics", "stale.json"], "outputs": ["stale.json"]}]}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "schema_version": "1.0.0",
+                "rows": [
+                    {
+                        "name": "r",
+                        "steps": [
+                            {
+                                "id": "r.eval",
+                                "command": "geno-lewm-eval",
+                                "argv": [
+                                    "--scores-jsonl",
+                                    "missing.jsonl",
+                                    "--labels",
+                                    "missing.jsonl",
+                                    "--metric-mode",
+                                    "binary",
+                                    "--output-metrics",
+                                    "stale.json",
+                                ],
+                                "outputs": ["stale.json"],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out), "--execute"])
+    rc = v02_benchmark_suite.main(
+        ["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out), "--execute"]
+    )
     doc = json.loads(out.read_text())
     assert rc == 9 and doc["ok"] is False and doc["steps"][0]["status"] == "failed"
     assert not (tmp_path / "stale.json").exists()  # the declared output was cleared before the run
@@ -86,15 +152,42 @@ def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
 
 def _bench(tmp_path: Path, claim: str = CLAIM) -> Path:
     p = tmp_path / "rollout_speed.json"
-    p.write_text(json.dumps({"schema_version": "1.0.0", "generated_by": "bench.rollout", "model_id": "m" * 64, "claim_boundary": claim,
-                             "results": [{"k": 5, "measured_speedup": 3.5}, {"k": 20, "measured_speedup": 12.25}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "schema_version": "1.0.0",
+                "generated_by": "bench.rollout",
+                "model_id": "m" * 64,
+                "claim_boundary": claim,
+                "results": [{"k": 5, "measured_speedup": 3.5}, {"k": 20, "measured_speedup": 12.25}],
+            }
+        )
+    )
     return p
 
 
 def _scope_argv(tmp_path: Path, bench: Path, *extra: str) -> list[str]:
-    return ["--workdir", str(tmp_path), "--rollout-speed-report", str(bench), "--output", str(tmp_path / "scope.json"), "--target-speedup", "10",
-            "--accepted-by", "release-maintainers", "--accepted-at", "2026-01-31T12:00:00Z", "--decision-url", "https://github.com/o/r/issues/197#issuecomment-1",
-            "--rationale", "K=5 chains are dominated by the source encode", "--replacement-target", ">=10x at K=20", *extra]
+    return [
+        "--workdir",
+        str(tmp_path),
+        "--rollout-speed-report",
+        str(bench),
+        "--output",
+        str(tmp_path / "scope.json"),
+        "--target-speedup",
+        "10",
+        "--accepted-by",
+        "release-maintainers",
+        "--accepted-at",
+        "2026-01-31T12:00:00Z",
+        "--decision-url",
+        "https://github.com/o/r/issues/197#issuecomment-1",
+        "--rationale",
+        "K=5 chains are dominated by the source encode",
+        "--replacement-target",
+        ">=10x at K=20",
+        *extra,
+    ]
 
 
 def test_rollout_speed_scope_stays_rescoped(tmp_path):
@@ -147,13 +240,52 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
     shard = tmp_path / "cache" / key[:2] / f"{key}.parquet"
     shard.parent.mkdir(parents=True)
     payload = b"\x00" * 4 * 3 * 2
-    pq.write_table(pa.table({"schema_version": ["1.0.0"], "key": [key], "payload": [payload], "payload_sha256": [hashlib.sha256(payload).hexdigest()], "tokens": [3], "hidden": [2]}), shard)
+    pq.write_table(
+        pa.table(
+            {
+                "schema_version": ["1.0.0"],
+                "key": [key],
+                "payload": [payload],
+                "payload_sha256": [hashlib.sha256(payload).hexdigest()],
+                "tokens": [3],
+                "hidden": [2],
+            }
+        ),
+        shard,
+    )
     spec = tmp_path / "spec.jsonl"
     state = {"key": key, "token_index": 1}
-    spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": state, "target": state, "candidates": [state],
-                                "edits": [{"kind": "snv", "offset": 3, "ref": "A", "alt": "G"}]}) + "\n")
+    spec.write_text(
+        json.dumps(
+            {
+                "example_id": "e1",
+                "track": "synthetic_edit_chain",
+                "source": state,
+                "target": state,
+                "candidates": [state],
+                "edits": [{"kind": "snv", "offset": 3, "ref": "A", "alt": "G"}],
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "examples.jsonl"
-    assert rollout_state_examples.main(["--workdir", str(tmp_path), "--spec-jsonl", str(spec), "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--report", str(tmp_path / "ex_report.json")]) == 0
+    assert (
+        rollout_state_examples.main(
+            [
+                "--workdir",
+                str(tmp_path),
+                "--spec-jsonl",
+                str(spec),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--output",
+                str(out),
+                "--report",
+                str(tmp_path / "ex_report.json"),
+            ]
+        )
+        == 0
+    )
     row = json.loads(out.read_text())
     assert row["generated_by"] == "tools.release.rollout_state_examples" and row["source"]["shard"]["path"] == f"{key[:2]}/{key}.parquet"
     report = json.loads((tmp_path / "ex_report.json").read_text())
@@ -161,10 +293,45 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
     # the rows helper refuses examples without the generator marker or schema version
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**row, "generated_by": "hand"}) + "\n")
-    assert rollout_state_rows.main(["--workdir", str(tmp_path), "--examples-jsonl", str(bad), "--model-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
-                                    "--output", str(tmp_path / "rows.jsonl"), "--report", str(tmp_path / "rows.json")]) == 7
+    assert (
+        rollout_state_rows.main(
+            [
+                "--workdir",
+                str(tmp_path),
+                "--examples-jsonl",
+                str(bad),
+                "--model-dir",
+                str(tmp_path),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--output",
+                str(tmp_path / "rows.jsonl"),
+                "--report",
+                str(tmp_path / "rows.json"),
+            ]
+        )
+        == 7
+    )
     assert "error[PROVENANCE.ROLLOUT_EXAMPLES]" in capsys.readouterr().err
     # a missing cache key is named
-    spec.write_text(json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": {"key": "f" * 64, "token_index": 1}, "target": state, "edits": [{}]}) + "\n")
-    assert rollout_state_examples.main(["--workdir", str(tmp_path), "--spec-jsonl", str(spec), "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--report", str(tmp_path / "r2.json")]) == 2
+    spec.write_text(
+        json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": {"key": "f" * 64, "token_index": 1}, "target": state, "edits": [{}]}) + "\n"
+    )
+    assert (
+        rollout_state_examples.main(
+            [
+                "--workdir",
+                str(tmp_path),
+                "--spec-jsonl",
+                str(spec),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--output",
+                str(out),
+                "--report",
+                str(tmp_path / "r2.json"),
+            ]
+        )
+        == 2
+    )
     assert "error[INPUT.CACHE_KEY_MISSING]" in capsys.readouterr().err

@@ -101,7 +101,13 @@ def test_workflow_contracts():
     job = pub["jobs"]["publish"]
     assert job["environment"] == "release"
     text = (ROOT / ".github" / "workflows" / "release-hub-publish.yml").read_text(encoding="utf-8")
-    for step in ("tools.release.hub_publish", "tools.release.clean_machine_demo", "tools.release.publication_report", "tools.release.publication_assets", "seal --sigstore"):
+    for step in (
+        "tools.release.hub_publish",
+        "tools.release.clean_machine_demo",
+        "tools.release.publication_report",
+        "tools.release.publication_assets",
+        "seal --sigstore",
+    ):
         assert step in text
     with_token = [s for s in job["steps"] if "HF_TOKEN" in (s.get("env") or {})]
     assert len(with_token) == 1 and "hub_publish" in with_token[0]["run"]  # the Hub token reaches one step only

@@ -28,11 +28,7 @@ def test_good_graph_passes():
 
 def test_gates_file_with_a_cycle_is_a_config_error(tmp_path):
     path = tmp_path / "gates.toml"
-    path.write_text(
-        'schema_version = "1.0.0"\n'
-        '[[gate]]\nname = "a"\nneeds = ["b"]\nsteps = ["s"]\n'
-        '[[gate]]\nname = "b"\nneeds = ["a"]\nsteps = ["t"]\n'
-    )
+    path.write_text('schema_version = "1.0.0"\n[[gate]]\nname = "a"\nneeds = ["b"]\nsteps = ["s"]\n[[gate]]\nname = "b"\nneeds = ["a"]\nsteps = ["t"]\n')
     with pytest.raises(ConfigError, match="cycle through"):
         load_gates(path)
 

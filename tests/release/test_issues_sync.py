@@ -61,7 +61,15 @@ class _FakeIssues:
 @pytest.fixture
 def github():
     refs = cited_refs()
-    issues = {n: {"number": n, "title": f"Issue number {n} /home/x is just text", "state": "open" if n % 2 else "closed", "html_url": f"https://github.com/octo/geno/issues/{n}"} for n in refs[1:]}
+    issues = {
+        n: {
+            "number": n,
+            "title": f"Issue number {n} /home/x is just text",
+            "state": "open" if n % 2 else "closed",
+            "html_url": f"https://github.com/octo/geno/issues/{n}",
+        }
+        for n in refs[1:]
+    }
     if refs:
         issues[refs[-1]]["pull_request"] = {"url": "x"}
     server = _FakeIssues(issues)

@@ -38,7 +38,11 @@ def test_split_integrity_has_leakage_evidence_and_class_balance(dataset_workdir)
     doc = json.loads((dataset_workdir / "dataset" / "split_integrity.json").read_text())
     assert doc["generated_by"] == "tools.release.dataset_integrity"
     assert doc["leakage"]["comparable_keys"] == "contig:pos:ref:alt" and doc["leakage"]["shared_key_count"] == 0
-    vcf_labels = [line.split("LABEL=")[1].split(";")[0] for line in (ROOT / "examples" / "mt_known_variants.vcf").read_text().splitlines() if "LABEL=" in line and not line.startswith("#")]
+    vcf_labels = [
+        line.split("LABEL=")[1].split(";")[0]
+        for line in (ROOT / "examples" / "mt_known_variants.vcf").read_text().splitlines()
+        if "LABEL=" in line and not line.startswith("#")
+    ]
     total = {c: sum(s["class_balance"].get(c, 0) for s in doc["splits"].values()) for c in ("benign", "pathogenic")}
     assert total == {"benign": vcf_labels.count("benign"), "pathogenic": vcf_labels.count("pathogenic")}
     card = (dataset_workdir / "dataset" / "data_card.md").read_text()
@@ -149,6 +153,19 @@ def test_committed_spec_matches_the_bundled_examples():
     for src in spec["sources"]:
         data = (ROOT / src["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == src["sha256"] and len(data) == src["size"]
-    rc = subprocess.run([sys.executable, "-m", "tools.release.dataset_snapshot", "--spec-json", "configs/first_experiment/dataset-snapshot-snv.json", "--check-spec", "--no-ledger"],
-                        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    rc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.release.dataset_snapshot",
+            "--spec-json",
+            "configs/first_experiment/dataset-snapshot-snv.json",
+            "--check-spec",
+            "--no-ledger",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert rc.returncode == 0, rc.stderr

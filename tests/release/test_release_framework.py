@@ -137,7 +137,11 @@ def test_record_command_records_inputs_outputs_and_failures(tmp_path):
 
     ledger = Ledger.open(tmp_path / "ledger.duckdb", read_only=True)
     _, rows = ledger.sql("SELECT step, status, code, argv FROM v_steps ORDER BY started_seq")
-    assert [(r[0], r[1], r[2]) for r in rows] == [("score", "passed", None), ("eval", "failed", "EVAL.NAN_SCORE"), ("rollout", "failed", "RELEASE.MISSING_OUTPUT")]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("score", "passed", None),
+        ("eval", "failed", "EVAL.NAN_SCORE"),
+        ("rollout", "failed", "RELEASE.MISSING_OUTPUT"),
+    ]
     assert rows[0][3] == ["score", "--in", "in.txt"]
     _, arts = ledger.sql("SELECT step, role, path FROM v_artifacts ORDER BY seq")
     assert ("score", "input", "in.txt") in arts and ("score", "output", "out/result.txt") in arts

@@ -14,8 +14,10 @@ def test_rehearsal_reports_each_step_as_structured_events(tmp_path):
     result = rehearse(tmp_path / "wd", progress=lines.append, on_step=events.append, until="dataset_input_check")
     assert result.ok, result.render()
     assert [(e.step, e.index, e.total, e.outcome) for e in events] == [
-        ("dataset_spec_check", 1, 2, "started"), ("dataset_spec_check", 1, 2, "passed"),
-        ("dataset_input_check", 2, 2, "started"), ("dataset_input_check", 2, 2, "passed"),
+        ("dataset_spec_check", 1, 2, "started"),
+        ("dataset_spec_check", 1, 2, "passed"),
+        ("dataset_input_check", 2, 2, "started"),
+        ("dataset_input_check", 2, 2, "passed"),
     ]
     assert all(e.seconds > 0 for e in events if e.outcome == "passed")
     assert any(line.startswith("[dataset_spec_check]") for line in lines)  # log lines still stream

@@ -51,8 +51,25 @@ def test_full_rehearsal_passes_then_an_edit_turns_its_gate_stale(tmp_path):
     bad = replay(wd / "ledger.duckdb")
     assert not bad.ok and any("eval_report.md" in p["message"] for p in bad.problems)
     assert cli.main(["replay", "--ledger", str(wd / "ledger.duckdb")]) != 0
-    assert cli.main(["run", "--workdir", str(wd), "paper_package", "--model-dir", str(wd / "model"), "--dataset-dir", str(wd / "dataset"),
-                     "--demo-dir", str(wd / "demo"), "--paper-path", str(wd / "paper" / "paper_draft.md")]) == 7
+    assert (
+        cli.main(
+            [
+                "run",
+                "--workdir",
+                str(wd),
+                "paper_package",
+                "--model-dir",
+                str(wd / "model"),
+                "--dataset-dir",
+                str(wd / "dataset"),
+                "--demo-dir",
+                str(wd / "demo"),
+                "--paper-path",
+                str(wd / "paper" / "paper_draft.md"),
+            ]
+        )
+        == 7
+    )
 
 
 def _argvs(wd):
@@ -60,7 +77,7 @@ def _argvs(wd):
 
     ledger = Ledger.open(wd / "ledger.duckdb", read_only=True)
     try:
-        return [list(argv) for argv, in ledger.sql("SELECT argv FROM v_steps ORDER BY started_seq")[1]]
+        return [list(argv) for (argv,) in ledger.sql("SELECT argv FROM v_steps ORDER BY started_seq")[1]]
     finally:
         ledger.close()
 

@@ -19,9 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _bench() -> dict:
     return {
-        "single_variant_latency_ms": {"p50": 1.25, "p95": 2.5}, "batched_throughput_variants_per_s": 812.3, "peak_memory_bytes": 123456,
-        "command": ["python", "-m", "bench.inference", "--model-dir", "/home/me/model"], "hardware": {"cpu": "2 cores"}, "runtime": {"torch": "2.x"},
-        "inputs": [{"label": "inline: 17 demo variants"}], "samples": 20, "warmup": 3, "limitations": ["CPU only"],
+        "single_variant_latency_ms": {"p50": 1.25, "p95": 2.5},
+        "batched_throughput_variants_per_s": 812.3,
+        "peak_memory_bytes": 123456,
+        "command": ["python", "-m", "bench.inference", "--model-dir", "/home/me/model"],
+        "hardware": {"cpu": "2 cores"},
+        "runtime": {"torch": "2.x"},
+        "inputs": [{"label": "inline: 17 demo variants"}],
+        "samples": 20,
+        "warmup": 3,
+        "limitations": ["CPU only"],
     }
 
 
@@ -108,11 +115,26 @@ def test_training_run_rejects_missing_preflight_and_bad_preflight(tmp_path):
 
 
 def test_changelog_sorts_conventional_subjects():
-    text = changelog.draft(["feat(score): add parquet output", "fix: REF check off by one", "Deprecate --old-flag", "remove legacy loader",
-                            "security: pin sigstore", "refactor ledger views"], "0.2.0")
+    text = changelog.draft(
+        [
+            "feat(score): add parquet output",
+            "fix: REF check off by one",
+            "Deprecate --old-flag",
+            "remove legacy loader",
+            "security: pin sigstore",
+            "refactor ledger views",
+        ],
+        "0.2.0",
+    )
     assert text.startswith("## [0.2.0]")
-    for section, line in (("Added", "- add parquet output"), ("Fixed", "- REF check off by one"), ("Deprecated", "- Deprecate --old-flag"),
-                          ("Removed", "- remove legacy loader"), ("Security", "- pin sigstore"), ("Changed", "- refactor ledger views")):
+    for section, line in (
+        ("Added", "- add parquet output"),
+        ("Fixed", "- REF check off by one"),
+        ("Deprecated", "- Deprecate --old-flag"),
+        ("Removed", "- remove legacy loader"),
+        ("Security", "- pin sigstore"),
+        ("Changed", "- refactor ledger views"),
+    ):
         assert f"### {section}\n{line}" in text
 
 
@@ -125,8 +147,20 @@ def _archive(path: Path, names: list[str]) -> Path:
     return path
 
 
-_CHECKOUT = ["bench/__init__.py", "configs/first_experiment/dataset-snapshot-snv.json", "configs/first_experiment/train.yaml", "tools/x.py",
-             "docs/a.md", "rfcs/README.md", "rfcs/RFC-0001-first.md", "rfcs/RFC-0002-second.md", "examples/a.vcf", "README.md", "ROADMAP.md", "AGENTS.md"]
+_CHECKOUT = [
+    "bench/__init__.py",
+    "configs/first_experiment/dataset-snapshot-snv.json",
+    "configs/first_experiment/train.yaml",
+    "tools/x.py",
+    "docs/a.md",
+    "rfcs/README.md",
+    "rfcs/RFC-0001-first.md",
+    "rfcs/RFC-0002-second.md",
+    "examples/a.vcf",
+    "README.md",
+    "ROADMAP.md",
+    "AGENTS.md",
+]
 
 
 @pytest.mark.parametrize("use_git", [True, False])

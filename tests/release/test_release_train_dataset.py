@@ -38,8 +38,9 @@ def _preflight(dataset, run_dir):
     from geno_lewm.train.preflight import run_preflight
 
     try:  # no Carbon checkpoint here: that check fails, the dataset check is what is looked at
-        run_preflight(training_config=config_path("train-tiny-cpu.yaml"), carbon_model_dir=run_dir / "no-model", run_dir=run_dir,
-                      dataset_dir=dataset, allow_cpu=True)
+        run_preflight(
+            training_config=config_path("train-tiny-cpu.yaml"), carbon_model_dir=run_dir / "no-model", run_dir=run_dir, dataset_dir=dataset, allow_cpu=True
+        )
     except GenoError as err:
         assert err.code == "TRAINING.PREFLIGHT_FAILED"
     return _dataset_check(run_dir)
@@ -60,9 +61,11 @@ def test_preflight_verifies_the_dataset_package_and_rejects_stale_input_check(da
     check_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     sums = stale / "SHA256SUMS"
     new_digest = sha256_file(check_path)[0]
-    sums.write_text("".join(
-        (f"{new_digest}  dataset_input_check_report.json\n" if line.endswith(" dataset_input_check_report.json") else line + "\n")
-        for line in sums.read_text().splitlines()
-    ))
+    sums.write_text(
+        "".join(
+            (f"{new_digest}  dataset_input_check_report.json\n" if line.endswith(" dataset_input_check_report.json") else line + "\n")
+            for line in sums.read_text().splitlines()
+        )
+    )
     bad = _preflight(stale, tmp_path / "run2")
     assert not bad["ok"] and bad["code"].startswith("PROVENANCE.")

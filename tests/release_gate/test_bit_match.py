@@ -110,13 +110,20 @@ def test_update_baseline_is_its_own_recorded_step_and_reproduces_the_committed_b
     from tools.release.bit_match_baseline import UPDATE_STEP, main
 
     bdir = tmp_path / "w" / "baseline"
-    rc = main(["--update-baseline", "--model-dir", str(baseline_model), "--baseline-dir", str(bdir), "--workdir", str(tmp_path / "w"), "--project-root", str(ROOT)])
+    rc = main(
+        ["--update-baseline", "--model-dir", str(baseline_model), "--baseline-dir", str(bdir), "--workdir", str(tmp_path / "w"), "--project-root", str(ROOT)]
+    )
     assert rc == 0
     led = Ledger.open(tmp_path / "w" / "ledger.duckdb", read_only=True)
     steps = [(e.kind, e.data.get("step"), e.data.get("path")) for e in led.events(kinds=["step_passed", "artifact_recorded"])]
     led.close()
     assert ("step_passed", UPDATE_STEP, None) in steps
-    assert {p for k, s, p in steps if k == "artifact_recorded" and s == UPDATE_STEP} >= {"baseline/baseline.json", "baseline/scores.jsonl", "baseline/output_commitments.jsonl", "baseline/model/manifest.json"}
+    assert {p for k, s, p in steps if k == "artifact_recorded" and s == UPDATE_STEP} >= {
+        "baseline/baseline.json",
+        "baseline/scores.jsonl",
+        "baseline/output_commitments.jsonl",
+        "baseline/model/manifest.json",
+    }
     assert (bdir / "scores.jsonl").read_bytes() == (BASELINE / "scores.jsonl").read_bytes()
     assert (bdir / "output_commitments.jsonl").read_bytes() == (BASELINE / "output_commitments.jsonl").read_bytes()
     assert _files(bdir / "model") == _files(BASELINE / "model")

@@ -99,7 +99,11 @@ def test_gate_check_records_every_verdict_and_exits_naming_failed_invariants(sou
     led = Ledger.open(work / "ledger.duckdb", read_only=True)
     outcomes = {e.data["step"]: (e.kind, e.data.get("code")) for e in led.events(kinds=["step_passed", "step_failed"])}
     led.close()
-    assert outcomes == {"inv_rel_1": ("step_failed", "RELEASE.INV_REL_1"), "inv_rel_3": ("step_failed", "RELEASE.INV_REL_3"), "inv_rel_5": ("step_failed", "RELEASE.INV_REL_5")}
+    assert outcomes == {
+        "inv_rel_1": ("step_failed", "RELEASE.INV_REL_1"),
+        "inv_rel_3": ("step_failed", "RELEASE.INV_REL_3"),
+        "inv_rel_5": ("step_failed", "RELEASE.INV_REL_5"),
+    }
 
 
 def test_gate_check_inspects_the_given_checkouts_source_not_the_installed_package(source_repo, tmp_path, capsys, monkeypatch, live_snapshot):

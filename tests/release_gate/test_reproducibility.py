@@ -72,7 +72,26 @@ def _score_cli(tmp: Path, env: dict[str, str], numerics: str, threads: int | Non
     tmp.mkdir(parents=True, exist_ok=True)
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp / src.name)
-    cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", str(BASELINE / "model"), "--vcf", VCF.name, "--fasta", FASTA.name, "--output-scores", "s.jsonl", "--output-receipts", "r.jsonl", "--device", "cpu", "--numerics", numerics, "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "geno_lewm.cli.score",
+        "--model-dir",
+        str(BASELINE / "model"),
+        "--vcf",
+        VCF.name,
+        "--fasta",
+        FASTA.name,
+        "--output-scores",
+        "s.jsonl",
+        "--output-receipts",
+        "r.jsonl",
+        "--device",
+        "cpu",
+        "--numerics",
+        numerics,
+        "--quiet",
+    ]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, cwd=tmp, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
@@ -101,13 +120,47 @@ def test_the_clis_called_where_torch_is_loaded_rerun_themselves_pinned_and_verif
 
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp_path / src.name)
-    rc = score_main(["--model-dir", str(BASELINE / "model"), "--vcf", str(tmp_path / VCF.name), "--fasta", str(tmp_path / FASTA.name), "--output-scores", str(tmp_path / "s.jsonl"), "--output-receipts", str(tmp_path / "r.jsonl"), "--device", "cpu", "--numerics", "reproducible", "--quiet"])
+    rc = score_main(
+        [
+            "--model-dir",
+            str(BASELINE / "model"),
+            "--vcf",
+            str(tmp_path / VCF.name),
+            "--fasta",
+            str(tmp_path / FASTA.name),
+            "--output-scores",
+            str(tmp_path / "s.jsonl"),
+            "--output-receipts",
+            str(tmp_path / "r.jsonl"),
+            "--device",
+            "cpu",
+            "--numerics",
+            "reproducible",
+            "--quiet",
+        ]
+    )
     assert rc == 0, capfd.readouterr().err[-2000:]
     assert (tmp_path / "s.jsonl").read_bytes() == (BASELINE / "scores.jsonl").read_bytes()
     capfd.readouterr()
     from geno_lewm.cli.verify_receipts import main as verify_main
 
-    rc = verify_main(["--model-dir", str(BASELINE / "model"), "--receipts", str(tmp_path / "r.jsonl"), "--scores", str(tmp_path / "s.jsonl"), "--fasta", str(tmp_path / FASTA.name), "--vcf", str(tmp_path / VCF.name), "--numerics", "reproducible", "--json"])
+    rc = verify_main(
+        [
+            "--model-dir",
+            str(BASELINE / "model"),
+            "--receipts",
+            str(tmp_path / "r.jsonl"),
+            "--scores",
+            str(tmp_path / "s.jsonl"),
+            "--fasta",
+            str(tmp_path / FASTA.name),
+            "--vcf",
+            str(tmp_path / VCF.name),
+            "--numerics",
+            "reproducible",
+            "--json",
+        ]
+    )
     out = capfd.readouterr()
     assert rc == 0, out.err[-2000:]
     res = json.loads(out.out)
@@ -162,8 +215,19 @@ def test_a_default_kernel_receipt_verifies_under_other_kernels_within_tolerance(
     if os.environ.get("ATEN_CPU_CAPABILITY") is None and torch.backends.cpu.get_cpu_capability().lower() == level:
         pytest.skip(f"{level} is this process's own level: the receipts were made with it")
 
-    settings = {"ATEN_CPU_CAPABILITY": level, "ONEDNN_MAX_CPU_ISA": "AVX2" if level != "default" else "SSE41", "MKL_CBWR": "AVX2" if level != "default" else "COMPATIBLE"}
-    proc = subprocess.run([sys.executable, "-c", _VERIFY_AND_SCORE, str(default_receipts), str(tmp_path), str(BASELINE / "model")], cwd=ROOT, env=_env(**settings), capture_output=True, text=True, timeout=300)
+    settings = {
+        "ATEN_CPU_CAPABILITY": level,
+        "ONEDNN_MAX_CPU_ISA": "AVX2" if level != "default" else "SSE41",
+        "MKL_CBWR": "AVX2" if level != "default" else "COMPATIBLE",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _VERIFY_AND_SCORE, str(default_receipts), str(tmp_path), str(BASELINE / "model")],
+        cwd=ROOT,
+        env=_env(**settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout)
     assert res["ok"] and res["rescored"] == len((default_receipts / "r.jsonl").read_text().splitlines())
@@ -208,7 +272,9 @@ def test_a_consistent_forgery_outside_the_tolerance_fails_reproduction_naming_th
     old = doc["output"]["score"]
     new = canonical_decimal(float(old) + 3 * tolerance(float(old)))
     doc["output"]["score"] = new
-    doc["output_commitment"] = output_commitment(model_id=doc["model_id"], input_commitment=doc["input_commitment"], calibration_hash=doc["calibration_hash"], output=doc["output"])
+    doc["output_commitment"] = output_commitment(
+        model_id=doc["model_id"], input_commitment=doc["input_commitment"], calibration_hash=doc["calibration_hash"], output=doc["output"]
+    )
     (tmp_path / "r.jsonl").write_bytes(b"".join(canonical_json(r) + b"\n" for r in receipts))
     scored = [i for i, line in enumerate(rows) if json.loads(line)["error_code"] is None]
     i = scored[2]
@@ -217,7 +283,9 @@ def test_a_consistent_forgery_outside_the_tolerance_fails_reproduction_naming_th
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp_path / src.name)
     with pytest.raises(ProvenanceError) as err:
-        verify_receipts(BASELINE / "model", tmp_path / "r.jsonl", tmp_path / "s.jsonl", fasta=tmp_path / FASTA.name, vcf=tmp_path / VCF.name, sample=64, device="cpu")
+        verify_receipts(
+            BASELINE / "model", tmp_path / "r.jsonl", tmp_path / "s.jsonl", fasta=tmp_path / FASTA.name, vcf=tmp_path / VCF.name, sample=64, device="cpu"
+        )
     v = doc["variant"]
     assert err.value.code == "PROVENANCE.RECEIPT_MISMATCH" and "receipt line 3" in err.value.message and f"{v['chrom']}:{v['pos']}" in err.value.message
 
@@ -230,7 +298,9 @@ def test_the_demo_with_reproducible_numerics_writes_the_committed_bytes_and_veri
 
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp_path / src.name)
-    man = run_terminal_demo(BASELINE / "model", tmp_path / VCF.name, tmp_path / FASTA.name, tmp_path / "demo", artifact_root=tmp_path, device="cpu", numerics="reproducible")
+    man = run_terminal_demo(
+        BASELINE / "model", tmp_path / VCF.name, tmp_path / FASTA.name, tmp_path / "demo", artifact_root=tmp_path, device="cpu", numerics="reproducible"
+    )
     assert man["status"] == "passed", man
     verified = man["score_receipt_batch"]["verified"]
     assert verified["reproduction"] == "exact" and verified["numerics"] == "reproducible"

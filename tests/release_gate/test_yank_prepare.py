@@ -20,7 +20,15 @@ def scored(baseline_model, tmp_path_factory):
     d = tmp_path_factory.mktemp("scored")
     for name in ("rCRS_chrM.fa", "mt_known_variants.vcf"):
         shutil.copyfile(example_path(name), d / name)
-    score_vcf(baseline_model, d / "mt_known_variants.vcf", d / "rCRS_chrM.fa", output_scores=d / "scores.jsonl", output_receipts=d / "receipts.jsonl", device="cpu", progress=False)
+    score_vcf(
+        baseline_model,
+        d / "mt_known_variants.vcf",
+        d / "rCRS_chrM.fa",
+        output_scores=d / "scores.jsonl",
+        output_receipts=d / "receipts.jsonl",
+        device="cpu",
+        progress=False,
+    )
     return d
 
 
@@ -42,12 +50,28 @@ def test_yank_records_the_event_writes_the_list_and_changelog_and_verify_warns(b
     led.close()
     assert [(y["model_id"], y["upgrade_to"]) for y in yanks] == [(mid, up)] and rows[0][0] == 1
     doc = json.loads((work / "revocation-list.json").read_text())
-    assert doc == {"schema_version": "1.0.0", "generated_by": "tools.release.yank", "yanked": [{"model_id": mid, "reason": "calibration table built from leaked variants", "upgrade_to": up}]}
+    assert doc == {
+        "schema_version": "1.0.0",
+        "generated_by": "tools.release.yank",
+        "yanked": [{"model_id": mid, "reason": "calibration table built from leaked variants", "upgrade_to": up}],
+    }
     changelog = (work / "CHANGELOG.md").read_text()
     unreleased = changelog.split("## [Unreleased]", 1)[1].split("\n## ", 1)[0]
     assert "### Removed" in unreleased and f"Yanked model `{mid}`" in unreleased and up in unreleased
     capsys.readouterr()
-    rc = verify_main(["--model-dir", str(baseline_model), "--receipts", str(scored / "receipts.jsonl"), "--scores", str(scored / "scores.jsonl"), "--revocation-list", str(work / "revocation-list.json"), "--json"])
+    rc = verify_main(
+        [
+            "--model-dir",
+            str(baseline_model),
+            "--receipts",
+            str(scored / "receipts.jsonl"),
+            "--scores",
+            str(scored / "scores.jsonl"),
+            "--revocation-list",
+            str(work / "revocation-list.json"),
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0 and "warning[model_yanked]" in err
     res = json.loads(out)

@@ -33,12 +33,28 @@ _pos = st.integers(-3, 17000).map(str) | st.sampled_from(["0", "abc", "", "1e3",
 _chrom = st.sampled_from(["chrM", "chrX", "", "chr M", "chrM\x00"])
 _record = st.builds(
     lambda c, p, ref, alt, ncol, extra: "\t".join([c, p, ".", ref, alt, ".", "PASS", "."][:ncol] + extra),
-    _chrom, _pos, _allele, _allele, st.integers(1, 8), st.lists(st.sampled_from(["GT", "0|1", "x", ""]), max_size=2),
+    _chrom,
+    _pos,
+    _allele,
+    _allele,
+    st.integers(1, 8),
+    st.lists(st.sampled_from(["GT", "0|1", "x", ""]), max_size=2),
 )
-_header = st.lists(st.sampled_from([
-    "##fileformat=VCFv4.2", "##contig=<ID=chrM,length=16569>", "##contig=<ID=chrM>", "##INFO=<ID=X,Number=1>",
-    "##broken", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO", "#CHROM\tPOS", "",
-]), max_size=5).map(lambda lines: ["##fileformat=VCFv4.2"] + lines + ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"])
+_header = st.lists(
+    st.sampled_from(
+        [
+            "##fileformat=VCFv4.2",
+            "##contig=<ID=chrM,length=16569>",
+            "##contig=<ID=chrM>",
+            "##INFO=<ID=X,Number=1>",
+            "##broken",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+            "#CHROM\tPOS",
+            "",
+        ]
+    ),
+    max_size=5,
+).map(lambda lines: ["##fileformat=VCFv4.2"] + lines + ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"])
 
 
 def _vcf_text(header: list[str], records: list[str]) -> str:
@@ -78,7 +94,11 @@ def test_fuzz_fasta_files_open_or_fail_typed(tmp_path_factory, lines, start, len
 
 def _mutations():
     value = st.none() | st.booleans() | st.integers(-2, 2**70) | st.text(max_size=8) | st.lists(st.integers(), max_size=2) | st.just({})
-    return st.lists(st.tuples(st.sampled_from(["drop", "set", "artifact"]), st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=14), value), min_size=1, max_size=3)
+    return st.lists(
+        st.tuples(st.sampled_from(["drop", "set", "artifact"]), st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=14), value),
+        min_size=1,
+        max_size=3,
+    )
 
 
 @settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
@@ -110,7 +130,10 @@ def test_fuzz_manifests_are_verified_or_refused_typed(model_dir, tmp_path_factor
 
 
 @settings(max_examples=25 * SCALE, deadline=None, suppress_health_check=_HC, derandomize=True)
-@given(records=st.lists(_record, max_size=4), outputs=st.lists(st.sampled_from(["vcf", "parquet", "report", "dir-scores", "bad-vcf-name"]), unique=True, max_size=3))
+@given(
+    records=st.lists(_record, max_size=4),
+    outputs=st.lists(st.sampled_from(["vcf", "parquet", "report", "dir-scores", "bad-vcf-name"]), unique=True, max_size=3),
+)
 def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory, capsys, records, outputs) -> None:
     d = tmp_path_factory.mktemp("run")
     vcf = d / "in.vcf"
@@ -120,8 +143,19 @@ def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory,
     scores = out / "s.jsonl"
     if "dir-scores" in outputs:
         scores.mkdir()
-    argv = ["--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(_fasta(d)),
-            "--output-scores", str(scores), "--output-receipts", str(out / "r.jsonl"), "--quiet"]
+    argv = [
+        "--model-dir",
+        str(model_dir),
+        "--vcf",
+        str(vcf),
+        "--fasta",
+        str(_fasta(d)),
+        "--output-scores",
+        str(scores),
+        "--output-receipts",
+        str(out / "r.jsonl"),
+        "--quiet",
+    ]
     expected = {"s.jsonl", "r.jsonl"}
     if "vcf" in outputs:
         argv += ["--output-vcf", str(out / "s.vcf.gz")]

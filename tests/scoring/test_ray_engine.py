@@ -53,10 +53,28 @@ def cohort(tmp_path_factory, examples) -> Path:
 def _args(model_dir, vcf, fasta, out: Path, *extra: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     return [
-        "--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(fasta),
-        "--output-scores", str(out / "s.jsonl"), "--output-receipts", str(out / "r.jsonl"),
-        "--output-vcf", str(out / "o.vcf.gz"), "--output-parquet", str(out / "o.parquet"),
-        "--output-report", str(out / "report.json"), "--device", "cpu", "--threads", "1", "--quiet", *extra,
+        "--model-dir",
+        str(model_dir),
+        "--vcf",
+        str(vcf),
+        "--fasta",
+        str(fasta),
+        "--output-scores",
+        str(out / "s.jsonl"),
+        "--output-receipts",
+        str(out / "r.jsonl"),
+        "--output-vcf",
+        str(out / "o.vcf.gz"),
+        "--output-parquet",
+        str(out / "o.parquet"),
+        "--output-report",
+        str(out / "report.json"),
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--quiet",
+        *extra,
     ]
 
 
@@ -99,7 +117,25 @@ def test_ray_run_is_byte_identical_to_one_process_and_verifies(ray_local, single
     assert sum(s["counts"]["alts"] for s in engine["shards"]) == report["counts"]["alts"]
 
     capsys.readouterr()
-    assert verify_main(["--model-dir", str(model_dir), "--receipts", str(out / "r.jsonl"), "--scores", str(out / "s.jsonl"), "--fasta", str(examples["fasta"]), "--vcf", str(cohort), "--sample", "4"]) == 0
+    assert (
+        verify_main(
+            [
+                "--model-dir",
+                str(model_dir),
+                "--receipts",
+                str(out / "r.jsonl"),
+                "--scores",
+                str(out / "s.jsonl"),
+                "--fasta",
+                str(examples["fasta"]),
+                "--vcf",
+                str(cohort),
+                "--sample",
+                "4",
+            ]
+        )
+        == 0
+    )
 
 
 def test_a_worker_killed_mid_shard_is_retried_and_the_result_is_unchanged(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
@@ -123,7 +159,19 @@ def test_interrupted_run_fails_naming_the_shard_then_resumes(ray_local, single, 
     out = tmp_path / "ray"
     out.mkdir()
     with pytest.raises(GenoError) as exc:
-        score_vcf_ray(model_dir, cohort, examples["fasta"], output_scores=out / "s.jsonl", output_receipts=out / "r.jsonl", output_vcf=out / "o.vcf.gz", output_parquet=out / "o.parquet", device="cpu", threads=1, progress=False, options=RayOptions(shards=4, workers=1, max_retries=0))
+        score_vcf_ray(
+            model_dir,
+            cohort,
+            examples["fasta"],
+            output_scores=out / "s.jsonl",
+            output_receipts=out / "r.jsonl",
+            output_vcf=out / "o.vcf.gz",
+            output_parquet=out / "o.parquet",
+            device="cpu",
+            threads=1,
+            progress=False,
+            options=RayOptions(shards=4, workers=1, max_retries=0),
+        )
     assert exc.value.code == "RESOURCE.SHARD_FAILED" and "4/4" in exc.value.message
     assert sorted(p.name for p in out.iterdir()) == ["s.jsonl.shards"]  # no final output, half-written or not
     finished = sorted(p.name for p in (out / "s.jsonl.shards").iterdir())
@@ -194,7 +242,19 @@ def test_reproducible_numerics_ray_run_equals_one_process(ray_local, tmp_path, m
     one = tmp_path / "one"
     assert score_main(_args(model_dir, cohort, examples["fasta"], one, "--numerics", "reproducible")) == 0  # re-runs itself pinned
     out = tmp_path / "ray"
-    run = score_vcf_ray(model_dir, cohort, examples["fasta"], output_scores=out / "s.jsonl", output_receipts=out / "r.jsonl", output_vcf=out / "o.vcf.gz", output_parquet=out / "o.parquet", device="cpu", progress=False, options=RayOptions(shards=4), numerics="reproducible")
+    run = score_vcf_ray(
+        model_dir,
+        cohort,
+        examples["fasta"],
+        output_scores=out / "s.jsonl",
+        output_receipts=out / "r.jsonl",
+        output_vcf=out / "o.vcf.gz",
+        output_parquet=out / "o.parquet",
+        device="cpu",
+        progress=False,
+        options=RayOptions(shards=4),
+        numerics="reproducible",
+    )
     _same_outputs(one, out)
     assert run.summary.runtime.get("numerics") == "reproducible"
     assert all(json.loads(line)["runtime"]["numerics"] == "reproducible" for line in (out / "r.jsonl").read_text().splitlines())

@@ -42,7 +42,9 @@ def test_rows_match_per_variant_receipt_and_features(tmp_path: Path, model_dir: 
         f = features_of(p.window.seq, sess.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right)
         look = sess.calibration.lookup(r.score, f)
         want_row = scored_row(sess.model_id, p.variant, r.score, look.percentile, look.bucket, look.confidence, stand_in=sess.stand_in)
-        want = build_receipt(want_row, p.window, p.edit, state_contract_hash=sess.contract_hash, calibration_hash=sess.calibration_hash, runtime=sess.runtime, timestamp="t")
+        want = build_receipt(
+            want_row, p.window, p.edit, state_contract_hash=sess.contract_hash, calibration_hash=sess.calibration_hash, runtime=sess.runtime, timestamp="t"
+        )
         assert row == want_row and receipt.to_json() == want.to_json()
 
 
@@ -99,8 +101,35 @@ def test_inference_benchmark_end_to_end_by_density(tmp_path: Path, model_dir: Pa
     from bench.inference import main
 
     out = tmp_path / "inference.json"
-    assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--output-json", str(out), "--densities", "sparse", "--reference-mb", "0.03",
-                 "--whole-contig-max-bp", "0", "--repeats", "1", "--samples", "1", "--warmup", "0", "--device", "cpu", "--numerics-ab", "sparse"]) == 0
+    assert (
+        main(
+            [
+                "--model-dir",
+                str(model_dir),
+                "--fasta",
+                str(examples["fasta"]),
+                "--output-json",
+                str(out),
+                "--densities",
+                "sparse",
+                "--reference-mb",
+                "0.03",
+                "--whole-contig-max-bp",
+                "0",
+                "--repeats",
+                "1",
+                "--samples",
+                "1",
+                "--warmup",
+                "0",
+                "--device",
+                "cpu",
+                "--numerics-ab",
+                "sparse",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     d = doc["densities"]["sparse"]
     for key in ("world_model_vps", "baseline_vps", "end_to_end_ratio", "encoder_passes", "predictor_calls", "peak_rss_mb"):

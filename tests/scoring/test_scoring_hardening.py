@@ -17,8 +17,20 @@ ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
 
 def _run(capsys, model_dir, vcf, fasta, out: Path, *extra: str) -> tuple[int, str]:
-    argv = ["--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(fasta),
-            "--output-scores", str(out / "s.jsonl"), "--output-receipts", str(out / "r.jsonl"), "--quiet", *extra]
+    argv = [
+        "--model-dir",
+        str(model_dir),
+        "--vcf",
+        str(vcf),
+        "--fasta",
+        str(fasta),
+        "--output-scores",
+        str(out / "s.jsonl"),
+        "--output-receipts",
+        str(out / "r.jsonl"),
+        "--quiet",
+        *extra,
+    ]
     rc = score_main(argv)
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -53,8 +65,9 @@ def test_pos_zero_with_output_vcf_is_an_error_row_and_every_output_is_written(tm
 def test_output_scores_naming_a_directory_fails_before_work_and_leaves_nothing(tmp_path, capsys, model_dir, examples) -> None:
     out = tmp_path / "out"
     (out / "s.jsonl").mkdir(parents=True)
-    rc, err = _run(capsys, model_dir, examples["vcf"], examples["fasta"], out,
-                   "--output-vcf", str(out / "a.vcf.gz"), "--output-parquet", str(out / "a.parquet"))
+    rc, err = _run(
+        capsys, model_dir, examples["vcf"], examples["fasta"], out, "--output-vcf", str(out / "a.vcf.gz"), "--output-parquet", str(out / "a.parquet")
+    )
     assert rc == 4 and "error[RESOURCE.NOT_WRITABLE]" in err and "is a directory" in err
     assert _files(out) == ["s.jsonl"]  # only the directory that was already there
 

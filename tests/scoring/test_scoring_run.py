@@ -34,7 +34,24 @@ def _strip_ts(path: Path) -> list[bytes]:
 
 def test_cli_scores_examples_with_error_rows_and_exit_0(tmp_path: Path, model_dir: Path, examples, capsys) -> None:
     bad = write_vcf(tmp_path / "mixed.vcf", [f"chrM\t263\t.\t{chrm(examples, 263, 263)}\tG,<DEL>\t.\tPASS\t.", "chrM\t20000\t.\tA\tG\t.\tPASS\t."])
-    code = score_main(["--model-dir", str(model_dir), "--vcf", str(bad), "--fasta", str(examples["fasta"]), "--output-scores", str(tmp_path / "s.jsonl"), "--output-receipts", str(tmp_path / "r.jsonl"), "--device", "cpu", "--json", "--quiet"])
+    code = score_main(
+        [
+            "--model-dir",
+            str(model_dir),
+            "--vcf",
+            str(bad),
+            "--fasta",
+            str(examples["fasta"]),
+            "--output-scores",
+            str(tmp_path / "s.jsonl"),
+            "--output-receipts",
+            str(tmp_path / "r.jsonl"),
+            "--device",
+            "cpu",
+            "--json",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0
     summary = json.loads(out.out)
@@ -156,7 +173,14 @@ def test_receipts_from_a_newer_minor_verify_and_unknown_required_fields_are_refu
 def test_yanked_model_warns_but_still_verifies(tmp_path: Path, model_dir: Path, examples, session, capsys) -> None:
     _, s, r = _score(model_dir, examples["vcf"], examples["fasta"], tmp_path, session=session)
     rev = tmp_path / "revoked.json"
-    rev.write_text(json.dumps({"schema_version": "1.0.0", "yanked": [{"model_id": session.model_id, "reason": "bad calibration", "upgrade_to": "geno-lewm-v0.1.1-tiny-carbon-r1"}]}))
+    rev.write_text(
+        json.dumps(
+            {
+                "schema_version": "1.0.0",
+                "yanked": [{"model_id": session.model_id, "reason": "bad calibration", "upgrade_to": "geno-lewm-v0.1.1-tiny-carbon-r1"}],
+            }
+        )
+    )
     code = verify_main(["--model-dir", str(model_dir), "--receipts", str(r), "--scores", str(s), "--revocation-list", str(rev), "--json"])
     out = capsys.readouterr()
     assert code == 0

@@ -31,7 +31,22 @@ def test_carbon_baseline_cli_scopes_cache_and_records_relative_paths(tmp_path: P
     shutil.copytree(model_dir / "encoder", root / "carbon")
     shutil.copyfile(examples["fasta"], root / "ref.fa")
     shutil.copyfile(examples["vcf"], root / "in.vcf")
-    args = ["--artifact-root", str(root), "--vcf", "in.vcf", "--fasta", str(root / "ref.fa"), "--carbon-model-dir", "carbon", "--output-scores", "out/base.jsonl", "--logp-cache-jsonl", "out/cache.jsonl", "--device", "cpu"]
+    args = [
+        "--artifact-root",
+        str(root),
+        "--vcf",
+        "in.vcf",
+        "--fasta",
+        str(root / "ref.fa"),
+        "--carbon-model-dir",
+        "carbon",
+        "--output-scores",
+        "out/base.jsonl",
+        "--logp-cache-jsonl",
+        "out/cache.jsonl",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     rows = [json.loads(x) for x in (root / "out/base.jsonl").read_text().splitlines()]
     assert len(rows) == 17 and all(r["generated_by"] == "geno-lewm-carbon-baseline" and isinstance(r["carbon_zero_shot_score"], float) for r in rows)
@@ -78,7 +93,29 @@ def test_rollout_metrics_rows_for_both_tracks(tmp_path: Path, model_dir: Path, e
         rows.append(f"chrM\t{p}\t.\t{b}\t{'A' if b != 'A' else 'C'}\t.\tPASS\t.\tGT\t1|0\t1|1")
     vcf = write_vcf(tmp_path / "phased.vcf", rows, samples=["S1", "S2"])
     out = tmp_path / "rollout.json"
-    assert main(["--model-dir", str(model_dir), "--fasta", str(examples["fasta"]), "--vcf", str(vcf), "--output-json", str(out), "--synthetic-chains", "4", "--steps", "3", "--k", "3", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "--model-dir",
+                str(model_dir),
+                "--fasta",
+                str(examples["fasta"]),
+                "--vcf",
+                str(vcf),
+                "--output-json",
+                str(out),
+                "--synthetic-chains",
+                "4",
+                "--steps",
+                "3",
+                "--k",
+                "3",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["generated_by"] == "geno-lewm-rollout" and doc["schema_version"] == "1.2.0"
     assert doc["settings"]["mode"] == "chained"  # a model without edit context keeps the chained rollout
@@ -94,8 +131,11 @@ def test_rollout_metrics_rows_for_both_tracks(tmp_path: Path, model_dir: Path, e
     # the eval aggregator reads exactly what the rollout CLI wrote: both tracks, source-state baseline beside each
     from geno_lewm.eval.aggregate import EvalAllRequest, run_eval_all
 
-    agg = run_eval_all(EvalAllRequest(metrics_json=[str(out)], output_metrics=str(tmp_path / "eval_metrics.json"),
-                                      output_report=str(tmp_path / "eval_report.md"), require_rollout=True))
+    agg = run_eval_all(
+        EvalAllRequest(
+            metrics_json=[str(out)], output_metrics=str(tmp_path / "eval_metrics.json"), output_report=str(tmp_path / "eval_report.md"), require_rollout=True
+        )
+    )
     assert {b["benchmark"] for b in agg["benchmarks"]} == {"rollout_phased_haplotype", "rollout_synthetic_edit_chain"}
     assert all(r["baselines"][0]["baseline"] == "source_state" for r in agg["rows"])
     assert "source_state" in (tmp_path / "eval_report.md").read_text()
@@ -144,7 +184,30 @@ def test_inference_benchmark_reports_ratio_and_one_pass_per_window(tmp_path: Pat
     from bench.inference import main
 
     out = tmp_path / "efficiency_report.json"
-    assert main(["--model-dir", str(model_dir), "--vcf", str(examples["vcf"]), "--fasta", str(examples["fasta"]), "--output-json", str(out), "--window", "chrM:2001-2060", "--samples", "1", "--warmup", "0", "--device", "cpu", "--release-efficiency"]) == 0
+    assert (
+        main(
+            [
+                "--model-dir",
+                str(model_dir),
+                "--vcf",
+                str(examples["vcf"]),
+                "--fasta",
+                str(examples["fasta"]),
+                "--output-json",
+                str(out),
+                "--window",
+                "chrM:2001-2060",
+                "--samples",
+                "1",
+                "--warmup",
+                "0",
+                "--device",
+                "cpu",
+                "--release-efficiency",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["generated_by"] == "tools.release.efficiency_report" and doc["kind"] == "efficiency_report"
     assert doc["one_encoder_pass_per_window"] is True
@@ -166,4 +229,6 @@ def test_bad_region_and_shard_flags_are_usage_errors(tmp_path: Path, model_dir: 
 
     for kw in ({"region": "chrM:10-5"}, {"shard": "0/2"}):
         with pytest.raises(InputError):
-            score_vcf(model_dir, examples["vcf"], examples["fasta"], output_scores=tmp_path / "s", output_receipts=tmp_path / "r", progress=False, device="cpu", **kw)
+            score_vcf(
+                model_dir, examples["vcf"], examples["fasta"], output_scores=tmp_path / "s", output_receipts=tmp_path / "r", progress=False, device="cpu", **kw
+            )

@@ -17,7 +17,9 @@ from ledger.clikit import ArgumentParser, command
 
 def build_parser() -> ArgumentParser:
     """The command's argument parser (the release step registry reads its flags)."""
-    p = ArgumentParser(prog="python -m tools.demo.terminal_inference", description="Run the terminal demo: real score command, verified receipts, transcript and manifest.")
+    p = ArgumentParser(
+        prog="python -m tools.demo.terminal_inference", description="Run the terminal demo: real score command, verified receipts, transcript and manifest."
+    )
     p.add_argument("--model-dir", required=True, help="model package directory")
     p.add_argument("--vcf", required=True, help="demo VCF")
     p.add_argument("--fasta", required=True, help="reference FASTA")

@@ -117,7 +117,13 @@ class _restore_threads:
         torch.set_num_threads(self.n)
 
 
-def build_baseline_model(out_dir: str | os.PathLike[str], recipe: dict[str, Any] | None = None, *, fasta: str | os.PathLike[str] | None = None, vcf: str | os.PathLike[str] | None = None) -> str:
+def build_baseline_model(
+    out_dir: str | os.PathLike[str],
+    recipe: dict[str, Any] | None = None,
+    *,
+    fasta: str | os.PathLike[str] | None = None,
+    vcf: str | os.PathLike[str] | None = None,
+) -> str:
     """Build the recipe's model package into ``out_dir`` (new or empty) on CPU; return its ``model_id``.
 
     Steps: tiny stand-in encoder from the recipe's seed → seeded ``train_run`` on the bundled chrM
@@ -149,7 +155,9 @@ def build_baseline_model(out_dir: str | os.PathLike[str], recipe: dict[str, Any]
         # private copies: the FASTA index the scorer writes must not land in the checkout
         shutil.copyfile(fasta, work / "ref.fa")
         shutil.copyfile(vcf, work / "variants.vcf")
-        enc = build_tiny_carbon(work / "encoder", seed=int(e["seed"]), pretrain_steps=int(e["pretrain_steps"]), hidden_size=int(e["hidden_size"]), num_layers=int(e["num_layers"]))
+        enc = build_tiny_carbon(
+            work / "encoder", seed=int(e["seed"]), pretrain_steps=int(e["pretrain_steps"]), hidden_size=int(e["hidden_size"]), num_layers=int(e["num_layers"])
+        )
         train_run(_train_config(rec), model_dir=enc, run_dir=work / "model", fasta=work / "ref.fa", vcf=work / "variants.vcf", progress=False)
         run = work / "model"
         for extra in ("window_cache", ".index"):

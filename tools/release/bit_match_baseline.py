@@ -113,7 +113,9 @@ def _variant_of(doc: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def rescore(model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, threads: int | None = None, numerics: str = NUMERICS) -> Rescored:
+def rescore(
+    model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fasta: str | os.PathLike[str], *, threads: int | None = None, numerics: str = NUMERICS
+) -> Rescored:
     """Score ``vcf`` against ``fasta`` with ``model_dir`` on CPU in a fresh process; return the pinned outputs.
 
     Runs ``geno-lewm-score --numerics NUMERICS`` (``python -m geno_lewm.cli.score``) in a temporary
@@ -130,13 +132,36 @@ def rescore(model_dir: str | os.PathLike[str], vcf: str | os.PathLike[str], fast
         work = Path(tmp)
         shutil.copyfile(vcf, work / "input.vcf")
         shutil.copyfile(fasta, work / "input.fa")
-        cmd = [sys.executable, "-m", "geno_lewm.cli.score", "--model-dir", os.fspath(Path(model_dir).resolve()), "--vcf", "input.vcf", "--fasta", "input.fa", "--output-scores", SCORES_NAME, "--output-receipts", "receipts.jsonl", "--device", "cpu", "--numerics", numerics, "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "geno_lewm.cli.score",
+            "--model-dir",
+            os.fspath(Path(model_dir).resolve()),
+            "--vcf",
+            "input.vcf",
+            "--fasta",
+            "input.fa",
+            "--output-scores",
+            SCORES_NAME,
+            "--output-receipts",
+            "receipts.jsonl",
+            "--device",
+            "cpu",
+            "--numerics",
+            numerics,
+            "--quiet",
+        ]
         if threads is not None:
             cmd += ["--threads", str(threads)]
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             last = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()), "no error output")
-            raise ReleaseError("BIT_MATCH_RESCORE", f"re-scoring the fixed input failed (exit {proc.returncode}): {last}", "run geno-lewm-score on the baseline package by hand with --debug to see why")
+            raise ReleaseError(
+                "BIT_MATCH_RESCORE",
+                f"re-scoring the fixed input failed (exit {proc.returncode}): {last}",
+                "run geno-lewm-score on the baseline package by hand with --debug to see why",
+            )
         scores = (work / SCORES_NAME).read_bytes()
         lines = []
         for raw in (work / "receipts.jsonl").read_bytes().splitlines():
@@ -180,7 +205,9 @@ def first_difference(baseline: Rescored, current: Rescored) -> Difference | None
     """The first differing score row field, else the first differing output commitment, else None."""
     from geno_lewm.scoring.rows import SCORE_ROW_FIELDS
 
-    return _first_in_file(SCORES_NAME, baseline.scores, current.scores, SCORE_ROW_FIELDS) or _first_in_file(COMMITMENTS_NAME, baseline.commitments, current.commitments, ("variant", "output_commitment"))
+    return _first_in_file(SCORES_NAME, baseline.scores, current.scores, SCORE_ROW_FIELDS) or _first_in_file(
+        COMMITMENTS_NAME, baseline.commitments, current.commitments, ("variant", "output_commitment")
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +223,11 @@ def load_baseline(baseline_dir: str | os.PathLike[str]) -> tuple[dict[str, Any],
         scores = (d / SCORES_NAME).read_bytes()
         commitments = (d / COMMITMENTS_NAME).read_bytes()
     except FileNotFoundError as exc:
-        raise ReleaseError("BASELINE_MISSING", f"bit-match baseline file missing: {Path(exc.filename).name}", "create it with python -m tools.release.bit_match_baseline --update-baseline") from None
+        raise ReleaseError(
+            "BASELINE_MISSING",
+            f"bit-match baseline file missing: {Path(exc.filename).name}",
+            "create it with python -m tools.release.bit_match_baseline --update-baseline",
+        ) from None
     except json.JSONDecodeError as exc:
         raise ReleaseError("BASELINE_CORRUPT", f"{META_NAME} is not valid JSON ({exc.msg})", "restore it from git") from None
     if not isinstance(meta, dict) or meta.get("generated_by") != GENERATED_BY or str(meta.get("schema_version", "")).split(".")[0] != "1":
@@ -206,7 +237,11 @@ def load_baseline(baseline_dir: str | os.PathLike[str]) -> tuple[dict[str, Any],
     for name, data in ((SCORES_NAME, scores), (COMMITMENTS_NAME, commitments)):
         want = meta.get("files", {}).get(name, {}).get("sha256")
         if want != sha256_hex(data):
-            raise ReleaseError("BASELINE_CORRUPT", f"{name} does not match the sha256 recorded in {META_NAME}", "the baseline was edited by hand; restore it from git or regenerate it with --update-baseline")
+            raise ReleaseError(
+                "BASELINE_CORRUPT",
+                f"{name} does not match the sha256 recorded in {META_NAME}",
+                "the baseline was edited by hand; restore it from git or regenerate it with --update-baseline",
+            )
     return meta, Rescored(model_id=str(meta["model"]["model_id"]), scores=scores, commitments=commitments)
 
 
@@ -219,7 +254,11 @@ def _check_inputs(meta: dict[str, Any], root: Path) -> tuple[Path, Path]:
         try:
             check_identity(ident, root)
         except Exception as exc:  # noqa: BLE001 - re-typed below with the role named
-            raise ReleaseError("BASELINE_INPUT_CHANGED", f"the fixed {role} input {ident['path']} is not the file the baseline was made from ({exc})", "restore the example file, or regenerate the baseline with --update-baseline if the change is intended") from None
+            raise ReleaseError(
+                "BASELINE_INPUT_CHANGED",
+                f"the fixed {role} input {ident['path']} is not the file the baseline was made from ({exc})",
+                "restore the example file, or regenerate the baseline with --update-baseline if the change is intended",
+            ) from None
         paths.append(root / ident["path"])
     return paths[0], paths[1]
 
@@ -281,7 +320,11 @@ def check_bit_match(
     vcf, fasta = _check_inputs(meta, root)
     mdir = Path(model_dir) if model_dir is not None else package_dir(bdir)
     if not (mdir / "manifest.json").is_file():
-        raise ReleaseError("BASELINE_MISSING", f"the baseline's model package is missing ({relative_or_name(mdir, root)}/manifest.json)", "restore it from git, or regenerate the baseline with --update-baseline --rebuild-model")
+        raise ReleaseError(
+            "BASELINE_MISSING",
+            f"the baseline's model package is missing ({relative_or_name(mdir, root)}/manifest.json)",
+            "restore it from git, or regenerate the baseline with --update-baseline --rebuild-model",
+        )
     verify_package(mdir)
     model_id = model_id_of(mdir)
     if model_id != base.model_id:
@@ -294,7 +337,11 @@ def check_bit_match(
     got = rescore(mdir, vcf, fasta, threads=threads)
     diff = first_difference(base, got)
     if diff is not None:
-        raise ReleaseError("BIT_MATCH", f"re-scoring the fixed input differs from the baseline: {diff.describe()}", "a PATCH must not change scoring outputs (INV-REL-2); fix the numerical change, or regenerate the baseline with --update-baseline in a MINOR/MAJOR")
+        raise ReleaseError(
+            "BIT_MATCH",
+            f"re-scoring the fixed input differs from the baseline: {diff.describe()}",
+            "a PATCH must not change scoring outputs (INV-REL-2); fix the numerical change, or regenerate the baseline with --update-baseline in a MINOR/MAJOR",
+        )
     rows = len(base.scores.splitlines())
     return {"ok": True, "model_id": model_id, "rows": rows, "commitments": len(base.commitments.splitlines()), "baseline": bdir.name, "numerics": NUMERICS}
 
@@ -354,7 +401,9 @@ def update_baseline(
             _copy_package(Path(tmp) / "model", pkg)
             source = "recipe"
         elif not (pkg / "manifest.json").is_file():
-            raise ReleaseError("BASELINE_MISSING", "the baseline has no committed model package yet", "pass --rebuild-model (or --model-dir DIR) with --update-baseline")
+            raise ReleaseError(
+                "BASELINE_MISSING", "the baseline has no committed model package yet", "pass --rebuild-model (or --model-dir DIR) with --update-baseline"
+            )
     model_id = model_id_of(pkg)
     manifest = msgspec.to_builtins(read_manifest(pkg))
     got = rescore(pkg, vcf, fasta, threads=threads)
@@ -363,9 +412,21 @@ def update_baseline(
         "generated_by": GENERATED_BY,
         "stand_in": bool(manifest.get("stand_in")),
         **({"stand_in_note": STAND_IN_NOTE} if manifest.get("stand_in") else {}),
-        "numerical_contract": {"significant_digits": SIGNIFICANT_DIGITS, "numerics": NUMERICS, "pinned_environment": dict(PINNED_ENV), "document": "docs/numerical-contract.md"},
+        "numerical_contract": {
+            "significant_digits": SIGNIFICANT_DIGITS,
+            "numerics": NUMERICS,
+            "pinned_environment": dict(PINNED_ENV),
+            "document": "docs/numerical-contract.md",
+        },
         "inputs": {"vcf": file_identity(vcf, root), "fasta": file_identity(fasta, root)},
-        "model": {"model_id": model_id, "release_id": manifest["release_id"], "package": PACKAGE_NAME, "source": source, "recipe": dict(RECIPE) if source == "recipe" else None, "manifest": manifest},
+        "model": {
+            "model_id": model_id,
+            "release_id": manifest["release_id"],
+            "package": PACKAGE_NAME,
+            "source": source,
+            "recipe": dict(RECIPE) if source == "recipe" else None,
+            "manifest": manifest,
+        },
         "environment": environment(),
         "files": {
             SCORES_NAME: {"sha256": sha256_hex(got.scores), "size": len(got.scores), "lines": len(got.scores.splitlines())},
@@ -382,7 +443,15 @@ def update_baseline(
     atomic_write_bytes(bdir / SCORES_NAME, got.scores)
     atomic_write_bytes(bdir / COMMITMENTS_NAME, got.commitments)
     atomic_write_bytes(bdir / META_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-    return {"ok": True, "updated": True, "model_id": model_id, "rows": len(got.scores.splitlines()), "commitments": len(got.commitments.splitlines()), "baseline": bdir.name, "numerics": NUMERICS}
+    return {
+        "ok": True,
+        "updated": True,
+        "model_id": model_id,
+        "rows": len(got.scores.splitlines()),
+        "commitments": len(got.commitments.splitlines()),
+        "baseline": bdir.name,
+        "numerics": NUMERICS,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,7 +459,17 @@ def update_baseline(
 # --------------------------------------------------------------------------------------------
 
 
-def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os.PathLike[str] | None = None, model_dir: str | os.PathLike[str] | None = None, baseline_dir: str | os.PathLike[str] | None = None, threads: int | None = None, update: bool = False, rebuild_model: bool = False) -> dict[str, Any]:
+def run_recorded(
+    ctx: ReleaseContext,
+    argv: list[str],
+    *,
+    project_root: str | os.PathLike[str] | None = None,
+    model_dir: str | os.PathLike[str] | None = None,
+    baseline_dir: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    update: bool = False,
+    rebuild_model: bool = False,
+) -> dict[str, Any]:
     """Check (step ``bit_match_baseline``) or update (step ``bit_match_baseline.update``) with ledger recording.
 
     Baseline files, the fixed inputs and a given model manifest are recorded as inputs (an update
@@ -398,7 +477,9 @@ def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os
     """
     root, bdir = _dirs(project_root, baseline_dir)
     with StepRun(ctx, UPDATE_STEP if update else STEP, ["python", "-m", "tools.release.bit_match_baseline", *argv]) as run:
-        inputs = [root / INPUT_VCF, root / INPUT_FASTA] + ([Path(model_dir) / "manifest.json"] if model_dir else [package_dir(bdir) / "manifest.json"] if not update else [])
+        inputs = [root / INPUT_VCF, root / INPUT_FASTA] + (
+            [Path(model_dir) / "manifest.json"] if model_dir else [package_dir(bdir) / "manifest.json"] if not update else []
+        )
         if not update:
             inputs += [bdir / META_NAME, bdir / SCORES_NAME, bdir / COMMITMENTS_NAME]
         for p in inputs:
@@ -416,33 +497,74 @@ def run_recorded(ctx: ReleaseContext, argv: list[str], *, project_root: str | os
 
 def _check(args) -> None:
     if args.threads is not None and args.threads < 1:
-        raise InputError("USAGE", "python -m tools.release.bit_match_baseline: --threads must be at least 1", "run `python -m tools.release.bit_match_baseline --help` for usage")
+        raise InputError(
+            "USAGE",
+            "python -m tools.release.bit_match_baseline: --threads must be at least 1",
+            "run `python -m tools.release.bit_match_baseline --help` for usage",
+        )
     if args.rebuild_model and not args.update_baseline:
-        raise InputError("USAGE", "python -m tools.release.bit_match_baseline: --rebuild-model needs --update-baseline", "run `python -m tools.release.bit_match_baseline --help` for usage")
+        raise InputError(
+            "USAGE",
+            "python -m tools.release.bit_match_baseline: --rebuild-model needs --update-baseline",
+            "run `python -m tools.release.bit_match_baseline --help` for usage",
+        )
 
 
 def _body(call: StepCall) -> None:
     a = call.args
-    result = run_recorded(call.ctx, call.argv, project_root=a.project_root, model_dir=a.model_dir, baseline_dir=a.baseline_dir, threads=a.threads, update=a.update_baseline, rebuild_model=a.rebuild_model)
+    result = run_recorded(
+        call.ctx,
+        call.argv,
+        project_root=a.project_root,
+        model_dir=a.model_dir,
+        baseline_dir=a.baseline_dir,
+        threads=a.threads,
+        update=a.update_baseline,
+        rebuild_model=a.rebuild_model,
+    )
     if a.json:
         call.say(json.dumps(result, indent=2, sort_keys=True))
     verb = "wrote a new baseline" if result.get("updated") else "bit match"
     call.say(f"{verb}: {result['rows']} score rows and {result['commitments']} output commitments (model {result['model_id'][:12]}…)", err=True)
 
 
-DECLARED = Step(STEP, gate="reproducibility", body=_body, check=_check, records="self", purpose="re-score the committed model package bit for bit against tests/baselines/bit_match (INV-REL-2)", flags=(
-    Flag("--model-dir", f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package"),
-    Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
-    Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
-    Flag("--threads", "passed to geno-lewm-score --threads (reproducible numerics always use one thread)", "int"),
-    Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
-    Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)", "bool"),
-    Flag("--json", "print the result as JSON on stdout", "bool"),
-), details="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.")
+DECLARED = Step(
+    STEP,
+    gate="reproducibility",
+    body=_body,
+    check=_check,
+    records="self",
+    purpose="re-score the committed model package bit for bit against tests/baselines/bit_match (INV-REL-2)",
+    flags=(
+        Flag(
+            "--model-dir",
+            f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package",
+        ),
+        Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
+        Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
+        Flag("--threads", "passed to geno-lewm-score --threads (reproducible numerics always use one thread)", "int"),
+        Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
+        Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)", "bool"),
+        Flag("--json", "print the result as JSON on stdout", "bool"),
+    ),
+    details="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.",
+)
 main = DECLARED.main
 
 
-__all__ = ["Difference", "Rescored", "check_bit_match", "environment", "first_difference", "load_baseline", "main", "package_dir", "rescore", "run_recorded", "update_baseline"]
+__all__ = [
+    "Difference",
+    "Rescored",
+    "check_bit_match",
+    "environment",
+    "first_difference",
+    "load_baseline",
+    "main",
+    "package_dir",
+    "rescore",
+    "run_recorded",
+    "update_baseline",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,12 +66,19 @@ def _body(call: StepCall) -> None:
         call.say(text.rstrip("\n"))
 
 
-STEP = Step("changelog", gate="", body=_body, purpose="draft CHANGELOG sections from git history", flags=(
-    Flag("--since", "previous release tag or commit (e.g. v0.1.0)", "str", required=True),
-    Flag("--version", "section heading", "str", default="Unreleased"),
-    Flag("--repo", "git checkout", default="."),
-    Flag("--output", "write the draft here instead of stdout", role="output"),
-), details="Draft CHANGELOG sections from git log SINCE..HEAD --no-merges.")
+STEP = Step(
+    "changelog",
+    gate="",
+    body=_body,
+    purpose="draft CHANGELOG sections from git history",
+    flags=(
+        Flag("--since", "previous release tag or commit (e.g. v0.1.0)", "str", required=True),
+        Flag("--version", "section heading", "str", default="Unreleased"),
+        Flag("--repo", "git checkout", default="."),
+        Flag("--output", "write the draft here instead of stdout", role="output"),
+    ),
+    details="Draft CHANGELOG sections from git log SINCE..HEAD --no-merges.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

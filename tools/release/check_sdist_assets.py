@@ -63,7 +63,8 @@ def checkout_assets(project_root: str | Path) -> list[str]:
     root = Path(project_root)
     proc = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *ASSET_DIRS, *ASSET_FILES],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode == 0 and (root / ".git").exists():
         names = [n for n in proc.stdout.split("\0") if n]
@@ -135,10 +136,16 @@ def _body(call: StepCall) -> str:
     return f"{result['archive']}: {result['members']} files; all {result['expected']} release asset files of the checkout present"
 
 
-STEP = Step("check_sdist_assets", gate="hub_plan", body=_body, purpose="build the sdist and check it carries every release asset of the checkout (INV-REL-6)", flags=(
-    Flag("--project-root", "source checkout to build and list (default: this checkout)"),
-    Flag("--sdist", "check this sdist archive instead of building one", role="input"),
-))
+STEP = Step(
+    "check_sdist_assets",
+    gate="hub_plan",
+    body=_body,
+    purpose="build the sdist and check it carries every release asset of the checkout (INV-REL-6)",
+    flags=(
+        Flag("--project-root", "source checkout to build and list (default: this checkout)"),
+        Flag("--sdist", "check this sdist archive instead of building one", role="input"),
+    ),
+)
 main = STEP.main
 
 if __name__ == "__main__":

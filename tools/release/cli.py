@@ -81,7 +81,11 @@ def _replay(args: argparse.Namespace) -> int:
             from ledger.errors import LedgerError
 
             raise LedgerError(first["code"].split(".", 1)[1], f"replay found {len(report.problems)} problem(s): {listing}")
-        raise ProvenanceError("REPLAY_DRIFT", f"replay found {len(report.problems)} problem(s): {listing}", "re-run the named steps or restore the recorded bytes; a ledger problem means tampering")
+        raise ProvenanceError(
+            "REPLAY_DRIFT",
+            f"replay found {len(report.problems)} problem(s): {listing}",
+            "re-run the named steps or restore the recorded bytes; a ledger problem means tampering",
+        )
     return 0
 
 
@@ -90,8 +94,16 @@ def step_rows() -> list[dict]:
     from tools.release.steps import all_steps
 
     return [
-        {"name": s.name, "gate": s.gate or None, "kind": s.kind, "module": s.module, "available": s.available(), "purpose": s.purpose,
-         "fixed_args": list(s.fixed_args), "flags": s.flag_rows() if s.available() else []}
+        {
+            "name": s.name,
+            "gate": s.gate or None,
+            "kind": s.kind,
+            "module": s.module,
+            "available": s.available(),
+            "purpose": s.purpose,
+            "fixed_args": list(s.fixed_args),
+            "flags": s.flag_rows() if s.available() else [],
+        }
         for s in all_steps().values()
     ]
 
@@ -103,7 +115,10 @@ def _steps(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             required = " ".join(f["name"] for f in r["flags"] if f["required"])
-            print(f"{r['name']:<24} {r['gate'] or '-':<18} {'ok ' if r['available'] else 'n/a'} {r['purpose']}" + (f"\n{'':<24} requires {required}" if required else ""))
+            print(
+                f"{r['name']:<24} {r['gate'] or '-':<18} {'ok ' if r['available'] else 'n/a'} {r['purpose']}"
+                + (f"\n{'':<24} requires {required}" if required else "")
+            )
     return 0
 
 

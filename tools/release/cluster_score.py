@@ -23,7 +23,10 @@ _OUTPUT_ROLES = {"scores.jsonl": "scores", "receipts.jsonl": "receipts", "record
 def shard_event(run_id: str, shard: dict[str, Any]) -> dict[str, Any]:
     """The ``shard_scored`` event body for one shard identity of :meth:`RayRun.engine`."""
     inputs = [{"role": role, "path": f["path"], "sha256": f["sha256"], "size": f["size"]} for role, f in sorted(shard["inputs"].items()) if isinstance(f, dict)]
-    outputs = [{"role": _OUTPUT_ROLES.get(name, name.split(".")[0]), "path": name, "sha256": f["sha256"], "size": f["size"]} for name, f in sorted(shard["outputs"].items())]
+    outputs = [
+        {"role": _OUTPUT_ROLES.get(name, name.split(".")[0]), "path": name, "sha256": f["sha256"], "size": f["size"]}
+        for name, f in sorted(shard["outputs"].items())
+    ]
     return {
         "run_id": run_id,
         "step": STEP,
@@ -44,7 +47,16 @@ def _flags() -> tuple[Flag, ...]:
     """``geno-lewm-score``'s flags (one parser, one source of truth), less the engine choice and ``--shard``."""
     from geno_lewm.cli.score import build_parser
 
-    roles = {"--model-dir": "input", "--vcf": "input", "--fasta": "input", "--output-scores": "output", "--output-receipts": "output", "--output-vcf": "output", "--output-parquet": "output", "--output-report": "output"}
+    roles = {
+        "--model-dir": "input",
+        "--vcf": "input",
+        "--fasta": "input",
+        "--output-scores": "output",
+        "--output-receipts": "output",
+        "--output-vcf": "output",
+        "--output-parquet": "output",
+        "--output-report": "output",
+    }
     return tuple(f for f in flags_from_parser(build_parser(), roles) if f.name not in ("--engine", "--shard"))
 
 
@@ -61,8 +73,14 @@ def _body(call: StepCall) -> None:
     print_ray_run(result, as_json=args.json)
 
 
-DECLARED = Step(STEP, gate="", body=_body, flags=_flags(), purpose="score variants on a Ray cluster (geno-lewm-score --engine ray); one shard_scored event per shard",
-                details="Score on a Ray cluster (geno-lewm-score --engine ray) and record one ledger event per shard.")
+DECLARED = Step(
+    STEP,
+    gate="",
+    body=_body,
+    flags=_flags(),
+    purpose="score variants on a Ray cluster (geno-lewm-score --engine ray); one shard_scored event per shard",
+    details="Score on a Ray cluster (geno-lewm-score --engine ray) and record one ledger event per shard.",
+)
 main = DECLARED.main
 
 

@@ -61,8 +61,8 @@ def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) 
             "class_balance": balance,
         }
     names = sorted(keys)
-    shared_keys = sorted({k for i, a in enumerate(names) for b in names[i + 1:] for k in keys[a] & keys[b]})
-    shared_pos = sorted({f"{c}:{p}" for i, a in enumerate(names) for b in names[i + 1:] for c, p in positions[a] & positions[b]})
+    shared_keys = sorted({k for i, a in enumerate(names) for b in names[i + 1 :] for k in keys[a] & keys[b]})
+    shared_pos = sorted({f"{c}:{p}" for i, a in enumerate(names) for b in names[i + 1 :] for c, p in positions[a] & positions[b]})
     guard = int(metadata["split"]["guard_bp"])
     doc = {
         "kind": "split_integrity",
@@ -82,9 +82,17 @@ def build_split_integrity(dataset_dir: str | Path, metadata: Mapping[str, Any]) 
         "ok": not shared_keys and not shared_pos and (min_dist is None or min_dist > guard),
     }
     if shared_keys or shared_pos:
-        raise ReleaseError("SPLIT_LEAKAGE", f"train/eval leakage: {len(shared_keys)} shared keys, {len(shared_pos)} shared positions (first: {(shared_keys or shared_pos)[0]})", "fix the split rule so no key or position is in two splits")
+        raise ReleaseError(
+            "SPLIT_LEAKAGE",
+            f"train/eval leakage: {len(shared_keys)} shared keys, {len(shared_pos)} shared positions (first: {(shared_keys or shared_pos)[0]})",
+            "fix the split rule so no key or position is in two splits",
+        )
     if min_dist is not None and min_dist <= guard:
-        raise ReleaseError("SPLIT_LEAKAGE", f"a variant lies {min_dist} bp from another split's region (guard {guard} bp)", "widen the gap between split regions or drop the variants near the boundary")
+        raise ReleaseError(
+            "SPLIT_LEAKAGE",
+            f"a variant lies {min_dist} bp from another split's region (guard {guard} bp)",
+            "widen the gap between split regions or drop the variants near the boundary",
+        )
     return doc
 
 
@@ -103,10 +111,22 @@ def _body(call: StepCall) -> str:
     return f"{FILENAME}: ok={str(doc['ok']).lower()} splits={','.join(sorted(doc['splits']))} shared_keys={doc['leakage']['shared_key_count']}"
 
 
-STEP = Step("dataset_integrity", gate="dataset", body=_body, purpose="train/eval leakage evidence and observed class balance (split_integrity.json)", flags=(
-    Flag("--dataset-dir", "dataset package directory", required=True),
-    Flag("--metadata-json", "dataset metadata", default=Derived("DATASET_DIR/dataset_metadata.json", lambda c: Path(c.args.dataset_dir) / "dataset_metadata.json"), role="input"),
-), details="Write split_integrity.json: train/eval leakage evidence and observed class balance.")
+STEP = Step(
+    "dataset_integrity",
+    gate="dataset",
+    body=_body,
+    purpose="train/eval leakage evidence and observed class balance (split_integrity.json)",
+    flags=(
+        Flag("--dataset-dir", "dataset package directory", required=True),
+        Flag(
+            "--metadata-json",
+            "dataset metadata",
+            default=Derived("DATASET_DIR/dataset_metadata.json", lambda c: Path(c.args.dataset_dir) / "dataset_metadata.json"),
+            role="input",
+        ),
+    ),
+    details="Write split_integrity.json: train/eval leakage evidence and observed class balance.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -70,7 +70,11 @@ def package_dataset(dataset_dir: str | Path, metadata: Mapping[str, Any]) -> lis
     d = Path(dataset_dir)
     metadata = validate_metadata(metadata, "dataset")
     check_public_report(metadata, "dataset metadata")
-    integrity = {"schema_version": REPORT_SCHEMA_VERSION, **dataset_integrity.build_split_integrity(d, metadata), "generated_by": dataset_integrity.GENERATED_BY}
+    integrity = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        **dataset_integrity.build_split_integrity(d, metadata),
+        "generated_by": dataset_integrity.GENERATED_BY,
+    }
     integrity_text = dumps(integrity)
     package = _stamped(build_package_doc(d, metadata, integrity_text))
     check_public_report(package, PACKAGE_JSON)
@@ -100,10 +104,17 @@ def _body(call: StepCall) -> str:
     return f"dataset package written: {', '.join(p.name for p in written)}"
 
 
-STEP = Step("dataset_package", gate="dataset", body=_body, purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS", flags=(
-    Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
-    Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
-), details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.")
+STEP = Step(
+    "dataset_package",
+    gate="dataset",
+    body=_body,
+    purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS",
+    flags=(
+        Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
+        Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
+    ),
+    details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -56,7 +56,11 @@ def check_inputs(spec: Mapping[str, Any], spec_ident: Mapping[str, Any], inputs_
     for src in spec["sources"]:
         p = root / src["path"]
         if not p.is_file():
-            raise InputError("MISSING_FILE", f"upstream source {src['name']} not found at {src['path']} under --inputs-dir", "stage the upstream files under --inputs-dir as the spec names them")
+            raise InputError(
+                "MISSING_FILE",
+                f"upstream source {src['name']} not found at {src['path']} under --inputs-dir",
+                "stage the upstream files under --inputs-dir as the spec names them",
+            )
         digest, size = sha256_file(p)
         if digest != src["sha256"] or size != src["size"]:
             raise ProvenanceError(
@@ -64,12 +68,17 @@ def check_inputs(spec: Mapping[str, Any], spec_ident: Mapping[str, Any], inputs_
                 f"upstream source {src['name']} ({src['path']}) has sha256 {digest[:12]}… size {size}; the spec expects {src['sha256'][:12]}… size {src['size']}",
                 "stage the exact upstream file the spec names (or update the spec after review)",
             )
-        sources.append({"name": src["name"], "role": src["role"], "reference": src["path"], "sha256": digest, "size": size, "expected_sha256": src["sha256"], "ok": True})
+        sources.append(
+            {"name": src["name"], "role": src["role"], "reference": src["path"], "sha256": digest, "size": size, "expected_sha256": src["sha256"], "ok": True}
+        )
     return {"kind": "dataset_input_check", "snapshot_id": spec["snapshot_id"], "spec": dict(spec_ident), "sources": sources, "ok": True}
 
 
 def _public_sources(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": s["name"], "role": s["role"], "reference": s["path"], "sha256": s["sha256"], "size": s["size"], "origin": s["origin"], "license": s["license"]} for s in spec["sources"]]
+    return [
+        {"name": s["name"], "role": s["role"], "reference": s["path"], "sha256": s["sha256"], "size": s["size"], "origin": s["origin"], "license": s["license"]}
+        for s in spec["sources"]
+    ]
 
 
 def _build_into(out: Path, spec: Mapping[str, Any], spec_ident: Mapping[str, Any], inputs_dir: Path) -> dict[str, Any]:
@@ -152,7 +161,11 @@ def _build_into(out: Path, spec: Mapping[str, Any], spec_ident: Mapping[str, Any
         "data_card": identity(out / dataset_package.DATA_CARD, out),
         "split_integrity": identity(out / "split_integrity.json", out),
         "package_files": [{"path": f["path"], "sha256": f["sha256"], "size": f["size"]} for f in package["files"]],
-        "counts": {"input_variants": len(variants), **{f"split_{k}": len(v) for k, v in sorted(by_split.items())}, **{f"excluded_{k}": n for k, n in sorted(excluded.items())}},
+        "counts": {
+            "input_variants": len(variants),
+            **{f"split_{k}": len(v) for k, v in sorted(by_split.items())},
+            **{f"excluded_{k}": n for k, n in sorted(excluded.items())},
+        },
     }
     write_report(out / SNAPSHOT_REPORT, report, generated_by=GENERATED_BY)
     dataset_package.write_package_sums(out)
@@ -225,15 +238,24 @@ def _body(call: StepCall) -> str:
     return f"snapshot {report['snapshot_id']} written: {', '.join(f'{k}={v}' for k, v in report['counts'].items())}"
 
 
-STEP = Step("dataset_snapshot", gate="dataset", body=_body, check=_check, run_name=_mode, purpose="build the dataset snapshot package from the spec and staged inputs", flags=(
-    Flag("--spec-json", "dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)", required=True, role="input"),
-    Flag("--check-spec", "validate the spec only", "bool", exclusive="mode"),
-    Flag("--check-inputs", "check staged upstream inputs against the spec", "bool", exclusive="mode"),
-    Flag("--inputs-dir", "directory the spec's source paths are relative to", default="."),
-    Flag("--output", "with --check-inputs: write dataset_input_check_report.json here"),
-    Flag("--dataset-dir", "build the snapshot package into this directory"),
-    Flag("--overwrite", "replace an existing dataset directory", "bool"),
-), details="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.")
+STEP = Step(
+    "dataset_snapshot",
+    gate="dataset",
+    body=_body,
+    check=_check,
+    run_name=_mode,
+    purpose="build the dataset snapshot package from the spec and staged inputs",
+    flags=(
+        Flag("--spec-json", "dataset snapshot spec (configs/first_experiment/dataset-snapshot-snv.json)", required=True, role="input"),
+        Flag("--check-spec", "validate the spec only", "bool", exclusive="mode"),
+        Flag("--check-inputs", "check staged upstream inputs against the spec", "bool", exclusive="mode"),
+        Flag("--inputs-dir", "directory the spec's source paths are relative to", default="."),
+        Flag("--output", "with --check-inputs: write dataset_input_check_report.json here"),
+        Flag("--dataset-dir", "build the snapshot package into this directory"),
+        Flag("--overwrite", "replace an existing dataset directory", "bool"),
+    ),
+    details="Check a dataset snapshot spec, check staged upstream inputs, or build the snapshot package.",
+)
 SPEC_CHECK = STEP.alias("dataset_spec_check", "validate the dataset snapshot spec (--check-spec)", fixed_args=("--check-spec",))
 INPUT_CHECK_STEP = STEP.alias("dataset_input_check", "check staged upstream inputs against the spec (--check-inputs)", fixed_args=("--check-inputs",))
 main = STEP.main

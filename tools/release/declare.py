@@ -305,8 +305,18 @@ def flags_from_parser(parser: argparse.ArgumentParser, roles: dict[str, str] | N
         else:
             kind = "path" if name in roles else "str"
         default = None if a.default in (None, argparse.SUPPRESS) or kind == "bool" else a.default
-        rows.append(Flag(name, a.help or "", kind, bool(a.required), default, tuple(str(c) for c in a.choices or ()),
-                         isinstance(a, argparse._AppendAction), roles.get(name, "")))  # noqa: SLF001
+        rows.append(
+            Flag(
+                name,
+                a.help or "",
+                kind,
+                bool(a.required),
+                default,
+                tuple(str(c) for c in a.choices or ()),
+                isinstance(a, argparse._AppendAction),
+                roles.get(name, ""),
+            )
+        )  # noqa: SLF001
     return tuple(rows)
 
 

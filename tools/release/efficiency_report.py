@@ -44,11 +44,18 @@ def _body(call: StepCall) -> str:
     return f"{out.name}: latency={doc['single_variant_latency_ms']} throughput={doc['batched_throughput_variants_per_s']} peak_memory_bytes={doc['peak_memory_bytes']}"
 
 
-STEP = Step("efficiency_report", gate="efficiency", body=_body, purpose="normalise bench output into efficiency_report.json", flags=(
-    Flag("--bench-json", "benchmark output JSON (bench.inference)", required=True, role="input"),
-    Flag("--model-dir", "model directory (output goes to MODEL_DIR/efficiency_report.json)", required=True),
-    Flag("--output", "output path", default=Derived("MODEL_DIR/efficiency_report.json", lambda c: Path(c.args.model_dir) / FILENAME), role="output"),
-), details="Normalise bench.inference output into efficiency_report.json.")
+STEP = Step(
+    "efficiency_report",
+    gate="efficiency",
+    body=_body,
+    purpose="normalise bench output into efficiency_report.json",
+    flags=(
+        Flag("--bench-json", "benchmark output JSON (bench.inference)", required=True, role="input"),
+        Flag("--model-dir", "model directory (output goes to MODEL_DIR/efficiency_report.json)", required=True),
+        Flag("--output", "output path", default=Derived("MODEL_DIR/efficiency_report.json", lambda c: Path(c.args.model_dir) / FILENAME), role="output"),
+    ),
+    details="Normalise bench.inference output into efficiency_report.json.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -29,11 +29,18 @@ def _body(call: StepCall) -> str:
     return ""
 
 
-STEP = Step("eval_report", gate="", body=_body, purpose="render (or check) eval_report.md from an aggregated metrics JSON", flags=(
-    Flag("--metrics-json", "metrics JSON (generated_by geno-lewm-eval or geno-lewm-eval-all)", required=True, role="input"),
-    Flag("--output", "report Markdown to write (or to check with --check)", required=True),
-    Flag("--check", "do not write: fail with PROVENANCE.STALE_REPORT if --output is not the current render", "bool"),
-), details="Render eval_report.md from a geno-lewm-eval(-all) metrics JSON.")
+STEP = Step(
+    "eval_report",
+    gate="",
+    body=_body,
+    purpose="render (or check) eval_report.md from an aggregated metrics JSON",
+    flags=(
+        Flag("--metrics-json", "metrics JSON (generated_by geno-lewm-eval or geno-lewm-eval-all)", required=True, role="input"),
+        Flag("--output", "report Markdown to write (or to check with --check)", required=True),
+        Flag("--check", "do not write: fail with PROVENANCE.STALE_REPORT if --output is not the current render", "bool"),
+    ),
+    details="Render eval_report.md from a geno-lewm-eval(-all) metrics JSON.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

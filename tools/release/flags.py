@@ -23,8 +23,28 @@ WORKSPACE_FLAGS = ("--workdir", "--artifact-root", "--ledger", "--key", "--no-le
 #: Flags no form shows.
 HIDDEN_FLAGS = ("--debug", "--help", "-h")
 #: Words in a metavar or dest that mark a flag's value as a filesystem path.
-_PATH_WORDS = ("DIR", "FILE", "PATH", "JSON", "JSONL", "VCF", "FASTA", "YAML", "TOML", "PARQUET", "MD", "OUTPUT", "ROOT",
-               "REPORT", "SDIST", "MANIFEST", "PLAN", "LABELS", "CANDIDATE", "EVIDENCE")
+_PATH_WORDS = (
+    "DIR",
+    "FILE",
+    "PATH",
+    "JSON",
+    "JSONL",
+    "VCF",
+    "FASTA",
+    "YAML",
+    "TOML",
+    "PARQUET",
+    "MD",
+    "OUTPUT",
+    "ROOT",
+    "REPORT",
+    "SDIST",
+    "MANIFEST",
+    "PLAN",
+    "LABELS",
+    "CANDIDATE",
+    "EVIDENCE",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,9 @@ def step_parser(name: str) -> argparse.ArgumentParser:
 
     spec = get_step(name)
     if not spec.available():
-        raise ReleaseError("STEP_UNAVAILABLE", f"step {name} needs {spec.module}, which is not in this installation yet", "see docs/release-steps.md for what each step needs")
+        raise ReleaseError(
+            "STEP_UNAVAILABLE", f"step {name} needs {spec.module}, which is not in this installation yet", "see docs/release-steps.md for what each step needs"
+        )
     return spec.parser()
 
 
@@ -174,12 +196,19 @@ def form_flags(name: str, workdir: str | os.PathLike[str] | None = None) -> list
             continue
         kind = _kind(action)
         sugg = form_text(kind, *(suggested[o] for o in action.option_strings if o in suggested))
-        flags.append(StepFlag(
-            name=longs[0], dest=action.dest, kind=kind, type="str" if kind == "switch" else _type_name(action),
-            required=bool(action.required), default=None if kind == "switch" else _text(action.default),
-            help=(action.help or "").replace("%(default)s", str(action.default)).replace("%%", "%"),
-            choices=tuple(str(c) for c in action.choices) if action.choices else (),
-            suggested=sugg, aliases=tuple(o for o in action.option_strings if o != longs[0]),
-            repeat=isinstance(action, (argparse._AppendAction, argparse._ExtendAction)) and action.nargs in (None, "?"),  # noqa: SLF001
-        ))
+        flags.append(
+            StepFlag(
+                name=longs[0],
+                dest=action.dest,
+                kind=kind,
+                type="str" if kind == "switch" else _type_name(action),
+                required=bool(action.required),
+                default=None if kind == "switch" else _text(action.default),
+                help=(action.help or "").replace("%(default)s", str(action.default)).replace("%%", "%"),
+                choices=tuple(str(c) for c in action.choices) if action.choices else (),
+                suggested=sugg,
+                aliases=tuple(o for o in action.option_strings if o != longs[0]),
+                repeat=isinstance(action, (argparse._AppendAction, argparse._ExtendAction)) and action.nargs in (None, "?"),  # noqa: SLF001
+            )
+        )
     return flags

@@ -30,7 +30,12 @@ from tools.release.recording import StepRun
 #: edit makes the gate stale).
 INPUT_FILES: dict[str, tuple[str, ...]] = {
     "INV-REL-1": ("docs/public-api.snapshot.json",),
-    "INV-REL-2": ("tests/baselines/bit_match/baseline.json", "tests/baselines/bit_match/model/manifest.json", "tests/baselines/bit_match/scores.jsonl", "tests/baselines/bit_match/output_commitments.jsonl"),
+    "INV-REL-2": (
+        "tests/baselines/bit_match/baseline.json",
+        "tests/baselines/bit_match/model/manifest.json",
+        "tests/baselines/bit_match/scores.jsonl",
+        "tests/baselines/bit_match/output_commitments.jsonl",
+    ),
     "INV-REL-3": ("CHANGELOG.md",),
     "INV-REL-5": ("docs/public-api.snapshot.json",),
 }
@@ -83,7 +88,9 @@ def gate_check(
                 except GenoError as err:
                     verdict = _verdict(inv, False, err.message, err.code)
                 if not verdict.ok:
-                    raise GenoError(verdict.code or "RELEASE.INVARIANT", f"{inv}: {verdict.message}" + (f" ({'; '.join(verdict.details[:5])})" if verdict.details else ""))
+                    raise GenoError(
+                        verdict.code or "RELEASE.INVARIANT", f"{inv}: {verdict.message}" + (f" ({'; '.join(verdict.details[:5])})" if verdict.details else "")
+                    )
         except GenoError:
             pass  # recorded as step_failed by StepRun; the verdict carries it
         verdicts.append(verdict if verdict is not None else _verdict(inv, False, "check did not run", "RELEASE.INVARIANT"))
@@ -103,25 +110,44 @@ def render(verdicts: list[Verdict]) -> str:
 
 def _body(call: StepCall) -> None:
     a = call.args
-    verdicts = gate_check(call.ctx, a.project_root, version=a.version, model_dir=a.model_dir, sdist=a.sdist, threads=a.threads, skip=tuple(a.skip), argv=call.argv)
+    verdicts = gate_check(
+        call.ctx, a.project_root, version=a.version, model_dir=a.model_dir, sdist=a.sdist, threads=a.threads, skip=tuple(a.skip), argv=call.argv
+    )
     if a.json:
-        print(json.dumps({"schema_version": "1.0.0", "generated_by": "tools.release.gate_check", "verdicts": [v.to_dict() for v in verdicts]}, indent=2, sort_keys=True))
+        print(
+            json.dumps(
+                {"schema_version": "1.0.0", "generated_by": "tools.release.gate_check", "verdicts": [v.to_dict() for v in verdicts]}, indent=2, sort_keys=True
+            )
+        )
     else:
         sys.stdout.write(render(verdicts))
     failed = [v for v in verdicts if not v.ok]
     if failed:
-        raise ReleaseError("GATE_CHECK", "failed invariants: " + "; ".join(f"{v.invariant} ({v.code})" for v in failed), "fix each failed invariant named above; the ledger records every verdict (geno-lewm-release status)")
+        raise ReleaseError(
+            "GATE_CHECK",
+            "failed invariants: " + "; ".join(f"{v.invariant} ({v.code})" for v in failed),
+            "fix each failed invariant named above; the ledger records every verdict (geno-lewm-release status)",
+        )
 
 
-STEP = Step("gate_check", gate="", body=_body, records="self", subcommand="gate-check", purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each", flags=(
-    Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
-    Flag("--project-root", "source checkout (default: this checkout)"),
-    Flag("--model-dir", "INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)"),
-    Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
-    Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
-    Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
-    Flag("--json", "print the verdicts as JSON on stdout", "bool"),
-), details="Run the release invariants and record each verdict in the ledger.")
+STEP = Step(
+    "gate_check",
+    gate="",
+    body=_body,
+    records="self",
+    subcommand="gate-check",
+    purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each",
+    flags=(
+        Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
+        Flag("--project-root", "source checkout (default: this checkout)"),
+        Flag("--model-dir", "INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)"),
+        Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
+        Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
+        Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
+        Flag("--json", "print the verdicts as JSON on stdout", "bool"),
+    ),
+    details="Run the release invariants and record each verdict in the ledger.",
+)
 main = STEP.main
 
 

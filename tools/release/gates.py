@@ -130,7 +130,13 @@ def load_gates(path: str | os.PathLike[str] | None = None) -> list[GateDef]:
         raise ConfigError("GATES", f"gates file not found: {p.name}", "restore configs/release/gates.toml") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("GATES", f"{p.name} is not valid TOML: {exc}") from None
-    doc = decode(data, GatesFile, what=p.name, error=lambda m, h: ConfigError("GATES", m, h), hint="compare with the keys documented at the top of configs/release/gates.toml")
+    doc = decode(
+        data,
+        GatesFile,
+        what=p.name,
+        error=lambda m, h: ConfigError("GATES", m, h),
+        hint="compare with the keys documented at the top of configs/release/gates.toml",
+    )
     gates = [GateDef(g.name, g.title, tuple(g.needs), tuple(g.steps), tuple(g.artifacts), tuple(g.issue_refs)) for g in doc.gate]
     _check_graph(gates)
     return gates
@@ -176,7 +182,13 @@ def ensure_gates_recorded(ledger, signer, gates: list[GateDef] | None = None) ->
 
 
 def _norm(g: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": g["name"], "title": g.get("title", ""), "needs": list(g.get("needs", [])), "steps": list(g.get("steps", [])), "issue_refs": list(g.get("issue_refs", []))}
+    return {
+        "name": g["name"],
+        "title": g.get("title", ""),
+        "needs": list(g.get("needs", [])),
+        "steps": list(g.get("steps", [])),
+        "issue_refs": list(g.get("issue_refs", [])),
+    }
 
 
 def latest_runs(events: Iterable[Any]) -> dict[str, StepRunInfo]:
@@ -252,8 +264,13 @@ def latest_runs_from_views(ledger) -> dict[str, StepRunInfo]:
     for step, run_id, status, seq, ts, code, message, argv, roles, paths, shas, sizes in rows:
         arts = list(zip(roles or [], paths or [], shas or [], sizes or []))
         out[step] = StepRunInfo(
-            step=step, run_id=run_id, outcome=status, seq=int(seq), ts=str(ts),
-            code=code if status != "running" else "", message=message if status != "running" else "",
+            step=step,
+            run_id=run_id,
+            outcome=status,
+            seq=int(seq),
+            ts=str(ts),
+            code=code if status != "running" else "",
+            message=message if status != "running" else "",
             argv=list(argv or []),
             inputs=[Identity(path=p, sha256=h, size=int(n)) for r, p, h, n in arts if r == "input"],
             outputs=[Identity(path=p, sha256=h, size=int(n)) for r, p, h, n in arts if r == "output"],
@@ -276,8 +293,17 @@ def derive_states(gates: list[GateDef], runs: Mapping[str, StepRunInfo], artifac
         last_run = {"step": last.step, "run_id": last.run_id, "outcome": last.outcome, "seq": last.seq, "ts": last.ts, "code": last.code} if last else None
         blocked_by = [n for n in g.needs if state_of(n).state != "passed"]
         gs = GateState(
-            name=g.name, title=g.title, state="pending", glyph="", word="", needs=list(g.needs), steps=list(g.steps),
-            issue_refs=list(g.issue_refs), blocked_by=blocked_by, step_states=step_states, last_run=last_run,
+            name=g.name,
+            title=g.title,
+            state="pending",
+            glyph="",
+            word="",
+            needs=list(g.needs),
+            steps=list(g.steps),
+            issue_refs=list(g.issue_refs),
+            blocked_by=blocked_by,
+            step_states=step_states,
+            last_run=last_run,
         )
         failed = [runs[s] for s in g.steps if s in runs and runs[s].outcome == "failed"]
         recorded_names = {i["path"].rsplit("/", 1)[-1] for s in g.steps if s in runs for i in runs[s].outputs}
@@ -314,8 +340,4 @@ def derive_states(gates: list[GateDef], runs: Mapping[str, StepRunInfo], artifac
 
 def blockers(states: Iterable[GateState]) -> list[dict[str, Any]]:
     """Gates not passed, with their issue refs and reason (what ``status`` lists as blockers)."""
-    return [
-        {"gate": s.name, "state": s.state, "issue_refs": list(s.issue_refs), "reason": s.reason}
-        for s in states
-        if s.state != "passed"
-    ]
+    return [{"gate": s.name, "state": s.state, "issue_refs": list(s.issue_refs), "reason": s.reason} for s in states if s.state != "passed"]

@@ -44,13 +44,21 @@ def _token(*names: str) -> str:
     for n in names:
         if os.environ.get(n):
             return os.environ[n]
-    raise ReleaseError("MISSING_CREDENTIALS", f"{' or '.join(names)} is not set", "publishing runs in the protected release environment, which provides the token in the environment")
+    raise ReleaseError(
+        "MISSING_CREDENTIALS",
+        f"{' or '.join(names)} is not set",
+        "publishing runs in the protected release environment, which provides the token in the environment",
+    )
 
 
 def check_publishable(plan: dict[str, Any]) -> None:
     """Refuse fixture manifests and targets that are not the supported Hub / GitHub release URLs."""
     if plan["stand_in"]:
-        raise ReleaseError("FIXTURE_MANIFEST", "the model package was built with the stand-in encoder (a fixture manifest); it is never published", "publish a real model package")
+        raise ReleaseError(
+            "FIXTURE_MANIFEST",
+            "the model package was built with the stand-in encoder (a fixture manifest); it is never published",
+            "publish a real model package",
+        )
     if not plan["model"]["hub"]:
         raise ReleaseError("UNSUPPORTED_URL", "the model URL is not a Hugging Face model repo URL", "leave --model-url out or use <hub>/<owner>/<name>")
     if not plan["dataset"]["hub"]:
@@ -58,7 +66,11 @@ def check_publishable(plan: dict[str, Any]) -> None:
     if not plan["demo"]["release"]:
         raise ReleaseError("UNSUPPORTED_URL", "--demo-url is not a GitHub release tag URL", "use https://github.com/<owner>/<repo>/releases/tag/<tag>")
     if plan.get("paper") and not plan["paper"]["release"]:
-        raise ReleaseError("UNSUPPORTED_URL", "--paper-url is not a direct GitHub release download URL", "use https://github.com/<owner>/<repo>/releases/download/<tag>/<paper file>")
+        raise ReleaseError(
+            "UNSUPPORTED_URL",
+            "--paper-url is not a direct GitHub release download URL",
+            "use https://github.com/<owner>/<repo>/releases/download/<tag>/<paper file>",
+        )
 
 
 def _local(t: Targets, target: str, path: str) -> Path:
@@ -93,16 +105,30 @@ def commit_repo(t: Targets, plan: dict[str, Any], target: str, token: str) -> di
     try:
         parent = api.repo_info(sec["repo_id"], repo_type=sec["repo_type"], revision="main").sha
         info = api.create_commit(
-            sec["repo_id"], operations=ops, repo_type=sec["repo_type"], revision="main", parent_commit=parent,
+            sec["repo_id"],
+            operations=ops,
+            repo_type=sec["repo_type"],
+            revision="main",
+            parent_commit=parent,
             commit_message=f"Publish {plan['release_id']} ({target} files, source {plan['commit_sha'][:12]})",
             commit_description=f"Exactly the {len(ops)} files of hub_release_plan.json; model_id {plan['model_id']}.",
         )
     except Exception as exc:  # noqa: BLE001 - huggingface_hub raises many types; none may leak a token
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        raise ReleaseError("HUB_COMMIT_FAILED", f"{target} commit to {sec['repo_id']} failed ({type(exc).__name__}{f', HTTP {status}' if status else ''})",
-                           "if the branch moved, re-run the publish so the plan and parent commit are current") from None
-    return {"target": target, "repo_id": sec["repo_id"], "repo_type": sec["repo_type"], "revision": "main", "parent_commit": parent, "commit_oid": info.oid,
-            "files": [{k: f[k] for k in ("path", "destination", "sha256", "size")} for f in files]}
+        raise ReleaseError(
+            "HUB_COMMIT_FAILED",
+            f"{target} commit to {sec['repo_id']} failed ({type(exc).__name__}{f', HTTP {status}' if status else ''})",
+            "if the branch moved, re-run the publish so the plan and parent commit are current",
+        ) from None
+    return {
+        "target": target,
+        "repo_id": sec["repo_id"],
+        "repo_type": sec["repo_type"],
+        "revision": "main",
+        "parent_commit": parent,
+        "commit_oid": info.oid,
+        "files": [{k: f[k] for k in ("path", "destination", "sha256", "size")} for f in files],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,14 +139,21 @@ def commit_repo(t: Targets, plan: dict[str, Any], target: str, token: str) -> di
 def _github(method: str, url: str, token: str, data: bytes | None = None, content_type: str | None = None) -> Any:
     from geno_lewm.distribution.fetch import check_url, public_url
 
-    req = urllib.request.Request(check_url(url), data=data, method=method, headers={"User-Agent": "geno-lewm", "Accept": "application/vnd.github+json", "Authorization": f"Bearer {token}"})
+    req = urllib.request.Request(
+        check_url(url),
+        data=data,
+        method=method,
+        headers={"User-Agent": "geno-lewm", "Accept": "application/vnd.github+json", "Authorization": f"Bearer {token}"},
+    )
     if content_type:
         req.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - scheme checked
             body = resp.read()
     except urllib.error.HTTPError as exc:
-        raise ReleaseError("GITHUB_API", f"{method} {public_url(url)} failed: HTTP {exc.code}", "check the release tag exists and the token may write release assets") from None
+        raise ReleaseError(
+            "GITHUB_API", f"{method} {public_url(url)} failed: HTTP {exc.code}", "check the release tag exists and the token may write release assets"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         raise ReleaseError("GITHUB_API", f"{method} {public_url(url)} failed: {type(exc).__name__}", "check the GitHub API URL and the connection") from None
     return json.loads(body) if body else {}
@@ -142,14 +175,22 @@ def upload_release_assets(t: Targets, plan: dict[str, Any], token: str) -> list[
         existing = {a.get("name") for a in release.get("assets", [])}
         clash = sorted(existing & {name for _, _, name in items})
         if clash:
-            raise ReleaseError("ASSET_EXISTS", f"release {tag} already has assets named {', '.join(clash[:5])}", "publish to a fresh release tag; published assets are never replaced")
+            raise ReleaseError(
+                "ASSET_EXISTS",
+                f"release {tag} already has assets named {', '.join(clash[:5])}",
+                "publish to a fresh release tag; published assets are never replaced",
+            )
         upload_base = str(release.get("upload_url", "")).split("{", 1)[0]
         assets = []
         for local, f, name in items:
             _recheck(local, f, f"release asset {name}")
             resp = _github("POST", f"{upload_base}?name={urllib.parse.quote(name, safe='')}", token, local.read_bytes(), "application/octet-stream")
             if resp.get("name") != name or resp.get("size") != f["size"]:
-                raise ReleaseError("GITHUB_UPLOAD", f"release asset {name} was stored as {resp.get('name')!r} with size {resp.get('size')}", "delete the asset and re-run the publish")
+                raise ReleaseError(
+                    "GITHUB_UPLOAD",
+                    f"release asset {name} was stored as {resp.get('name')!r} with size {resp.get('size')}",
+                    "delete the asset and re-run the publish",
+                )
             assets.append({"asset_name": name, "sha256": f["sha256"], "size": f["size"]})
         out.append({"repo": repo, "tag": tag, "release_id": release.get("id"), "assets": assets})
     return out
@@ -188,16 +229,28 @@ def _body(call: StepCall) -> str:
     doc = publish(targets_from_args(a), Path(a.plan_output), Path(a.candidate_output), Path(a.publish_output))
     if not doc["candidate_ready"]:
         first = doc["blockers"][0]
-        raise ReleaseError("NOT_READY", f"published, but the regenerated candidate is not ready: {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "see the release-candidate report's blockers")
+        raise ReleaseError(
+            "NOT_READY",
+            f"published, but the regenerated candidate is not ready: {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}",
+            "see the release-candidate report's blockers",
+        )
     return f"published {doc['uploaded_files']} files in {len(doc['hub_commits'])} hub commits and {len(doc['github_assets'])} release(s); candidate ready"
 
 
-STEP = Step("hub_publish", gate="publication", body=_body, check=targets_from_args, purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)", flags=(
-    *TARGET_FLAGS,
-    Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
-    Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
-    Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
-), details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.")
+STEP = Step(
+    "hub_publish",
+    gate="publication",
+    body=_body,
+    check=targets_from_args,
+    purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)",
+    flags=(
+        *TARGET_FLAGS,
+        Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
+        Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
+        Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
+    ),
+    details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -34,7 +34,16 @@ PLAN_NAME = "hub_release_plan.json"
 SUMS = "SHA256SUMS"
 RUN_SUMS = "training_run_SHA256SUMS"
 DEMO_MANIFEST = "terminal_demo_manifest.json"
-MODEL_REQUIRED = ("manifest.json", "model_package.json", "model_card.md", "eval_metrics.json", "eval_report.md", "efficiency_report.json", "training_preflight_report.json", RUN_SUMS)
+MODEL_REQUIRED = (
+    "manifest.json",
+    "model_package.json",
+    "model_card.md",
+    "eval_metrics.json",
+    "eval_report.md",
+    "efficiency_report.json",
+    "training_preflight_report.json",
+    RUN_SUMS,
+)
 DATASET_REQUIRED = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json")
 _ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,250}$")
 
@@ -49,7 +58,9 @@ def asset_name(path: str) -> str:
     """The flat GitHub release asset name of demo file ``path`` (``a/b.json`` → ``a__b.json``)."""
     name = path.replace("/", "__")
     if not _ASSET.match(name):
-        raise ReleaseError("BAD_ASSET_NAME", f"demo file {path!r} has no portable release asset name", "use ASCII letters, digits, '.', '_', '+' or '-' in demo file names")
+        raise ReleaseError(
+            "BAD_ASSET_NAME", f"demo file {path!r} has no portable release asset name", "use ASCII letters, digits, '.', '_', '+' or '-' in demo file names"
+        )
     return name
 
 
@@ -86,14 +97,19 @@ def _dataset_section(t: Targets) -> dict[str, Any]:
     files = _covered_files(t.dataset_dir, "dataset", DATASET_REQUIRED)
     hf = hf_repo(t.dataset_url, t.endpoints)
     if hf is not None and hf[0] != "dataset":
-        raise ReleaseError("DATASET_URL", f"--dataset-url points at a Hugging Face {hf[0]} repo, not a dataset", "use https://huggingface.co/datasets/<owner>/<name>")
+        raise ReleaseError(
+            "DATASET_URL", f"--dataset-url points at a Hugging Face {hf[0]} repo, not a dataset", "use https://huggingface.co/datasets/<owner>/<name>"
+        )
     return {
         "repo_type": "dataset",
         "repo_id": hf[1] if hf else None,
         "hub": hf is not None,
         "url": t.dataset_url,
         "checksum_files": [identity(t.dataset_dir / SUMS, t.dataset_dir)],
-        "files": [{**f, "destination": f["path"], "url": file_url(t.dataset_url, f["path"], t.endpoints), "covered_by": ["SHA256SUMS"] if f["path"] != SUMS else []} for f in files],
+        "files": [
+            {**f, "destination": f["path"], "url": file_url(t.dataset_url, f["path"], t.endpoints), "covered_by": ["SHA256SUMS"] if f["path"] != SUMS else []}
+            for f in files
+        ],
     }
 
 
@@ -102,14 +118,20 @@ def _demo_section(t: Targets, model_id: str) -> dict[str, Any]:
     if manifest.get("status") != "passed":
         raise ReleaseError("DEMO_NOT_PASSED", f"{DEMO_MANIFEST} has status {manifest.get('status')!r}", "re-run the terminal demo until it passes")
     if manifest.get("model_id") != model_id:
-        raise ProvenanceError("IDENTITY_MISMATCH", f"the demo ran model {str(manifest.get('model_id'))[:16]}…, the package is {model_id[:16]}…", "re-run the terminal demo on this model package")
+        raise ProvenanceError(
+            "IDENTITY_MISMATCH",
+            f"the demo ran model {str(manifest.get('model_id'))[:16]}…, the package is {model_id[:16]}…",
+            "re-run the terminal demo on this model package",
+        )
     files = [identity(f, t.demo_dir) for f in list_files(t.demo_dir)]
     seen: dict[str, str] = {}
     entries = []
     for f in files:
         name = asset_name(f["path"])
         if name in seen:
-            raise ReleaseError("DUPLICATE_ASSET_NAME", f"demo files {seen[name]} and {f['path']} share release asset name {name}", "rename one of the demo files")
+            raise ReleaseError(
+                "DUPLICATE_ASSET_NAME", f"demo files {seen[name]} and {f['path']} share release asset name {name}", "rename one of the demo files"
+            )
         seen[name] = f["path"]
         entries.append({**f, "asset_name": name, "url": asset_url(t.demo_url, name, t.endpoints)})
     gh = github_release(t.demo_url, t.endpoints)
@@ -124,12 +146,25 @@ def _paper_section(t: Targets, demo: dict[str, Any]) -> dict[str, Any] | None:
     ident = identity(t.paper_path, t.paper_path.parent)
     last = urllib.parse.unquote(urllib.parse.urlparse(t.paper_url or "").path.rstrip("/").rsplit("/", 1)[-1])
     if last != ident["path"]:
-        raise ReleaseError("PAPER_URL_NAME", f"--paper-url ends in {last!r}, not the paper file name {ident['path']!r}", "use the direct download URL of the paper file (…/releases/download/<tag>/<paper file>)")
+        raise ReleaseError(
+            "PAPER_URL_NAME",
+            f"--paper-url ends in {last!r}, not the paper file name {ident['path']!r}",
+            "use the direct download URL of the paper file (…/releases/download/<tag>/<paper file>)",
+        )
     gh = github_release(t.paper_url or "", t.endpoints)
     if demo["release"] and gh and gh[0] == demo["release"]["repo"] and gh[1] == demo["release"]["tag"]:
         if any(f["asset_name"] == ident["path"] for f in demo["files"]):
-            raise ReleaseError("DUPLICATE_ASSET_NAME", f"the paper and a demo file share release asset name {ident['path']}", "rename the paper or the demo file")
-    return {"name": ident["path"], "path": ident["path"], "sha256": ident["sha256"], "size": ident["size"], "url": t.paper_url, "release": {"repo": gh[0], "tag": gh[1]} if gh else None}
+            raise ReleaseError(
+                "DUPLICATE_ASSET_NAME", f"the paper and a demo file share release asset name {ident['path']}", "rename the paper or the demo file"
+            )
+    return {
+        "name": ident["path"],
+        "path": ident["path"],
+        "sha256": ident["sha256"],
+        "size": ident["size"],
+        "url": t.paper_url,
+        "release": {"repo": gh[0], "tag": gh[1]} if gh else None,
+    }
 
 
 def _commands(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,17 +175,51 @@ def _commands(plan: dict[str, Any]) -> list[dict[str, Any]]:
         if not sec["hub"]:
             continue
         for f in sec["files"]:
-            out.append({"target": key, "kind": "hf_upload_file", "source": f"{placeholder}/{f['path']}", "destination": f["destination"], "sha256": f["sha256"],
-                        "argv": ["hf", "upload", sec["repo_id"], f"{placeholder}/{f['path']}", f["destination"], "--repo-type", sec["repo_type"], "--revision", "main"]})
+            out.append(
+                {
+                    "target": key,
+                    "kind": "hf_upload_file",
+                    "source": f"{placeholder}/{f['path']}",
+                    "destination": f["destination"],
+                    "sha256": f["sha256"],
+                    "argv": [
+                        "hf",
+                        "upload",
+                        sec["repo_id"],
+                        f"{placeholder}/{f['path']}",
+                        f["destination"],
+                        "--repo-type",
+                        sec["repo_type"],
+                        "--revision",
+                        "main",
+                    ],
+                }
+            )
     rel = plan["demo"]["release"]
     if rel:
         for f in plan["demo"]["files"]:
-            out.append({"target": "demo", "kind": "github_release_asset", "source": f"<demo-dir>/{f['path']}", "destination": f["asset_name"], "sha256": f["sha256"],
-                        "argv": ["gh", "release", "upload", rel["tag"], f"<staged>/{f['asset_name']}", "--repo", rel["repo"]]})
+            out.append(
+                {
+                    "target": "demo",
+                    "kind": "github_release_asset",
+                    "source": f"<demo-dir>/{f['path']}",
+                    "destination": f["asset_name"],
+                    "sha256": f["sha256"],
+                    "argv": ["gh", "release", "upload", rel["tag"], f"<staged>/{f['asset_name']}", "--repo", rel["repo"]],
+                }
+            )
     paper = plan.get("paper")
     if paper and paper["release"]:
-        out.append({"target": "paper", "kind": "github_release_asset", "source": f"<paper-dir>/{paper['name']}", "destination": paper["name"], "sha256": paper["sha256"],
-                    "argv": ["gh", "release", "upload", paper["release"]["tag"], f"<paper-dir>/{paper['name']}", "--repo", paper["release"]["repo"]]})
+        out.append(
+            {
+                "target": "paper",
+                "kind": "github_release_asset",
+                "source": f"<paper-dir>/{paper['name']}",
+                "destination": paper["name"],
+                "sha256": paper["sha256"],
+                "argv": ["gh", "release", "upload", paper["release"]["tag"], f"<paper-dir>/{paper['name']}", "--repo", paper["release"]["repo"]],
+            }
+        )
     return out
 
 
@@ -183,8 +252,15 @@ def build_plan(t: Targets) -> dict[str, Any]:
 
 def planned_files(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """Every planned file as ``{target, path, destination, sha256, size, url}`` (paper target path = its name)."""
-    out = [{"target": k, "path": f["path"], "destination": f["destination"], "sha256": f["sha256"], "size": f["size"], "url": f["url"]} for k in ("model", "dataset") for f in plan[k]["files"]]
-    out += [{"target": "demo", "path": f["path"], "destination": f["asset_name"], "sha256": f["sha256"], "size": f["size"], "url": f["url"]} for f in plan["demo"]["files"]]
+    out = [
+        {"target": k, "path": f["path"], "destination": f["destination"], "sha256": f["sha256"], "size": f["size"], "url": f["url"]}
+        for k in ("model", "dataset")
+        for f in plan[k]["files"]
+    ]
+    out += [
+        {"target": "demo", "path": f["path"], "destination": f["asset_name"], "sha256": f["sha256"], "size": f["size"], "url": f["url"]}
+        for f in plan["demo"]["files"]
+    ]
     if plan.get("paper"):
         p = plan["paper"]
         out.append({"target": "paper", "path": p["name"], "destination": p["name"], "sha256": p["sha256"], "size": p["size"], "url": p["url"]})
@@ -198,10 +274,18 @@ def _body(call: StepCall) -> str:
     return f"hub release plan: {plan['file_count']} files, {len(plan['commands'])} exact-file commands -> {out.name}"
 
 
-STEP = Step("hub_release", gate="hub_plan", body=_body, check=targets_from_args, purpose="dry-run Hub upload plan: exact files from SHA256SUMS, dataset, demo assets, paper", flags=(
-    *TARGET_FLAGS,
-    Flag("--output", "plan file", default=Derived(f"<artifact root>/{PLAN_NAME}", lambda c: c.ctx.artifact_root / PLAN_NAME), role="output"),
-), details="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.")
+STEP = Step(
+    "hub_release",
+    gate="hub_plan",
+    body=_body,
+    check=targets_from_args,
+    purpose="dry-run Hub upload plan: exact files from SHA256SUMS, dataset, demo assets, paper",
+    flags=(
+        *TARGET_FLAGS,
+        Flag("--output", "plan file", default=Derived(f"<artifact root>/{PLAN_NAME}", lambda c: c.ctx.artifact_root / PLAN_NAME), role="output"),
+    ),
+    details="Dry-run Hub upload plan: exact files, hashes, sizes and destinations.",
+)
 main = STEP.main
 build_parser = STEP.parser
 

@@ -104,7 +104,7 @@ def read_version(project_root: str | os.PathLike[str]) -> str:
     text = (Path(project_root) / "geno_lewm" / "__init__.py").read_text(encoding="utf-8")
     m = re.search(r'^__version__\s*=\s*"([^"]+)"', text, re.M)
     if not m:
-        raise InputError("VERSION", "geno_lewm/__init__.py has no __version__ = \"…\" line")
+        raise InputError("VERSION", 'geno_lewm/__init__.py has no __version__ = "…" line')
     return m[1]
 
 
@@ -193,10 +193,18 @@ def source_snapshot(project_root: str | os.PathLike[str]) -> dict[str, str]:
     proc = subprocess.run([sys.executable, "-c", _SNAPSHOT_PROBE, str(root)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ReleaseError("API_SNAPSHOT", f"cannot extract the public API of the checkout's source ({tail})", "gate-check needs a checkout whose geno_lewm/ and ledger/ import (python -m geno_lewm.api --check there)")
+        raise ReleaseError(
+            "API_SNAPSHOT",
+            f"cannot extract the public API of the checkout's source ({tail})",
+            "gate-check needs a checkout whose geno_lewm/ and ledger/ import (python -m geno_lewm.api --check there)",
+        )
     doc = json.loads(proc.stdout)
     if doc["foreign"]:
-        raise ReleaseError("API_SNAPSHOT", f"public modules resolve outside the checkout: {', '.join(doc['foreign'])}", "the checkout must hold every module in geno_lewm.api.PUBLIC_MODULES")
+        raise ReleaseError(
+            "API_SNAPSHOT",
+            f"public modules resolve outside the checkout: {', '.join(doc['foreign'])}",
+            "the checkout must hold every module in geno_lewm.api.PUBLIC_MODULES",
+        )
     return dict(doc["symbols"])
 
 
@@ -220,7 +228,13 @@ def check_public_api(project_root: str | os.PathLike[str], *, version: str | Non
     last = last_release_tag(root, version)
     major_bump = last is not None and parse_version(version)[0] > parse_version(last[1])[0]
     if problems and not major_bump:
-        return _verdict("INV-REL-1", False, f"{len(problems)} breaking change(s) against {source} in {version} (breaking changes need a MAJOR)", "RELEASE.INV_REL_1", problems)
+        return _verdict(
+            "INV-REL-1",
+            False,
+            f"{len(problems)} breaking change(s) against {source} in {version} (breaking changes need a MAJOR)",
+            "RELEASE.INV_REL_1",
+            problems,
+        )
     note = f"; {len(problems)} breaking change(s) allowed by the MAJOR bump" if problems else ""
     return _verdict("INV-REL-1", True, f"public API of {version} vs {source}: {len(now)} symbols, no breaking change{note}", details=problems)
 
@@ -256,7 +270,7 @@ def changelog_section(text: str, name: str) -> str | None:
     m = re.search(rf"^## \[{re.escape(name)}\][^\n]*\n", text, re.M)
     if not m:
         return None
-    rest = text[m.end():]
+    rest = text[m.end() :]
     nxt = re.search(r"^## ", rest, re.M)
     return rest[: nxt.start()] if nxt else rest
 
@@ -288,7 +302,9 @@ def check_deprecations(project_root: str | os.PathLike[str], *, version: str | N
         elif parse_version(hit[1])[:2] >= cur[:2]:
             problems.append(f"{sym}: deprecated in {hit[0]} and removed in {version}, within the same MINOR")
     if problems:
-        return _verdict("INV-REL-5", False, f"{len(problems)} symbol(s) removed since {source} without a full MINOR of deprecation", "RELEASE.INV_REL_5", problems)
+        return _verdict(
+            "INV-REL-5", False, f"{len(problems)} symbol(s) removed since {source} without a full MINOR of deprecation", "RELEASE.INV_REL_5", problems
+        )
     return _verdict("INV-REL-5", True, f"{len(removed)} symbol(s) removed since {source}, each deprecated at least one MINOR earlier", details=removed)
 
 
@@ -300,7 +316,9 @@ def check_bit_match_invariant(project_root: str | os.PathLike[str], *, model_dir
         res = check_bit_match(project_root, model_dir=model_dir, threads=threads)
     except GenoError as err:
         return _verdict("INV-REL-2", False, err.message, err.code)
-    return _verdict("INV-REL-2", True, f"{res['rows']} score rows and {res['commitments']} output commitments match the baseline (model {res['model_id'][:12]}…)")
+    return _verdict(
+        "INV-REL-2", True, f"{res['rows']} score rows and {res['commitments']} output commitments match the baseline (model {res['model_id'][:12]}…)"
+    )
 
 
 def check_sdist(project_root: str | os.PathLike[str], *, sdist: str | os.PathLike[str] | None = None) -> Verdict:

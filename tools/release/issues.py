@@ -117,7 +117,9 @@ def _get(url: str, token: str) -> dict[str, Any] | None:
         hint = "set GITHUB_TOKEN (or GH_TOKEN) to a token that may read the repository's issues" if exc.code in (401, 403) else "check --repo and --api-url"
         raise ReleaseError("ISSUES_FETCH", f"GET {public_url(url)} failed: HTTP {exc.code}", hint) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ReleaseError("ISSUES_FETCH", f"GET {public_url(url)} failed: {type(exc).__name__}", "check --api-url and the connection; the cockpit keeps using the old cache") from None
+        raise ReleaseError(
+            "ISSUES_FETCH", f"GET {public_url(url)} failed: {type(exc).__name__}", "check --api-url and the connection; the cockpit keeps using the old cache"
+        ) from None
     try:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):

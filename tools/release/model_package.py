@@ -41,7 +41,9 @@ def render_eval_report(metrics: Mapping[str, Any]) -> str:
     try:
         from geno_lewm.eval.report import render_report
     except ImportError:
-        raise ReleaseError("EVAL_RENDERER_MISSING", "geno_lewm.eval.report.render_report is not available", "install a geno-lewm with the evaluation package") from None
+        raise ReleaseError(
+            "EVAL_RENDERER_MISSING", "geno_lewm.eval.report.render_report is not available", "install a geno-lewm with the evaluation package"
+        ) from None
     return render_report(metrics)
 
 
@@ -62,7 +64,9 @@ def cross_check(values: dict[str, dict[str, Any]]) -> None:
         present = {s: v for s, v in by_source.items() if v}
         if len(set(present.values())) > 1:
             listing = ", ".join(f"{s}={v}" for s, v in sorted(present.items()))
-            raise ProvenanceError("IDENTITY_MISMATCH", f"{field} differs between artifacts: {listing}", "rebuild the mismatched artifact from the same model, dataset and commit")
+            raise ProvenanceError(
+                "IDENTITY_MISMATCH", f"{field} differs between artifacts: {listing}", "rebuild the mismatched artifact from the same model, dataset and commit"
+            )
 
 
 def identities_in(doc: Any) -> list[dict[str, Any]]:
@@ -104,18 +108,23 @@ def render_card(package: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
         "",
         "## Efficiency",
         "",
-        md_table(["measure", "value"], [
-            ["single-variant latency (ms)", package["efficiency"]["single_variant_latency_ms"]],
-            ["batched throughput (variants/s)", package["efficiency"]["batched_throughput_variants_per_s"]],
-            ["peak memory (bytes)", package["efficiency"]["peak_memory_bytes"]],
-        ]),
+        md_table(
+            ["measure", "value"],
+            [
+                ["single-variant latency (ms)", package["efficiency"]["single_variant_latency_ms"]],
+                ["batched throughput (variants/s)", package["efficiency"]["batched_throughput_variants_per_s"]],
+                ["peak memory (bytes)", package["efficiency"]["peak_memory_bytes"]],
+            ],
+        ),
         "## Limitations",
         "",
         *[f"- {x}" for x in package["limitations"]],
         "",
         "## Manifest artifacts",
         "",
-        md_table(["path", "role", "sha256", "size"], [[a.get("path"), a.get("role", ""), a.get("sha256"), a.get("size")] for a in manifest.get("artifacts", [])]),
+        md_table(
+            ["path", "role", "sha256", "size"], [[a.get("path"), a.get("role", ""), a.get("sha256"), a.get("size")] for a in manifest.get("artifacts", [])]
+        ),
         "## Package files",
         "",
         md_table(["path", "sha256", "size"], [[f["path"], f["sha256"], f["size"]] for f in package["files"]]),
@@ -139,12 +148,28 @@ def build(model_dir: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     for rel in meta.get("extra_files", []):
         if not (model_dir / rel).is_file():
             raise ReleaseError("MISSING_EXTRA_FILE", f"extra file {rel} is not in the model directory", "copy it into the model directory")
-    cross_check({
-        "release_id": {"metadata": meta["release_id"], "manifest": manifest.get("release_id"), "eval_metrics": _first(metrics, "release_id"), "efficiency_report": _first(efficiency, "release_id")},
-        "dataset_snapshot": {"metadata": meta.get("dataset_snapshot"), "manifest": manifest.get("dataset_snapshot_id"), "eval_metrics": _first(metrics, "dataset_snapshot", "dataset_snapshot_id"), "efficiency_report": _first(efficiency, "dataset_snapshot", "dataset_snapshot_id")},
-        "commit": {"metadata": meta["commit"], "eval_metrics": _first(metrics, "commit", "commit_sha"), "efficiency_report": _first(efficiency, "commit", "commit_sha")},
-        "model_id": {"manifest.json": model_id, "eval_metrics": _first(metrics, "model_id"), "efficiency_report": _first(efficiency, "model_id")},
-    })
+    cross_check(
+        {
+            "release_id": {
+                "metadata": meta["release_id"],
+                "manifest": manifest.get("release_id"),
+                "eval_metrics": _first(metrics, "release_id"),
+                "efficiency_report": _first(efficiency, "release_id"),
+            },
+            "dataset_snapshot": {
+                "metadata": meta.get("dataset_snapshot"),
+                "manifest": manifest.get("dataset_snapshot_id"),
+                "eval_metrics": _first(metrics, "dataset_snapshot", "dataset_snapshot_id"),
+                "efficiency_report": _first(efficiency, "dataset_snapshot", "dataset_snapshot_id"),
+            },
+            "commit": {
+                "metadata": meta["commit"],
+                "eval_metrics": _first(metrics, "commit", "commit_sha"),
+                "efficiency_report": _first(efficiency, "commit", "commit_sha"),
+            },
+            "model_id": {"manifest.json": model_id, "eval_metrics": _first(metrics, "model_id"), "efficiency_report": _first(efficiency, "model_id")},
+        }
+    )
     sources = ["manifest.json", "eval_metrics.json", "eval_report.md", "efficiency_report.json"]
     if (model_dir / "eval_config.effective.yaml").is_file():
         sources.append("eval_config.effective.yaml")
@@ -158,7 +183,8 @@ def build(model_dir: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any], dic
         "commit": meta["commit"],
         "license": meta.get("license", "Apache-2.0"),
         "stand_in": bool(manifest.get("stand_in", False)),
-        "intended_use": meta.get("intended_use") or "Research use: scoring human genetic variants with a world model over a frozen DNA language model. Not for clinical use.",
+        "intended_use": meta.get("intended_use")
+        or "Research use: scoring human genetic variants with a world model over a frozen DNA language model. Not for clinical use.",
         "limitations": list(meta.get("limitations") or ["See eval_report.md for measured results, baselines and negative findings."]),
         "eval_metrics": identity(model_dir / "eval_metrics.json", model_dir),
         "efficiency": {k: efficiency[k] for k in ("single_variant_latency_ms", "batched_throughput_variants_per_s", "peak_memory_bytes")},
@@ -187,7 +213,13 @@ def verify_model_package(model_dir: str | Path) -> dict[str, Any]:
 
     d = Path(model_dir)
     doc = load_report(d / PACKAGE_JSON, GENERATED_BY)
-    check_complete_sums(d / SUMS, d, require=[PACKAGE_JSON, CARD, "eval_metrics.json", "eval_report.md", "efficiency_report.json", "training_preflight_report.json"], what="model dir", hint="re-run python -m tools.release.model_package")
+    check_complete_sums(
+        d / SUMS,
+        d,
+        require=[PACKAGE_JSON, CARD, "eval_metrics.json", "eval_report.md", "efficiency_report.json", "training_preflight_report.json"],
+        what="model dir",
+        hint="re-run python -m tools.release.model_package",
+    )
     manifest = verify_package(d)
     check_rendered(d / CARD, lambda: render_card(doc, manifest))
     metrics = load_report(d / "eval_metrics.json", EVAL_GENERATORS)
@@ -205,10 +237,17 @@ def _body(call: StepCall) -> str:
     return f"model package written: {', '.join(p.name for p in written)}"
 
 
-STEP = Step("model_package", gate="model_package", body=_body, purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir", flags=(
-    Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
-    Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
-), details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.")
+STEP = Step(
+    "model_package",
+    gate="model_package",
+    body=_body,
+    purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir",
+    flags=(
+        Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
+        Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
+    ),
+    details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

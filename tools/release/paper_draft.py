@@ -29,9 +29,15 @@ GENERATED_BY = "tools.release.paper_draft"
 DEMO_MANIFEST = "terminal_demo_manifest.json"
 _GENERATED = re.compile(r"^Generated: (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)$", re.M)
 AVAILABILITY = (
-    ("model", "model_package.json"), ("dataset", "dataset_package.json"), ("dataset", "dataset_input_check_report.json"),
-    ("dataset", "dataset_snapshot_report.json"), ("model", "eval_metrics.json"), ("model", "eval_config.effective.yaml"),
-    ("model", "eval_report.md"), ("model", "efficiency_report.json"), ("demo", DEMO_MANIFEST),
+    ("model", "model_package.json"),
+    ("dataset", "dataset_package.json"),
+    ("dataset", "dataset_input_check_report.json"),
+    ("dataset", "dataset_snapshot_report.json"),
+    ("model", "eval_metrics.json"),
+    ("model", "eval_config.effective.yaml"),
+    ("model", "eval_report.md"),
+    ("model", "efficiency_report.json"),
+    ("demo", DEMO_MANIFEST),
 )
 
 
@@ -44,7 +50,9 @@ def negative_findings(report_md: str) -> str:
     """The body of the ``## Negative Findings`` section of an eval report (``RELEASE.NO_NEGATIVE_FINDINGS``)."""
     m = re.search(r"^## Negative Findings\s*\n(.*?)(?=^## |\Z)", report_md, re.M | re.S)
     if not m or not m.group(1).strip():
-        raise ReleaseError("NO_NEGATIVE_FINDINGS", "eval_report.md has no non-empty '## Negative Findings' section", "regenerate the eval report with geno-lewm-eval-all")
+        raise ReleaseError(
+            "NO_NEGATIVE_FINDINGS", "eval_report.md has no non-empty '## Negative Findings' section", "regenerate the eval report with geno-lewm-eval-all"
+        )
     return m.group(1).strip()
 
 
@@ -87,11 +95,29 @@ def collect(model_dir: Path, dataset_dir: Path, demo_dir: Path) -> dict[str, Any
             except ProvenanceError as err:
                 raise ProvenanceError("STALE_DEMO_INPUT", f"terminal demo VCF summary is stale: {err.message}", "re-run the terminal demo") from None
     files = {
-        "model": [identity(model_dir / n, model_dir) for n in ("manifest.json", "model_package.json", "eval_metrics.json", "eval_report.md", "efficiency_report.json") if (model_dir / n).is_file()],
-        "dataset": [identity(dataset_dir / n, dataset_dir) for n in ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")],
+        "model": [
+            identity(model_dir / n, model_dir)
+            for n in ("manifest.json", "model_package.json", "eval_metrics.json", "eval_report.md", "efficiency_report.json")
+            if (model_dir / n).is_file()
+        ],
+        "dataset": [
+            identity(dataset_dir / n, dataset_dir)
+            for n in ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
+        ],
         "demo": [identity(demo_dir / DEMO_MANIFEST, demo_dir)],
     }
-    return {"package": package, "manifest": manifest, "dataset": dataset, "report_md": report_md, "efficiency": efficiency, "demo": demo, "files": files, "model_dir": model_dir, "dataset_dir": dataset_dir, "demo_dir": demo_dir}
+    return {
+        "package": package,
+        "manifest": manifest,
+        "dataset": dataset,
+        "report_md": report_md,
+        "efficiency": efficiency,
+        "demo": demo,
+        "files": files,
+        "model_dir": model_dir,
+        "dataset_dir": dataset_dir,
+        "demo_dir": demo_dir,
+    }
 
 
 def render(inputs: Mapping[str, Any], generated: str) -> str:
@@ -105,7 +131,13 @@ def render(inputs: Mapping[str, Any], generated: str) -> str:
         "",
     ]
     if stand_in or ds.get("demo_snapshot"):
-        lines += ["> **Fixture release.** " + ("Built with the tiny stand-in encoder. " if stand_in else "") + ("Trained and evaluated on a demo dataset snapshot. " if ds.get("demo_snapshot") else "") + "No model-quality claim may be drawn from this draft.", ""]
+        lines += [
+            "> **Fixture release.** "
+            + ("Built with the tiny stand-in encoder. " if stand_in else "")
+            + ("Trained and evaluated on a demo dataset snapshot. " if ds.get("demo_snapshot") else "")
+            + "No model-quality claim may be drawn from this draft.",
+            "",
+        ]
     lines += [
         "## Abstract",
         "",
@@ -121,12 +153,20 @@ def render(inputs: Mapping[str, Any], generated: str) -> str:
         "",
         "## Efficiency",
         "",
-        md_table(["measure", "value"], [
-            ["single-variant latency (ms)", _compact(eff["single_variant_latency_ms"]) if isinstance(eff["single_variant_latency_ms"], (dict, list)) else eff["single_variant_latency_ms"]],
-            ["batched throughput (variants/s)", eff["batched_throughput_variants_per_s"]],
-            ["peak memory (bytes)", eff["peak_memory_bytes"]],
-            ["samples / warm-up", f"{eff['samples']} / {eff['warmup']}"],
-        ]),
+        md_table(
+            ["measure", "value"],
+            [
+                [
+                    "single-variant latency (ms)",
+                    _compact(eff["single_variant_latency_ms"])
+                    if isinstance(eff["single_variant_latency_ms"], (dict, list))
+                    else eff["single_variant_latency_ms"],
+                ],
+                ["batched throughput (variants/s)", eff["batched_throughput_variants_per_s"]],
+                ["peak memory (bytes)", eff["peak_memory_bytes"]],
+                ["samples / warm-up", f"{eff['samples']} / {eff['warmup']}"],
+            ],
+        ),
         "## Demo Evidence",
         "",
         "Scored-input summary from the terminal demo (`terminal_demo_manifest.json`):",
@@ -144,10 +184,16 @@ def render(inputs: Mapping[str, Any], generated: str) -> str:
         f"- Dataset snapshot: `{ds['snapshot_id']}`",
         f"- Commit: `{pkg['commit']}`",
         "",
-        md_table(["package", "artifact", "sha256", "size"], [[where, f["path"], f["sha256"], f["size"]] for where in ("model", "dataset", "demo") for f in inputs["files"][where]]),
+        md_table(
+            ["package", "artifact", "sha256", "size"],
+            [[where, f["path"], f["sha256"], f["size"]] for where in ("model", "dataset", "demo") for f in inputs["files"][where]],
+        ),
         "## Artifact Availability",
         "",
-        md_table(["package", "artifact"], [[where, name] for where, name in AVAILABILITY] + [["demo", "terminal demo transcript and score/receipt JSONL (see terminal_demo_manifest.json)"]]),
+        md_table(
+            ["package", "artifact"],
+            [[where, name] for where, name in AVAILABILITY] + [["demo", "terminal demo transcript and score/receipt JSONL (see terminal_demo_manifest.json)"]],
+        ),
     ]
     return "\n".join(lines)
 
@@ -156,7 +202,9 @@ def generated_of(draft: str) -> str:
     """The ``Generated: …Z`` timestamp of a draft (``PROVENANCE.PAPER_GENERATED`` if absent)."""
     m = _GENERATED.search(draft)
     if not m:
-        raise ProvenanceError("PAPER_GENERATED", "the paper draft has no UTC 'Generated: YYYY-MM-DDTHH:MM:SSZ' line", "regenerate it with python -m tools.release.paper_draft")
+        raise ProvenanceError(
+            "PAPER_GENERATED", "the paper draft has no UTC 'Generated: YYYY-MM-DDTHH:MM:SSZ' line", "regenerate it with python -m tools.release.paper_draft"
+        )
     return m.group(1)
 
 
@@ -179,10 +227,17 @@ def _body(call: StepCall) -> str:
     return f"paper draft written: {Path(a.output).name}"
 
 
-STEP = Step("paper_draft", gate="paper", body=_body, purpose="render the paper draft from model, dataset and demo artifacts", flags=(
-    *PAPER_INPUT_FLAGS,
-    Flag("--output", "paper draft Markdown to write", required=True, role="output"),
-), details="Render the paper draft from the model, dataset and demo artifacts.")
+STEP = Step(
+    "paper_draft",
+    gate="paper",
+    body=_body,
+    purpose="render the paper draft from model, dataset and demo artifacts",
+    flags=(
+        *PAPER_INPUT_FLAGS,
+        Flag("--output", "paper draft Markdown to write", required=True, role="output"),
+    ),
+    details="Render the paper draft from the model, dataset and demo artifacts.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

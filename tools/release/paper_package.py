@@ -46,10 +46,17 @@ def _body(call: StepCall) -> str:
     return f"paper verified: {result['release_id']} model {result['model_id'][:16]}… generated {result['generated']}"
 
 
-STEP = Step("paper_package", gate="paper", body=_body, purpose="re-render and verify the paper draft and model card", flags=(
-    *paper_draft.PAPER_INPUT_FLAGS,
-    Flag("--paper-path", "paper draft Markdown to verify", required=True, role="input"),
-), details="Verify the paper draft, model card and cited packages.")
+STEP = Step(
+    "paper_package",
+    gate="paper",
+    body=_body,
+    purpose="re-render and verify the paper draft and model card",
+    flags=(
+        *paper_draft.PAPER_INPUT_FLAGS,
+        Flag("--paper-path", "paper draft Markdown to verify", required=True, role="input"),
+    ),
+    details="Verify the paper draft, model card and cited packages.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

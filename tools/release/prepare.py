@@ -83,9 +83,15 @@ def check_semver(version: str, *, previous: str, last_release: str | None, break
     if breaking and kind != "major":
         shown = "; ".join(breaking[:5])
         why = "pre-1.0 MINOR bumps stay strictly additive (the release page's commitment)" if new[0] == 0 else "a breaking change needs a MAJOR"
-        raise ReleaseError("SEMVER", f"{version} is a {kind} bump but the public API has {len(breaking)} breaking change(s): {shown}", f"{why}; restore the symbols (deprecate first), or release a MAJOR")
+        raise ReleaseError(
+            "SEMVER",
+            f"{version} is a {kind} bump but the public API has {len(breaking)} breaking change(s): {shown}",
+            f"{why}; restore the symbols (deprecate first), or release a MAJOR",
+        )
     if additions and kind == "patch":
-        raise ReleaseError("SEMVER", f"{version} is a PATCH but {len(additions)} public symbol(s) were added: {', '.join(additions[:5])}", "additive changes need a MINOR")
+        raise ReleaseError(
+            "SEMVER", f"{version} is a PATCH but {len(additions)} public symbol(s) were added: {', '.join(additions[:5])}", "additive changes need a MINOR"
+        )
     return kind
 
 
@@ -157,13 +163,17 @@ def write_changelog(project_root: str | os.PathLike[str], version: str, drafted_
     unreleased = changelog_section(text, "Unreleased")
     body = merge_sections(unreleased or "", drafted_body)
     if not body.strip():
-        raise ReleaseError("EMPTY_CHANGELOG", f"nothing to put in the CHANGELOG section for {version}: no commits since the last tag and no Unreleased entries", "commit the release's changes first")
+        raise ReleaseError(
+            "EMPTY_CHANGELOG",
+            f"nothing to put in the CHANGELOG section for {version}: no commits since the last tag and no Unreleased entries",
+            "commit the release's changes first",
+        )
     section = f"## [{version}] - {date}\n\n{body}"
     m = re.search(r"^## \[Unreleased\][^\n]*\n", text, re.M)
     if m:
-        rest = text[m.end():]
+        rest = text[m.end() :]
         nxt = re.search(r"^## ", rest, re.M)
-        tail = rest[nxt.start():] if nxt else ""
+        tail = rest[nxt.start() :] if nxt else ""
         new = text[: m.end()] + "\n" + section + ("\n" + tail if tail else "")
     else:
         first = re.search(r"^## ", text, re.M)
@@ -266,11 +276,20 @@ def _body(call: StepCall) -> None:
         call.say(pr_body(result, render_text(gate_states(call.ctx))).rstrip("\n"))
 
 
-DECLARED = Step(STEP, gate="", body=_body, records="self", subcommand="prepare", purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body", flags=(
-    Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
-    Flag("--project-root", "source checkout to update (default: this checkout)"),
-    Flag("--json", "print the result as JSON instead of the PR body", "bool"),
-), details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.")
+DECLARED = Step(
+    STEP,
+    gate="",
+    body=_body,
+    records="self",
+    subcommand="prepare",
+    purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body",
+    flags=(
+        Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
+        Flag("--project-root", "source checkout to update (default: this checkout)"),
+        Flag("--json", "print the result as JSON instead of the PR body", "bool"),
+    ),
+    details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.",
+)
 main = DECLARED.main
 
 

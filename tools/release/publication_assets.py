@@ -46,7 +46,11 @@ def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, releas
         ident = named_identity(path)
         bound = evidence["bound"].get(key)
         if not bound or (bound["name"], bound["sha256"], bound["size"]) != (ident["name"], ident["sha256"], ident["size"]):
-            raise ProvenanceError("EVIDENCE_MISMATCH", f"{path.name} is not the file the evidence report bound as {key}", "re-run python -m tools.release.publication_report on these files")
+            raise ProvenanceError(
+                "EVIDENCE_MISMATCH",
+                f"{path.name} is not the file the evidence report bound as {key}",
+                "re-run python -m tools.release.publication_report on these files",
+            )
         sources.append((path.name, path))
     sources.append((evidence_path.name, evidence_path))
     cmd = load_report(reports["clean_machine_demo_report"], clean_machine_demo.GENERATED_BY)
@@ -54,7 +58,11 @@ def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, releas
     for ident in [replay["transcript"], replay["manifest"], replay["runtime_preflight"], *replay["artifacts"].values()]:
         local = cmd_dir / ident["path"]
         if not local.is_file() or sha256_file(local) != (ident["sha256"], ident["size"]):
-            raise ProvenanceError("REPLAY_MISMATCH", f"replay file {ident['path']} differs from clean_machine_demo_report.json", "pass the clean-machine output directory that produced the report")
+            raise ProvenanceError(
+                "REPLAY_MISMATCH",
+                f"replay file {ident['path']} differs from clean_machine_demo_report.json",
+                "pass the clean-machine output directory that produced the report",
+            )
         sources.append((REPLAY_PREFIX + Path(ident["path"]).name, local))
     names = [n for n, _ in sources]
     if len(set(names)) != len(names):
@@ -79,20 +87,34 @@ def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, releas
 
 def _body(call: StepCall) -> str:
     a = call.args
-    reports = {"plan": Path(a.plan), "release_candidate": Path(a.release_candidate), "publish_report": Path(a.publish_report), "clean_machine_demo_report": Path(a.clean_machine_demo_report)}
-    doc = collect(Path(a.evidence_report), reports, Path(a.clean_machine_demo_report).parent, a.release_url, Endpoints(github=a.github_url.rstrip("/")), Path(a.stage_dir))
+    reports = {
+        "plan": Path(a.plan),
+        "release_candidate": Path(a.release_candidate),
+        "publish_report": Path(a.publish_report),
+        "clean_machine_demo_report": Path(a.clean_machine_demo_report),
+    }
+    doc = collect(
+        Path(a.evidence_report), reports, Path(a.clean_machine_demo_report).parent, a.release_url, Endpoints(github=a.github_url.rstrip("/")), Path(a.stage_dir)
+    )
     write_public_report(a.output, doc, generated_by=GENERATED_BY)
     return f"publication assets staged: {len(doc['assets'])} assets for release {doc['release']['tag']} -> {Path(a.output).name}"
 
 
-STEP = Step("publication_assets", gate="publication", body=_body, purpose="bind the GitHub release target and publication-evidence asset identities", flags=(
-    Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
-    *EVIDENCE_FLAGS,
-    Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
-    Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True, role="output"),
-    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-    Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
-), details="Bind and stage the publication-evidence assets for the demo release tag.")
+STEP = Step(
+    "publication_assets",
+    gate="publication",
+    body=_body,
+    purpose="bind the GitHub release target and publication-evidence asset identities",
+    flags=(
+        Flag("--evidence-report", "publication_evidence_report.json (ok)", required=True, role="input"),
+        *EVIDENCE_FLAGS,
+        Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
+        Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True, role="output"),
+        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+        Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
+    ),
+    details="Bind and stage the publication-evidence assets for the demo release tag.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

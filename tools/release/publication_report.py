@@ -50,13 +50,22 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     cand = load_report(cand_path, release_candidate.GENERATED_BY)
     pub = load_report(publish_path, hub_publish.GENERATED_BY)
     cmd = load_report(cmd_path, clean_machine_demo.GENERATED_BY)
-    ids = {"plan": named_identity(plan_path), "release_candidate": named_identity(cand_path), "publish_report": named_identity(publish_path), "clean_machine_demo_report": named_identity(cmd_path)}
+    ids = {
+        "plan": named_identity(plan_path),
+        "release_candidate": named_identity(cand_path),
+        "publish_report": named_identity(publish_path),
+        "clean_machine_demo_report": named_identity(cmd_path),
+    }
 
     def candidate() -> dict[str, Any]:
         embedded = clean_machine_demo.check_candidate(cand)
         _need(embedded == plan, "PLAN_MISMATCH", "the candidate's embedded Hub plan is not hub_release_plan.json")
         for r in cand["readiness"]:
-            _need(list(r.get("issue_refs", [])) == refs(r["name"]), "STALE_ISSUE_REFS", f"readiness row {r['name']} cites {r.get('issue_refs')}, expected {refs(r['name'])}")
+            _need(
+                list(r.get("issue_refs", [])) == refs(r["name"]),
+                "STALE_ISSUE_REFS",
+                f"readiness row {r['name']} cites {r.get('issue_refs')}, expected {refs(r['name'])}",
+            )
         return {}
 
     def publish() -> dict[str, Any]:
@@ -72,11 +81,19 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
 
     def replay() -> dict[str, Any]:
         rc = cmd["release_candidate"]
-        _need(rc.get("name") == cand_path.name and _same_ident(rc, ids["release_candidate"]), "REPLAY_CANDIDATE", "the clean-machine replay used a different release candidate")
+        _need(
+            rc.get("name") == cand_path.name and _same_ident(rc, ids["release_candidate"]),
+            "REPLAY_CANDIDATE",
+            "the clean-machine replay used a different release candidate",
+        )
         _need(cmd.get("hub_plan_sha256") == cand.get("hub_plan_sha256"), "REPLAY_PLAN", "the clean-machine replay used a different Hub plan")
         _need(cmd.get("ok") is True and cmd.get("model_id") == cand.get("model_id"), "REPLAY_MODEL", "the replay did not pass on the candidate's model id")
         got = {(d["target"], d["path"].split("/", 1)[1], d["sha256"], d["size"]) for d in cmd["downloaded"]}
-        _need(got == _planned(plan, clean_machine_demo.TARGETS), "REPLAY_SET_MISMATCH", "the replay did not download exactly the planned model, dataset and demo files")
+        _need(
+            got == _planned(plan, clean_machine_demo.TARGETS),
+            "REPLAY_SET_MISMATCH",
+            "the replay did not download exactly the planned model, dataset and demo files",
+        )
         return {}
 
     def paper() -> dict[str, Any]:
@@ -92,10 +109,20 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
             if key in planned:
                 _need(_same_ident(a, planned[key]), "ARTIFACT_MISMATCH", f"{a['package']}/{a['path']} differs between the candidate and the plan")
                 if key in downloaded:
-                    _need(_same_ident(a, downloaded[key]), "ARTIFACT_MISMATCH", f"{a['package']}/{a['path']} differs between the candidate and the downloaded bytes")
+                    _need(
+                        _same_ident(a, downloaded[key]),
+                        "ARTIFACT_MISMATCH",
+                        f"{a['package']}/{a['path']} differs between the candidate and the downloaded bytes",
+                    )
         return {}
 
-    checks = [row("hub_plan", candidate), row("publish", publish), row("clean_machine_demo", replay), row("paper", paper), row("publication_evidence", artifacts)]
+    checks = [
+        row("hub_plan", candidate),
+        row("publish", publish),
+        row("clean_machine_demo", replay),
+        row("paper", paper),
+        row("publication_evidence", artifacts),
+    ]
     issues = [{"check": c["name"], "code": c["code"], "message": c["message"], "issue_refs": c["issue_refs"]} for c in checks if not c["ok"]]
     planned = {(f["target"], f["path"]) for f in hub_release.planned_files(plan)}
     down = {(d["target"], d["path"].split("/", 1)[1]) for d in cmd.get("downloaded", [])}
@@ -108,11 +135,18 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         "bound": ids,
         "clean_machine_release_candidate": cmd.get("release_candidate"),
         "paper": {k: (plan.get("paper") or {}).get(k) for k in ("name", "url", "sha256", "size")},
-        "artifacts": [{**a, "uploaded": (a["package"], a["path"]) in planned, "downloaded": (a["package"], a["path"]) in down} for a in cand.get("artifacts", [])],
+        "artifacts": [
+            {**a, "uploaded": (a["package"], a["path"]) in planned, "downloaded": (a["package"], a["path"]) in down} for a in cand.get("artifacts", [])
+        ],
         "readiness": [{"name": r["name"], "ok": r.get("ok"), "issue_refs": r.get("issue_refs", [])} for r in cand.get("readiness", [])],
         "public_links": [{"target": c["target"], "ok": c["ok"], "url": c.get("url")} for c in (cand.get("public_links") or {}).get("checks", [])],
-        "public_artifacts": [{k: c.get(k) for k in ("target", "ok", "files", "verified", "listing")} for c in (cand.get("public_artifacts") or {}).get("checks", [])],
-        "replay": {k: (cmd.get("replay") or {}).get(k) for k in ("model_id", "model_manifest", "inputs", "runtime_preflight", "score_receipt_batch", "manifest", "transcript")},
+        "public_artifacts": [
+            {k: c.get(k) for k in ("target", "ok", "files", "verified", "listing")} for c in (cand.get("public_artifacts") or {}).get("checks", [])
+        ],
+        "replay": {
+            k: (cmd.get("replay") or {}).get(k)
+            for k in ("model_id", "model_manifest", "inputs", "runtime_preflight", "score_receipt_batch", "manifest", "transcript")
+        },
         "checks": [{"name": c["name"], "ok": c["ok"]} for c in checks],
         "issues": issues,
         "issue_refs": list(PUBLICATION_ISSUES),
@@ -125,14 +159,25 @@ def _body(call: StepCall) -> str:
     write_public_report(a.output, doc, generated_by=GENERATED_BY)
     if not doc["ok"]:
         first = doc["issues"][0]
-        raise ReleaseError("PUBLICATION_EVIDENCE", f"{len(doc['issues'])} publication issue(s); first {first['check']}: {first['code']}: {first['message']} ({' '.join(first['issue_refs'])})", "see the issues in the evidence report")
+        raise ReleaseError(
+            "PUBLICATION_EVIDENCE",
+            f"{len(doc['issues'])} publication issue(s); first {first['check']}: {first['code']}: {first['message']} ({' '.join(first['issue_refs'])})",
+            "see the issues in the evidence report",
+        )
     return f"publication evidence bound: {len(doc['checks'])} checks passed -> {Path(a.output).name}"
 
 
-STEP = Step("publication_report", gate="publication", body=_body, purpose="bind plan, candidate, publish report and replay into publication evidence", flags=(
-    *EVIDENCE_FLAGS,
-    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-), details="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.")
+STEP = Step(
+    "publication_report",
+    gate="publication",
+    body=_body,
+    purpose="bind plan, candidate, publish report and replay into publication evidence",
+    flags=(
+        *EVIDENCE_FLAGS,
+        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+    ),
+    details="Bind plan, candidate, publish report and clean-machine replay; fail on any disagreement.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -186,7 +186,10 @@ def _release_id(l: Layout) -> str:
 
 
 def _training_meta(l: Layout) -> None:
-    _write_json(l.meta / "training_run.json", {"release_id": _release_id(l), "extra_files": ["training_preflight_report.json"], "notes": "Fixture rehearsal run (tiny stand-in encoder, CPU)."})
+    _write_json(
+        l.meta / "training_run.json",
+        {"release_id": _release_id(l), "extra_files": ["training_preflight_report.json"], "notes": "Fixture rehearsal run (tiny stand-in encoder, CPU)."},
+    )
 
 
 def _assemble_model(l: Layout) -> None:
@@ -283,13 +286,16 @@ def _stage_demo_inputs(l: Layout) -> None:
 
 
 def _model_meta(l: Layout) -> None:
-    _write_json(l.meta / "model_package.json", {
-        "release_id": _release_id(l),
-        "commit": _commit(),
-        "title": "Fixture rehearsal model (tiny stand-in encoder)",
-        "extra_files": ["training_preflight_report.json", "training_run_manifest.json", "training_run_card.md", "training_run_SHA256SUMS"],
-        "limitations": ["Fixture rehearsal: tiny stand-in encoder and 17 demo-labelled variants; no model-quality claim."],
-    })
+    _write_json(
+        l.meta / "model_package.json",
+        {
+            "release_id": _release_id(l),
+            "commit": _commit(),
+            "title": "Fixture rehearsal model (tiny stand-in encoder)",
+            "extra_files": ["training_preflight_report.json", "training_run_manifest.json", "training_run_card.md", "training_run_SHA256SUMS"],
+            "limitations": ["Fixture rehearsal: tiny stand-in encoder and 17 demo-labelled variants; no model-quality claim."],
+        },
+    )
 
 
 def _commit() -> str:
@@ -317,32 +323,194 @@ PLAN: list[PlanEntry] = [
     PlanEntry("dataset_snapshot", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream), "--dataset-dir", _s(l.dataset), "--overwrite"]),
     PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
     PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
-    PlanEntry("training_preflight", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--allow-cpu",
-                                               "--training-config", _s(_recipe_config(l))], _build_encoder),
-    PlanEntry("train", lambda l: ["--dataset-dir", _s(l.dataset), "--carbon-model-dir", _s(l.encoder), "--run-dir", _s(l.run), "--device", "cpu", "--no-progress",
-                                  "--training-config", _s(_recipe_config(l))]),
+    PlanEntry(
+        "training_preflight",
+        lambda l: [
+            "--dataset-dir",
+            _s(l.dataset),
+            "--carbon-model-dir",
+            _s(l.encoder),
+            "--run-dir",
+            _s(l.run),
+            "--allow-cpu",
+            "--training-config",
+            _s(_recipe_config(l)),
+        ],
+        _build_encoder,
+    ),
+    PlanEntry(
+        "train",
+        lambda l: [
+            "--dataset-dir",
+            _s(l.dataset),
+            "--carbon-model-dir",
+            _s(l.encoder),
+            "--run-dir",
+            _s(l.run),
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--training-config",
+            _s(_recipe_config(l)),
+        ],
+    ),
     PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
-    PlanEntry("calibrate", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.fasta), "--exclude-vcf", _s(l.dataset / "variants" / "eval.vcf"),
-                                      "--n-null", "300", "--device", "cpu"], _assemble_model),
-    PlanEntry("score", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
-                                  "--output-scores", _s(l.model / "eval" / "scores.jsonl"), "--output-receipts", _s(l.model / "eval" / "receipts.jsonl"), "--quiet"], _stage_eval_inputs),
-    PlanEntry("carbon_baseline", lambda l: ["--artifact-root", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta), "--carbon-model-dir", _s(l.model / "encoder"),
-                                            "--output-scores", _s(l.model / "eval" / "baseline.jsonl"), "--logp-cache-jsonl", _s(l.model / "eval" / "logp_cache.jsonl"), "--device", "cpu"]),
-    PlanEntry("rollout", lambda l: ["--model-dir", _s(l.model), "--fasta", _s(l.eval_fasta), "--vcf", _s(l.phased_vcf), "--synthetic-chains", "8",
-                                    "--split", "eval", "--device", "cpu", "--output-json", _s(l.rollout_json)], _stage_rollout_inputs),
-    PlanEntry("eval", lambda l: ["--scores-jsonl", _s(l.model / "eval" / "scores.jsonl"), "--labels", _s(l.eval_vcf), "--metric-mode", "binary",
-                                 "--baseline-scores-jsonl", _s(l.model / "eval" / "baseline.jsonl"), "--baseline-score-field", "carbon_zero_shot_score", "--baseline-name", "carbon_zero_shot",
-                                 "--label-source", "demo", "--split", "eval", "--stand-in", "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval" / "metrics_demo.json")]),
-    PlanEntry("eval_all", lambda l: ["--metrics-json", _s(l.model / "eval" / "metrics_demo.json"), "--metrics-json", _s(l.rollout_json),
-                                     "--metrics-json", _s(l.fidelity_json), "--stand-in",
-                                     "--artifact-root", _s(l.model), "--output-metrics", _s(l.model / "eval_metrics.json"), "--output-report", _s(l.model / "eval_report.md")],
-              _fidelity_metrics),
-    PlanEntry("bench_inference", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.eval_vcf), "--fasta", _s(l.eval_fasta),
-                                            "--samples", "3", "--warmup", "1", "--device", "cpu", "--output-json", _s(l.model / "efficiency_report.json")]),
+    PlanEntry(
+        "calibrate",
+        lambda l: [
+            "--model-dir",
+            _s(l.model),
+            "--fasta",
+            _s(l.fasta),
+            "--exclude-vcf",
+            _s(l.dataset / "variants" / "eval.vcf"),
+            "--n-null",
+            "300",
+            "--device",
+            "cpu",
+        ],
+        _assemble_model,
+    ),
+    PlanEntry(
+        "score",
+        lambda l: [
+            "--model-dir",
+            _s(l.model),
+            "--vcf",
+            _s(l.eval_vcf),
+            "--fasta",
+            _s(l.eval_fasta),
+            "--output-scores",
+            _s(l.model / "eval" / "scores.jsonl"),
+            "--output-receipts",
+            _s(l.model / "eval" / "receipts.jsonl"),
+            "--quiet",
+        ],
+        _stage_eval_inputs,
+    ),
+    PlanEntry(
+        "carbon_baseline",
+        lambda l: [
+            "--artifact-root",
+            _s(l.model),
+            "--vcf",
+            _s(l.eval_vcf),
+            "--fasta",
+            _s(l.eval_fasta),
+            "--carbon-model-dir",
+            _s(l.model / "encoder"),
+            "--output-scores",
+            _s(l.model / "eval" / "baseline.jsonl"),
+            "--logp-cache-jsonl",
+            _s(l.model / "eval" / "logp_cache.jsonl"),
+            "--device",
+            "cpu",
+        ],
+    ),
+    PlanEntry(
+        "rollout",
+        lambda l: [
+            "--model-dir",
+            _s(l.model),
+            "--fasta",
+            _s(l.eval_fasta),
+            "--vcf",
+            _s(l.phased_vcf),
+            "--synthetic-chains",
+            "8",
+            "--split",
+            "eval",
+            "--device",
+            "cpu",
+            "--output-json",
+            _s(l.rollout_json),
+        ],
+        _stage_rollout_inputs,
+    ),
+    PlanEntry(
+        "eval",
+        lambda l: [
+            "--scores-jsonl",
+            _s(l.model / "eval" / "scores.jsonl"),
+            "--labels",
+            _s(l.eval_vcf),
+            "--metric-mode",
+            "binary",
+            "--baseline-scores-jsonl",
+            _s(l.model / "eval" / "baseline.jsonl"),
+            "--baseline-score-field",
+            "carbon_zero_shot_score",
+            "--baseline-name",
+            "carbon_zero_shot",
+            "--label-source",
+            "demo",
+            "--split",
+            "eval",
+            "--stand-in",
+            "--artifact-root",
+            _s(l.model),
+            "--output-metrics",
+            _s(l.model / "eval" / "metrics_demo.json"),
+        ],
+    ),
+    PlanEntry(
+        "eval_all",
+        lambda l: [
+            "--metrics-json",
+            _s(l.model / "eval" / "metrics_demo.json"),
+            "--metrics-json",
+            _s(l.rollout_json),
+            "--metrics-json",
+            _s(l.fidelity_json),
+            "--stand-in",
+            "--artifact-root",
+            _s(l.model),
+            "--output-metrics",
+            _s(l.model / "eval_metrics.json"),
+            "--output-report",
+            _s(l.model / "eval_report.md"),
+        ],
+        _fidelity_metrics,
+    ),
+    PlanEntry(
+        "bench_inference",
+        lambda l: [
+            "--model-dir",
+            _s(l.model),
+            "--vcf",
+            _s(l.eval_vcf),
+            "--fasta",
+            _s(l.eval_fasta),
+            "--samples",
+            "3",
+            "--warmup",
+            "1",
+            "--device",
+            "cpu",
+            "--output-json",
+            _s(l.model / "efficiency_report.json"),
+        ],
+    ),
     PlanEntry("efficiency_report", lambda l: ["--bench-json", _s(l.model / "efficiency_report.json"), "--model-dir", _s(l.model)]),
     PlanEntry("model_package", lambda l: ["--model-dir", _s(l.model), "--metadata-json", _s(l.meta / "model_package.json")], _model_meta),
-    PlanEntry("terminal_demo", lambda l: ["--model-dir", _s(l.model), "--vcf", _s(l.demo / "inputs" / "eval.vcf"), "--fasta", _s(l.demo / "inputs" / l.fasta.name),
-                                          "--output-dir", _s(l.demo), "--artifact-root", _s(l.demo), "--device", "cpu"], _stage_demo_inputs),
+    PlanEntry(
+        "terminal_demo",
+        lambda l: [
+            "--model-dir",
+            _s(l.model),
+            "--vcf",
+            _s(l.demo / "inputs" / "eval.vcf"),
+            "--fasta",
+            _s(l.demo / "inputs" / l.fasta.name),
+            "--output-dir",
+            _s(l.demo),
+            "--artifact-root",
+            _s(l.demo),
+            "--device",
+            "cpu",
+        ],
+        _stage_demo_inputs,
+    ),
     PlanEntry("paper_draft", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--output", _s(l.paper)]),
     PlanEntry("paper_package", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--paper-path", _s(l.paper)]),
 ]
@@ -384,7 +552,10 @@ class RehearsalResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
-            "ok": self.ok, "fixture_rehearsal": True, "notice": self.notice, "seconds": f"{self.seconds:.1f}",
+            "ok": self.ok,
+            "fixture_rehearsal": True,
+            "notice": self.notice,
+            "seconds": f"{self.seconds:.1f}",
             "stopped_at": self.stopped_at,
             "steps": [{"name": s.name, "ok": s.ok, "code": s.code, "message": s.message, "hint": s.hint} for s in self.steps],
             "gates": [g.to_dict() for g in self.gates],
@@ -462,7 +633,11 @@ def rehearse(
             log(f"checkpoint of {cp['size']} events written to checkpoints/{cp['file']}")
     finally:
         ctx.close()
-    if any(o.name == "rollout" for o in result.steps) and layout.phased_vcf.is_file() and "##geno_lewm_synthetic_genotypes" in layout.phased_vcf.read_text(encoding="utf-8"):
+    if (
+        any(o.name == "rollout" for o in result.steps)
+        and layout.phased_vcf.is_file()
+        and "##geno_lewm_synthetic_genotypes" in layout.phased_vcf.read_text(encoding="utf-8")
+    ):
         note = SYNTHETIC_PHASING_NOTICE.format(samples=SYNTHETIC_SAMPLES, vcf=layout.phased_vcf.relative_to(wd).as_posix())
         result.notice = f"{result.notice} {note}"
         log(note)

@@ -42,7 +42,19 @@ from ledger.reports import load_report
 
 GENERATED_BY = "tools.release.release_candidate"
 REPORT_NAME = "release_candidate_report.json"
-EXPECTED_ROWS = ("dataset_package", "training_run", "evaluation", "efficiency", "model_package", "fixture_manifest", "demo", "paper", "hub_plan", "public_links", "public_artifacts")
+EXPECTED_ROWS = (
+    "dataset_package",
+    "training_run",
+    "evaluation",
+    "efficiency",
+    "model_package",
+    "fixture_manifest",
+    "demo",
+    "paper",
+    "hub_plan",
+    "public_links",
+    "public_artifacts",
+)
 DATASET_BOUND = ("dataset_package.json", "dataset_input_check_report.json", "dataset_snapshot_report.json", "SHA256SUMS")
 MANIFEST_ROLES = ("predictor", "action_encoder", "calibration", "config")
 
@@ -107,7 +119,11 @@ def _efficiency_row(t: Targets) -> dict[str, Any]:
 
 def _fixture_row(stand_in: bool, allow: bool) -> dict[str, Any]:
     if stand_in and not allow:
-        raise ReleaseError("FIXTURE_MANIFEST", "the model package was built with the tiny stand-in encoder (a fixture manifest)", "publish a real model; pass --allow-fixture-manifest only for offline rehearsals")
+        raise ReleaseError(
+            "FIXTURE_MANIFEST",
+            "the model package was built with the tiny stand-in encoder (a fixture manifest)",
+            "publish a real model; pass --allow-fixture-manifest only for offline rehearsals",
+        )
     return {"fixture": stand_in}
 
 
@@ -118,7 +134,9 @@ def _demo_row(t: Targets, model_id: str) -> dict[str, Any]:
     if man.get("model_id") != model_id:
         raise ProvenanceError("IDENTITY_MISMATCH", "the terminal demo ran a different model id", "re-run the terminal demo on this model package")
     if (man.get("runtime_preflight") or {}).get("fixture_manifest_allowed"):
-        raise ProvenanceError("DEMO_FIXTURE_PREFLIGHT", "the demo's runtime preflight allowed fixture manifests", "re-run the terminal demo without fixture allowance")
+        raise ProvenanceError(
+            "DEMO_FIXTURE_PREFLIGHT", "the demo's runtime preflight allowed fixture manifests", "re-run the terminal demo without fixture allowance"
+        )
     for name, ident in sorted((man.get("artifacts") or {}).items()):
         local = t.demo_dir / Path(ident["path"]).name
         if not local.is_file() or sha256_file(local) != (ident["sha256"], ident["size"]):
@@ -182,7 +200,9 @@ def _listing(plan: dict[str, Any], target: str, endpoints: Endpoints) -> tuple[s
             try:
                 names = HfApi(endpoint=endpoints.hub, token=False).list_repo_files(hf[1], repo_type=hf[0])
             except Exception as exc:  # noqa: BLE001 - any hub failure is a failed public check
-                raise ProvenanceError("PUBLIC_LISTING", f"could not list {target} repo {hf[1]}: {type(exc).__name__}", "check the repo exists and is public") from None
+                raise ProvenanceError(
+                    "PUBLIC_LISTING", f"could not list {target} repo {hf[1]}: {type(exc).__name__}", "check the repo exists and is public"
+                ) from None
             return "hub-tree", {n for n in names if n != ".gitattributes"}
         return "checksum-file", None
     url = plan["demo"]["url"] if target == "demo" else plan["paper"]["url"]
@@ -229,7 +249,16 @@ def check_artifacts(plan: dict[str, Any], endpoints: Endpoints) -> list[dict[str
                 res.update(ok=False, code=err.code, message=err.message)
                 break
             if (digest, size) != (f["sha256"], f["size"]):
-                res["mismatched"].append({"destination": f["destination"], "url": public_url(f["url"]), "sha256": digest, "size": size, "expected_sha256": f["sha256"], "expected_size": f["size"]})
+                res["mismatched"].append(
+                    {
+                        "destination": f["destination"],
+                        "url": public_url(f["url"]),
+                        "sha256": digest,
+                        "size": size,
+                        "expected_sha256": f["sha256"],
+                        "expected_size": f["size"],
+                    }
+                )
             else:
                 res["verified"] += 1
         if "code" not in res:
@@ -247,7 +276,10 @@ def check_artifacts(plan: dict[str, Any], endpoints: Endpoints) -> list[dict[str
             if res["missing"]:
                 res.update(code="PROVENANCE.PUBLIC_FILE_MISSING", message=f"{target}: planned files not published: {', '.join(res['missing'][:5])}")
             elif res["mismatched"]:
-                res.update(code="PROVENANCE.PUBLIC_HASH_MISMATCH", message=f"{target}: published bytes differ for {', '.join(m['destination'] for m in res['mismatched'][:5])}")
+                res.update(
+                    code="PROVENANCE.PUBLIC_HASH_MISMATCH",
+                    message=f"{target}: published bytes differ for {', '.join(m['destination'] for m in res['mismatched'][:5])}",
+                )
             elif res["unexpected"]:
                 res.update(code="PROVENANCE.PUBLIC_FILE_SET", message=f"{target}: unexpected published files: {', '.join(res['unexpected'][:5])}")
         res["ok"] = "code" not in res and res["verified"] == len(mine)
@@ -259,7 +291,13 @@ def _public_row(name: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
     bad = [c for c in checks if not c.get("ok")]
     if bad:
         code = bad[0].get("code", "PROVENANCE.PUBLIC_CHECK")
-        return {"name": name, "ok": False, "code": code, "message": "; ".join(f"{c['target']}: {c.get('message', 'failed')}" for c in bad), "issue_refs": refs(name)}
+        return {
+            "name": name,
+            "ok": False,
+            "code": code,
+            "message": "; ".join(f"{c['target']}: {c.get('message', 'failed')}" for c in bad),
+            "issue_refs": refs(name),
+        }
     return {"name": name, "ok": True, "targets": [c["target"] for c in checks], "issue_refs": refs(name)}
 
 
@@ -271,7 +309,11 @@ def _public_row(name: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
 def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture: bool = False, skip_public: bool = False) -> dict[str, Any]:
     """The release-candidate document (pure given the packages and the public bytes). Writes nothing."""
     if skip_public and not allow_fixture:
-        raise InputError("USAGE", "--skip-public-link-check is valid only together with --allow-fixture-manifest", "run the public checks, or rehearse with --allow-fixture-manifest")
+        raise InputError(
+            "USAGE",
+            "--skip-public-link-check is valid only together with --allow-fixture-manifest",
+            "run the public checks, or rehearse with --allow-fixture-manifest",
+        )
     plan = hub_release.build_plan(t)
     stand_in = bool(plan["stand_in"])
 
@@ -280,7 +322,11 @@ def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture:
             given = load_report(plan_path, hub_release.GENERATED_BY)
             if given != plan:
                 diff = sorted(k for k in set(given) | set(plan) if given.get(k) != plan.get(k))
-                raise ProvenanceError("STALE_PLAN", f"{plan_path.name} is not the plan of these packages (differs in {', '.join(diff)})", "re-run python -m tools.release.hub_release")
+                raise ProvenanceError(
+                    "STALE_PLAN",
+                    f"{plan_path.name} is not the plan of these packages (differs in {', '.join(diff)})",
+                    "re-run python -m tools.release.hub_release",
+                )
             return {"plan": {"name": plan_path.name, **dict(zip(("sha256", "size"), sha256_file(plan_path)))}}
         return {}
 
@@ -302,14 +348,33 @@ def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture:
             if stand_in:
                 rows.append({"name": name, "ok": True, "skipped": True, "issue_refs": refs(name)})
             else:
-                rows.append({"name": name, "ok": False, "skipped": True, "code": "RELEASE.PUBLIC_CHECK_SKIPPED", "message": "public checks were skipped for a non-fixture candidate", "issue_refs": refs(name)})
+                rows.append(
+                    {
+                        "name": name,
+                        "ok": False,
+                        "skipped": True,
+                        "code": "RELEASE.PUBLIC_CHECK_SKIPPED",
+                        "message": "public checks were skipped for a non-fixture candidate",
+                        "issue_refs": refs(name),
+                    }
+                )
     else:
         link_checks = check_links(plan)
         links = {"skipped": False, "checks": link_checks}
         rows.append(_public_row("public_links", link_checks))
         art_checks = check_artifacts(plan, t.endpoints) if all(c["ok"] for c in link_checks) else []
         arts = {"skipped": False, "checks": art_checks}
-        rows.append(_public_row("public_artifacts", art_checks) if art_checks else {"name": "public_artifacts", "ok": False, "code": "PROVENANCE.PUBLIC_LINK", "message": "public links are not reachable", "issue_refs": refs("public_artifacts")})
+        rows.append(
+            _public_row("public_artifacts", art_checks)
+            if art_checks
+            else {
+                "name": "public_artifacts",
+                "ok": False,
+                "code": "PROVENANCE.PUBLIC_LINK",
+                "message": "public links are not reachable",
+                "issue_refs": refs("public_artifacts"),
+            }
+        )
     blockers = blockers_of(rows)
     evidence = [e for r in rows for e in r.get("evidence", [])]
     return {
@@ -347,17 +412,29 @@ def _body(call: StepCall) -> str:
     write_public_report(Path(a.output), doc, generated_by=GENERATED_BY)
     if not doc["ready"]:
         first = doc["blockers"][0]
-        raise ReleaseError("NOT_READY", f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}", "fix the blockers named in the report and regenerate it")
+        raise ReleaseError(
+            "NOT_READY",
+            f"release candidate not ready: {len(doc['blockers'])} blocker(s), first {first['name']} ({first['code']}) {' '.join(first['issue_refs'])}",
+            "fix the blockers named in the report and regenerate it",
+        )
     return f"release candidate {doc['release_id']}: READY -> {Path(a.output).name}"
 
 
-STEP = Step("release_candidate", gate="publication", body=_body, check=targets_from_args, purpose="publication decision: readiness rows, issue refs, public link and byte checks", flags=(
-    *TARGET_FLAGS,
-    Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
-    Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-    Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
-    Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
-), details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.")
+STEP = Step(
+    "release_candidate",
+    gate="publication",
+    body=_body,
+    check=targets_from_args,
+    purpose="publication decision: readiness rows, issue refs, public link and byte checks",
+    flags=(
+        *TARGET_FLAGS,
+        Flag("--plan", "hub_release_plan.json to hold to (must equal the plan of these packages)", role="input"),
+        Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
+        Flag("--allow-fixture-manifest", "accept a stand-in (fixture) model package: offline rehearsals only", "bool"),
+        Flag("--skip-public-link-check", "skip public checks (only with --allow-fixture-manifest)", "bool"),
+    ),
+    details="Final publication decision: readiness rows, upload inventories, public link and artifact checks.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -44,8 +44,13 @@ def _view_states(ledger) -> dict[str, str] | None:
     return {r[0]: r[1] for r in rows}
 
 
-def replay(ledger_path: str | os.PathLike[str], artifacts_root: str | os.PathLike[str] | None = None, *,
-           trusted_keys: str | os.PathLike[str] | None = None, checkpoint: str | os.PathLike[str] | None = None) -> ReplayReport:
+def replay(
+    ledger_path: str | os.PathLike[str],
+    artifacts_root: str | os.PathLike[str] | None = None,
+    *,
+    trusted_keys: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> ReplayReport:
     """Verify ``ledger_path`` and re-derive gate states against the bytes under ``artifacts_root``.
 
     ``artifacts_root`` defaults to the ledger file's directory (a release working directory).

@@ -34,8 +34,10 @@ SOURCE_GENERATOR = "bench.rollout"
 REQUIRED_REFS = ("#42", "#197")
 #: Phrases the source report's claim boundary must keep (it is timing evidence only).
 CLAIM_TERMS = ("timing evidence", "not model-quality", "clinical", "release-readiness")
-SCOPE_CLAIM = ("Accepted re-scope of a failed rollout-speed target: the failed target remains NOT passing rollout-speed evidence. "
-               "This report is timing-scope bookkeeping only; it is not model-quality, clinical, privacy or release-readiness evidence.")
+SCOPE_CLAIM = (
+    "Accepted re-scope of a failed rollout-speed target: the failed target remains NOT passing rollout-speed evidence. "
+    "This report is timing-scope bookkeeping only; it is not model-quality, clinical, privacy or release-readiness evidence."
+)
 _UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _REF = re.compile(r"^#[1-9][0-9]*$")
 
@@ -53,11 +55,19 @@ def _decimal(v: Any, what: str) -> Decimal:
 def check_source(doc: dict[str, Any]) -> None:
     """Refuse a source that is not a direct ``bench.rollout`` report with its full claim boundary."""
     if doc.get("generated_by") != SOURCE_GENERATOR:
-        raise ProvenanceError("GENERATED_BY", f"rollout-speed report has generated_by={doc.get('generated_by')!r}; expected {SOURCE_GENERATOR}", "pass the direct python -m bench.rollout output")
+        raise ProvenanceError(
+            "GENERATED_BY",
+            f"rollout-speed report has generated_by={doc.get('generated_by')!r}; expected {SOURCE_GENERATOR}",
+            "pass the direct python -m bench.rollout output",
+        )
     claim = str(doc.get("claim_boundary", "")).lower()
     missing = [t for t in CLAIM_TERMS if t not in claim]
     if missing:
-        raise ProvenanceError("CLAIM_BOUNDARY", f"the rollout-speed report's claim boundary is missing or weakened (lacks {', '.join(missing)})", "regenerate it with python -m bench.rollout; do not edit its claim boundary")
+        raise ProvenanceError(
+            "CLAIM_BOUNDARY",
+            f"the rollout-speed report's claim boundary is missing or weakened (lacks {', '.join(missing)})",
+            "regenerate it with python -m bench.rollout; do not edit its claim boundary",
+        )
     if not isinstance(doc.get("results"), list) or not doc["results"]:
         raise ProvenanceError("ROLLOUT_SPEED", "the rollout-speed report has no results", "re-run python -m bench.rollout")
 
@@ -89,7 +99,9 @@ def build_scope(report: Path, root: Path, args_view: dict[str, Any], argv: list[
     target = _decimal(args_view["target_speedup"], "--target-speedup")
     failed = failed_targets(doc, target)
     if not failed:
-        raise ReleaseError("TARGET_MET", f"every K meets the {target}x target: there is nothing to re-scope", "publish the rollout-speed report as passing evidence instead")
+        raise ReleaseError(
+            "TARGET_MET", f"every K meets the {target}x target: there is nothing to re-scope", "publish the rollout-speed report as passing evidence instead"
+        )
     refs = list(dict.fromkeys(args_view["issue_ref"] or []))
     bad = [r for r in refs if not _REF.match(r)]
     if bad or any(r not in refs for r in REQUIRED_REFS):
@@ -111,8 +123,13 @@ def build_scope(report: Path, root: Path, args_view: dict[str, Any], argv: list[
         "replacement_target": args_view["replacement_target"],
         "issue_refs": refs,
         "rollout_speed_report": identity(report, root),
-        "rollout_speed_summary": {"generated_by": doc["generated_by"], "model_id": doc.get("model_id", ""), "stand_in": bool(doc.get("stand_in", False)),
-                                  "command": public_argv([str(a) for a in src_argv], root), "claim_boundary": doc["claim_boundary"]},
+        "rollout_speed_summary": {
+            "generated_by": doc["generated_by"],
+            "model_id": doc.get("model_id", ""),
+            "stand_in": bool(doc.get("stand_in", False)),
+            "command": public_argv([str(a) for a in src_argv], root),
+            "claim_boundary": doc["claim_boundary"],
+        },
         "failed_targets": failed,
         "command": public_argv(["python", "-m", GENERATED_BY, *argv], root),
         "negative_findings": [f"K={f['k']}: measured speed-up {f['measured_speedup']}x is below the {f['target_speedup']}x RFC-0004 target" for f in failed],
@@ -127,18 +144,25 @@ def _body(call: StepCall) -> str:
     return f"rollout speed re-scoped (not passed): {len(doc['failed_targets'])} failed K target(s) -> {Path(a.output).name}"
 
 
-STEP = Step("rollout_speed_scope", gate="", body=_body, purpose="record an accepted re-scope of a failed rollout-speed target (stays rescoped)", flags=(
-    Flag("--rollout-speed-report", "the failing python -m bench.rollout JSON", required=True, role="input"),
-    Flag("--output", "scope report JSON", required=True, role="output"),
-    Flag("--target-speedup", "the RFC-0004 target speed-up (e.g. 10)", "str", required=True),
-    Flag("--accepted-by", "who accepted the re-scope", "str", required=True),
-    Flag("--accepted-at", "UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)", "str"),
-    Flag("--generated", "UTC generation time (default: now)", "str"),
-    Flag("--decision-url", "HTTP(S) URL of the accepted decision", "str", required=True),
-    Flag("--rationale", "why the re-scope is accepted", "str", required=True),
-    Flag("--replacement-target", "the target that replaces the failed one", "str", required=True),
-    Flag("--issue-ref", "GitHub issue ref (repeat; must include #42 and #197)", "str", repeat=True),
-), details="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).")
+STEP = Step(
+    "rollout_speed_scope",
+    gate="",
+    body=_body,
+    purpose="record an accepted re-scope of a failed rollout-speed target (stays rescoped)",
+    flags=(
+        Flag("--rollout-speed-report", "the failing python -m bench.rollout JSON", required=True, role="input"),
+        Flag("--output", "scope report JSON", required=True, role="output"),
+        Flag("--target-speedup", "the RFC-0004 target speed-up (e.g. 10)", "str", required=True),
+        Flag("--accepted-by", "who accepted the re-scope", "str", required=True),
+        Flag("--accepted-at", "UTC acceptance time (YYYY-MM-DDTHH:MM:SSZ)", "str"),
+        Flag("--generated", "UTC generation time (default: now)", "str"),
+        Flag("--decision-url", "HTTP(S) URL of the accepted decision", "str", required=True),
+        Flag("--rationale", "why the re-scope is accepted", "str", required=True),
+        Flag("--replacement-target", "the target that replaces the failed one", "str", required=True),
+        Flag("--issue-ref", "GitHub issue ref (repeat; must include #42 and #197)", "str", repeat=True),
+    ),
+    details="Record an accepted re-scope of a failed rollout-speed target (stays rescoped, never passed).",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ def _state(ref: StateRef, cache_dir: Path, where: str, used: dict[str, dict[str,
     key = ref.key
     shard = cache_dir / key[:2] / f"{key}.parquet"
     if not shard.is_file():
-        raise InputError("CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)")
+        raise InputError(
+            "CACHE_KEY_MISSING", f"{where}: cache key {key[:16]}… has no shard in the cache", "encode the window first (geno-lewm-train / the cache builder)"
+        )
     if key not in used:
         read_shard(shard, key)
         used[key] = identity(shard, cache_dir)
@@ -97,12 +99,18 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
         if r.example_id in seen:
             raise InputError("ROLLOUT_SPEC", f"spec row {i}: example_id {r.example_id!r} is repeated")
         seen.add(r.example_id)
-        out.append({
-            "schema_version": SCHEMA_VERSION, "generated_by": GENERATED_BY, "example_id": r.example_id, "track": r.track, "edits": r.edits,
-            "source": _state(r.source, cache_dir, f"row {i} source", used),
-            "target": _state(r.target, cache_dir, f"row {i} target", used),
-            "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(r.candidates or [])],
-        })
+        out.append(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "generated_by": GENERATED_BY,
+                "example_id": r.example_id,
+                "track": r.track,
+                "edits": r.edits,
+                "source": _state(r.source, cache_dir, f"row {i} source", used),
+                "target": _state(r.target, cache_dir, f"row {i} target", used),
+                "candidates": [_state(c, cache_dir, f"row {i} candidate {j}", used) for j, c in enumerate(r.candidates or [])],
+            }
+        )
     index = [used[k] for k in sorted(used)]
     return out, index
 
@@ -112,21 +120,34 @@ def _body(call: StepCall) -> str:
     rows, index = resolve(read_jsonl(spec, "spec"), cache)
     call.run.input(*[cache / ident["path"] for ident in index])
     write_jsonl(out, rows)
-    write_public_report(call.args.report, {
-        "kind": "rollout_state_examples", "examples": len(rows), "spec": identity(spec, spec.parent),
-        "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
-        "output": identity(out, out.parent),
-        "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
-    }, generated_by=GENERATED_BY)
+    write_public_report(
+        call.args.report,
+        {
+            "kind": "rollout_state_examples",
+            "examples": len(rows),
+            "spec": identity(spec, spec.parent),
+            "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
+            "output": identity(out, out.parent),
+            "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
+        },
+        generated_by=GENERATED_BY,
+    )
     return f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}"
 
 
-STEP = Step("rollout_state_examples", gate="", body=_body, purpose="resolve cache-keyed measured latent examples for rollout benchmarks", flags=(
-    Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
-    Flag("--cache-dir", "window-embedding cache directory", required=True),
-    Flag("--output", "examples JSONL to write", required=True, role="output"),
-    Flag("--report", "report JSON to write", required=True, role="output"),
-), details="Resolve cache-keyed rollout example specs to measured latent-state shards.")
+STEP = Step(
+    "rollout_state_examples",
+    gate="",
+    body=_body,
+    purpose="resolve cache-keyed measured latent examples for rollout benchmarks",
+    flags=(
+        Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
+        Flag("--cache-dir", "window-embedding cache directory", required=True),
+        Flag("--output", "examples JSONL to write", required=True, role="output"),
+        Flag("--report", "report JSON to write", required=True, role="output"),
+    ),
+    details="Resolve cache-keyed rollout example specs to measured latent-state shards.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -30,9 +30,17 @@ def check_examples(rows: list[dict[str, Any]]) -> None:
     """Refuse example rows without the supported schema version or the examples generator marker."""
     for i, r in enumerate(rows, start=1):
         if r.get("schema_version") != SCHEMA_VERSION:
-            raise ProvenanceError("ROLLOUT_EXAMPLES", f"example row {i} has schema_version {r.get('schema_version')!r}; expected {SCHEMA_VERSION}", "regenerate with python -m tools.release.rollout_state_examples")
+            raise ProvenanceError(
+                "ROLLOUT_EXAMPLES",
+                f"example row {i} has schema_version {r.get('schema_version')!r}; expected {SCHEMA_VERSION}",
+                "regenerate with python -m tools.release.rollout_state_examples",
+            )
         if r.get("generated_by") != EXAMPLES_GENERATOR:
-            raise ProvenanceError("ROLLOUT_EXAMPLES", f"example row {i} has generated_by {r.get('generated_by')!r}; expected {EXAMPLES_GENERATOR}", "regenerate with python -m tools.release.rollout_state_examples")
+            raise ProvenanceError(
+                "ROLLOUT_EXAMPLES",
+                f"example row {i} has generated_by {r.get('generated_by')!r}; expected {EXAMPLES_GENERATOR}",
+                "regenerate with python -m tools.release.rollout_state_examples",
+            )
 
 
 def _hidden(cache_dir: Path, state: dict[str, Any]):
@@ -64,11 +72,20 @@ def build_rows(rows: list[dict[str, Any]], model_dir: Path, cache_dir: Path) -> 
             except (KeyError, TypeError, ValueError):
                 raise InputError("ROLLOUT_SPEC", f"example {r['example_id']}: bad edit {e!r}") from None
             z = pkg.predict(z, [edit])  # (1, D)
-        out.append({
-            "schema_version": SCHEMA_VERSION, "kind": ROWS_KIND, "generated_by": GENERATED_BY, "model_id": pkg.model_id,
-            "example_id": r["example_id"], "track": r["track"], "steps": len(r["edits"]),
-            "predicted": z[0].tolist(), "target": latent(r["target"])[0].tolist(), "candidates": [latent(c)[0].tolist() for c in r["candidates"]],
-        })
+        out.append(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "kind": ROWS_KIND,
+                "generated_by": GENERATED_BY,
+                "model_id": pkg.model_id,
+                "example_id": r["example_id"],
+                "track": r["track"],
+                "steps": len(r["edits"]),
+                "predicted": z[0].tolist(),
+                "target": latent(r["target"])[0].tolist(),
+                "candidates": [latent(c)[0].tolist() for c in r["candidates"]],
+            }
+        )
     return out
 
 
@@ -79,20 +96,35 @@ def _body(call: StepCall) -> str:
     call.run.input(model / "manifest.json")
     rows = build_rows(examples, model, cache)
     write_jsonl(out, rows)
-    write_public_report(call.args.report, {
-        "kind": "rollout_state_rows", "rows": len(rows), "model_id": rows[0]["model_id"] if rows else "",
-        "examples": identity(ex, ex.parent), "model_manifest": identity(model / "manifest.json", model), "output": identity(out, out.parent),
-    }, generated_by=GENERATED_BY)
+    write_public_report(
+        call.args.report,
+        {
+            "kind": "rollout_state_rows",
+            "rows": len(rows),
+            "model_id": rows[0]["model_id"] if rows else "",
+            "examples": identity(ex, ex.parent),
+            "model_manifest": identity(model / "manifest.json", model),
+            "output": identity(out, out.parent),
+        },
+        generated_by=GENERATED_BY,
+    )
     return f"rollout state rows: {len(rows)} rows -> {out.name}"
 
 
-STEP = Step("rollout_state_rows", gate="", body=_body, purpose="predictor rollout-state rows from measured latent examples", flags=(
-    Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
-    Flag("--model-dir", "model package directory", required=True),
-    Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
-    Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
-    Flag("--report", "report JSON to write", required=True, role="output"),
-), details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).")
+STEP = Step(
+    "rollout_state_rows",
+    gate="",
+    body=_body,
+    purpose="predictor rollout-state rows from measured latent examples",
+    flags=(
+        Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
+        Flag("--model-dir", "model package directory", required=True),
+        Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
+        Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
+        Flag("--report", "report JSON to write", required=True, role="output"),
+    ),
+    details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).",
+)
 main = STEP.main
 
 if __name__ == "__main__":

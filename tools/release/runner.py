@@ -59,7 +59,11 @@ def run_step(name: str, argv: Sequence[str], workspace: str | os.PathLike[str] |
     try:
         spec = get_step(name)
         if not spec.available():
-            raise ReleaseError("STEP_UNAVAILABLE", f"step {name} needs {spec.module}, which is not in this installation yet", "see docs/release-steps.md for what each step needs")
+            raise ReleaseError(
+                "STEP_UNAVAILABLE",
+                f"step {name} needs {spec.module}, which is not in this installation yet",
+                "see docs/release-steps.md for what each step needs",
+            )
         full = spec.args_builder()(list(argv))
         main = spec.load()
         if spec.kind == "release":
@@ -81,4 +85,3 @@ def run_step(name: str, argv: Sequence[str], workspace: str | os.PathLike[str] |
     finally:
         if not isinstance(workspace, ReleaseContext):
             ctx.close()
-

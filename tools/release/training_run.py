@@ -41,7 +41,10 @@ from tools.release.context import ReleaseContext
 from tools.release.declare import Flag, Step, StepCall
 from tools.release.recording import StepRun
 
-def package_run(run_dir: str | Path, metadata: Mapping[str, Any] | None = None, *, ledger=None, signer=None, artifact_root: str | Path | None = None) -> dict[str, Any]:
+
+def package_run(
+    run_dir: str | Path, metadata: Mapping[str, Any] | None = None, *, ledger=None, signer=None, artifact_root: str | Path | None = None
+) -> dict[str, Any]:
     """Package a completed run in ``run_dir``; return the manifest. Records a ``training_run`` step when ``ledger`` and ``signer`` are given.
 
     ``artifact_root`` (default: the current directory) is the root the ledger paths are relative to.
@@ -67,10 +70,17 @@ def _body(call: StepCall) -> str:
     return f"training run {doc['run_id']} packaged: {MANIFEST}, {CARD}, {SUMS} ({len(doc['files'])} run files)"
 
 
-STEP = Step("training_run", gate="training", body=_body, purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)", flags=(
-    Flag("--run-dir", "the training run directory", required=True),
-    Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
-), details="Package a completed training run: manifest, card and training_run_SHA256SUMS.")
+STEP = Step(
+    "training_run",
+    gate="training",
+    body=_body,
+    purpose="package a completed training run (manifest, card, training_run_SHA256SUMS)",
+    flags=(
+        Flag("--run-dir", "the training run directory", required=True),
+        Flag("--metadata-json", "release metadata (release_id, extra_files naming training_preflight_report.json, …)", role="input"),
+    ),
+    details="Package a completed training run: manifest, card and training_run_SHA256SUMS.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

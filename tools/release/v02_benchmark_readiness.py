@@ -49,7 +49,9 @@ def _row(name: str, ok: bool, refs: list[str], **extra: Any) -> dict[str, Any]:
 def check_suite(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The suite's passed-step output identities (raise when it is not an executed passing suite)."""
     if doc.get("mode") != "execute" or doc.get("ok") is not True:
-        raise ProvenanceError("SUITE_NOT_EXECUTED", "the suite report is not an executed, passing suite run", "run python -m tools.release.v02_benchmark_suite --execute first")
+        raise ProvenanceError(
+            "SUITE_NOT_EXECUTED", "the suite report is not an executed, passing suite run", "run python -m tools.release.v02_benchmark_suite --execute first"
+        )
     outs = []
     for st in doc.get("steps", []):
         if st.get("status") != "passed":
@@ -66,11 +68,20 @@ def conclusions(metrics: dict[str, Any], name: str) -> list[dict[str, Any]]:
     for r in metrics.get("rows", []):
         if r.get("benchmark") != name:
             continue
-        out.append({
-            "split": r.get("split"), "track": r.get("track"), "metric": r.get("metric"), "value": _s(r.get("value")),
-            "ci": [_s(r.get("ci_low")), _s(r.get("ci_high"))], "evaluated_variant_keys_sha256": r.get("evaluated_variant_keys_sha256"),
-            "baselines": [{"baseline": b.get("baseline"), "baseline_value": _s(b.get("baseline_value")), "delta_vs_baseline": _s(b.get("delta_vs_baseline"))} for b in r.get("baselines") or []],
-        })
+        out.append(
+            {
+                "split": r.get("split"),
+                "track": r.get("track"),
+                "metric": r.get("metric"),
+                "value": _s(r.get("value")),
+                "ci": [_s(r.get("ci_low")), _s(r.get("ci_high"))],
+                "evaluated_variant_keys_sha256": r.get("evaluated_variant_keys_sha256"),
+                "baselines": [
+                    {"baseline": b.get("baseline"), "baseline_value": _s(b.get("baseline_value")), "delta_vs_baseline": _s(b.get("delta_vs_baseline"))}
+                    for b in r.get("baselines") or []
+                ],
+            }
+        )
     return out
 
 
@@ -83,21 +94,43 @@ def _rollout_speed(bench: Path | None, scope: Path | None, root: Path) -> tuple[
         check_source(src)
         bound = sc.get("rollout_speed_report") or {}
         if (bound.get("sha256"), bound.get("size")) != sha256_file(bench):
-            raise ProvenanceError("SCOPE_SOURCE", "the scope report does not bind this exact bench.rollout report (path/SHA-256/size)", "regenerate the scope from the failing report")
+            raise ProvenanceError(
+                "SCOPE_SOURCE",
+                "the scope report does not bind this exact bench.rollout report (path/SHA-256/size)",
+                "regenerate the scope from the failing report",
+            )
         refs = sc.get("issue_refs") or []
         if sc.get("state") != "rescoped" or sc.get("passed") is not False or not all(r in refs for r in REQUIRED_REFS) or not sc.get("failed_targets"):
             raise ProvenanceError("SCOPE_REPORT", "the scope report is not an accepted re-scope of failed targets citing #42 and #197")
-        decision = {k: sc.get(k) for k in ("accepted_by", "rationale", "replacement_target", "generated", "accepted_at", "decision_url", "issue_refs", "failed_targets")}
+        decision = {
+            k: sc.get(k) for k in ("accepted_by", "rationale", "replacement_target", "generated", "accepted_at", "decision_url", "issue_refs", "failed_targets")
+        }
         decision["scope_report"] = identity(scope, root)
-        row = _row("rollout_speed", True, REFS["rollout_speed"], state="rescoped", passed=False, rollout_speed_report=identity(bench, root),
-                   conclusion=f"re-scoped, not passed: failed targets {sc['failed_targets']}; decision {sc['decision_url']}; rationale: {sc['rationale']}; replacement target: {sc['replacement_target']}; refs {' '.join(refs)}")
+        row = _row(
+            "rollout_speed",
+            True,
+            REFS["rollout_speed"],
+            state="rescoped",
+            passed=False,
+            rollout_speed_report=identity(bench, root),
+            conclusion=f"re-scoped, not passed: failed targets {sc['failed_targets']}; decision {sc['decision_url']}; rationale: {sc['rationale']}; replacement target: {sc['replacement_target']}; refs {' '.join(refs)}",
+        )
         return row, [decision]
     if bench is not None:
         src = load_json(bench)
         check_source(src)
-        return _row("rollout_speed", True, REFS["rollout_speed"], state="measured", rollout_speed_report=identity(bench, root),
-                    results=[{k: _s(v) for k, v in r.items()} for r in src["results"]], claim_boundary=src["claim_boundary"]), []
-    return _row("rollout_speed", False, REFS["rollout_speed"], state="missing", code="RELEASE.ROLLOUT_SPEED_MISSING", message="no bench.rollout speed report was given"), []
+        return _row(
+            "rollout_speed",
+            True,
+            REFS["rollout_speed"],
+            state="measured",
+            rollout_speed_report=identity(bench, root),
+            results=[{k: _s(v) for k, v in r.items()} for r in src["results"]],
+            claim_boundary=src["claim_boundary"],
+        ), []
+    return _row(
+        "rollout_speed", False, REFS["rollout_speed"], state="missing", code="RELEASE.ROLLOUT_SPEED_MISSING", message="no bench.rollout speed report was given"
+    ), []
 
 
 def build(suite_path: Path, metrics_path: Path, efficiency_path: Path, root: Path, bench: Path | None = None, scope: Path | None = None) -> dict[str, Any]:
@@ -116,15 +149,40 @@ def build(suite_path: Path, metrics_path: Path, efficiency_path: Path, root: Pat
     efficiency = load_report(efficiency_path, "tools.release.efficiency_report")
     m_digest, m_size = sha256_file(metrics_path)
     covered = any(o["path"].endswith(metrics_path.name) and (o["sha256"], o["size"]) == (m_digest, m_size) for o in outs)
-    rows.append(_row("release_inputs", covered, REFS["release_inputs"], metrics_paths=[identity(metrics_path, root)["path"]], efficiency_inputs=[identity(efficiency_path, root)],
-                     suite_output_identities=outs, **({} if covered else {"code": "PROVENANCE.SUITE_OUTPUT_MISMATCH", "message": f"{metrics_path.name} is not among the suite's recorded outputs"})))
+    rows.append(
+        _row(
+            "release_inputs",
+            covered,
+            REFS["release_inputs"],
+            metrics_paths=[identity(metrics_path, root)["path"]],
+            efficiency_inputs=[identity(efficiency_path, root)],
+            suite_output_identities=outs,
+            **({} if covered else {"code": "PROVENANCE.SUITE_OUTPUT_MISMATCH", "message": f"{metrics_path.name} is not among the suite's recorded outputs"}),
+        )
+    )
     for name in BENCHMARKS:
         rollout = name.startswith("rollout_")
         probs = [p for p in coverage_problems(metrics.get("benchmarks", []), metrics.get("rows", []), vep=not rollout, rollout=rollout) if p.startswith(name)]
         concl = conclusions(metrics, name)
-        rows.append(_row(name, not probs, ["#165"], conclusions=concl, **({"code": "EVAL.COVERAGE", "message": "; ".join(probs), "missing": probs} if probs else {})))
-    eff = {k: _s(efficiency.get(k)) for k in ("single_variant_latency_ms", "batched_throughput_variants_per_s", "peak_memory_bytes", "runtime", "samples", "warmup", "hardware", "limitations")}
-    eff["command"] = public_argv([str(a) for a in efficiency.get("command", [])], root) if isinstance(efficiency.get("command"), list) else efficiency.get("command")
+        rows.append(
+            _row(name, not probs, ["#165"], conclusions=concl, **({"code": "EVAL.COVERAGE", "message": "; ".join(probs), "missing": probs} if probs else {}))
+        )
+    eff = {
+        k: _s(efficiency.get(k))
+        for k in (
+            "single_variant_latency_ms",
+            "batched_throughput_variants_per_s",
+            "peak_memory_bytes",
+            "runtime",
+            "samples",
+            "warmup",
+            "hardware",
+            "limitations",
+        )
+    }
+    eff["command"] = (
+        public_argv([str(a) for a in efficiency.get("command", [])], root) if isinstance(efficiency.get("command"), list) else efficiency.get("command")
+    )
     rows.append(_row("efficiency", True, REFS["efficiency"], input=identity(efficiency_path, root)))
     speed_row, decisions = _rollout_speed(bench, scope, root)
     rows.append(speed_row)
@@ -145,26 +203,49 @@ def build(suite_path: Path, metrics_path: Path, efficiency_path: Path, root: Pat
 
 def _check(args) -> None:
     if Path(args.suite_report).resolve() == Path(args.output).resolve():
-        raise InputError("USAGE", "--suite-report is the report this command is writing; it cannot be its own evidence", "execute the suite first, then run readiness on its report")
+        raise InputError(
+            "USAGE",
+            "--suite-report is the report this command is writing; it cannot be its own evidence",
+            "execute the suite first, then run readiness on its report",
+        )
 
 
 def _body(call: StepCall) -> str:
     a = call.args
-    doc = build(Path(a.suite_report), Path(a.metrics_json), Path(a.efficiency_report), call.ctx.artifact_root, path_or_none(a.rollout_speed_report), path_or_none(a.rollout_speed_scope_report))
+    doc = build(
+        Path(a.suite_report),
+        Path(a.metrics_json),
+        Path(a.efficiency_report),
+        call.ctx.artifact_root,
+        path_or_none(a.rollout_speed_report),
+        path_or_none(a.rollout_speed_scope_report),
+    )
     write_public_report(a.output, doc, generated_by=GENERATED_BY)
     if not doc["ready"]:
-        raise ReleaseError("NOT_READY", f"v0.2 readiness: {len(doc['blockers'])} blocker(s): {', '.join(b['name'] for b in doc['blockers'])}", "see the readiness report's blockers and their issue refs")
+        raise ReleaseError(
+            "NOT_READY",
+            f"v0.2 readiness: {len(doc['blockers'])} blocker(s): {', '.join(b['name'] for b in doc['blockers'])}",
+            "see the readiness report's blockers and their issue refs",
+        )
     return f"v0.2 benchmark readiness: ready -> {Path(a.output).name}"
 
 
-STEP = Step("v02_benchmark_readiness", gate="", body=_body, check=_check, purpose="release-input readiness from an executed passing suite report", flags=(
-    Flag("--suite-report", "executed v02_benchmark_suite report", required=True, role="input"),
-    Flag("--metrics-json", "aggregate eval_metrics.json (geno-lewm-eval-all)", required=True, role="input"),
-    Flag("--efficiency-report", "efficiency_report.json", required=True, role="input"),
-    Flag("--rollout-speed-report", "direct python -m bench.rollout report", role="input"),
-    Flag("--rollout-speed-scope-report", "accepted tools.release.rollout_speed_scope report for a failed target", role="input"),
-    Flag("--output", "readiness report JSON", required=True, role="output"),
-), details="v0.2 release-input readiness from an executed suite report and its metrics.")
+STEP = Step(
+    "v02_benchmark_readiness",
+    gate="",
+    body=_body,
+    check=_check,
+    purpose="release-input readiness from an executed passing suite report",
+    flags=(
+        Flag("--suite-report", "executed v02_benchmark_suite report", required=True, role="input"),
+        Flag("--metrics-json", "aggregate eval_metrics.json (geno-lewm-eval-all)", required=True, role="input"),
+        Flag("--efficiency-report", "efficiency_report.json", required=True, role="input"),
+        Flag("--rollout-speed-report", "direct python -m bench.rollout report", role="input"),
+        Flag("--rollout-speed-scope-report", "accepted tools.release.rollout_speed_scope report for a failed target", role="input"),
+        Flag("--output", "readiness report JSON", required=True, role="output"),
+    ),
+    details="v0.2 release-input readiness from an executed suite report and its metrics.",
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -43,9 +43,11 @@ from tools.release.recording import capture_output
 from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.v02_benchmark_suite"
-CLAIM = ("Suite execution evidence only: it shows which benchmark commands ran and which files they wrote. "
-         "Measured model-quality claims depend on the downstream validators (geno-lewm-eval-all coverage checks, "
-         "v02_benchmark_readiness) and the generated eval report.")
+CLAIM = (
+    "Suite execution evidence only: it shows which benchmark commands ran and which files they wrote. "
+    "Measured model-quality claims depend on the downstream validators (geno-lewm-eval-all coverage checks, "
+    "v02_benchmark_readiness) and the generated eval report."
+)
 
 
 def resolve_command(command: str):
@@ -139,7 +141,9 @@ def plan_steps(manifest: dict[str, Any], values: dict[str, str]) -> list[dict[st
         for o in outs:
             if os.path.isabs(o) or ".." in Path(o).parts:
                 raise ConfigError("SUITE_MANIFEST", f"step {sid}: output {o!r} must be model-dir-relative")
-        out.append({"id": sid, "row": row.get("name", "aggregate"), "command": st["command"], "argv": [_fill(values, str(a), sid) for a in argv], "outputs": outs})
+        out.append(
+            {"id": sid, "row": row.get("name", "aggregate"), "command": st["command"], "argv": [_fill(values, str(a), sid) for a in argv], "outputs": outs}
+        )
     return out
 
 
@@ -158,7 +162,13 @@ def execute(steps: list[dict[str, Any]], model_dir: Path, log) -> list[dict[str,
     results = []
     failed = False
     for st in steps:
-        res: dict[str, Any] = {"id": st["id"], "row": st["row"], "command": st["command"], "argv": public_argv(st["argv"], model_dir), "declared_outputs": st["outputs"]}
+        res: dict[str, Any] = {
+            "id": st["id"],
+            "row": st["row"],
+            "command": st["command"],
+            "argv": public_argv(st["argv"], model_dir),
+            "declared_outputs": st["outputs"],
+        }
         if failed:
             results.append({**res, "status": "not_run"})
             continue
@@ -201,7 +211,17 @@ def _body(call: StepCall) -> str:
     if a.execute:
         results = execute(steps, model_dir, call.ctx.log)
     else:
-        results = [{"id": s["id"], "row": s["row"], "command": s["command"], "argv": public_argv(s["argv"], model_dir), "declared_outputs": s["outputs"], "status": "planned"} for s in steps]
+        results = [
+            {
+                "id": s["id"],
+                "row": s["row"],
+                "command": s["command"],
+                "argv": public_argv(s["argv"], model_dir),
+                "declared_outputs": s["outputs"],
+                "status": "planned",
+            }
+            for s in steps
+        ]
     passed = a.execute and all(r["status"] == "passed" for r in results)
     doc = {
         "kind": "v02_benchmark_suite",
@@ -210,7 +230,9 @@ def _body(call: StepCall) -> str:
         "manifest": identity(manifest_path, manifest_path.parent) | {"name": manifest_path.name},
         "steps": results,
         "metrics_outputs": [r.get("metrics_json") for r in manifest["rows"] if r.get("metrics_json")],
-        "readiness": {"deferred": True, "note": "the readiness command consumes this report after it is written; it is never run by the suite"} if manifest.get("readiness") else None,
+        "readiness": {"deferred": True, "note": "the readiness command consumes this report after it is written; it is never run by the suite"}
+        if manifest.get("readiness")
+        else None,
         "negative_findings": [f"{r['id']}: {r.get('code')}: {r.get('message')}" for r in results if r["status"] == "failed"]
         + ([] if a.execute else ["plan only: no command ran, so this report is not benchmark evidence"]),
         "claim_boundary": CLAIM,
@@ -220,13 +242,20 @@ def _body(call: StepCall) -> str:
     return f"v0.2 benchmark suite ({doc['mode']}): {sum(r['status'] == 'passed' for r in results)}/{len(results)} steps passed; ok={str(doc['ok']).lower()}"
 
 
-STEP = Step("v02_benchmark_suite", gate="", body=_body, check=_values, purpose="plan or execute the v0.2 benchmark command graph", flags=(
-    Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
-    Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
-    Flag("--output-report", "suite report JSON", required=True, role="output"),
-    Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
-    Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),
-))
+STEP = Step(
+    "v02_benchmark_suite",
+    gate="",
+    body=_body,
+    check=_values,
+    purpose="plan or execute the v0.2 benchmark command graph",
+    flags=(
+        Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
+        Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
+        Flag("--output-report", "suite report JSON", required=True, role="output"),
+        Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
+        Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),
+    ),
+)
 main = STEP.main
 
 if __name__ == "__main__":

@@ -52,7 +52,11 @@ def _check_model_ref(text: str, flag: str, *, allow_empty: bool) -> str:
         from geno_lewm.versioning import ReleaseId
 
         return str(ReleaseId.parse(text))
-    raise InputError("BAD_MODEL_ID", f"{flag} {text[:80]!r} is neither a model id (64 lowercase hex) nor a release id", "model_id is the sha256 of the package's manifest.json (see geno-lewm-verify-receipts --json)")
+    raise InputError(
+        "BAD_MODEL_ID",
+        f"{flag} {text[:80]!r} is neither a model id (64 lowercase hex) nor a release id",
+        "model_id is the sha256 of the package's manifest.json (see geno-lewm-verify-receipts --json)",
+    )
 
 
 def revocation_list(ledger) -> dict[str, Any]:
@@ -136,7 +140,11 @@ def yank(
     """
     model_id = _check_model_ref(model_id, "--model-id", allow_empty=False)
     if not _MODEL_ID.match(model_id):
-        raise InputError("BAD_MODEL_ID", "--model-id must be a model id (64 lowercase hex), the cryptographic source of truth", "a release id may be given to --upgrade-to only")
+        raise InputError(
+            "BAD_MODEL_ID",
+            "--model-id must be a model id (64 lowercase hex), the cryptographic source of truth",
+            "a release id may be given to --upgrade-to only",
+        )
     upgrade_to = _check_model_ref(upgrade_to or "", "--upgrade-to", allow_empty=True)
     if upgrade_to == model_id:
         raise InputError("BAD_MODEL_ID", "--upgrade-to names the yanked model itself")
@@ -169,17 +177,31 @@ def _body(call: StepCall) -> None:
     res = yank(call.ctx, model_id=a.model_id, reason=a.reason, upgrade_to=a.upgrade_to, changelog=a.changelog, output=a.output, argv=call.argv)
     if a.json:
         call.say(json.dumps(res, indent=2, sort_keys=True))
-    call.say(f"yanked {a.model_id[:16]}…; {res['revocation_list']} lists {len(res['yanked'])} model(s)" + ("; CHANGELOG updated" if res["changelog_updated"] else ""), err=True)
+    call.say(
+        f"yanked {a.model_id[:16]}…; {res['revocation_list']} lists {len(res['yanked'])} model(s)"
+        + ("; CHANGELOG updated" if res["changelog_updated"] else ""),
+        err=True,
+    )
 
 
-DECLARED = Step(STEP, gate="", body=_body, check=_check, records="self", subcommand="yank", purpose="yank a released model: ledger event, CHANGELOG entry, revocation list", flags=(
-    Flag("--model-id", "model id (sha256 of manifest.json) to yank", "str", required=True),
-    Flag("--reason", "why it is yanked (goes to the ledger, the list and the CHANGELOG)", "str", required=True),
-    Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
-    Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
-    Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
-    Flag("--json", "print the result as JSON on stdout", "bool"),
-), details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.")
+DECLARED = Step(
+    STEP,
+    gate="",
+    body=_body,
+    check=_check,
+    records="self",
+    subcommand="yank",
+    purpose="yank a released model: ledger event, CHANGELOG entry, revocation list",
+    flags=(
+        Flag("--model-id", "model id (sha256 of manifest.json) to yank", "str", required=True),
+        Flag("--reason", "why it is yanked (goes to the ledger, the list and the CHANGELOG)", "str", required=True),
+        Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
+        Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
+        Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
+        Flag("--json", "print the result as JSON on stdout", "bool"),
+    ),
+    details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.",
+)
 main = DECLARED.main
 
 

@@ -87,7 +87,7 @@ def _need(cond: bool, message: str, hint: str = _HINT) -> None:
 def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a dataset snapshot spec (decoded into :class:`DatasetSpec`); return it. Errors are ``CONFIG.DATASET_SPEC``."""
     doc = decode(spec, DatasetSpec, what="dataset snapshot spec", error=lambda m, h: ConfigError("DATASET_SPEC", m, h), hint=_HINT)
-    _need(doc.variant_types == ["snv"], "variant_types must be [\"snv\"] (this snapshot builder handles SNVs)")
+    _need(doc.variant_types == ["snv"], 'variant_types must be ["snv"] (this snapshot builder handles SNVs)')
     names = [s.name for s in doc.sources]
     _need(len(set(names)) == len(names), f"duplicate source names in {names}")
     for i, src in enumerate(doc.sources):
@@ -102,7 +102,7 @@ def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     for name, _, start, end in spans:
         _need(start <= end, f"split.regions.{name}: start/end must be 1-based with start <= end")
     for i, a in enumerate(spans):
-        for b in spans[i + 1:]:
+        for b in spans[i + 1 :]:
             _need(not (a[1] == b[1] and a[2] <= b[3] and b[2] <= a[3]), f"split regions {a[0]} and {b[0]} overlap on {a[1]}")
     _need(doc.labels.source in names, "labels.source must name a source")
     return dict(spec)

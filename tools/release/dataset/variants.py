@@ -1,5 +1,4 @@
-"""Reading the snapshot's upstream inputs: FASTA, labelled VCF records, the region split rule and REF checks.
-"""
+"""Reading the snapshot's upstream inputs: FASTA, labelled VCF records, the region split rule and REF checks."""
 
 from __future__ import annotations
 from collections.abc import Mapping
@@ -102,7 +101,13 @@ def check_variant(v: Variant, fasta: Mapping[str, str], path_name: str) -> str |
     if seq is None:
         raise InputError("REF_MISMATCH", f"{path_name}: contig {v.contig} is not in the reference", "use the reference the VCF was called against")
     if not 1 <= v.pos <= len(seq):
-        raise InputError("REF_MISMATCH", f"{path_name}: {v.contig}:{v.pos} is outside the contig (length {len(seq)})", "use the reference the VCF was called against")
+        raise InputError(
+            "REF_MISMATCH", f"{path_name}: {v.contig}:{v.pos} is outside the contig (length {len(seq)})", "use the reference the VCF was called against"
+        )
     if seq[v.pos - 1] != v.ref:
-        raise InputError("REF_MISMATCH", f"{v.contig}:{v.pos} REF {v.ref} does not match the reference base {seq[v.pos - 1]}", "check that the VCF was called against this FASTA")
+        raise InputError(
+            "REF_MISMATCH",
+            f"{v.contig}:{v.pos} REF {v.ref} does not match the reference base {seq[v.pos - 1]}",
+            "check that the VCF was called against this FASTA",
+        )
     return None

@@ -1,5 +1,4 @@
-"""Downloads that verify: safe destinations, SHA-256 and size compared with what a report expects.
-"""
+"""Downloads that verify: safe destinations, SHA-256 and size compared with what a report expects."""
 
 from __future__ import annotations
 import os
@@ -27,7 +26,9 @@ def safe_destination(root: str | os.PathLike[str], rel: str, what: str = "destin
 def check_expected(entry: Mapping[str, Any], where: str) -> None:
     """Refuse a plan entry whose expected sha256/size are malformed (``PROVENANCE.BAD_DIGEST``)."""
     if not is_sha256_hex(entry.get("sha256")):
-        raise ProvenanceError("BAD_DIGEST", f"{where}: expected sha256 {str(entry.get('sha256'))[:70]!r} is not 64 lower-case hex characters", "regenerate the plan and candidate")
+        raise ProvenanceError(
+            "BAD_DIGEST", f"{where}: expected sha256 {str(entry.get('sha256'))[:70]!r} is not 64 lower-case hex characters", "regenerate the plan and candidate"
+        )
     if not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool) or entry["size"] < 0:
         raise ProvenanceError("BAD_DIGEST", f"{where}: expected size {entry.get('size')!r} is not a byte count", "regenerate the plan and candidate")
 
@@ -39,7 +40,9 @@ def _fetch(url: str, dest: Path) -> tuple[str, int]:
         return fetch_to_file(url, dest)
     except ResourceError as err:
         if "404" in err.message or "Not Found" in err.message:
-            raise ProvenanceError("PUBLIC_FILE_MISSING", f"{public_url(url)} is not published (HTTP 404)", "publish the planned file, or regenerate the plan") from None
+            raise ProvenanceError(
+                "PUBLIC_FILE_MISSING", f"{public_url(url)} is not published (HTTP 404)", "publish the planned file, or regenerate the plan"
+            ) from None
         raise
 
 

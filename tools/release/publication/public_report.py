@@ -1,5 +1,4 @@
-"""Public reports: no token value, home path or private path is ever written (:func:`write_public_report`).
-"""
+"""Public reports: no token value, home path or private path is ever written (:func:`write_public_report`)."""
 
 from __future__ import annotations
 import os
@@ -27,7 +26,11 @@ def check_no_secrets(text: str, name: str, secrets: Iterable[str] | None = None)
 
     for s in secret_values() if secrets is None else secrets:
         if s and s in text:
-            raise ReleaseError("SECRET_IN_REPORT", f"{name} would contain a credential value; nothing was written", "never pass tokens as flags or file contents; use the environment")
+            raise ReleaseError(
+                "SECRET_IN_REPORT",
+                f"{name} would contain a credential value; nothing was written",
+                "never pass tokens as flags or file contents; use the environment",
+            )
 
 
 _HOME_INSIDE = re.compile(r"(^|[\s=:,;'\"(\[])~[A-Za-z0-9_.-]*/")

@@ -53,4 +53,8 @@ def row(name: str, check: Callable[[], dict[str, Any] | None]) -> dict[str, Any]
 
 def blockers_of(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Blockers derived from readiness rows: each row not ok, with its code, message and issue refs."""
-    return [{"name": r["name"], "code": r.get("code", ""), "message": r.get("message", ""), "issue_refs": list(r.get("issue_refs", []))} for r in rows if not r.get("ok")]
+    return [
+        {"name": r["name"], "code": r.get("code", ""), "message": r.get("message", ""), "issue_refs": list(r.get("issue_refs", []))}
+        for r in rows
+        if not r.get("ok")
+    ]

@@ -102,16 +102,28 @@ def targets_from_args(args: argparse.Namespace) -> Targets:
         raise InputError("BAD_REPO_ID", f"--repo-id {args.repo_id!r} is not owner/name", "e.g. --repo-id geno-lewm/geno-lewm-v0.1.0")
     if not _COMMIT.match(args.commit_sha or ""):
         raise InputError("BAD_COMMIT", f"--commit-sha {args.commit_sha!r} is not a hex commit id", "pass `git rev-parse HEAD`")
-    ep = Endpoints(check_url(args.hub_endpoint, "--hub-endpoint").rstrip("/"), check_url(args.github_url, "--github-url").rstrip("/"), check_url(args.github_api_url, "--github-api-url").rstrip("/"))
+    ep = Endpoints(
+        check_url(args.hub_endpoint, "--hub-endpoint").rstrip("/"),
+        check_url(args.github_url, "--github-url").rstrip("/"),
+        check_url(args.github_api_url, "--github-api-url").rstrip("/"),
+    )
     model_url = check_url(args.model_url or f"{ep.hub}/{args.repo_id}", "--model-url")
     for flag, value in (("--dataset-url", args.dataset_url), ("--demo-url", args.demo_url)) + ((("--paper-url", args.paper_url),) if args.paper_url else ()):
         check_url(value, flag)
         if urllib.parse.urlparse(value).username or urllib.parse.urlparse(value).query:
             raise InputError("BAD_URL", f"{flag} must not carry credentials or a query string", "give the plain public URL")
     return Targets(
-        model_dir=Path(args.model_dir), dataset_dir=Path(args.dataset_dir), demo_dir=Path(args.demo_dir), repo_id=args.repo_id,
-        model_url=model_url.rstrip("/"), dataset_url=args.dataset_url.rstrip("/"), demo_url=args.demo_url.rstrip("/"),
-        paper_path=Path(args.paper_path) if args.paper_path else None, paper_url=args.paper_url, commit_sha=args.commit_sha, endpoints=ep,
+        model_dir=Path(args.model_dir),
+        dataset_dir=Path(args.dataset_dir),
+        demo_dir=Path(args.demo_dir),
+        repo_id=args.repo_id,
+        model_url=model_url.rstrip("/"),
+        dataset_url=args.dataset_url.rstrip("/"),
+        demo_url=args.demo_url.rstrip("/"),
+        paper_path=Path(args.paper_path) if args.paper_path else None,
+        paper_url=args.paper_url,
+        commit_sha=args.commit_sha,
+        endpoints=ep,
     )
 
 
@@ -121,7 +133,7 @@ def hf_repo(url: str, endpoints: Endpoints) -> tuple[str, str] | None:
     if p.netloc not in endpoints.hub_hosts():
         return None
     hub_prefix = urllib.parse.urlparse(endpoints.hub).path.rstrip("/") if p.netloc == urllib.parse.urlparse(endpoints.hub).netloc else ""
-    parts = [x for x in p.path[len(hub_prefix):].split("/") if x]
+    parts = [x for x in p.path[len(hub_prefix) :].split("/") if x]
     if len(parts) >= 3 and parts[0] == "datasets":
         return "dataset", f"{parts[1]}/{parts[2]}"
     if len(parts) >= 2 and parts[0] not in ("datasets", "spaces", "api"):
@@ -135,7 +147,7 @@ def github_release(url: str, endpoints: Endpoints) -> tuple[str, str] | None:
     if p.netloc not in endpoints.github_hosts():
         return None
     web_prefix = urllib.parse.urlparse(endpoints.github).path.rstrip("/") if p.netloc == urllib.parse.urlparse(endpoints.github).netloc else ""
-    parts = [urllib.parse.unquote(x) for x in p.path[len(web_prefix):].split("/") if x]
+    parts = [urllib.parse.unquote(x) for x in p.path[len(web_prefix) :].split("/") if x]
     if len(parts) >= 5 and parts[2] == "releases" and parts[3] in ("tag", "download"):
         return f"{parts[0]}/{parts[1]}", parts[4]
     return None
