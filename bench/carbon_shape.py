@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 
 CLAIM = "Random-initialised weights at Carbon-500M-like shapes: timing and FLOP evidence only, not model-quality evidence."
@@ -259,9 +259,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the Carbon-shape benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the Carbon-shape benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

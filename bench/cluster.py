@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 
 DEFAULT_OUT = Path("bench/results/cluster.json")
@@ -153,9 +153,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the cluster benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the cluster benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
 from ledger.identity import sha256_file
 
@@ -151,9 +151,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the scale benchmark and return its exit code."""
-    return run_cli(_main, argv)
+main = command(_main, "Run the scale benchmark and return its exit code.")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from cockpit.commands import CockpitCommands
 from cockpit.messages import LedgerChanged, LedgerVerified
 from cockpit.screens.release import ReleaseScreen
 from cockpit.services import Services, default_workdir
-from ledger.clikit import ArgumentParser, run_cli
+from ledger.clikit import ArgumentParser, command
 from ledger.errors import EXIT_CODES, EXIT_INTERRUPTED, GenoError, InternalError
 
 #: Seconds between ledger-head polls.
@@ -249,9 +249,7 @@ def _main(argv: list[str] | None) -> int:
     return app.return_code if app.return_code is not None else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point of ``geno-lewm-cockpit``."""
-    return run_cli(_main, argv)
+main = command(_main, "Console entry point of ``geno-lewm-cockpit``.")
 
 
 if __name__ == "__main__":
