@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.cli.score import score_argv
 from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
 from ledger.fsutil import atomic_write_text
@@ -112,32 +113,20 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str,
 
 def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, threads: int | None, device: str, numerics: str = "default") -> list[str]:
     """``geno-lewm-score`` with every output a user asks for (scores, receipts, VCF, Parquet), in ``numerics`` mode."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "geno_lewm.cli.score",
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--output-vcf",
-        str(out / "s.vcf.gz"),
-        "--output-parquet",
-        str(out / "s.parquet"),
-        "--device",
-        device,
-        "--quiet",
-        "--json",
-    ]
-    if numerics != "default":
-        cmd += ["--numerics", numerics]
-    return cmd + (["--threads", str(threads)] if threads else [])
+    argv = score_argv(
+        model_dir,
+        vcf,
+        fasta,
+        out / "s.jsonl",
+        out / "r.jsonl",
+        output_vcf=out / "s.vcf.gz",
+        output_parquet=out / "s.parquet",
+        device=device,
+        threads=threads or None,
+        numerics=None if numerics == "default" else numerics,
+        json=True,
+    )
+    return [sys.executable, "-m", "geno_lewm.cli.score", *argv]
 
 
 def baseline_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, window_bp: int, device: str) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from geno_lewm.cli.score import main as score_main
+from geno_lewm.cli.score import score_argv
 from geno_lewm.cli.verify_receipts import main as verify_main
 from geno_lewm.scoring.ray_engine import CRASH_ENV, RayOptions, score_vcf_ray
 from ledger.errors import GenoError
@@ -52,30 +53,8 @@ def cohort(tmp_path_factory, examples) -> Path:
 
 def _args(model_dir, vcf, fasta, out: Path, *extra: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
-    return [
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--output-vcf",
-        str(out / "o.vcf.gz"),
-        "--output-parquet",
-        str(out / "o.parquet"),
-        "--output-report",
-        str(out / "report.json"),
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
-        "--quiet",
-        *extra,
-    ]
+    files = {"output_vcf": out / "o.vcf.gz", "output_parquet": out / "o.parquet", "output_report": out / "report.json"}
+    return [*score_argv(model_dir, vcf, fasta, out / "s.jsonl", out / "r.jsonl", **files, device="cpu", threads=1), *extra]
 
 
 @pytest.fixture(scope="module")
