@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from geno_lewm.cli.score import score_argv
-from ledger.fsutil import atomic_write_text
+
+from bench.report import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "numerics.json"
@@ -187,7 +188,7 @@ def matrix(output: Path) -> int:
         "rows": table,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(output, doc)
     return 0
 
 
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         "limitations": "Shared machine: other processes may run; the A/B alternation spreads their effect over both modes. Scoring throughput comes from the command's own summary (excludes process start-up and model loading); wall seconds include them. No CUDA measured (no GPU lent).",
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(args.output, doc)
     r = doc["ratio_reproducible_over_default"]
     print(
         f"reproducible/default: wall {r['wall_s']}x, scoring throughput {r['scoring_variants_per_s']}x; max |Δ| score {max_delta:.3g} (within tolerance: {doc['agreement']['all_within_tolerance']})",
