@@ -31,9 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, command
-
 from bench.report import command_line, finish, host_basics
+from ledger.clikit import ArgumentParser, command
 
 CLAIM = "Random-initialised weights at Carbon-500M-like shapes: timing and FLOP evidence only, not model-quality evidence."
 

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, command
-
 from bench.report import write_json
+from ledger.clikit import ArgumentParser, command
 
 DEFAULT_OUT = Path("bench/results/cluster.json")
 

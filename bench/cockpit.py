@@ -29,7 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from bench.report import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cockpit.json"

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.clikit import ArgumentParser, command
-
 from bench.report import finish, note_stand_in
+from ledger.clikit import ArgumentParser, command
 
 
 def machine() -> dict[str, Any]:

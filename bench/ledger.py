@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import write_json
 from ledger.keys import Signer
 from ledger.store import Ledger
-
-from bench.report import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ledger.json"
 GOALS = {

@@ -30,9 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from geno_lewm.cli.score import score_argv
-
 from bench.report import write_json
+from geno_lewm.cli.score import score_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "numerics.json"

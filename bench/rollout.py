@@ -18,10 +18,9 @@ import sys
 import time
 from typing import Any
 
+from bench.report import finish, note_stand_in
 from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
-
-from bench.report import finish, note_stand_in
 
 CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
 
