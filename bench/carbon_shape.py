@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import command_line, finish, host_basics
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 
 CLAIM = "Random-initialised weights at Carbon-500M-like shapes: timing and FLOP evidence only, not model-quality evidence."
 
@@ -236,27 +235,19 @@ def _main(argv: list[str] | None) -> int:
         "shapes_note": "Carbon-500M-like shapes assumed (the repository carries no Carbon config): override with --hidden/--layers/--heads/--kv-heads/--intermediate; predictor from configs/first_experiment/train-carbon-500m-snv.yaml.",
         "shapes": [big, small],
         "seconds": round(time.perf_counter() - t0, 1),
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__.split("+")[0],
-            "torch_threads": torch.get_num_threads(),
-            "device": "cpu",
-            "dtype": "float32",
-            "python": platform.python_version(),
-        },
+        "machine": {**host_basics(), "torch": torch.__version__.split("+")[0], "torch_threads": torch.get_num_threads(), "device": "cpu", "dtype": "float32"},
         "load": {"loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2), "loadavg_15m": round(fifteen, 2)},
-        "command": ["python", "-m", "bench.carbon_shape"] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])],
+        "command": command_line("bench.carbon_shape", argv),
         "claim_boundary": CLAIM,
     }
-    atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    for s in (big, small):
-        print(
-            f"{s['name']}: encoder {s['encoder_s_per_window']['median']} s/window ({s['window_bp']} bp), predictor {s['predictor_s_per_variant']['median'] * 1e6:.1f} µs/variant → encoder pass = {s['time_ratio_encoder_pass_to_predictor_row']}× a predictor row (FLOPs {s['flop_ratio_encoder_pass_to_predictor_row']}×)",
-            file=sys.stderr,
-        )
-    return 0
+    return finish(
+        args.output_json,
+        doc,
+        (
+            f"{s['name']}: encoder {s['encoder_s_per_window']['median']} s/window ({s['window_bp']} bp), predictor {s['predictor_s_per_variant']['median'] * 1e6:.1f} µs/variant → encoder pass = {s['time_ratio_encoder_pass_to_predictor_row']}× a predictor row (FLOPs {s['flop_ratio_encoder_pass_to_predictor_row']}×)"
+            for s in (big, small)
+        ),
+    )
 
 
 main = command(_main, "Run the Carbon-shape benchmark and return its exit code.")

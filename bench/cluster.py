@@ -13,7 +13,6 @@ and the machine is shared, so absolute numbers move between runs.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -22,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import write_json
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 
 DEFAULT_OUT = Path("bench/results/cluster.json")
 
@@ -143,7 +142,7 @@ def _main(argv: list[str] | None) -> int:
     res = measure(args.model_dir, variants=args.variants, shards=args.shards, threads=args.threads)
     res["machine"]["load_avg_1m_at_start"] = load
     res["command"] = f"python -m bench.cluster --model-dir MODEL --variants {args.variants} --shards {args.shards} --threads {args.threads}"
-    atomic_write_text(args.output_json, json.dumps(res, indent=2, sort_keys=True) + "\n")
+    write_json(args.output_json, res)
     base = res["baseline_single_process"]
     print(
         f"single process: {base['variants_per_s']} variants/s; "

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.fsutil import atomic_write_text
+from bench.report import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cockpit.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  first_frame_100k_s     {res['first_frame_100k_s']:>8.3f} s  (first frame on the {res['events']}-event ledger)", file=sys.stderr)
     print(f"  query_to_arrow_s       {res['query_to_arrow_s']:>8.3f} s  (DuckDB → Arrow part of the paint)", file=sys.stderr)
     print(f"  torch/transformers imported at first frame: {res['imported_heavy'] or 'no'}", file=sys.stderr)
-    atomic_write_text(args.out, json.dumps(res, indent=2, sort_keys=True) + "\n")
+    write_json(args.out, res)
     print(json.dumps(res, sort_keys=True))
     return 0
 

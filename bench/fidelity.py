@@ -13,7 +13,6 @@ same held-out figures against N. Figures made with the tiny stand-in encoder say
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -22,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import finish, note_stand_in
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 
 
 def machine() -> dict[str, Any]:
@@ -129,18 +128,16 @@ def _main(argv: list[str] | None) -> int:
     doc["machine"] = machine()
     if args.note:
         doc["note"] = args.note
-    if pkg.stand_in:
-        from geno_lewm.encoder.tiny import STAND_IN_SENTENCE
-
-        doc["stand_in_note"] = STAND_IN_SENTENCE
-    atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    for t, m in doc["tracks"].items():
-        print(
+    note_stand_in(doc, pkg.stand_in)
+    return finish(
+        args.output_json,
+        doc,
+        (
             f"{t:>5}: n={m['n']} mse {m['mse']:.4f} vs source {m['source_state_mse']:.4f} (ratio {m['mse_ratio']:.3f}), "
-            f"cosine {m['cosine']:.4f} vs {m['source_state_cosine']:.4f}, spearman {m['spearman']:.3f} {m['spearman_ci']}",
-            file=sys.stderr,
-        )
-    return 0
+            f"cosine {m['cosine']:.4f} vs {m['source_state_cosine']:.4f}, spearman {m['spearman']:.3f} {m['spearman_ci']}"
+            for t, m in doc["tracks"].items()
+        ),
+    )
 
 
 main = command(_main, "Run the fidelity benchmark and return its exit code.")

@@ -51,11 +51,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from geno_lewm.cli.score import score_argv
 from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_or_name, sha256_file
 
+from bench.report import write_json
 from bench.synth import DEFAULT_SEED, DENSITIES, write_density_vcf, write_reference
 
 #: Targets of issue 15 (2 CPU cores, stand-in model); reported beside the measurements.
@@ -112,32 +113,20 @@ def run_child(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str,
 
 def score_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, threads: int | None, device: str, numerics: str = "default") -> list[str]:
     """``geno-lewm-score`` with every output a user asks for (scores, receipts, VCF, Parquet), in ``numerics`` mode."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "geno_lewm.cli.score",
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--output-vcf",
-        str(out / "s.vcf.gz"),
-        "--output-parquet",
-        str(out / "s.parquet"),
-        "--device",
-        device,
-        "--quiet",
-        "--json",
-    ]
-    if numerics != "default":
-        cmd += ["--numerics", numerics]
-    return cmd + (["--threads", str(threads)] if threads else [])
+    argv = score_argv(
+        model_dir,
+        vcf,
+        fasta,
+        out / "s.jsonl",
+        out / "r.jsonl",
+        output_vcf=out / "s.vcf.gz",
+        output_parquet=out / "s.parquet",
+        device=device,
+        threads=threads or None,
+        numerics=None if numerics == "default" else numerics,
+        json=True,
+    )
+    return [sys.executable, "-m", "geno_lewm.cli.score", *argv]
 
 
 def baseline_cmd(model_dir: str, vcf: str | Path, fasta: str | Path, out: Path, *, window_bp: int, device: str) -> list[str]:
@@ -175,6 +164,30 @@ def _child_env(threads: int | None) -> dict[str, str]:
 
 def _stats(values: list[float], digits: int = 3) -> dict[str, float]:
     return {"median": round(statistics.median(values), digits), "min": round(min(values), digits), "max": round(max(values), digits)}
+
+
+def _arm_figures(runs: list[dict[str, Any]], n: int, timing_key: str) -> dict[str, Any]:
+    """One arm's figures over its repeats: median scoring seconds (the summary's ``timing[timing_key]``) and wall seconds, variants/s over each, wall stats, peak RSS."""
+    scoring = max(statistics.median(float(x["summary"]["timing"][timing_key]) for x in runs), 1e-6)
+    wall = statistics.median(x["wall_s"] for x in runs)
+    return {
+        "scoring_s": scoring,
+        "wall_median_s": wall,
+        "vps": round(n / scoring, 1),
+        "vps_with_startup": round(n / wall, 1),
+        "wall_s": _stats([x["wall_s"] for x in runs]),
+        "peak_rss_mb": round(max(x["peak_rss_mb"] for x in runs), 1),
+    }
+
+
+def _speed_fields(prefix: str, arm: dict[str, Any]) -> dict[str, Any]:
+    """An arm's (:func:`_arm_figures`) variants/s, with start-up, scoring seconds and wall stats, as ``<prefix>vps`` … fields."""
+    return {
+        f"{prefix}vps": arm["vps"],
+        f"{prefix}vps_with_startup": arm["vps_with_startup"],
+        f"{prefix}scoring_s": round(arm["scoring_s"], 3),
+        f"{prefix}wall_s": arm["wall_s"],
+    }
 
 
 def measure_startup(model_dir: str, fasta: str, work: Path, *, repeats: int, threads: int | None, device: str, window_bp: int) -> dict[str, Any]:
@@ -254,56 +267,47 @@ def measure_density(
             res = run_child(cmd, env=env)
             res["summary"] = json.loads(res.pop("stdout"))
             {"lewm": lewm, "base": base, "pinned": pinned}[who].append(res)
-    w_wall = statistics.median(x["wall_s"] for x in lewm)
     s_lewm = lewm[-1]["summary"]
     n = int(s_lewm["counts"]["alts"])
-    w_in = max(statistics.median(float(x["summary"]["timing"]["seconds"]) for x in lewm), 1e-6)
+    w = _arm_figures(lewm, n, "seconds")
     out: dict[str, Any] = {
         "variants": n,
         "generated_alts": alts,
         "vcf": vcf.name,
         "reference": Path(fasta).name,
-        "world_model_vps": round(n / w_in, 1),
-        "world_model_vps_with_startup": round(n / w_wall, 1),
-        "world_model_scoring_s": round(w_in, 3),
-        "world_model_wall_s": _stats([x["wall_s"] for x in lewm]),
+        **_speed_fields("world_model_", w),
         "encoder_passes": int(s_lewm["work"]["windows_encoded"]),
         "encoder_calls": int(s_lewm["work"]["encoder_calls"]),
         "distinct_windows": int(s_lewm["work"]["distinct_windows"]),
         "predictor_calls": int(s_lewm["work"]["predictor_calls"]),
         "variants_per_window": round(n / max(1, int(s_lewm["work"]["distinct_windows"])), 2),
-        "peak_rss_mb": round(max(x["peak_rss_mb"] for x in lewm), 1),
+        "peak_rss_mb": w["peak_rss_mb"],
         "repeats": len(lewm),
     }
     if base:
-        b_wall = statistics.median(x["wall_s"] for x in base)
-        b_in = max(statistics.median(float(x["summary"]["timing"]["scoring_seconds"]) for x in base), 1e-6)
+        b = _arm_figures(base, n, "scoring_seconds")
         s_base = base[-1]["summary"]
         out.update(
             {
-                "baseline_vps": round(n / b_in, 1),
-                "baseline_vps_with_startup": round(n / b_wall, 1),
-                "baseline_scoring_s": round(b_in, 3),
-                "baseline_wall_s": _stats([x["wall_s"] for x in base]),
+                **_speed_fields("baseline_", b),
                 "baseline_encoder_passes": int(s_base["work"]["sequences_encoded"]),
                 "baseline_encoder_calls": int(s_base["work"]["encoder_calls"]),
-                "baseline_peak_rss_mb": round(max(x["peak_rss_mb"] for x in base), 1),
-                "end_to_end_ratio": round(b_in / w_in, 2),
-                "end_to_end_ratio_with_startup": round(b_wall / w_wall, 2),
+                "baseline_peak_rss_mb": b["peak_rss_mb"],
+                "end_to_end_ratio": round(b["scoring_s"] / w["scoring_s"], 2),
+                "end_to_end_ratio_with_startup": round(b["wall_median_s"] / w["wall_median_s"], 2),
                 "ratio_limit": "encoder passes: the baseline pays one per ALT plus one per distinct REF window, the world model one per distinct window; "
                 f"here {int(s_base['work']['sequences_encoded'])} vs {int(s_lewm['work']['windows_encoded'])} "
                 f"(bound ≈ {round(int(s_base['work']['sequences_encoded']) / max(1, int(s_lewm['work']['windows_encoded'])), 2)}× when encoder passes dominate)",
             }
         )
     if pinned:
-        p_in = max(statistics.median(float(x["summary"]["timing"]["seconds"]) for x in pinned), 1e-6)
-        p_wall = statistics.median(x["wall_s"] for x in pinned)
+        p = _arm_figures(pinned, n, "seconds")
         out["numerics_reproducible"] = {
-            "world_model_vps": round(n / p_in, 1),
-            "world_model_vps_with_startup": round(n / p_wall, 1),
-            "wall_s": _stats([x["wall_s"] for x in pinned]),
-            "peak_rss_mb": round(max(x["peak_rss_mb"] for x in pinned), 1),
-            "vps_ratio_reproducible_over_default": round(w_in / p_in, 3),
+            "world_model_vps": p["vps"],
+            "world_model_vps_with_startup": p["vps_with_startup"],
+            "wall_s": p["wall_s"],
+            "peak_rss_mb": p["peak_rss_mb"],
+            "vps_ratio_reproducible_over_default": round(w["scoring_s"] / p["scoring_s"], 3),
             "note": "--numerics reproducible pins the CPU kernels (ATen default capability, MKL CNR, oneDNN SSE4.1) and one thread; see bench.numerics",
         }
     return out
@@ -634,7 +638,7 @@ def _main(argv: list[str] | None) -> int:
 
         write_efficiency_report(out, doc, root=root)
     else:
-        atomic_write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        write_json(out, doc)
     print(
         f"kernel only: GenoLeWM {res['batched_throughput_variants_per_s']:,} variants/s vs zero-shot {res['baseline']['variants_per_s']:,} variants/s "
         f"→ {res['speedup_vs_baseline']}× ({res['variants']} variants, {res['variants_per_window']} per window; single-variant latency {res['single_variant_latency_ms']['median']} ms; "

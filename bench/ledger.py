@@ -8,7 +8,6 @@ N-event ledger quickly (the cockpit benchmark reuses it).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -18,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.fsutil import atomic_write_text
+from bench.report import write_json
 from ledger.keys import Signer
 from ledger.store import Ledger
 
@@ -149,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "met" if g["met"] else "MISSED"
         print(f"  {key:<34} {g['value']:>10}  goal {g['goal']:>8}  ratio {g['ratio']:.2f}  {verdict}")
     print(f"  replay              {res['replay_events_per_s']:>10} events/s   (no goal)")
-    atomic_write_text(args.out, json.dumps(res, indent=2, sort_keys=True) + "\n")
+    write_json(args.out, res)
     return 0
 
 

@@ -30,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.fsutil import atomic_write_text
+from bench.report import write_json
+from geno_lewm.cli.score import score_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "numerics.json"
@@ -85,32 +86,23 @@ def machine() -> dict[str, object]:
     }
 
 
+def kernel_free_env(settings: dict[str, str]) -> dict[str, str]:
+    """This environment with every kernel variable (:data:`KERNEL_VARS`) removed, then ``settings`` applied."""
+    return {**{k: v for k, v in os.environ.items() if k not in KERNEL_VARS}, **settings}
+
+
+def score_command(vcf: str | Path, fasta: str | Path, scores: str | Path, receipts: str | Path, *, threads: int | None, **options: object) -> list[str]:
+    """``geno-lewm-score`` on the bit-match baseline package, on CPU, quiet, in a fresh interpreter (``options``: see ``score_argv``)."""
+    argv = score_argv(PACKAGE, vcf, fasta, scores, receipts, device="cpu", threads=threads or None, **options)
+    return [sys.executable, "-m", "geno_lewm.cli.score", *argv]
+
+
 def run_once(mode: str, vcf: Path, fasta: Path, work: Path, threads: int | None = None) -> dict[str, object]:
     """One ``geno-lewm-score`` run in a fresh process; wall seconds, summary and score rows."""
     out = work / f"{mode}-{threads}"
     out.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARS}
-    cmd = [
-        sys.executable,
-        "-m",
-        "geno_lewm.cli.score",
-        "--model-dir",
-        str(PACKAGE),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--device",
-        "cpu",
-        "--numerics",
-        mode,
-        "--quiet",
-        "--json",
-    ] + (["--threads", str(threads)] if threads else [])
+    env = kernel_free_env({})
+    cmd = score_command(vcf, fasta, out / "s.jsonl", out / "r.jsonl", threads=threads, numerics=mode, json=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
@@ -161,26 +153,8 @@ def matrix(output: Path) -> int:
         shutil.copyfile(FASTA, work / "ref.fa")
         shutil.copyfile(vcf, work / "in.vcf")
         for name, settings, threads in _matrix_settings():
-            env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARS}
-            env.update(settings)
-            cmd = [
-                sys.executable,
-                "-m",
-                "geno_lewm.cli.score",
-                "--model-dir",
-                str(PACKAGE),
-                "--vcf",
-                "in.vcf",
-                "--fasta",
-                "ref.fa",
-                "--output-scores",
-                "s.jsonl",
-                "--output-receipts",
-                "r.jsonl",
-                "--device",
-                "cpu",
-                "--quiet",
-            ] + (["--threads", str(threads)] if threads else [])
+            env = kernel_free_env(settings)
+            cmd = score_command("in.vcf", "ref.fa", "s.jsonl", "r.jsonl", threads=threads)
             proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise SystemExit(f"{name}: geno-lewm-score failed:\n{proc.stderr[-2000:]}")
@@ -213,7 +187,7 @@ def matrix(output: Path) -> int:
         "rows": table,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(output, doc)
     return 0
 
 
@@ -290,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "limitations": "Shared machine: other processes may run; the A/B alternation spreads their effect over both modes. Scoring throughput comes from the command's own summary (excludes process start-up and model loading); wall seconds include them. No CUDA measured (no GPU lent).",
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(args.output, doc)
     r = doc["ratio_reproducible_over_default"]
     print(
         f"reproducible/default: wall {r['wall_s']}x, scoring throughput {r['scoring_variants_per_s']}x; max |Δ| score {max_delta:.3g} (within tolerance: {doc['agreement']['all_within_tolerance']})",

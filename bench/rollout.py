@@ -13,16 +13,14 @@ ratio of one encoder pass to one predictor call (``torch.utils.flop_counter``). 
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from bench.report import finish, note_stand_in
 from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 
 CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
 
@@ -154,17 +152,15 @@ def _main(argv: list[str] | None) -> int:
         "results": results,
         "claim_boundary": CLAIM,
     }
-    if pkg.stand_in:
-        from geno_lewm.encoder.tiny import STAND_IN_SENTENCE
-
-        doc["stand_in_note"] = STAND_IN_SENTENCE
-    atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    for r in results:
-        print(
-            f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)",
-            file=sys.stderr,
-        )
-    return 0
+    note_stand_in(doc, pkg.stand_in)
+    return finish(
+        args.output_json,
+        doc,
+        (
+            f"K={r['k']:>3}: predictor {r['predictor_rollout_s'] * 1000:.1f} ms vs re-encode {r['reencode_rollout_s'] * 1000:.1f} ms → {r['measured_speedup']}× (FLOP ratio encoder/predictor {doc['flop_ratio_encoder_to_predictor']}×)"
+            for r in results
+        ),
+    )
 
 
 main = command(_main, "Run the rollout benchmark and return its exit code.")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.clikit import ArgumentParser, command
-from ledger.fsutil import atomic_write_text
 from ledger.identity import sha256_file
 
 from bench.inference import load_average, run_child, score_cmd
+from bench.report import command_line, host_basics, write_json
 from bench.synth import DEFAULT_SEED, write_density_vcf, write_reference
 
 
@@ -69,23 +68,16 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
                 "met": max(r["peak_rss_mb"] for r in rows) <= 800,
             },
         ],
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "threads": args.threads or "default: CPUs not busy (geno_lewm.runtime.default_cpu_threads)",
-            "device": args.device,
-        },
+        "machine": {**host_basics(), "threads": args.threads or "default: CPUs not busy (geno_lewm.runtime.default_cpu_threads)", "device": args.device},
         "load": {"before": load_before, "after": load_average()},
-        "command": ["python", "-m", "bench.scale"] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])],
+        "command": command_line("bench.scale", argv),
         "claim_boundary": "Timing evidence on a shared machine; not model-quality evidence.",
     }
     doc["targets"] = [t for t in doc["targets"] if t]
     doc["complete"] = complete
     if not complete:
         doc["incomplete_note"] = f"written after {rows[-1]['variants']:,} variants; larger sizes had not finished"
-    atomic_write_text(Path(args.output_json), json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(args.output_json, doc)
     return lin
 
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.fsutil import atomic_write_text
+from bench.report import write_json
 
 
 def run(out: Path, *, steps: int | None = None) -> dict:
@@ -68,7 +68,7 @@ def run(out: Path, *, steps: int | None = None) -> dict:
             "train_run_wall_seconds": round(wall, 3),
         },
     }
-    atomic_write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    write_json(out, doc)
     return doc
 
 

@@ -65,6 +65,41 @@ def build_parser() -> ArgumentParser:
     return p
 
 
+def score_argv(
+    model_dir: Any,
+    vcf: Any,
+    fasta: Any,
+    scores: Any,
+    receipts: Any,
+    *,
+    output_vcf: Any = None,
+    output_parquet: Any = None,
+    output_report: Any = None,
+    device: str | None = None,
+    threads: int | None = None,
+    numerics: str | None = None,
+    json: bool = False,
+    quiet: bool = True,
+) -> list[str]:
+    """The command line (without the program) that :func:`build_parser` reads back as these inputs, outputs and options.
+
+    Paths may be ``str`` or ``Path``; an option left ``None`` (or ``False``) is left off the line, so the
+    command's own default applies. For callers that run the command (benchmarks, tests).
+    """
+    argv = ["--model-dir", str(model_dir), "--vcf", str(vcf), "--fasta", str(fasta), "--output-scores", str(scores), "--output-receipts", str(receipts)]
+    for flag, value in (
+        ("--output-vcf", output_vcf),
+        ("--output-parquet", output_parquet),
+        ("--output-report", output_report),
+        ("--device", device),
+        ("--threads", threads),
+        ("--numerics", numerics),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv + ["--json"] * json + ["--quiet"] * quiet
+
+
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

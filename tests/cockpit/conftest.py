@@ -130,6 +130,18 @@ def settle():
     return wait
 
 
+@pytest.fixture
+def goto(settle):
+    """Press a key that opens a screen (1–5, F1 …), settle, and return the screen now shown."""
+
+    async def press(pilot, key: str):
+        await pilot.press(key)
+        await settle(pilot)
+        return pilot.app.screen
+
+    return press
+
+
 @pytest.fixture(scope="session")
 def rehearsed_template(tmp_path_factory) -> Path:
     """A workspace where the whole offline rehearsal passed (built once per session; do not edit it)."""

@@ -185,12 +185,10 @@ async def test_sql_console_examples_refusal_and_exports(noted_workspace, settle,
         assert len(_events(noted_workspace)) == 6
 
 
-async def test_rehearsal_runs_from_the_ui_with_per_step_progress(workdir, settle, screen_text):
+async def test_rehearsal_runs_from_the_ui_with_per_step_progress(workdir, settle, screen_text, goto):
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "5")
         assert list(screen.step_states) == screen.plan and set(screen.step_states.values()) == {"pending"}
         screen.until = "dataset_input_check"
         await pilot.press("r")
@@ -231,7 +229,7 @@ async def test_release_R_starts_the_rehearsal(workdir, settle, monkeypatch):
         assert app.screen.step_states["dataset_input_check"] == "not run"
 
 
-async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir, settle, monkeypatch):
+async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir, settle, monkeypatch, goto):
     """Rows move on StepProgress events alone; a log line that looks like a step mark changes nothing."""
     import threading
 
@@ -253,9 +251,7 @@ async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir
     monkeypatch.setattr(services.Services, "rehearse", fake)
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "5")
         await pilot.press("r")
         try:
             for _ in range(200):  # wait (bounded) for the worker's messages, while it is still running
@@ -292,12 +288,10 @@ async def test_step_failure_hint_comes_from_the_outcome(workdir, settle, monkeyp
         assert "error[INPUT.MISSING_FILE]" in status and "hint: pass --spec-json FILE" in status
 
 
-async def test_demo_prefills_examples_and_explains_a_missing_model(workdir, settle, screen_text):
+async def test_demo_prefills_examples_and_explains_a_missing_model(workdir, settle, screen_text, goto):
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "4")
         # empty VCF/FASTA fields mean the bundled examples, and say so
         assert "mt_known_variants.vcf" in screen.query_one("#demo-vcf").placeholder
         assert "rCRS_chrM.fa" in screen.query_one("#demo-fasta").placeholder
@@ -329,15 +323,13 @@ async def test_new_events_from_another_process_show_up(noted_workspace, settle):
         assert app.ledger_head[0] == 11
 
 
-async def test_help_palette_and_copy(workdir, settle, screen_text):
+async def test_help_palette_and_copy(workdir, settle, screen_text, goto):
     from cockpit.commands import palette_commands
 
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
-        text = str(app.screen.query_one("#help-text").render())  # the whole (scrollable) list
+        text = str((await goto(pilot, "f1")).query_one("#help-text").render())  # the whole (scrollable) list
         assert "app.quit" in text and "release.rehearse" in text
         assert "Keys" in screen_text(app)
         await pilot.press("escape")

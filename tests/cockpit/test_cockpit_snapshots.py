@@ -43,55 +43,38 @@ def _run_before(*keys: str):
 SIZES = pytest.mark.parametrize("size", [(80, 24), (140, 45)], ids=["80x24", "140x45"])
 
 
-@SIZES
-def test_release_screen_fresh_workspace(fixed_workspace, snap_compare, size):
-    """First screen of a fresh workspace: every gate pending/blocked, the rehearsal hint."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before())
+def _screen_test(workspace: str, *keys: str, shows: str):
+    """A snapshot test (at both :data:`SIZES`) of the screen the ``keys`` lead to on the ``workspace`` fixture; ``shows`` is its docstring.
+
+    The test keeps the name it is bound to, so its snapshots keep their file names.
+    """
+
+    @SIZES
+    def test(request, snap_compare, size):
+        app = CockpitApp(request.getfixturevalue(workspace), poll_interval=None)
+        assert snap_compare(app, terminal_size=size, run_before=_run_before(*keys))
+
+    test.__doc__ = shows
+    return test
 
 
-@SIZES
-def test_step_screen_never_run(fixed_workspace, snap_compare, size):
-    """A step opened from its gate: description, exact command, its form with the rehearsal's values."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("enter", "enter"))
-
-
-@SIZES
-def test_step_screen_with_unmet_prerequisites(fixed_workspace, snap_compare, size):
-    """A later step of a gate: required flags marked, the earlier step named as a prerequisite."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("enter", "down", "enter"))
-
-
-@SIZES
-def test_rehearse_screen_fresh_workspace(fixed_workspace, snap_compare, size):
-    """The rehearsal plan before any run: every step pending."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("5"))
-
-
-@SIZES
-def test_ledger_screen(noted_workspace, snap_compare, size):
-    """The Arrow-backed events table."""
-    assert snap_compare(CockpitApp(noted_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("2", "down"))
-
-
-@SIZES
-def test_event_detail_with_inclusion_proof(noted_workspace, snap_compare, size):
-    """An event opened from the ledger: hash, signature, body, inclusion proof."""
-    assert snap_compare(CockpitApp(noted_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("2", "down", "enter"))
-
-
-@SIZES
-def test_sql_console_example(noted_workspace, snap_compare, size):
-    """The SQL console after the 'events by kind' example (F6)."""
-    assert snap_compare(CockpitApp(noted_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("3", "f6"))
-
-
-@SIZES
-def test_demo_screen_without_a_model(fixed_workspace, snap_compare, size):
-    """The Demo screen of a fresh workspace: bundled examples, no model package yet (and why)."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("4"))
-
-
-@SIZES
-def test_help_screen(fixed_workspace, snap_compare, size):
-    """The keys screen (F1)."""
-    assert snap_compare(CockpitApp(fixed_workspace, poll_interval=None), terminal_size=size, run_before=_run_before("f1"))
+# The screens, each reached from a fresh start by its keys.
+test_release_screen_fresh_workspace = _screen_test(
+    "fixed_workspace", shows="First screen of a fresh workspace: every gate pending/blocked, the rehearsal hint."
+)
+test_step_screen_never_run = _screen_test(
+    "fixed_workspace", "enter", "enter", shows="A step opened from its gate: description, exact command, its form with the rehearsal's values."
+)
+test_step_screen_with_unmet_prerequisites = _screen_test(
+    "fixed_workspace", "enter", "down", "enter", shows="A later step of a gate: required flags marked, the earlier step named as a prerequisite."
+)
+test_rehearse_screen_fresh_workspace = _screen_test("fixed_workspace", "5", shows="The rehearsal plan before any run: every step pending.")
+test_ledger_screen = _screen_test("noted_workspace", "2", "down", shows="The Arrow-backed events table.")
+test_event_detail_with_inclusion_proof = _screen_test(
+    "noted_workspace", "2", "down", "enter", shows="An event opened from the ledger: hash, signature, body, inclusion proof."
+)
+test_sql_console_example = _screen_test("noted_workspace", "3", "f6", shows="The SQL console after the 'events by kind' example (F6).")
+test_demo_screen_without_a_model = _screen_test(
+    "fixed_workspace", "4", shows="The Demo screen of a fresh workspace: bundled examples, no model package yet (and why)."
+)
+test_help_screen = _screen_test("fixed_workspace", "f1", shows="The keys screen (F1).")

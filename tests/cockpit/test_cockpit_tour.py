@@ -62,16 +62,14 @@ async def test_every_example_query_exports_to_csv(rehearsed_workspace, settle):
         assert app.is_running and not app.crashed
 
 
-async def test_demo_scores_with_the_rehearsal_model_and_leaves_the_release_alone(rehearsed_workspace, settle, screen_text, status_json):
+async def test_demo_scores_with_the_rehearsal_model_and_leaves_the_release_alone(rehearsed_workspace, settle, screen_text, status_json, goto):
     """After a passing rehearsal the Demo screen finds the model; scoring writes to tryout/ only."""
     before_status = status_json(rehearsed_workspace)
     release_dirs = ("demo", "model", "dataset", "paper")
     before = {d: _tree_digest(rehearsed_workspace / d) for d in release_dirs}
     app = CockpitApp(rehearsed_workspace, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "4")
         assert screen.query_one("#demo-model", Input).value == "model"  # the model_package run's directory
         assert not isinstance(app.focused, Input)  # keys act; they do not type into the fields
         await pilot.press("s")
@@ -86,22 +84,18 @@ async def test_demo_scores_with_the_rehearsal_model_and_leaves_the_release_alone
     assert {g["name"] for g in after_status["gates"] if g["state"] == "passed"} >= {"model_package", "demo", "paper"}
 
 
-async def test_rehearse_screen_shows_the_last_rehearsal_after_a_restart(rehearsed_workspace, settle, screen_text):
+async def test_rehearse_screen_shows_the_last_rehearsal_after_a_restart(rehearsed_workspace, settle, screen_text, goto):
     app = CockpitApp(rehearsed_workspace, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "5")
         assert set(screen.step_states.values()) == {"passed"}
         assert f"{len(screen.plan)}/{len(screen.plan)} steps passed" in screen_text(app)
 
 
-async def test_capital_r_starts_the_rehearsal_on_the_rehearse_screen(workdir, settle):
+async def test_capital_r_starts_the_rehearsal_on_the_rehearse_screen(workdir, settle, goto):
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        screen = app.screen
+        screen = await goto(pilot, "5")
         screen.until = "dataset_spec_check"
         await pilot.press("R")
         await settle(pilot, rounds=3)
@@ -132,15 +126,14 @@ async def test_keys_never_type_into_fields_by_accident_and_escape_leaves_them(wo
         assert app.current_mode == "release"
 
 
-async def test_help_lists_every_key_of_every_screen(workdir, settle, screen_text):
+async def test_help_lists_every_key_of_every_screen(workdir, goto):
     from cockpit.screens.help import HelpScreen
 
     app = CockpitApp(workdir, poll_interval=None)
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("f1")
-        await settle(pilot)
-        assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-text").render())
+        screen = await goto(pilot, "f1")
+        assert isinstance(screen, HelpScreen)
+        text = str(screen.query_one("#help-text").render())
         for bid in (
             "rehearse.start",
             "demo.score",

@@ -32,6 +32,13 @@ def _run(files, labels_path, scores_path, mode="binary", baseline=None, **kw):
     return run_eval(req)
 
 
+def _cli(files, scores_path, labels_path, *extra: str) -> int:
+    """``geno-lewm-eval`` in binary mode with metrics to ``m.json`` under the artifact root, plus ``extra``; its exit code."""
+    return eval_main(
+        ["--scores-jsonl", str(scores_path), "--labels", str(labels_path), "--metric-mode", "binary", "--output-metrics", str(files.root / "m.json"), *extra]
+    )
+
+
 def _expect(code, fn, *args, **kw):
     with pytest.raises(GenoError) as exc:
         fn(*args, **kw)
@@ -151,40 +158,14 @@ def test_paths_outside_the_artifact_root_are_rejected(files, labelled, tmp_path_
 def test_incomplete_baseline_flags_are_a_usage_error(files, labelled, capsys):
     labels, lpath = labelled
     scores = files.scores(labels, lambda r: 0.1)
-    rc = eval_main(
-        [
-            "--scores-jsonl",
-            str(scores),
-            "--labels",
-            str(lpath),
-            "--metric-mode",
-            "binary",
-            "--output-metrics",
-            str(files.root / "m.json"),
-            "--baseline-scores-jsonl",
-            str(scores),
-        ]
-    )
+    rc = _cli(files, scores, lpath, "--baseline-scores-jsonl", str(scores))
     assert rc == 2 and "error[INPUT.USAGE]" in capsys.readouterr().err
 
 
 def test_cli_exit_code_and_error_form_for_eval_errors(files, labelled, capsys):
     labels, lpath = labelled
     rows = [score_row(key(r), 0.1) for r in labels] * 2
-    rc = eval_main(
-        [
-            "--scores-jsonl",
-            str(files.write("s.jsonl", rows)),
-            "--labels",
-            str(lpath),
-            "--metric-mode",
-            "binary",
-            "--output-metrics",
-            str(files.root / "m.json"),
-            "--bootstrap",
-            "10",
-        ]
-    )
+    rc = _cli(files, files.write("s.jsonl", rows), lpath, "--bootstrap", "10")
     err = capsys.readouterr().err
     assert rc == 6 and err.startswith("error[EVAL.DUPLICATE_KEY]") and "\n\nhint: " in err and "Traceback" not in err
     assert not (files.root / "m.json").exists()

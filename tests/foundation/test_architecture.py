@@ -30,16 +30,13 @@ print(json.dumps({"modules": sorted(sys.modules), "failed": failed}))
 """
 
 
+def _fresh_python(code: str, *args: str, timeout: int = 120) -> str:
+    """Run ``code`` (with ``args``) in a fresh interpreter at the repository root; its stdout, stripped."""
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True).stdout.strip()
+
+
 def _import_all(*packages: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, ",".join(packages)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(_fresh_python(_PROBE, ",".join(packages), timeout=300).splitlines()[-1])
 
 
 def _top(names: list[str]) -> set[str]:
@@ -61,32 +58,12 @@ def test_ledger_imports_no_model_or_ui_stack():
 
 
 def test_ray_is_imported_only_when_the_ray_engine_runs():
-    out = subprocess.run(
-        [sys.executable, "-c", "import sys, geno_lewm.cli.score, geno_lewm.scoring.ray_engine, geno_lewm.scoring.shards; print('ray' in sys.modules)"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert out.stdout.strip() == "False"
+    assert _fresh_python("import sys, geno_lewm.cli.score, geno_lewm.scoring.ray_engine, geno_lewm.scoring.shards; print('ray' in sys.modules)") == "False"
 
 
 def test_light_geno_lewm_modules_do_not_import_torch():
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, geno_lewm, geno_lewm.versioning, geno_lewm.errors, geno_lewm.cli.main; "
-            "print(','.join(m for m in ('torch','transformers','textual') if m in sys.modules))",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert out.stdout.strip() == ""
+    code = "import sys, geno_lewm, geno_lewm.versioning, geno_lewm.errors, geno_lewm.cli.main; "
+    assert _fresh_python(code + "print(','.join(m for m in ('torch','transformers','textual') if m in sys.modules))") == ""
 
 
 def _imports_of(path: Path) -> set[str]:

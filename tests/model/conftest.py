@@ -50,17 +50,20 @@ def small_config(steps: int = 30, every: int = 10):
     )
 
 
-@pytest.fixture(scope="session")
-def trained_run(tiny_model_dir, tmp_path_factory) -> Path:
-    """A completed tiny training run (a model package) on the bundled examples."""
+def train_on_examples(cfg, model_dir: Path, tmp_path_factory, name: str) -> Path:
+    """Train ``cfg`` on the bundled chrM FASTA and demo VCF into a fresh ``<name>/run``; return the run (a model package)."""
     from geno_lewm.resources import example_path
     from geno_lewm.train.loop import train_run
 
-    run = tmp_path_factory.mktemp("run") / "run"
-    train_run(
-        small_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False
-    )
+    run = tmp_path_factory.mktemp(name) / "run"
+    train_run(cfg, model_dir=model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """A completed tiny training run (a model package) on the bundled examples."""
+    return train_on_examples(small_config(), tiny_model_dir, tmp_path_factory, "run")
 
 
 def context_config(steps: int = 30):
@@ -73,24 +76,12 @@ def context_config(steps: int = 30):
 @pytest.fixture(scope="session")
 def context_run(tiny_model_dir, tmp_path_factory) -> Path:
     """A completed tiny training run with edit context and tile placement."""
-    from geno_lewm.resources import example_path
-    from geno_lewm.train.loop import train_run
-
-    run = tmp_path_factory.mktemp("ctx") / "run"
-    train_run(
-        context_config(), model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False
-    )
-    return run
+    return train_on_examples(context_config(), tiny_model_dir, tmp_path_factory, "ctx")
 
 
 @pytest.fixture(scope="session")
 def scale_run(tiny_model_dir, tmp_path_factory) -> Path:
     """A completed tiny training run with edit context and the source-scale input (RFC-0014)."""
-    from geno_lewm.resources import example_path
-    from geno_lewm.train.loop import train_run
-
     cfg = context_config()
     cfg = msgspec.structs.replace(cfg, predictor=msgspec.structs.replace(cfg.predictor, scale_input=True))
-    run = tmp_path_factory.mktemp("scale") / "run"
-    train_run(cfg, model_dir=tiny_model_dir, run_dir=run, fasta=example_path("rCRS_chrM.fa"), vcf=example_path("mt_known_variants.vcf"), progress=False)
-    return run
+    return train_on_examples(cfg, tiny_model_dir, tmp_path_factory, "scale")

@@ -175,25 +175,10 @@ def test_fixture_candidate_then_clean_machine_replay(published):
     # the evidence binder names the disagreement: the publish run regenerated a different candidate
     ev = wd / "t_cm" / "publication_evidence_report.json"
     f = published["files"]
-    assert (
-        publication_report.main(
-            [
-                "--workdir",
-                str(wd),
-                "--plan",
-                str(f["plan"]),
-                "--release-candidate",
-                str(published["cand"]),
-                "--publish-report",
-                str(f["publish"]),
-                "--clean-machine-demo-report",
-                str(out / "clean_machine_demo_report.json"),
-                "--output",
-                str(ev),
-            ]
-        )
-        == 9
-    )
+    # the four inputs the evidence binder and the assets step both take
+    evidence_inputs = ["--plan", str(f["plan"]), "--release-candidate", str(published["cand"]), "--publish-report", str(f["publish"])]
+    evidence_inputs += ["--clean-machine-demo-report", str(out / "clean_machine_demo_report.json")]
+    assert publication_report.main(["--workdir", str(wd), *evidence_inputs, "--output", str(ev)]) == 9
     evidence = _load(ev)
     assert evidence["ok"] is False and [i["code"] for i in evidence["issues"]] == ["PROVENANCE.PUBLISH_CANDIDATE"]
     assert evidence["issues"][0]["issue_refs"] == ["#166", "#167", "#101"]
@@ -206,14 +191,7 @@ def test_fixture_candidate_then_clean_machine_replay(published):
                 str(wd),
                 "--evidence-report",
                 str(ev),
-                "--plan",
-                str(f["plan"]),
-                "--release-candidate",
-                str(published["cand"]),
-                "--publish-report",
-                str(f["publish"]),
-                "--clean-machine-demo-report",
-                str(out / "clean_machine_demo_report.json"),
+                *evidence_inputs,
                 "--release-url",
                 f"https://github.com/{GH_REPO}/releases/tag/{TAG}",
                 "--stage-dir",

@@ -14,29 +14,21 @@ from tools.release import rollout_speed_scope, rollout_state_examples, rollout_s
 
 CLAIM = "Rollout-speed timing evidence only; it is not model-quality, clinical, privacy or release-readiness evidence."
 
+#: The values a plan-only suite run fills the template's placeholders with.
+PLAN_VALUES = ("--set", "fasta=ref.fa", "--set", "carbon_model_dir=carbon", "--set", "logp_cache=cache.jsonl")
+
+
+def _run_suite(tmp_path: Path, manifest: Path, *extra: str) -> tuple[int, Path]:
+    """``v02_benchmark_suite`` on ``manifest``, ``tmp_path`` as workdir and model dir, plus ``extra``: (exit code, report path)."""
+    out = tmp_path / "suite_report.json"
+    rc = v02_benchmark_suite.main(["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out), *extra])
+    return rc, out
+
 
 def test_plan_only_suite_report_is_never_ok(tmp_path):
     manifest = tmp_path / "suite.json"
     shutil.copyfile(config_path("first_experiment", "v0.2_benchmark_suite.template.json"), manifest)
-    out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(
-        [
-            "--workdir",
-            str(tmp_path),
-            "--manifest",
-            str(manifest),
-            "--model-dir",
-            str(tmp_path),
-            "--output-report",
-            str(out),
-            "--set",
-            "fasta=ref.fa",
-            "--set",
-            "carbon_model_dir=carbon",
-            "--set",
-            "logp_cache=cache.jsonl",
-        ]
-    )
+    rc, out = _run_suite(tmp_path, manifest, *PLAN_VALUES)
     doc = json.loads(out.read_text())
     assert rc == 0 and doc["mode"] == "plan" and doc["ok"] is False and doc["generated_by"] == "tools.release.v02_benchmark_suite"
     assert all(s["status"] == "planned" for s in doc["steps"]) and doc["steps"][-1]["id"] == "aggregate.eval_all"
@@ -66,25 +58,7 @@ def test_suite_refuses_binary_metric_mode_for_continuous_benchmarks(tmp_path, ca
     else:
         step["argv"][i : i + 2] = ["--metric-mode=binary"]
     manifest.write_text(json.dumps(doc))
-    out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(
-        [
-            "--workdir",
-            str(tmp_path),
-            "--manifest",
-            str(manifest),
-            "--model-dir",
-            str(tmp_path),
-            "--output-report",
-            str(out),
-            "--set",
-            "fasta=ref.fa",
-            "--set",
-            "carbon_model_dir=carbon",
-            "--set",
-            "logp_cache=cache.jsonl",
-        ]
-    )
+    rc, out = _run_suite(tmp_path, manifest, *PLAN_VALUES)
     err = capsys.readouterr().err
     assert rc != 0 and "error[CONFIG.SUITE_METRIC_MODE]" in err
     assert f"step {row_name}.eval" in err and "spearman" in err
@@ -141,10 +115,7 @@ def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):
             }
         )
     )
-    out = tmp_path / "suite_report.json"
-    rc = v02_benchmark_suite.main(
-        ["--workdir", str(tmp_path), "--manifest", str(manifest), "--model-dir", str(tmp_path), "--output-report", str(out), "--execute"]
-    )
+    rc, out = _run_suite(tmp_path, manifest, "--execute")
     doc = json.loads(out.read_text())
     assert rc == 9 and doc["ok"] is False and doc["steps"][0]["status"] == "failed"
     assert not (tmp_path / "stale.json").exists()  # the declared output was cleared before the run
@@ -269,23 +240,13 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
         + "\n"
     )
     out = tmp_path / "examples.jsonl"
-    assert (
-        rollout_state_examples.main(
-            [
-                "--workdir",
-                str(tmp_path),
-                "--spec-jsonl",
-                str(spec),
-                "--cache-dir",
-                str(tmp_path / "cache"),
-                "--output",
-                str(out),
-                "--report",
-                str(tmp_path / "ex_report.json"),
-            ]
-        )
-        == 0
-    )
+
+    def examples(report_name: str) -> int:
+        """``rollout_state_examples`` on ``spec`` (as it stands) into ``out``, its report named ``report_name``; the exit code."""
+        argv = ["--workdir", str(tmp_path), "--spec-jsonl", str(spec), "--cache-dir", str(tmp_path / "cache"), "--output", str(out)]
+        return rollout_state_examples.main([*argv, "--report", str(tmp_path / report_name)])
+
+    assert examples("ex_report.json") == 0
     row = json.loads(out.read_text())
     assert row["generated_by"] == "tools.release.rollout_state_examples" and row["source"]["shard"]["path"] == f"{key[:2]}/{key}.parquet"
     report = json.loads((tmp_path / "ex_report.json").read_text())
@@ -317,21 +278,5 @@ def test_rollout_state_examples_and_rows_refusals(tmp_path, capsys):
     spec.write_text(
         json.dumps({"example_id": "e1", "track": "synthetic_edit_chain", "source": {"key": "f" * 64, "token_index": 1}, "target": state, "edits": [{}]}) + "\n"
     )
-    assert (
-        rollout_state_examples.main(
-            [
-                "--workdir",
-                str(tmp_path),
-                "--spec-jsonl",
-                str(spec),
-                "--cache-dir",
-                str(tmp_path / "cache"),
-                "--output",
-                str(out),
-                "--report",
-                str(tmp_path / "r2.json"),
-            ]
-        )
-        == 2
-    )
+    assert examples("r2.json") == 2
     assert "error[INPUT.CACHE_KEY_MISSING]" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from geno_lewm.cli.score import score_argv
 from tests.release_gate.conftest import ROOT
 
 BASELINE = ROOT / "tests" / "baselines" / "bit_match"
@@ -72,28 +73,8 @@ def _score_cli(tmp: Path, env: dict[str, str], numerics: str, threads: int | Non
     tmp.mkdir(parents=True, exist_ok=True)
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp / src.name)
-    cmd = [
-        sys.executable,
-        "-m",
-        "geno_lewm.cli.score",
-        "--model-dir",
-        str(BASELINE / "model"),
-        "--vcf",
-        VCF.name,
-        "--fasta",
-        FASTA.name,
-        "--output-scores",
-        "s.jsonl",
-        "--output-receipts",
-        "r.jsonl",
-        "--device",
-        "cpu",
-        "--numerics",
-        numerics,
-        "--quiet",
-    ]
-    if threads is not None:
-        cmd += ["--threads", str(threads)]
+    argv = score_argv(BASELINE / "model", VCF.name, FASTA.name, "s.jsonl", "r.jsonl", device="cpu", threads=threads, numerics=numerics)
+    cmd = [sys.executable, "-m", "geno_lewm.cli.score", *argv]
     proc = subprocess.run(cmd, cwd=tmp, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return (tmp / "s.jsonl").read_bytes()
@@ -121,23 +102,9 @@ def test_the_clis_called_where_torch_is_loaded_rerun_themselves_pinned_and_verif
     for src in (VCF, FASTA):
         shutil.copyfile(src, tmp_path / src.name)
     rc = score_main(
-        [
-            "--model-dir",
-            str(BASELINE / "model"),
-            "--vcf",
-            str(tmp_path / VCF.name),
-            "--fasta",
-            str(tmp_path / FASTA.name),
-            "--output-scores",
-            str(tmp_path / "s.jsonl"),
-            "--output-receipts",
-            str(tmp_path / "r.jsonl"),
-            "--device",
-            "cpu",
-            "--numerics",
-            "reproducible",
-            "--quiet",
-        ]
+        score_argv(
+            BASELINE / "model", tmp_path / VCF.name, tmp_path / FASTA.name, tmp_path / "s.jsonl", tmp_path / "r.jsonl", device="cpu", numerics="reproducible"
+        )
     )
     assert rc == 0, capfd.readouterr().err[-2000:]
     assert (tmp_path / "s.jsonl").read_bytes() == (BASELINE / "scores.jsonl").read_bytes()

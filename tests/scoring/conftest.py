@@ -95,3 +95,12 @@ def dense_rows(examples, start1: int, n_pos: int) -> list[str]:
             alt = "A" if b != "A" else "C"
             rows.append(f"chrM\t{start1 + i}\t.\t{b}\t{alt}\t.\tPASS\t.")
     return rows
+
+
+def run_inference_bench(model_dir: Path, fasta: Path, output_json: Path, *flags: str) -> int:
+    """``python -m bench.inference`` in this process, kept quick (one sample, no warm-up, CPU), with ``flags`` added; its exit code."""
+    from bench.inference import main
+
+    return main(
+        ["--model-dir", str(model_dir), "--fasta", str(fasta), "--output-json", str(output_json), "--samples", "1", "--warmup", "0", "--device", "cpu", *flags]
+    )

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from geno_lewm.cli.score import main as score_main
+from geno_lewm.cli.score import score_argv
 from geno_lewm.scoring.reference import Reference
 from geno_lewm.scoring.variants import Variant, VariantIssue, read_variants
 from ledger.errors import GenoError
@@ -143,19 +144,7 @@ def test_fuzz_score_runs_write_every_output_or_none(model_dir, tmp_path_factory,
     scores = out / "s.jsonl"
     if "dir-scores" in outputs:
         scores.mkdir()
-    argv = [
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(_fasta(d)),
-        "--output-scores",
-        str(scores),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--quiet",
-    ]
+    argv = score_argv(model_dir, vcf, _fasta(d), scores, out / "r.jsonl")
     expected = {"s.jsonl", "r.jsonl"}
     if "vcf" in outputs:
         argv += ["--output-vcf", str(out / "s.vcf.gz")]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from geno_lewm.cli.score import main as score_main
+from geno_lewm.cli.score import score_argv
 from geno_lewm.cli.verify_receipts import main as verify_main
 from geno_lewm.scoring.ray_engine import CRASH_ENV, RayOptions, score_vcf_ray
 from ledger.errors import GenoError
@@ -52,30 +53,8 @@ def cohort(tmp_path_factory, examples) -> Path:
 
 def _args(model_dir, vcf, fasta, out: Path, *extra: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
-    return [
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--output-vcf",
-        str(out / "o.vcf.gz"),
-        "--output-parquet",
-        str(out / "o.parquet"),
-        "--output-report",
-        str(out / "report.json"),
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
-        "--quiet",
-        *extra,
-    ]
+    files = {"output_vcf": out / "o.vcf.gz", "output_parquet": out / "o.parquet", "output_report": out / "report.json"}
+    return [*score_argv(model_dir, vcf, fasta, out / "s.jsonl", out / "r.jsonl", **files, device="cpu", threads=1), *extra]
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +68,14 @@ def single(tmp_path_factory, model_dir, cohort, examples) -> Path:
     finally:
         mp.undo()
     return out
+
+
+def _score_ray(model_dir, vcf, fasta, out: Path, **options):
+    """``score_vcf_ray`` writing the four outputs of :data:`OUT_FILES` into ``out``, on CPU, without progress."""
+    files = {"output_vcf": out / "o.vcf.gz", "output_parquet": out / "o.parquet"}
+    return score_vcf_ray(
+        model_dir, vcf, fasta, output_scores=out / "s.jsonl", output_receipts=out / "r.jsonl", **files, device="cpu", progress=False, **options
+    )
 
 
 def _same_outputs(a: Path, b: Path) -> None:
@@ -159,19 +146,7 @@ def test_interrupted_run_fails_naming_the_shard_then_resumes(ray_local, single, 
     out = tmp_path / "ray"
     out.mkdir()
     with pytest.raises(GenoError) as exc:
-        score_vcf_ray(
-            model_dir,
-            cohort,
-            examples["fasta"],
-            output_scores=out / "s.jsonl",
-            output_receipts=out / "r.jsonl",
-            output_vcf=out / "o.vcf.gz",
-            output_parquet=out / "o.parquet",
-            device="cpu",
-            threads=1,
-            progress=False,
-            options=RayOptions(shards=4, workers=1, max_retries=0),
-        )
+        _score_ray(model_dir, cohort, examples["fasta"], out, threads=1, options=RayOptions(shards=4, workers=1, max_retries=0))
     assert exc.value.code == "RESOURCE.SHARD_FAILED" and "4/4" in exc.value.message
     assert sorted(p.name for p in out.iterdir()) == ["s.jsonl.shards"]  # no final output, half-written or not
     finished = sorted(p.name for p in (out / "s.jsonl.shards").iterdir())
@@ -242,19 +217,7 @@ def test_reproducible_numerics_ray_run_equals_one_process(ray_local, tmp_path, m
     one = tmp_path / "one"
     assert score_main(_args(model_dir, cohort, examples["fasta"], one, "--numerics", "reproducible")) == 0  # re-runs itself pinned
     out = tmp_path / "ray"
-    run = score_vcf_ray(
-        model_dir,
-        cohort,
-        examples["fasta"],
-        output_scores=out / "s.jsonl",
-        output_receipts=out / "r.jsonl",
-        output_vcf=out / "o.vcf.gz",
-        output_parquet=out / "o.parquet",
-        device="cpu",
-        progress=False,
-        options=RayOptions(shards=4),
-        numerics="reproducible",
-    )
+    run = _score_ray(model_dir, cohort, examples["fasta"], out, options=RayOptions(shards=4), numerics="reproducible")
     _same_outputs(one, out)
     assert run.summary.runtime.get("numerics") == "reproducible"
     assert all(json.loads(line)["runtime"]["numerics"] == "reproducible" for line in (out / "r.jsonl").read_text().splitlines())

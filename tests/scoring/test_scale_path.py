@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import GenoError, InputError
+from tests.scoring.conftest import run_inference_bench
 
 
 def test_canonical_json_still_refuses_floats_and_names_where(tmp_path: Path) -> None:
@@ -98,38 +99,9 @@ def test_synthetic_inputs_are_seeded_and_sorted(tmp_path: Path) -> None:
 
 def test_inference_benchmark_end_to_end_by_density(tmp_path: Path, model_dir: Path, examples) -> None:
     """The real commands run as children; the JSON carries the per-density figures and the start-up."""
-    from bench.inference import main
-
     out = tmp_path / "inference.json"
-    assert (
-        main(
-            [
-                "--model-dir",
-                str(model_dir),
-                "--fasta",
-                str(examples["fasta"]),
-                "--output-json",
-                str(out),
-                "--densities",
-                "sparse",
-                "--reference-mb",
-                "0.03",
-                "--whole-contig-max-bp",
-                "0",
-                "--repeats",
-                "1",
-                "--samples",
-                "1",
-                "--warmup",
-                "0",
-                "--device",
-                "cpu",
-                "--numerics-ab",
-                "sparse",
-            ]
-        )
-        == 0
-    )
+    flags = ("--densities", "sparse", "--reference-mb", "0.03", "--whole-contig-max-bp", "0", "--repeats", "1", "--numerics-ab", "sparse")
+    assert run_inference_bench(model_dir, examples["fasta"], out, *flags) == 0
     doc = json.loads(out.read_text())
     d = doc["densities"]["sparse"]
     for key in ("world_model_vps", "baseline_vps", "end_to_end_ratio", "encoder_passes", "predictor_calls", "peak_rss_mb"):

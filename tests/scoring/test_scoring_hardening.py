@@ -11,26 +11,14 @@ from pathlib import Path
 import pytest
 
 from geno_lewm.cli.score import main as score_main
+from geno_lewm.cli.score import score_argv
 from tests.scoring.conftest import chrm, write_vcf
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
 
 def _run(capsys, model_dir, vcf, fasta, out: Path, *extra: str) -> tuple[int, str]:
-    argv = [
-        "--model-dir",
-        str(model_dir),
-        "--vcf",
-        str(vcf),
-        "--fasta",
-        str(fasta),
-        "--output-scores",
-        str(out / "s.jsonl"),
-        "--output-receipts",
-        str(out / "r.jsonl"),
-        "--quiet",
-        *extra,
-    ]
+    argv = [*score_argv(model_dir, vcf, fasta, out / "s.jsonl", out / "r.jsonl"), *extra]
     rc = score_main(argv)
     err = capsys.readouterr().err
     assert "Traceback" not in err

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from geno_lewm.cli.score import main as score_main
+from geno_lewm.cli.score import score_argv
 from geno_lewm.cli.verify_receipts import main as verify_main
 from geno_lewm.scoring.receipts import verify_receipts
 from geno_lewm.scoring.run import score_vcf
@@ -34,24 +35,7 @@ def _strip_ts(path: Path) -> list[bytes]:
 
 def test_cli_scores_examples_with_error_rows_and_exit_0(tmp_path: Path, model_dir: Path, examples, capsys) -> None:
     bad = write_vcf(tmp_path / "mixed.vcf", [f"chrM\t263\t.\t{chrm(examples, 263, 263)}\tG,<DEL>\t.\tPASS\t.", "chrM\t20000\t.\tA\tG\t.\tPASS\t."])
-    code = score_main(
-        [
-            "--model-dir",
-            str(model_dir),
-            "--vcf",
-            str(bad),
-            "--fasta",
-            str(examples["fasta"]),
-            "--output-scores",
-            str(tmp_path / "s.jsonl"),
-            "--output-receipts",
-            str(tmp_path / "r.jsonl"),
-            "--device",
-            "cpu",
-            "--json",
-            "--quiet",
-        ]
-    )
+    code = score_main(score_argv(model_dir, bad, examples["fasta"], tmp_path / "s.jsonl", tmp_path / "r.jsonl", device="cpu", json=True))
     out = capsys.readouterr()
     assert code == 0
     summary = json.loads(out.out)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InputError
-from tests.scoring.conftest import chrm, write_vcf
+from tests.scoring.conftest import chrm, run_inference_bench, write_vcf
 
 
 def test_calibration_backs_off_small_buckets() -> None:
@@ -181,33 +181,9 @@ def test_terminal_demo_rejects_mutated_preflight(tmp_path: Path, model_dir: Path
 
 
 def test_inference_benchmark_reports_ratio_and_one_pass_per_window(tmp_path: Path, model_dir: Path, examples) -> None:
-    from bench.inference import main
-
     out = tmp_path / "efficiency_report.json"
-    assert (
-        main(
-            [
-                "--model-dir",
-                str(model_dir),
-                "--vcf",
-                str(examples["vcf"]),
-                "--fasta",
-                str(examples["fasta"]),
-                "--output-json",
-                str(out),
-                "--window",
-                "chrM:2001-2060",
-                "--samples",
-                "1",
-                "--warmup",
-                "0",
-                "--device",
-                "cpu",
-                "--release-efficiency",
-            ]
-        )
-        == 0
-    )
+    flags = ("--vcf", str(examples["vcf"]), "--window", "chrM:2001-2060", "--release-efficiency")
+    assert run_inference_bench(model_dir, examples["fasta"], out, *flags) == 0
     doc = json.loads(out.read_text())
     assert doc["generated_by"] == "tools.release.efficiency_report" and doc["kind"] == "efficiency_report"
     assert doc["one_encoder_pass_per_window"] is True
