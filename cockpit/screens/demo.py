@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
-from cockpit.base import CockpitScreen, TopBar
+from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import DemoModelFound, DemoScored, LogLine
 
 if TYPE_CHECKING:
@@ -72,9 +72,8 @@ class DemoScreen(CockpitScreen):
         if not self.query_one("#demo-model", Input).value:
             self._find_model()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="demo-model")
     def _find_model(self) -> None:
-        self.post_message(DemoModelFound(self.services.current_model_package()))
+        load_in_worker(self, "demo-model", lambda: DemoModelFound(self.services.current_model_package()))
 
     @on(DemoModelFound)
     def _model_found(self, message: DemoModelFound) -> None:

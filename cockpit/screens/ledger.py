@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
-from cockpit.base import CockpitScreen, ReportsWorkerErrors, TopBar
+from cockpit.base import CockpitScreen, ReportsWorkerErrors, TopBar, load_in_worker
 from cockpit.messages import EventLoaded, EventsLoaded
 from cockpit.services import EVENT_COLUMNS
 
@@ -184,15 +184,11 @@ class EventScreen(ReportsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Load the event (in a worker)."""
-        self._load()
+        load_in_worker(self, "event-load", lambda: EventLoaded(self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
 
     def run_failed(self, text: str) -> None:
         """Show why the event could not be opened (called by the app's worker-error handler)."""
         self.query_one("#event-body", Static).update(f"event {self.seq}: could not be opened\n\n{text}")
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="event-load")
-    def _load(self) -> None:
-        self.post_message(EventLoaded(self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
 
     @on(EventLoaded)
     def _show(self, message: EventLoaded) -> None:
