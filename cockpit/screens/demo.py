@@ -39,9 +39,9 @@ class DemoScreen(CockpitScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "score", "Score", id="demo.score"),
         Binding("ctrl+r", "score", "Score", show=False, priority=True, id="demo.score_anywhere"),
-        Binding("e", "edit", "Edit paths", id="demo.edit"),
+        Binding("e", "focus('#demo-model')", "Edit paths", id="demo.edit"),  # Tab moves between the fields, Enter scores, Esc leaves
         Binding("y", "copy_model", "Copy model id", id="demo.copy"),
-        Binding("escape", "leave", "Leave field", show=False, id="demo.leave"),
+        Binding("escape", "focus('#demo-results')", "Leave field", show=False, id="demo.leave"),
     ]
 
     def __init__(self) -> None:
@@ -91,14 +91,6 @@ class DemoScreen(CockpitScreen):
     def _submitted(self) -> None:
         self.query_one("#demo-results", ArrowTable).focus()
         self.action_score()
-
-    def action_edit(self) -> None:
-        """Focus the model field (Tab moves between the fields, Enter scores, Esc leaves)."""
-        self.query_one("#demo-model", Input).focus()
-
-    def action_leave(self) -> None:
-        """Leave a path field for the results table."""
-        self.query_one("#demo-results", ArrowTable).focus()
 
     def action_score(self) -> None:
         """Score the VCF in a background worker, then verify the receipts."""

@@ -65,11 +65,11 @@ class LedgerScreen(CockpitScreen):
     """All events; filter, open, verify, copy."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="ledger.filter"),
+        Binding("slash", "focus('#filter')", "Filter", id="ledger.filter"),
         Binding("v", "app.verify", "Verify", id="ledger.verify"),
         Binding("y", "copy_hash", "Copy", id="ledger.copy"),
         Binding("G", "last", "Newest", id="ledger.newest"),
-        Binding("escape", "focus_table", "Table", show=False, id="ledger.table"),
+        Binding("escape", "focus('#events')", "Table", show=False, id="ledger.table"),
     ]
 
     def __init__(self) -> None:
@@ -142,14 +142,6 @@ class LedgerScreen(CockpitScreen):
         """Redraw the status line after the app ran ``verify``."""
         if self.all_events is not None:
             self._status()
-
-    def action_focus_filter(self) -> None:
-        """Focus the filter line."""
-        self.query_one("#filter", Input).focus()
-
-    def action_focus_table(self) -> None:
-        """Focus the events table."""
-        self.query_one("#events", ArrowTable).focus()
 
     def action_last(self) -> None:
         """Jump to the newest event."""
