@@ -105,7 +105,7 @@ def _audit_path(fn: int, sn: int, path: Sequence[bytes], too_long: str, too_shor
             raise _fail(too_long)
         left = bool(fn & 1 or fn == sn)
         yield h, left
-        if left and not fn & 1:
+        if left:  # climb past the levels where this subtree is a right-most, unpaired node
             while fn and not fn & 1:
                 fn >>= 1
                 sn >>= 1
