@@ -25,7 +25,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
-from cockpit.base import CockpitScreen
+from cockpit.base import CockpitScreen, load_in_worker
 from cockpit.commands import CockpitCommands
 from cockpit.messages import LedgerChanged, LedgerVerified
 from cockpit.screens.release import ReleaseScreen
@@ -187,11 +187,7 @@ class CockpitApp(App[int]):
         """Verify the whole ledger (in a worker) and show the result."""
         self.last_verify_text = "running…"
         self.notify("verifying the ledger…")
-        self._verify()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
-    def _verify(self) -> None:
-        self.post_message(LedgerVerified(self.services.verify()))
+        load_in_worker(self, "verify", lambda: LedgerVerified(self.services.verify()))
 
     @on(LedgerVerified)
     def _verified(self, message: LedgerVerified) -> None:

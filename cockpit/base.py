@@ -1,9 +1,12 @@
-"""Pieces every cockpit screen shares: the top bar and the "ledger moved" refresh hook."""
+"""Pieces every cockpit screen shares: the top bar, the "ledger moved" refresh hook and background loads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -50,6 +53,16 @@ def fit_widths(natural: list[int], available: int, *, minimum: int = 8) -> list[
         else:
             hi = mid - 1
     return [min(n, lo) for n in natural]
+
+
+def load_in_worker(node: DOMNode, group: str, fetch: Callable[[], Message]) -> Worker:
+    """Build a message with ``fetch`` in a thread worker and post it to ``node``, which handles it on the UI thread.
+
+    The cockpit's one way to load: ``fetch`` (ledger queries, registry reads) runs off the UI
+    thread; a newer load in the same ``group`` cancels the older one (``exclusive``); a failure does
+    not exit the app but reaches :meth:`cockpit.app.CockpitApp.worker_failed` (``exit_on_error=False``).
+    """
+    return node.run_worker(lambda: node.post_message(fetch()), name=group, group=group, exclusive=True, exit_on_error=False, thread=True)
 
 
 class ReportsWorkerErrors:

@@ -75,6 +75,21 @@ def canonical_json(value: Any) -> bytes:
     return _ENCODER.encode(value)
 
 
+def floats_as_text(value: Any) -> Any:
+    """``value`` with every float replaced by its ``repr`` (the shortest decimal string that reads back the same).
+
+    Dicts and lists are copied and walked; everything else is returned as is. Makes a payload that
+    holds floats (a resolved config, say) acceptable to :func:`canonical_json`.
+    """
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: floats_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [floats_as_text(v) for v in value]
+    return value
+
+
 def sha256_hex(data: bytes) -> str:
     """Lower-case hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()

@@ -12,7 +12,7 @@ They are tested against the transparency-dev vectors in tests/ledger/vectors/rfc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ledger.errors import LedgerError
 
@@ -92,28 +92,39 @@ def _check_len(value: bytes, what: str) -> None:
         raise _fail(f"{what} is {len(value)} bytes, expected {HASH_SIZE}")
 
 
+def _audit_path(fn: int, sn: int, path: Sequence[bytes], too_long: str, too_short: str) -> Iterator[tuple[bytes, bool]]:
+    """Walk an RFC 9162 audit path up from node ``fn`` of a tree whose last node is ``sn``.
+
+    Yields each hash of ``path`` with ``left``: True when it is the left sibling (the running hash
+    becomes ``node_hash(hash, running)``), False when it is the right one. Raises ``too_long`` /
+    ``too_short`` when the path does not end exactly at the root. Hash lengths are checked on the way.
+    """
+    for i, h in enumerate(path):
+        _check_len(h, f"proof[{i}]")
+        if sn == 0:
+            raise _fail(too_long)
+        left = bool(fn & 1 or fn == sn)
+        yield h, left
+        if left:  # climb past the levels where this subtree is a right-most, unpaired node
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise _fail(too_short)
+
+
 def root_from_inclusion(leaf: bytes, index: int, tree_size: int, proof: Sequence[bytes]) -> bytes:
     """The root implied by an inclusion proof (RFC 9162 §2.1.3.2); raises on a malformed proof."""
     if not 0 <= index < tree_size:
         raise _fail(f"leaf index {index} is outside a tree of size {tree_size}")
     _check_len(leaf, "leaf hash")
-    fn, sn, r = index, tree_size - 1, leaf
-    for i, p in enumerate(proof):
-        _check_len(p, f"proof[{i}]")
-        if sn == 0:
-            raise _fail("inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise _fail("inclusion proof is shorter than the tree is deep")
+    r = leaf
+    for p, left in _audit_path(
+        index, tree_size - 1, proof, "inclusion proof is longer than the tree is deep", "inclusion proof is shorter than the tree is deep"
+    ):
+        r = node_hash(p, r) if left else node_hash(r, p)
     return r
 
 
@@ -153,22 +164,12 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
         fn >>= 1
         sn >>= 1
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise _fail("consistency proof is too long")
-        if fn & 1 or fn == sn:
+    for c, left in _audit_path(fn, sn, path[1:], "consistency proof is too long", "consistency proof is too short"):
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise _fail("consistency proof is too short")
     if fr != root1:
         raise _fail("consistency proof does not lead to root1")
     if sr != root2:

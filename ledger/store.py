@@ -26,7 +26,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,18 +94,9 @@ class StoredEvent:
         return body_dict(self.event)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly form (``body`` as the decoded dict)."""
-        return {
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "kind": self.kind,
-            "ts": self.ts,
-            "key_id": self.key_id,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-            "sig": self.sig,
-            "body": msgspec.json.decode(self.body),
-        }
+        """A JSON-friendly form: the envelope fields in declaration order, then ``body`` as the decoded dict."""
+        envelope = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "body"}
+        return envelope | {"body": msgspec.json.decode(self.body)}
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
-from cockpit.base import CockpitScreen, TopBar
+from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import DemoModelFound, DemoScored, LogLine
 
 if TYPE_CHECKING:
@@ -39,9 +39,9 @@ class DemoScreen(CockpitScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "score", "Score", id="demo.score"),
         Binding("ctrl+r", "score", "Score", show=False, priority=True, id="demo.score_anywhere"),
-        Binding("e", "edit", "Edit paths", id="demo.edit"),
+        Binding("e", "focus('#demo-model')", "Edit paths", id="demo.edit"),  # Tab moves between the fields, Enter scores, Esc leaves
         Binding("y", "copy_model", "Copy model id", id="demo.copy"),
-        Binding("escape", "leave", "Leave field", show=False, id="demo.leave"),
+        Binding("escape", "focus('#demo-results')", "Leave field", show=False, id="demo.leave"),
     ]
 
     def __init__(self) -> None:
@@ -72,9 +72,8 @@ class DemoScreen(CockpitScreen):
         if not self.query_one("#demo-model", Input).value:
             self._find_model()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="demo-model")
     def _find_model(self) -> None:
-        self.post_message(DemoModelFound(self.services.current_model_package()))
+        load_in_worker(self, "demo-model", lambda: DemoModelFound(self.services.current_model_package()))
 
     @on(DemoModelFound)
     def _model_found(self, message: DemoModelFound) -> None:
@@ -92,14 +91,6 @@ class DemoScreen(CockpitScreen):
     def _submitted(self) -> None:
         self.query_one("#demo-results", ArrowTable).focus()
         self.action_score()
-
-    def action_edit(self) -> None:
-        """Focus the model field (Tab moves between the fields, Enter scores, Esc leaves)."""
-        self.query_one("#demo-model", Input).focus()
-
-    def action_leave(self) -> None:
-        """Leave a path field for the results table."""
-        self.query_one("#demo-results", ArrowTable).focus()
 
     def action_score(self) -> None:
         """Score the VCF in a background worker, then verify the receipts."""

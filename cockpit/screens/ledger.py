@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from cockpit.arrow_table import ArrowTable
-from cockpit.base import CockpitScreen, ReportsWorkerErrors, TopBar
+from cockpit.base import CockpitScreen, ReportsWorkerErrors, TopBar, load_in_worker
 from cockpit.messages import EventLoaded, EventsLoaded
 from cockpit.services import EVENT_COLUMNS
 
@@ -65,11 +65,11 @@ class LedgerScreen(CockpitScreen):
     """All events; filter, open, verify, copy."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="ledger.filter"),
+        Binding("slash", "focus('#filter')", "Filter", id="ledger.filter"),
         Binding("v", "app.verify", "Verify", id="ledger.verify"),
         Binding("y", "copy_hash", "Copy", id="ledger.copy"),
         Binding("G", "last", "Newest", id="ledger.newest"),
-        Binding("escape", "focus_table", "Table", show=False, id="ledger.table"),
+        Binding("escape", "focus('#events')", "Table", show=False, id="ledger.table"),
     ]
 
     def __init__(self) -> None:
@@ -143,14 +143,6 @@ class LedgerScreen(CockpitScreen):
         if self.all_events is not None:
             self._status()
 
-    def action_focus_filter(self) -> None:
-        """Focus the filter line."""
-        self.query_one("#filter", Input).focus()
-
-    def action_focus_table(self) -> None:
-        """Focus the events table."""
-        self.query_one("#events", ArrowTable).focus()
-
     def action_last(self) -> None:
         """Jump to the newest event."""
         self.query_one("#events", ArrowTable).action_last()
@@ -184,15 +176,11 @@ class EventScreen(ReportsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Load the event (in a worker)."""
-        self._load()
+        load_in_worker(self, "event-load", lambda: EventLoaded(self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
 
     def run_failed(self, text: str) -> None:
         """Show why the event could not be opened (called by the app's worker-error handler)."""
         self.query_one("#event-body", Static).update(f"event {self.seq}: could not be opened\n\n{text}")
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="event-load")
-    def _load(self) -> None:
-        self.post_message(EventLoaded(self.app.services.event_detail(self.seq)))  # type: ignore[attr-defined]
 
     @on(EventLoaded)
     def _show(self, message: EventLoaded) -> None:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Log, ProgressBar, Static
 
-from cockpit.base import CockpitScreen, TopBar
+from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import RehearsalFinished, RehearsalHistoryLoaded, RehearsalProgress, RehearsalStep
 
 #: state -> glyph shown beside the word.
@@ -62,11 +62,7 @@ class RehearseScreen(CockpitScreen):
     def reload(self) -> None:
         """Show each step's latest run from the ledger (unless a rehearsal is running here)."""
         if not self.running:
-            self._load_last()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rehearse-last")
-    def _load_last(self) -> None:
-        self.post_message(RehearsalHistoryLoaded(self.services.last_rehearsal()))
+            load_in_worker(self, "rehearse-last", lambda: RehearsalHistoryLoaded(self.services.last_rehearsal()))
 
     @on(RehearsalHistoryLoaded)
     def _last_loaded(self, message: RehearsalHistoryLoaded) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.base import CockpitScreen, TopBar
+from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import GatesLoaded
 
 if TYPE_CHECKING:
@@ -51,12 +51,7 @@ class ReleaseScreen(CockpitScreen):
 
     def reload(self) -> None:
         """Derive gate states again (in a worker)."""
-        self._load()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="release-load")
-    def _load(self) -> None:
-        states = self.services.gate_states()
-        self.post_message(GatesLoaded(states, self.services.issue_cache()))
+        load_in_worker(self, "release-load", lambda: GatesLoaded(self.services.gate_states(), self.services.issue_cache()))
 
     @on(GatesLoaded)
     def _show(self, message: GatesLoaded) -> None:

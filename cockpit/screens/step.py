@@ -26,7 +26,7 @@ from textual.events import DescendantFocus
 from textual.widgets import DataTable, Footer, Input, Log, ProgressBar, Static, TabbedContent, TabPane
 
 from cockpit.arrow_table import ArrowTable
-from cockpit.base import CockpitScreen, TopBar
+from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import LogLine, StepFinished, StepViewLoaded
 from tools.release.flags import flag_values, form_text
 
@@ -110,11 +110,7 @@ class StepScreen(CockpitScreen):
 
     def reload(self) -> None:
         """Load the step's view from the registry and ledger (in a worker)."""
-        self._load()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="step-load")
-    def _load(self) -> None:
-        self.post_message(StepViewLoaded(self.services.step_view(self.step)))
+        load_in_worker(self, "step-load", lambda: StepViewLoaded(self.services.step_view(self.step)))
 
     @on(StepViewLoaded)
     async def _show(self, message: StepViewLoaded) -> None:

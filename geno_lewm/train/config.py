@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from ledger.canonical import canonical_json, sha256_hex
+from ledger.canonical import canonical_json, floats_as_text, sha256_hex
 from ledger.errors import ConfigError
 
 from geno_lewm.state import StateContract
@@ -180,16 +180,6 @@ def load_config(path: str | os.PathLike[str]) -> TrainConfig:
     return parse_config(payload, source=p.name)
 
 
-def _float_free(value):
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dict):
-        return {k: _float_free(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_float_free(v) for v in value]
-    return value
-
-
 #: Fields added after schema 1.0.0, with the default that reproduces the earlier behaviour. At that
 #: default they are left out of the resolved payload, so an older config keeps its config hash and
 #: its effective YAML byte for byte.
@@ -212,7 +202,7 @@ def resolved_payload(cfg: TrainConfig) -> dict:
 
 def config_hash(cfg: TrainConfig) -> str:
     """SHA-256 of the canonical resolved payload (floats as ``repr`` decimal strings)."""
-    return sha256_hex(canonical_json(_float_free(resolved_payload(cfg))))
+    return sha256_hex(canonical_json(floats_as_text(resolved_payload(cfg))))
 
 
 def dump_yaml(cfg: TrainConfig) -> str:

@@ -107,19 +107,8 @@ def build_modules(cfg: TrainConfig, *, state_dim: int, k: int):
     from geno_lewm.model.predictor import Predictor
 
     acfg = ActionConfig(dim=cfg.action.dim, max_allele_len=cfg.action.max_allele_len, window_bp=cfg.state.window_bp, k=k)
-    p = cfg.predictor
-    pcfg = PredictorConfig(
-        state_dim=state_dim,
-        d_model=p.d_model,
-        depth=p.depth,
-        heads=p.heads,
-        mlp_ratio=p.mlp_ratio,
-        history=p.history,
-        action_dim=acfg.dim,
-        dropout_pct=p.dropout_pct,
-        context_radius=p.context_radius,
-        scale_input=p.scale_input,
-    )
+    # The predictor section holds every PredictorConfig field but the two widths that come from the encoder and the action config.
+    pcfg = PredictorConfig(state_dim=state_dim, action_dim=acfg.dim, **msgspec.structs.asdict(cfg.predictor))
     torch.manual_seed(cfg.run.seed)
     return ActionEncoder(acfg), Predictor(pcfg), {"action": msgspec.to_builtins(acfg), "predictor": pcfg.to_manifest()}
 

@@ -16,6 +16,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from ledger.canonical import floats_as_text
 from ledger.errors import GenoError, TrainingError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import file_identity, sha256_file
@@ -124,7 +125,7 @@ def run_preflight(
     def _config():
         cfg = load_config(training_config)
         cfg_holder["cfg"] = cfg
-        report["config"] = {"file": Path(training_config).name, "hash": config_hash(cfg), "resolved": _float_text(resolved_payload(cfg))}
+        report["config"] = {"file": Path(training_config).name, "hash": config_hash(cfg), "resolved": floats_as_text(resolved_payload(cfg))}
         return f"config hash {config_hash(cfg)[:12]}…"
 
     check("config_schema", _config)
@@ -216,13 +217,3 @@ def _deps_ok(deps: dict) -> str:
     if missing:
         raise TrainingError("MISSING_DEPENDENCY", f"missing packages: {', '.join(missing)}")
     return "all present"
-
-
-def _float_text(value):
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dict):
-        return {k: _float_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_float_text(v) for v in value]
-    return value
