@@ -8,6 +8,7 @@ carried as integers or decimal strings (see docs/numerical-contract.md).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -67,11 +68,19 @@ def _check_float_free(value: Any, where: str = "$") -> None:
     raise InputError("FLOAT_IN_CANONICAL", f"float at {at} cannot be canonicalised", "carry the number as an integer or a decimal string")
 
 
-def canonical_json(value: Any) -> bytes:
-    """Encode ``value`` (dicts, lists, str, int, bool, None, msgspec Structs) canonically."""
+def canonical_json(value: Any, *, checked: Collection[str] = ()) -> bytes:
+    """Encode ``value`` (dicts, lists, str, int, bool, None, msgspec Structs) canonically.
+
+    ``checked`` names keys of a top-level dict whose values the caller has just encoded with this
+    function (a receipt's input and output documents, already hashed into its commitments): they
+    are not walked for floats a second time. The bytes are the same either way.
+    """
     if isinstance(value, msgspec.Struct):
         value = msgspec.to_builtins(value)
-    _check_float_free(value)
+    if checked and type(value) is dict:
+        _check_float_free({k: v for k, v in value.items() if k not in checked})
+    else:
+        _check_float_free(value)
     return _ENCODER.encode(value)
 
 
