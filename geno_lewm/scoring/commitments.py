@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from geno_lewm.scoring.rows import ScoreRow
 from geno_lewm.versioning import SCHEMAS
-from ledger.canonical import canonical_json, sha256_hex
+from ledger.canonical import canonical_json, canonical_json_of_checked, sha256_hex
 
 RECEIPT_SCHEMA_VERSION: Final = SCHEMAS["receipt"].version
 GENERATED_BY: Final = "geno-lewm-score"
@@ -78,7 +78,7 @@ class Receipt:
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes (one line)."""
-        return canonical_json(self.doc, checked=self.checked)
+        return canonical_json_of_checked(self.doc, self.checked) if self.checked else canonical_json(self.doc)
 
 
 def build_receipt(
