@@ -131,3 +131,24 @@ def test_loading_and_encoding_a_supported_checkpoint_never_imports_transformers(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_score_command_imports_neither_transformers_nor_the_compiler(tmp_path):
+    """Start-up is most of a small scoring run: the command must not pull in transformers, dynamo or inductor."""
+    from geno_lewm.resources import example_path
+
+    root = Path(__file__).resolve().parents[1] / "baselines" / "bit_match" / "model"
+    argv = ["--model-dir", str(root), "--vcf", str(example_path("mt_known_variants.vcf")), "--fasta", str(example_path("rCRS_chrM.fa"))]
+    argv += ["--output-scores", str(tmp_path / "s.jsonl"), "--output-receipts", str(tmp_path / "r.jsonl"), "--quiet"]
+    code = (
+        "import atexit, runpy, sys\n"
+        "heavy = ('transformers', 'torch._dynamo', 'torch._inductor')\n"
+        "atexit.register(lambda: print('HEAVY', sorted({m.split('.')[0] if m.startswith('transformers') else '.'.join(m.split('.')[:2]) "
+        "for m in sys.modules if m.startswith(heavy)})))\n"
+        f"sys.argv = ['geno-lewm-score', *{argv!r}]\n"
+        "runpy.run_module('geno_lewm.cli.score', run_name='__main__')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "s.jsonl").read_text(encoding="utf-8").count("\n") > 0
+    assert "HEAVY []" in out.stdout, out.stdout
