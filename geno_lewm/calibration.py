@@ -129,10 +129,20 @@ class CalibrationTable:
         g = canonical_number(gc)
         return GC_TERCILES[0] if g < self.gc_cuts[0] else GC_TERCILES[1] if g < self.gc_cuts[1] else GC_TERCILES[2]
 
+    def _tercile_of(self, gc: float) -> str:
+        """:meth:`tercile`, memoised: a window's variants share its GC fraction (a bounded cache)."""
+        memo = self.__dict__.setdefault("_terciles", {})
+        t = memo.get(gc)
+        if t is None:
+            if len(memo) > 4096:
+                memo.clear()
+            t = memo[gc] = self.tercile(gc)
+        return t
+
     # -- lookup -------------------------------------------------------------------------------
     def bucket_for(self, features: Features) -> str:
         """The bucket used after back-off."""
-        t = self.tercile(features.gc)
+        t = self._tercile_of(features.gc)
         for name in (f"{t}/{features.region}", f"{t}/*"):
             if len(self.buckets.get(name, ())) >= self.min_count:
                 return name
@@ -140,13 +150,25 @@ class CalibrationTable:
 
     def lookup(self, score: float, features: Features) -> Lookup:
         """Percentile (mid-rank ×100), bucket and confidence of a raw score."""
+        pct, name, conf = self.lookup_canonical(canonical_decimal(score), features)
+        return Lookup(float(pct), name, float(conf))
+
+    def lookup_canonical(self, score: str, features: Features) -> tuple[str, str, str]:
+        """:meth:`lookup` for a score already in canonical decimal form; the numbers come back canonical too.
+
+        The scoring run keeps every published number as its canonical string, so each is formatted
+        once per variant (and the confidence, a function of the bucket alone, once per bucket).
+        """
         name = self.bucket_for(features)
         null = self.buckets[name]
-        s = canonical_number(score)
+        s = float(score)
         lo, hi = bisect.bisect_left(null, s), bisect.bisect_right(null, s)
         n = len(null)
-        pct = 100.0 * (lo + 0.5 * (hi - lo)) / n
-        return Lookup(canonical_number(pct), name, canonical_number(n / (n + self.min_count)))
+        confidence = self.__dict__.setdefault("_confidence", {})
+        conf = confidence.get(name)
+        if conf is None:
+            conf = confidence[name] = canonical_decimal(n / (n + self.min_count))
+        return canonical_decimal(100.0 * (lo + 0.5 * (hi - lo)) / n), name, conf
 
     # -- storage ------------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:

@@ -15,7 +15,6 @@ as the underlying float rounds to the same 8 digits. Readers that parse the JSON
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Final, SupportsFloat
 
 import msgspec
@@ -36,11 +35,17 @@ def canonical_decimal(x: SupportsFloat, digits: int = SIGNIFICANT_DIGITS) -> str
         raise InputError("NON_FINITE", f"cannot serialise non-finite number {value!r}", "the model produced NaN/inf; re-run with --debug and report it")
     if value == 0.0:
         return "0.0"  # covers -0.0
-    rounded = Decimal(f"{value:.{digits - 1}e}").normalize()
-    text = format(rounded, "f")
-    if "." not in text:
-        text += ".0"
-    return text
+    # CPython rounds correctly to `digits` significant digits; the rest is moving the decimal point
+    # (the same string as format(Decimal(sci).normalize(), "f") with ".0" appended to integers)
+    mantissa, _, exponent = f"{value:.{digits - 1}e}".partition("e")
+    sign = "-" if mantissa[0] == "-" else ""
+    significant = mantissa.lstrip("-").replace(".", "").rstrip("0")  # at least one non-zero digit
+    point = int(exponent) + 1  # digits before the decimal point
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{significant}"
+    if point >= len(significant):
+        return f"{sign}{significant}{'0' * (point - len(significant))}.0"
+    return f"{sign}{significant[:point]}.{significant[point:]}"
 
 
 def canonical_number(x: SupportsFloat, digits: int = SIGNIFICANT_DIGITS) -> float:

@@ -57,10 +57,30 @@ def configure_determinism(seed: int, *, threads: int | None = None, deterministi
     torch.manual_seed(seed)
     if threads is not None and threads > 0:
         torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(deterministic)
+    set_deterministic_algorithms(deterministic)
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = deterministic
+
+
+def set_deterministic_algorithms(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)`` without importing the inductor compiler.
+
+    The public call imports ``torch._inductor.config`` (and with it ``torch._dynamo``: about 1.5 s
+    of a scoring command's start-up) only to set the compiler's flag. Nothing here compiles, so
+    the flag is set on ATen directly; when inductor is already loaded its flag is set as well.
+    """
+    import sys
+
+    import torch
+
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # another torch build: the public call
+        torch.use_deterministic_algorithms(mode)
+        return
+    if "torch._inductor.config" in sys.modules:
+        sys.modules["torch._inductor.config"].deterministic = mode
+    setter(mode, warn_only=False)
 
 
 def prefer_passive_threads() -> None:

@@ -8,6 +8,7 @@ carried as integers or decimal strings (see docs/numerical-contract.md).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -88,6 +89,17 @@ def floats_as_text(value: Any) -> Any:
     if isinstance(value, list):
         return [floats_as_text(v) for v in value]
     return value
+
+
+def canonical_json_of_checked(doc: dict[str, Any], checked: Collection[str]) -> bytes:
+    """:func:`canonical_json` of a dict some of whose values the caller has just encoded with it.
+
+    ``checked`` names those top-level keys (a receipt's input and output documents, already hashed
+    into its commitments): they are not walked for floats a second time. Same bytes, same errors
+    for the other values.
+    """
+    _check_float_free({k: v for k, v in doc.items() if k not in checked})
+    return _ENCODER.encode(doc)
 
 
 def sha256_hex(data: bytes) -> str:

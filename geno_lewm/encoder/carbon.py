@@ -99,6 +99,21 @@ def read_identity(model_dir: str | os.PathLike[str], *, verified: dict[str, tupl
     )
 
 
+def _load_weights(root: Path, config: dict, dtype: torch.dtype):
+    """The frozen decoder: the built-in Llama runtime when it covers ``config``, else transformers (same numbers)."""
+    from geno_lewm.encoder.llama import TransformersLlama, load_decoder, supported
+
+    files = sorted(root.glob("*.safetensors"))  # checkpoint_files() has already checked they exist
+    if supported(config) is None:
+        return load_decoder(config, files, dtype)
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf = AutoModelForCausalLM.from_pretrained(root, local_files_only=True, trust_remote_code=False, dtype=dtype, use_safetensors=True)
+    return TransformersLlama(hf.eval().requires_grad_(False))
+
+
 class CarbonEncoder:
     """A frozen Llama-style Carbon model plus its DNA tokenizer, ready to encode windows."""
 
@@ -118,8 +133,6 @@ class CarbonEncoder:
         package's weights are hashed once per load, not twice.
         """
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM
-        from transformers.utils import logging as hf_logging
 
         from geno_lewm.runtime import resolve_device
 
@@ -128,18 +141,15 @@ class CarbonEncoder:
         tokenizer = CarbonDNATokenizer.from_dir(root)
         dev = resolve_device(device)
         dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-        hf_logging.disable_progress_bar()
-        config = AutoConfig.from_pretrained(root, local_files_only=True, trust_remote_code=False)
-        if getattr(config, "model_type", None) != "llama":
+        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+        if config.get("model_type") != "llama":
             raise ResourceError(
-                "UNSUPPORTED_ENCODER", f"checkpoint model_type is {config.model_type!r}; Carbon is a Llama-style causal LM (model_type 'llama')"
+                "UNSUPPORTED_ENCODER", f"checkpoint model_type is {config.get('model_type')!r}; Carbon is a Llama-style causal LM (model_type 'llama')"
             )
-        if config.vocab_size < tokenizer.vocab_size:
-            raise ResourceError("BAD_TOKENIZER", f"tokenizer ids reach {tokenizer.vocab_size - 1} but the model vocabulary has {config.vocab_size} entries")
-        model = AutoModelForCausalLM.from_pretrained(root, config=config, local_files_only=True, trust_remote_code=False, dtype=dtype, use_safetensors=True)
+        if int(config["vocab_size"]) < tokenizer.vocab_size:
+            raise ResourceError("BAD_TOKENIZER", f"tokenizer ids reach {tokenizer.vocab_size - 1} but the model vocabulary has {config['vocab_size']} entries")
+        model = _load_weights(root, config, dtype)
         model.to(dev)
-        model.eval()
-        model.requires_grad_(False)
         return cls(model, tokenizer, identity, dev, dtype, root)
 
     @property
@@ -173,10 +183,8 @@ class CarbonEncoder:
         ids, mask = self._batch(windows)  # (B, T), (B, T)
         # the decoder stack without the LM head: bit-identical hidden states, no vocabulary projection
         # (for the stand-in that projection was about half of an encoder pass)
-        stack = getattr(self.model, "model", self.model)
         with torch.inference_mode():
-            out = stack(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
-            h = out.hidden_states[layer].float()  # (B, T, H)
+            h = self.model.hidden_state(ids, mask, layer).float()  # (B, T, H)
             h = h * mask.unsqueeze(-1).to(h.dtype)  # (B, T, H)
         return h.cpu()
 
@@ -186,7 +194,7 @@ class CarbonEncoder:
 
         ids, mask = self._batch(windows)  # (B, T), (B, T)
         with torch.inference_mode():
-            logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits.float()  # (B, T, V)
+            logits = self.model.logits(ids, mask).float()  # (B, T, V)
             logp = torch.log_softmax(logits[:, :-1], dim=-1)  # (B, T-1, V)
             tok = logp.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, T-1)
             tok = tok * mask[:, 1:].to(tok.dtype)  # (B, T-1)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from geno_lewm.scoring.rows import ScoreRow
 from geno_lewm.versioning import SCHEMAS
-from ledger.canonical import canonical_json, sha256_hex
+from ledger.canonical import canonical_json, canonical_json_of_checked, sha256_hex
 
 RECEIPT_SCHEMA_VERSION: Final = SCHEMAS["receipt"].version
 GENERATED_BY: Final = "geno-lewm-score"
@@ -73,10 +73,12 @@ class Receipt:
     """A receipt as a plain document (see module docstring)."""
 
     doc: dict[str, Any]
+    #: top-level fields already canonicalised when the commitments were computed (see :func:`build_receipt`)
+    checked: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes (one line)."""
-        return canonical_json(self.doc)
+        return canonical_json_of_checked(self.doc, self.checked) if self.checked else canonical_json(self.doc)
 
 
 def build_receipt(
@@ -107,7 +109,8 @@ def build_receipt(
             "output_commitment": output_commitment(model_id=row.model_id, input_commitment=ic, calibration_hash=calibration_hash, output=out),
             "runtime": dict(runtime),
             "timestamp": timestamp,
-        }
+        },
+        checked=("input", "output"),  # both went through canonical_json for the commitments above
     )
 
 

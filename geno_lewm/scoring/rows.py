@@ -114,8 +114,15 @@ class ScoreRow:
         return _ENC.encode(d)
 
 
-def scored_row(model_id: str, variant, score: float, percentile: float | None, bucket: str | None, confidence: float | None, *, stand_in: bool) -> ScoreRow:
-    """A row for a scored variant; numbers are canonicalised here."""
+def _canonical(x: float | str | None) -> str | None:
+    """``canonical_decimal(x)``; a ``str`` is taken as already canonical (from :func:`canonical_decimal`)."""
+    return x if x is None or type(x) is str else canonical_decimal(x)
+
+
+def scored_row(
+    model_id: str, variant, score: float | str, percentile: float | str | None, bucket: str | None, confidence: float | str | None, *, stand_in: bool
+) -> ScoreRow:
+    """A row for a scored variant; numbers are canonicalised here (strings are taken as already canonical)."""
     return ScoreRow(
         model_id,
         variant.chrom,
@@ -123,10 +130,10 @@ def scored_row(model_id: str, variant, score: float, percentile: float | None, b
         variant.ref,
         variant.alt,
         variant.vid,
-        canonical_decimal(score),
-        None if percentile is None else canonical_decimal(percentile),
+        _canonical(score),
+        _canonical(percentile),
         bucket if bucket is not None else UNCALIBRATED,
-        None if confidence is None else canonical_decimal(confidence),
+        _canonical(confidence),
         None,
         None,
         stand_in,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from geno_lewm.numerics import canonical_decimal
 from geno_lewm.scoring.batching import Shard, Sharder, chunked
 from geno_lewm.scoring.netguard import no_network
 from geno_lewm.scoring.progress import Progress
@@ -94,12 +95,12 @@ class ScoringSession:
         from geno_lewm.calibration import features_of
 
         p = placed
+        text = canonical_decimal(score)
         pct = bucket = conf = None
         if self.calibration is not None:
             f = features_of(p.window.seq, self.window_bp, p.edit.offset, p.edit.ref, pad_left=p.window.pad_left, pad_right=p.window.pad_right, gc=gc)
-            look = self.calibration.lookup(score, f)
-            pct, bucket, conf = look.percentile, look.bucket, look.confidence
-        return scored_row(self.model_id, p.variant, score, pct, bucket, conf, stand_in=self.stand_in)
+            pct, bucket, conf = self.calibration.lookup_canonical(text, f)
+        return scored_row(self.model_id, p.variant, text, pct, bucket, conf, stand_in=self.stand_in)
 
     def rows(self, results: Iterable[Any], *, timestamp: str) -> Iterator[tuple[ScoreRow, Any]]:
         """Turn scorer results into ``(row, receipt-or-None)`` pairs (calibration applied).

@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geno_lewm.numerics import canonical_decimal, canonical_number
 from geno_lewm.scoring.batching import Shard, Sharder, tile_index
@@ -30,6 +32,31 @@ def test_canonical_decimal_is_fixed_and_rejects_non_finite() -> None:
         with pytest.raises(InputError) as exc:
             canonical_decimal(bad)
         assert exc.value.code == "INPUT.NON_FINITE"
+
+
+def _decimal_definition(x: float, digits: int = 8) -> str:
+    """The contract's definition of the canonical decimal (docs/numerical-contract.md), via ``decimal``."""
+    from decimal import Decimal
+
+    if x == 0.0:
+        return "0.0"
+    text = format(Decimal(f"{x:.{digits - 1}e}").normalize(), "f")
+    return text if "." in text else text + ".0"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.integers(min_value=1, max_value=17))
+def test_canonical_decimal_matches_its_decimal_definition(x: float, digits: int) -> None:
+    assert canonical_decimal(x, digits) == _decimal_definition(x, digits)
+
+
+def test_canonical_decimal_matches_its_decimal_definition_on_score_like_values() -> None:
+    import random
+
+    rng = random.Random(7)
+    values = [rng.uniform(-5, 5) * 10.0 ** rng.randint(-12, 12) for _ in range(20_000)] + [1e-300, 5e-324, 1.7e308, 99999999.5, 0.5, 100.0, 1e16]
+    for v in values:
+        assert canonical_decimal(v) == _decimal_definition(v), v
 
 
 def test_bad_inputs_become_issue_rows_and_multiallelic_splits(tmp_path: Path, examples) -> None:
