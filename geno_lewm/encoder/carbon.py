@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.canonical import canonical_json, sha256_hex
 from ledger.errors import InputError, ResourceError
@@ -114,16 +114,16 @@ def _load_weights(root: Path, config: dict, dtype: torch.dtype):
     return TransformersLlama(hf.eval().requires_grad_(False))
 
 
+@dataclass(eq=False)
 class CarbonEncoder:
     """A frozen Llama-style Carbon model plus its DNA tokenizer, ready to encode windows."""
 
-    def __init__(self, model, tokenizer: CarbonDNATokenizer, identity: EncoderIdentity, device: torch.device, dtype: torch.dtype, model_dir: Path) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.identity = identity
-        self.device = device
-        self.dtype = dtype
-        self.model_dir = model_dir
+    model: Any  # geno_lewm.encoder.llama.LlamaDecoder (or TransformersLlama for other configs)
+    tokenizer: CarbonDNATokenizer
+    identity: EncoderIdentity
+    device: torch.device
+    dtype: torch.dtype
+    model_dir: Path
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str], *, device: str = "auto", verified: dict[str, tuple[str, int]] | None = None) -> CarbonEncoder:

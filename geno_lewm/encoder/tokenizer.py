@@ -109,15 +109,9 @@ class CarbonDNATokenizer:
         if not isinstance(seq, str) or not seq:
             raise InputError("EMPTY_WINDOW", "cannot tokenise an empty DNA window")
         s = seq.upper()
-        k = self.k
-        ids = [self.dna_start_id]
+        k, unk, kmer, base = self.k, self.unk_id, self.kmer_ids.get, self.base_ids.get
         full = len(s) - len(s) % k
-        for i in range(0, full, k):
-            ids.append(self.kmer_ids.get(s[i : i + k], self.unk_id))
-        for b in s[full:]:
-            ids.append(self.base_ids.get(b, self.unk_id))
-        ids.append(self.dna_end_id)
-        return ids
+        return [self.dna_start_id, *[kmer(s[i : i + k], unk) for i in range(0, full, k)], *[base(b, unk) for b in s[full:]], self.dna_end_id]
 
     def dna_token_count(self, n_bases: int) -> int:
         """How many DNA tokens :meth:`encode_window` makes of ``n_bases`` bases (the tags excluded)."""
