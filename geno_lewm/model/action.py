@@ -19,13 +19,13 @@ def edits_to_tensors(edits: list[EditSpec], cfg: ActionConfig) -> dict[str, torc
     n = len(edits)
     L = cfg.max_allele_len
     kind = torch.tensor([EDIT_KINDS.index(e.kind) for e in edits], dtype=torch.long)  # (B,)
-    ref = torch.zeros((n, L), dtype=torch.long)  # (B, L)
-    alt = torch.zeros((n, L), dtype=torch.long)  # (B, L)
-    for i, e in enumerate(edits):
-        for j, b in enumerate(e.ref.upper()[:L]):
-            ref[i, j] = _BASE_INDEX.get(b, 5)
-        for j, b in enumerate(e.alt.upper()[:L]):
-            alt[i, j] = _BASE_INDEX.get(b, 5)
+
+    def bases(allele: str) -> list[int]:  # base indices, zero-padded to L (one tensor per batch, not one write per base)
+        row = [_BASE_INDEX.get(b, 5) for b in allele.upper()[:L]]
+        return row + [0] * (L - len(row))
+
+    ref = torch.tensor([bases(e.ref) for e in edits], dtype=torch.long).reshape(n, L)  # (B, L)
+    alt = torch.tensor([bases(e.alt) for e in edits], dtype=torch.long).reshape(n, L)  # (B, L)
     locus = torch.tensor([e.locus for e in edits], dtype=torch.float32)  # (B,)
     phase = torch.tensor([e.locus % cfg.k for e in edits], dtype=torch.long)  # (B,)
     lengths = torch.tensor([[len(e.ref), len(e.alt)] for e in edits], dtype=torch.float32)  # (B, 2)
