@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.canonical import canonical_json
-from ledger.errors import InputError, ReleaseError
+from ledger.clikit import flag_kwargs
+from ledger.errors import ReleaseError
 from ledger.fsutil import atomic_write_bytes
 from ledger.identity import file_identity, relative_or_name
 
@@ -497,17 +498,9 @@ def run_recorded(
 
 def _check(args) -> None:
     if args.threads is not None and args.threads < 1:
-        raise InputError(
-            "USAGE",
-            "python -m tools.release.bit_match_baseline: --threads must be at least 1",
-            "run `python -m tools.release.bit_match_baseline --help` for usage",
-        )
+        STEP.usage_error("--threads must be at least 1")
     if args.rebuild_model and not args.update_baseline:
-        raise InputError(
-            "USAGE",
-            "python -m tools.release.bit_match_baseline: --rebuild-model needs --update-baseline",
-            "run `python -m tools.release.bit_match_baseline --help` for usage",
-        )
+        STEP.usage_error("--rebuild-model needs --update-baseline")
 
 
 def _body(call: StepCall) -> None:
@@ -515,12 +508,8 @@ def _body(call: StepCall) -> None:
     result = run_recorded(
         call.ctx,
         call.argv,
-        project_root=a.project_root,
-        model_dir=a.model_dir,
-        baseline_dir=a.baseline_dir,
-        threads=a.threads,
+        **flag_kwargs(a, "project_root", "model_dir", "baseline_dir", "threads", "rebuild_model"),
         update=a.update_baseline,
-        rebuild_model=a.rebuild_model,
     )
     if a.json:
         call.say(json.dumps(result, indent=2, sort_keys=True))

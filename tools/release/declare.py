@@ -30,9 +30,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError
 
 #: Flag types as shown by ``geno-lewm-release steps --json`` and the docs table.
 FLAG_TYPES = ("path", "str", "int", "float", "bool", "choice")
@@ -254,6 +255,10 @@ class Step:
         for line, err in call.said:
             print(line, file=sys.stderr if err else sys.stdout)
         return call.exit_code
+
+    def usage_error(self, message: str, hint: str = "") -> NoReturn:
+        """Refuse the flags as the step's own parser does: ``INPUT.USAGE`` with ``PROG: message`` (hint: ``run `PROG --help```)."""
+        raise InputError("USAGE", f"{self.prog}: {message}", hint or f"run `{self.prog} --help` for usage")
 
     def _main(self, argv: list[str] | None) -> int:
         return self.invoke(self.parser().parse_args(argv), argv)

@@ -203,10 +203,8 @@ def build(suite_path: Path, metrics_path: Path, efficiency_path: Path, root: Pat
 
 def _check(args) -> None:
     if Path(args.suite_report).resolve() == Path(args.output).resolve():
-        raise InputError(
-            "USAGE",
-            "--suite-report is the report this command is writing; it cannot be its own evidence",
-            "execute the suite first, then run readiness on its report",
+        STEP.usage_error(
+            "--suite-report is the report this command is writing; it cannot be its own evidence", "execute the suite first, then run readiness on its report"
         )
 
 
