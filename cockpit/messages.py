@@ -32,7 +32,7 @@ class StepFinished(Message):
     """A step run ended."""
 
     step: str  # step name
-    result: Any  # tools.release.runner.StepOutcome
+    result: Any  # tools.release.engine.runner.StepOutcome
 
 
 @dataclass

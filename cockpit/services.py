@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from ledger.store import StoredEvent
     from ledger.verify import VerifyReport
     from tools.release.gates import GateState, StepRunInfo
-    from tools.release.flags import StepFlag
+    from tools.release.engine.forms import StepFlag
     from tools.release.issues import IssueCache
-    from tools.release.runner import StepOutcome
-    from tools.release.steps import StepSpec
+    from tools.release.engine.runner import StepOutcome
+    from tools.release.engine.registry import StepSpec
 
 #: Columns of the Ledger screen's table (one row per event).
 EVENT_COLUMNS = ["seq", "kind", "ts", "step", "key_id", "hash"]
@@ -81,7 +81,7 @@ class StepView:
     latest: StepRunInfo | None  # the latest finished run (None if never run)
     artifacts: list[ArtifactRow] = field(default_factory=list)  # identities recorded by ``latest``
     runs: pa.Table | None = None  # the last runs from v_steps (newest first)
-    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.flags.form_flags)
+    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.engine.forms.form_flags)
     flags_error: str = ""  # why the flags could not be listed ("" when they could)
     prefill: dict[str, str] = field(default_factory=dict)  # flag -> form text (latest run, else the rehearsal's value)
     prefill_source: str = ""  # where ``prefill`` came from, in words
@@ -168,8 +168,8 @@ class Services:
         return gate_states(self.workdir)
 
     def steps(self) -> dict[str, StepSpec]:
-        """The step registry (``tools.release.steps.STEPS``)."""
-        from tools.release.steps import STEPS
+        """The step registry (``tools.release.engine.registry.STEPS``)."""
+        from tools.release.engine.registry import STEPS
 
         return STEPS
 
@@ -177,7 +177,7 @@ class Services:
         """The Step screen's data: registry entry, latest run, its artifacts (fresh or stale) and last runs."""
         from ledger.artifacts import stale_identities
         from tools.release.gates import latest_runs
-        from tools.release.steps import step as get_step
+        from tools.release.engine.registry import step as get_step
 
         spec = get_step(name)
         ledger = self._read()
@@ -212,7 +212,7 @@ class Services:
     def _add_form(self, view: StepView) -> None:
         """Fill the view's flags and their prefilled values (latest run, else the rehearsal)."""
         from ledger.errors import GenoError
-        from tools.release.flags import flag_values, form_flags, form_text
+        from tools.release.engine.forms import flag_values, form_flags, form_text
 
         try:
             view.flags = form_flags(view.name, self.workdir)
@@ -246,8 +246,8 @@ class Services:
         return argv
 
     def run_step(self, name: str, argv: Sequence[str], log: Callable[[str], None]) -> StepOutcome:
-        """Run a step with ledger recording (``tools.release.runner.run_step``); never raises for a step failure."""
-        from tools.release.runner import run_step
+        """Run a step with ledger recording (``tools.release.engine.runner.run_step``); never raises for a step failure."""
+        from tools.release.engine.runner import run_step
 
         return run_step(name, list(argv), self.workdir, log=log)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tools.release.gates import _STEP_KINDS, latest_runs, latest_runs_from_views
 from tools.release.rehearse import StepProgress, rehearse
-from tools.release.runner import run_step
+from tools.release.engine.runner import run_step
 from tools.release.status import gate_states
 
 

@@ -77,7 +77,7 @@ def test_a_one_digit_score_difference_fails_the_gate_naming_the_variant(tmp_path
     """The baseline says one digit more than re-scoring gives: the gate fails, naming variant and field."""
     from ledger.canonical import sha256_hex
     from ledger.store import Ledger
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     root = _project_copy(tmp_path)

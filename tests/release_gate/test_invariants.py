@@ -146,7 +146,7 @@ def test_source_snapshot_refuses_a_checkout_without_an_importable_api(repo):
 
 
 def test_gate_check_on_this_checkout_passes_api_changelog_and_sdist(tmp_path):
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     ctx = ReleaseContext.for_workdir(tmp_path / "w", log=lambda line: None)
@@ -159,7 +159,7 @@ def test_gate_check_on_this_checkout_passes_api_changelog_and_sdist(tmp_path):
 
 def test_unknown_skip_is_a_usage_error(tmp_path):
     from ledger.errors import InputError
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     with pytest.raises(InputError):

@@ -48,9 +48,9 @@ from ledger.errors import ReleaseError
 from ledger.fsutil import atomic_write_bytes
 from ledger.identity import file_identity, relative_or_name
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.context import ReleaseContext
-from tools.release.recording import StepRun
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.context import ReleaseContext
+from tools.release.engine.recording import StepRun
 
 GENERATED_BY: Final = "tools.release.bit_match_baseline"
 SCHEMA_VERSION: Final = "1.0.0"

@@ -26,12 +26,12 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
 from ledger.artifacts import identity, list_files
 from tools.release.publication.downloads import check_expected, download_verified, named_identity, safe_destination
 from tools.release.publication.public_report import write_public_report
-from tools.release.recording import call_main
+from tools.release.engine.recording import call_main
 from ledger.reports import load_json, load_report
 
 GENERATED_BY = "tools.release.clean_machine_demo"

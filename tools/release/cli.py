@@ -26,7 +26,7 @@ from ledger.errors import ProvenanceError, ReleaseError
 def _status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.status import gate_states, render_text, status_report
 
     ctx = ReleaseContext.from_args(args)
@@ -39,8 +39,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tools.release.context import ReleaseContext
-    from tools.release.runner import run_step
+    from tools.release.engine.context import ReleaseContext
+    from tools.release.engine.runner import run_step
 
     ctx = ReleaseContext.from_args(args)
     step_args = list(args.step_args)
@@ -91,7 +91,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def step_rows() -> list[dict]:
     """Every registered step as ``{name, gate, kind, module, available, purpose, flags}`` (``steps --json``)."""
-    from tools.release.steps import all_steps
+    from tools.release.engine.registry import all_steps
 
     return [
         {
@@ -123,14 +123,14 @@ def _steps(args: argparse.Namespace) -> int:
 
 
 def _subcommand_steps() -> list:
-    from tools.release.steps import all_steps
+    from tools.release.engine.registry import all_steps
 
     return [s for s in all_steps().values() if getattr(s, "subcommand", "")]
 
 
 def build_parser() -> ArgumentParser:
     """The ``geno-lewm-release`` argument parser."""
-    from tools.release.context import add_common_flags
+    from tools.release.engine.context import add_common_flags
 
     parser = ArgumentParser(prog="geno-lewm-release", description="Release gates and steps, recorded in the signed ledger.")
     sub = parser.add_subparsers(dest="command", required=True)

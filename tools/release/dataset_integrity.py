@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.errors import ReleaseError
 
-from tools.release.declare import Derived, Flag, Step, StepCall
+from tools.release.engine.declare import Derived, Flag, Step, StepCall
 from geno_lewm.release_metadata import validate_metadata
 from geno_lewm.release_metadata import KEY_SCHEME
 from tools.release.dataset.variants import distance_to_other_splits, read_vcf

@@ -21,7 +21,7 @@ from typing import Any
 
 from ledger.canonical import canonical_json, sha256_hex
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import dataset_integrity
 from ledger.artifacts import identity, list_files, write_sums
 from geno_lewm.datasets import render_data_card, render_manifest, stamped as _stamped, verify_dataset  # noqa: F401 - verify_dataset: the package verifier, re-exported

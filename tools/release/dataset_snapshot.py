@@ -28,11 +28,11 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, sha256_file
 from tools.release.dataset.spec import source_by_role, validate_spec
 from tools.release.dataset.variants import check_variant, distance_to_other_splits, read_fasta, read_vcf, split_of
-from tools.release.recording import StepRun
+from tools.release.engine.recording import StepRun
 from ledger.reports import load_json, write_report
 
 GENERATED_BY = "tools.release.dataset_snapshot"

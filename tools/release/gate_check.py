@@ -20,10 +20,10 @@ from typing import Any
 
 from ledger.errors import GenoError, ReleaseError
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.context import ReleaseContext
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.context import ReleaseContext
 from tools.release.invariants import CHECKS, INVARIANTS, Verdict, _verdict
-from tools.release.recording import StepRun
+from tools.release.engine.recording import StepRun
 
 
 #: Files each invariant reads, recorded as step inputs when under the artifact root (so a later

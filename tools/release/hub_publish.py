@@ -30,7 +30,7 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import hub_release, release_candidate
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.public_report import write_public_report

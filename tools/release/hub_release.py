@@ -23,7 +23,7 @@ from typing import Any
 
 from ledger.errors import ProvenanceError, ReleaseError
 
-from tools.release.declare import Derived, Flag, Step, StepCall
+from tools.release.engine.declare import Derived, Flag, Step, StepCall
 from ledger.artifacts import check_complete_sums, identity, list_files, read_sums
 from tools.release.publication.public_report import write_public_report
 from tools.release.publication.targets import TARGET_FLAGS, Targets, asset_url, file_url, github_release, hf_repo, targets_from_args

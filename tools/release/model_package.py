@@ -25,7 +25,7 @@ from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 from ledger.identity import check_public_path
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import check_complete_sums, check_fresh, identity, list_files, write_sums
 from ledger.reports import REPORT_SCHEMA_VERSION, check_public_report, check_rendered, dumps, load_json, load_report, md_table
 

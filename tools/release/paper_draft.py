@@ -21,7 +21,7 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import check_fresh, identity
 from ledger.reports import check_public_report, load_json, md_table
 

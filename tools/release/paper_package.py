@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ledger.errors import ProvenanceError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import paper_draft
 from ledger.reports import check_rendered
 

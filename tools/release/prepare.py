@@ -30,10 +30,10 @@ from typing import Any, Final
 from ledger.errors import InputError, ReleaseError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.context import ReleaseContext
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.context import ReleaseContext
 from tools.release.invariants import KEEP_A_CHANGELOG_SECTIONS, changelog_section, last_release_tag, parse_version, read_version
-from tools.release.recording import StepRun
+from tools.release.engine.recording import StepRun
 
 STEP: Final = "prepare"
 _INIT_VERSION: Final = re.compile(r'^(__version__\s*=\s*")([^"]+)(")', re.M)

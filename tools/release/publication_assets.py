@@ -19,7 +19,7 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, publication_report
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS

@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.errors import ProvenanceError, ReleaseError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS

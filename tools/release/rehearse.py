@@ -2,7 +2,7 @@
 
 :func:`rehearse` stages the bundled examples and the committed dataset snapshot spec into a
 working directory and runs the ordered :data:`PLAN` — each entry a registered step name plus a
-function building its argv from the :class:`Layout` — through :func:`tools.release.runner.run_step`,
+function building its argv from the :class:`Layout` — through :func:`tools.release.engine.runner.run_step`,
 so every step is recorded in the workdir's ledger. It stops at the first failure (or after
 ``until``), then derives gate states. Everything it produces is a fixture: the tiny stand-in
 encoder, a demo dataset snapshot, CPU training; the summary says so.
@@ -21,10 +21,10 @@ from typing import Any
 
 from ledger.errors import ReleaseError
 
-from tools.release.context import Log, ReleaseContext
+from tools.release.engine.context import Log, ReleaseContext
 from tools.release.gates import GateState
-from tools.release.runner import StepOutcome, run_step
-from tools.release.steps import all_steps
+from tools.release.engine.runner import StepOutcome, run_step
+from tools.release.engine.registry import all_steps
 
 FIXTURE_NOTICE = (
     "This was a FIXTURE REHEARSAL: tiny stand-in encoder, demo dataset snapshot (17 demo-labelled "
@@ -94,7 +94,7 @@ class Layout:
 class PlanEntry:
     """One rehearsal step: a registered step name, its argv builder and an optional preparation."""
 
-    step: str  # name in tools.release.steps.STEPS
+    step: str  # name in tools.release.engine.registry.STEPS
     args: Callable[[Layout], list[str]]  # argv for the step (after its fixed args)
     prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
 
@@ -358,7 +358,7 @@ class StepProgress:
     wall time (0 when it started).
     """
 
-    step: str  # step name (tools.release.steps.STEPS)
+    step: str  # step name (tools.release.engine.registry.STEPS)
     index: int  # 1-based position in this rehearsal
     total: int  # steps this rehearsal runs (up to ``until``)
     outcome: str  # "started" | "passed" | "failed"

@@ -31,7 +31,7 @@ from ledger.canonical import canonical_json
 from ledger.errors import GenoError, InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import hub_release
 from ledger.artifacts import identity, read_sums
 from tools.release.publication.downloads import fetch_digest

@@ -24,7 +24,7 @@ from typing import Any
 
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, public_argv
 from tools.release.publication.public_report import write_public_report
 from ledger.reports import load_json

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tools.release.context import ReleaseContext
+from tools.release.engine.context import ReleaseContext
 from tools.release.gates import GateDef, GateState, blockers, derive_states, latest_runs_from_views, load_gates
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall, path_or_none
+from tools.release.engine.declare import Flag, Step, StepCall, path_or_none
 from ledger.artifacts import identity, public_argv
 from tools.release.publication.public_report import write_public_report
 from tools.release.publication.readiness import blockers_of

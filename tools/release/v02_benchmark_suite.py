@@ -36,10 +36,10 @@ from typing import Any
 from ledger.errors import ConfigError, GenoError, InputError
 
 from geno_lewm.eval.schema import V02_VEP_BENCHMARKS
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import identity, public_argv
 from tools.release.publication.public_report import write_public_report
-from tools.release.recording import capture_output
+from tools.release.engine.recording import capture_output
 from ledger.reports import load_json
 
 GENERATED_BY = "tools.release.v02_benchmark_suite"

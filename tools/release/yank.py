@@ -31,9 +31,9 @@ from typing import Any, Final
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.context import ReleaseContext
-from tools.release.recording import StepRun
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.context import ReleaseContext
+from tools.release.engine.recording import StepRun
 
 GENERATED_BY: Final = "tools.release.yank"
 SCHEMA_VERSION: Final = "1.0.0"

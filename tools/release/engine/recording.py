@@ -32,7 +32,7 @@ from ledger.errors import GenoError, InputError, ReleaseError
 from ledger.identity import Identity
 
 from ledger.artifacts import identity, list_files, public_argv
-from tools.release.context import Log, ReleaseContext
+from tools.release.engine.context import Log, ReleaseContext
 
 _ERROR_LINE = re.compile(r"error\[(?P<code>[A-Z]+\.[A-Z0-9_]+)\]: (?P<message>.*)")
 _HINT_LINE = re.compile(r"^hint: (?P<hint>.*)")

@@ -2,11 +2,11 @@
 
 Two kinds of step:
 
-- ``release`` — a ``tools.release.<name>`` module declaring a :class:`tools.release.declare.Step`
+- ``release`` — a ``tools.release.<name>`` module declaring a :class:`tools.release.engine.declare.Step`
   (its flags, gate, purpose and body); it records itself in the ledger;
 - ``command`` — any other command (``geno-lewm-train``, ``geno-lewm-score``, ``bench.inference`` …),
   declared here as a :class:`StepSpec` and run through
-  :func:`tools.release.recording.record_command`; the declaration names which of its flags are
+  :func:`tools.release.engine.recording.record_command`; the declaration names which of its flags are
   inputs and which are outputs, so the ledger records their identities. Its flags come from the
   command's own ``build_parser()``.
 
@@ -29,12 +29,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StepSpec:
-    """A step that wraps an existing command (recorded by :func:`tools.release.recording.record_command`)."""
+    """A step that wraps an existing command (recorded by :func:`tools.release.engine.recording.record_command`)."""
 
     name: str  # step name as recorded in the ledger and listed in gates.toml
     module: str  # module holding ``main(argv) -> int`` and ``build_parser()``
     description: str  # one line for humans (status, cockpit, docs)
-    kind: str = "command"  # always "command" (declared release steps are tools.release.declare.Step)
+    kind: str = "command"  # always "command" (declared release steps are tools.release.engine.declare.Step)
     gate: str = ""  # the gate (configs/release/gates.toml) whose steps include it
     fixed_args: tuple[str, ...] = ()  # arguments always passed first (e.g. "--carbon-preflight")
     input_flags: tuple[str, ...] = ()  # command kind: flags whose values are recorded inputs
@@ -68,7 +68,7 @@ class StepSpec:
 
     def flag_rows(self) -> list[dict[str, Any]]:
         """The command's flags as ``{name, type, required, default, help}`` rows (from its ``build_parser()``)."""
-        from tools.release.declare import flags_from_parser
+        from tools.release.engine.declare import flags_from_parser
 
         roles = {f: "input" for f in self.input_flags} | {f: "output" for f in self.output_flags}
         parser = self.parser()
@@ -185,9 +185,9 @@ _COMMANDS: list[StepSpec] = [
 
 
 def _declared() -> list[Any]:
-    """Every :class:`tools.release.declare.Step` declared by a module of ``tools.release``."""
+    """Every :class:`tools.release.engine.declare.Step` declared by a module of ``tools.release``."""
     import tools.release
-    from tools.release.declare import Step
+    from tools.release.engine.declare import Step
 
     found: list[Any] = []
     for info in pkgutil.iter_modules(tools.release.__path__):
@@ -218,7 +218,7 @@ def __getattr__(name: str) -> Any:
 
 
 def all_steps() -> dict[str, Any]:
-    """name -> declaration (:class:`tools.release.declare.Step` or :class:`StepSpec`), in release order."""
+    """name -> declaration (:class:`tools.release.engine.declare.Step` or :class:`StepSpec`), in release order."""
     return _registry()
 
 
