@@ -209,7 +209,7 @@ async def test_release_R_starts_the_rehearsal(workdir, settle, monkeypatch):
     calls = []
 
     def fake(self, progress, *, on_step=None, until=None):
-        from tools.release.rehearse import RehearsalResult, StepProgress
+        from tools.release.gate.rehearsal import RehearsalResult, StepProgress
         from tools.release.engine.runner import StepOutcome
 
         calls.append(until)
@@ -240,7 +240,7 @@ async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir
     release = threading.Event()
 
     def fake(self, progress, *, on_step=None, until=None):
-        from tools.release.rehearse import RehearsalResult, StepProgress
+        from tools.release.gate.rehearsal import RehearsalResult, StepProgress
         from tools.release.engine.runner import StepOutcome
 
         progress("== dataset_snapshot")  # log text only: must not move any row

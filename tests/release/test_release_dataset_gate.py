@@ -12,8 +12,8 @@ import pytest
 from ledger.errors import ConfigError, InputError, ProvenanceError
 from tools.release import cli
 from tools.release.dataset_package import verify_dataset
-from tools.release.replay import replay
-from tools.release.status import gate_states
+from tools.release.gate.replay import replay
+from tools.release.gate.status import gate_states
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from ledger.artifacts import check_sums, public_argv, read_sums, render_sums, wr
 from tools.release.engine.context import ReleaseContext
 from tools.release.engine.recording import record_command
 from ledger.reports import check_generated_by, check_rendered, load_report, private_paths, write_report
-from tools.release.status import gate_states
+from tools.release.gate.status import gate_states
 
 HEX = "a" * 64
 

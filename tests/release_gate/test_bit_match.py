@@ -29,14 +29,14 @@ def test_training_rebuilds_the_same_package_twice_on_this_machine_with_the_same_
     """
     import torch
 
-    from tools.release.baseline_model import build_baseline_model
+    from tools.release.gate.bit_match_model import build_baseline_model
 
     first = tmp_path / "first"
     first_id = build_baseline_model(first)
     other_threads = 1 if torch.get_num_threads() > 1 else 2
     code = (
         "import sys, torch; torch.set_num_threads(int(sys.argv[2]));"
-        "from tools.release.baseline_model import build_baseline_model;"
+        "from tools.release.gate.bit_match_model import build_baseline_model;"
         "print(build_baseline_model(sys.argv[1]), torch.get_num_threads())"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "second"), str(other_threads)], cwd=ROOT, capture_output=True, text=True, timeout=300)

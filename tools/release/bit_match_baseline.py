@@ -24,7 +24,7 @@ package that is not the baseline's fails with ``RELEASE.BIT_MATCH_MODEL`` naming
 fields and artifacts that moved.
 
 ``--update-baseline`` rewrites the baseline (only when asked; ``--rebuild-model`` first rebuilds
-the package from :data:`tools.release.baseline_model.RECIPE`) and is recorded in the ledger as its
+the package from :data:`tools.release.gate.bit_match_model.RECIPE`) and is recorded in the ledger as its
 own step, ``bit_match_baseline.update``; the check is recorded as step ``bit_match_baseline``.
 Importable: :func:`check_bit_match`, :func:`update_baseline`, :func:`rescore`, :func:`first_difference`.
 See docs/numerical-contract.md.
@@ -376,7 +376,7 @@ def update_baseline(
     """Write a new baseline (package first, ``baseline.json`` last, each file atomically); return its summary.
 
     The package is ``model_dir`` when given (copied into the baseline), else one rebuilt from
-    :data:`tools.release.baseline_model.RECIPE` with ``rebuild_model``, else the committed one.
+    :data:`tools.release.gate.bit_match_model.RECIPE` with ``rebuild_model``, else the committed one.
     """
     import msgspec
 
@@ -384,7 +384,7 @@ def update_baseline(
     from geno_lewm.numerics_mode import PINNED_ENV
     from geno_lewm.package import model_id_of, read_manifest
     from ledger.canonical import sha256_hex
-    from tools.release.baseline_model import RECIPE
+    from tools.release.gate.bit_match_model import RECIPE
 
     root, bdir = _dirs(project_root, baseline_dir)
     vcf, fasta = root / INPUT_VCF, root / INPUT_FASTA
@@ -396,7 +396,7 @@ def update_baseline(
             _copy_package(Path(model_dir), pkg)
             source = "model_dir"
         elif rebuild_model:
-            from tools.release.baseline_model import build_baseline_model
+            from tools.release.gate.bit_match_model import build_baseline_model
 
             build_baseline_model(Path(tmp) / "model", dict(RECIPE))
             _copy_package(Path(tmp) / "model", pkg)
@@ -533,7 +533,7 @@ DECLARED = Step(
         Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
         Flag("--threads", "passed to geno-lewm-score --threads (reproducible numerics always use one thread)", "int"),
         Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
-        Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.baseline_model)", "bool"),
+        Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.gate.bit_match_model)", "bool"),
         Flag("--json", "print the result as JSON on stdout", "bool"),
     ),
     details="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.",

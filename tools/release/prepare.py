@@ -32,7 +32,7 @@ from ledger.fsutil import atomic_write_text
 
 from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release.engine.context import ReleaseContext
-from tools.release.invariants import KEEP_A_CHANGELOG_SECTIONS, changelog_section, last_release_tag, parse_version, read_version
+from tools.release.gate.invariants import KEEP_A_CHANGELOG_SECTIONS, changelog_section, last_release_tag, parse_version, read_version
 from tools.release.engine.recording import StepRun
 
 STEP: Final = "prepare"
@@ -229,7 +229,7 @@ def prepare(
     from geno_lewm.api import breaking_changes, snapshot
 
     from tools.release.changelog import draft
-    from tools.release.invariants import committed_snapshot, snapshot_at
+    from tools.release.gate.invariants import committed_snapshot, snapshot_at
 
     root = Path(project_root)
     parse_version(version)
@@ -259,7 +259,7 @@ def prepare(
 
 
 def _body(call: StepCall) -> None:
-    from tools.release.status import gate_states, render_text
+    from tools.release.gate.status import gate_states, render_text
 
     a = call.args
     if a.project_root:

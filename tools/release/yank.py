@@ -86,7 +86,7 @@ def add_changelog_entry(changelog: str | os.PathLike[str], line: str) -> bool:
 
     Returns False when the line is already there. ``INPUT.MISSING_FILE`` when the file is missing.
     """
-    from tools.release.invariants import KEEP_A_CHANGELOG_SECTIONS
+    from tools.release.gate.invariants import KEEP_A_CHANGELOG_SECTIONS
 
     path = Path(changelog)
     if not path.is_file():

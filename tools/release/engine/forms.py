@@ -4,7 +4,7 @@ The source is the step's one declaration (:mod:`tools.release.engine.declare`): 
 parser the step itself parses with (``Step.parser()`` for a declared step, the command's
 ``build_parser()`` for a command step). Each flag comes back as a :class:`StepFlag` — name, type,
 required, default, help — with the value the offline rehearsal would use in a given workspace
-(``suggested``, from :data:`tools.release.rehearse.PLAN`, paths relative to the workspace).
+(``suggested``, from :data:`tools.release.gate.rehearsal.PLAN`, paths relative to the workspace).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _text(value: Any) -> str | None:
 
 def rehearsal_values(name: str, workdir: str | os.PathLike[str]) -> dict[str, list[str]]:
     """Flag → values the offline rehearsal passes to step ``name`` in ``workdir`` (paths relative to it)."""
-    from tools.release.rehearse import PLAN, Layout
+    from tools.release.gate.rehearsal import PLAN, Layout
 
     wd = Path(workdir).absolute()
     for entry in PLAN:

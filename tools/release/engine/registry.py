@@ -200,7 +200,7 @@ def _declared() -> list[Any]:
 
 @cache
 def _registry() -> dict[str, Any]:
-    from tools.release.gates import load_gates
+    from tools.release.gate.states import load_gates
 
     order: dict[str, tuple[int, int]] = {}
     for gi, g in enumerate(load_gates()):

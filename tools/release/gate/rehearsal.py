@@ -22,7 +22,7 @@ from typing import Any
 from ledger.errors import ReleaseError
 
 from tools.release.engine.context import Log, ReleaseContext
-from tools.release.gates import GateState
+from tools.release.gate.states import GateState
 from tools.release.engine.runner import StepOutcome, run_step
 from tools.release.engine.registry import all_steps
 
@@ -396,7 +396,7 @@ class RehearsalResult:
 
     def render(self) -> str:
         """Human summary: steps, gate status, the fixture notice."""
-        from tools.release.status import render_text
+        from tools.release.gate.status import render_text
 
         lines = ["Rehearsal steps"]
         for s in self.steps:
@@ -421,7 +421,7 @@ def rehearse(
     when it passes or fails (with its error code and hint). ``until`` stops after that step. A
     step whose module is not installed stops the rehearsal with ``RELEASE.STEP_UNAVAILABLE``.
     """
-    from tools.release.status import gate_states
+    from tools.release.gate.status import gate_states
 
     log = progress or (lambda line: None)
     notify = on_step or (lambda event: None)
