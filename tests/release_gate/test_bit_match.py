@@ -175,3 +175,17 @@ def test_first_difference_names_row_count_and_commitment_changes():
     d = first_difference(base, tampered)
     v = doc["variant"]
     assert (d.file, d.line, d.field, d.variant) == ("output_commitments.jsonl", 3, "output_commitment", f"{v['chrom']}:{v['pos']}:{v['ref']}>{v['alt']}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--threads", "0"], "--threads must be at least 1"), (["--rebuild-model"], "--rebuild-model needs --update-baseline")],
+)
+def test_bad_flag_combinations_are_refused_as_usage_errors_before_anything_runs(argv, message, tmp_path, capsys):
+    from tools.release.bit_match_baseline import main
+
+    assert main([*argv, "--workdir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "error[INPUT.USAGE]: python -m tools.release.bit_match_baseline: " + message in err
+    assert "run `python -m tools.release.bit_match_baseline --help` for usage" in err
+    assert not (tmp_path / "w").exists()

@@ -498,9 +498,9 @@ def run_recorded(
 
 def _check(args) -> None:
     if args.threads is not None and args.threads < 1:
-        STEP.usage_error("--threads must be at least 1")
+        DECLARED.usage_error("--threads must be at least 1")
     if args.rebuild_model and not args.update_baseline:
-        STEP.usage_error("--rebuild-model needs --update-baseline")
+        DECLARED.usage_error("--rebuild-model needs --update-baseline")
 
 
 def _body(call: StepCall) -> None:
