@@ -107,7 +107,8 @@ def test_a_one_digit_score_difference_fails_the_gate_naming_the_variant(tmp_path
 
 def test_update_baseline_is_its_own_recorded_step_and_reproduces_the_committed_bytes(baseline_model, tmp_path):
     from ledger.store import Ledger
-    from tools.release.bit_match_baseline import UPDATE_STEP, main
+    from tools.release.bit_match_baseline import main
+    from tools.release.gate.bit_match import UPDATE_STEP
 
     bdir = tmp_path / "w" / "baseline"
     rc = main(
@@ -131,7 +132,7 @@ def test_update_baseline_is_its_own_recorded_step_and_reproduces_the_committed_b
 
 def test_a_hand_edited_baseline_or_a_different_model_is_refused(baseline_model, tmp_path):
     from ledger.errors import GenoError, ReleaseError
-    from tools.release.bit_match_baseline import check_bit_match
+    from tools.release.gate.bit_match import check_bit_match
 
     bdir = tmp_path / "b"
     shutil.copytree(BASELINE, bdir)
@@ -158,7 +159,7 @@ def test_a_hand_edited_baseline_or_a_different_model_is_refused(baseline_model, 
 
 
 def test_first_difference_names_row_count_and_commitment_changes():
-    from tools.release.bit_match_baseline import Rescored, first_difference
+    from tools.release.gate.bit_match import Rescored, first_difference
 
     base = Rescored("m", (BASELINE / "scores.jsonl").read_bytes(), (BASELINE / "output_commitments.jsonl").read_bytes())
     assert first_difference(base, base) is None
