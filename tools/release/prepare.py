@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release.versioning.version_bump import STEP, pr_body, prepare
 
