@@ -10,6 +10,7 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
+from tools.release.publication import decision
 from ledger.artifacts import read_sums
 from ledger.reports import private_paths
 
@@ -149,7 +150,7 @@ def test_fixture_candidate_then_clean_machine_replay(published):
     cand = _load(published["cand"])
     assert cand["ready"] is True and cand["fixture"] is True and cand["blockers"] == []
     rows = {r["name"]: r for r in cand["readiness"]}
-    assert set(rows) == set(release_candidate.EXPECTED_ROWS) and all(r["issue_refs"] for r in rows.values())
+    assert set(rows) == set(decision.EXPECTED_ROWS) and all(r["issue_refs"] for r in rows.values())
     assert {c["target"] for c in cand["public_artifacts"]["checks"]} == {"model", "dataset", "demo", "paper"}
     bound = {(a["package"], a["path"]) for a in cand["artifacts"]}
     for need in [
@@ -269,7 +270,7 @@ def test_extra_file_fails_the_public_check(published):
 def _tampered_candidate(published, name: str, edit) -> Path:
     doc = _load(published["cand"])
     edit(doc["hub_plan"])
-    doc["hub_plan_sha256"] = release_candidate.plan_sha256(doc["hub_plan"])
+    doc["hub_plan_sha256"] = decision.plan_sha256(doc["hub_plan"])
     p = published["wd"] / f"t_{name}" / "release_candidate_report.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(doc), encoding="utf-8")

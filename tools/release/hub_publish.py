@@ -31,7 +31,8 @@ from ledger.errors import ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import hub_release, release_candidate
+from tools.release import hub_release
+from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.public_report import write_public_report
 from tools.release.publication.targets import TARGET_FLAGS, Targets, targets_from_args
@@ -205,8 +206,8 @@ def publish(t: Targets, plan_output: Path, candidate_output: Path, publish_outpu
     write_public_report(plan_output, plan, generated_by=hub_release.GENERATED_BY)
     commits = [commit_repo(t, plan, target, hf_token) for target in ("model", "dataset")]
     assets = upload_release_assets(t, plan, gh_token)
-    candidate = release_candidate.build_candidate(t, plan_path=plan_output)
-    write_public_report(candidate_output, candidate, generated_by=release_candidate.GENERATED_BY)
+    candidate = decision.build_candidate(t, plan_path=plan_output)
+    write_public_report(candidate_output, candidate, generated_by=decision.GENERATED_BY)
     doc = {
         "kind": "hub_publish",
         "release_id": plan["release_id"],
@@ -246,7 +247,7 @@ STEP = Step(
     flags=(
         *TARGET_FLAGS,
         Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
-        Flag("--candidate-output", f"where to write {release_candidate.REPORT_NAME}", required=True, role="output"),
+        Flag("--candidate-output", f"where to write {decision.REPORT_NAME}", required=True, role="output"),
         Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
     ),
     details="Publish exactly the planned files (HF commits with parent_commit, GitHub release assets), then regenerate the release candidate.",

@@ -20,7 +20,8 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
+from tools.release import clean_machine_demo, hub_publish, hub_release
+from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS
 from tools.release.publication.public_report import write_public_report
@@ -47,7 +48,7 @@ def _same_ident(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -> dict[str, Any]:
     """The publication evidence document (``ok`` and ``issues``) for the four reports. Writes nothing."""
     plan = load_report(plan_path, hub_release.GENERATED_BY)
-    cand = load_report(cand_path, release_candidate.GENERATED_BY)
+    cand = load_report(cand_path, decision.GENERATED_BY)
     pub = load_report(publish_path, hub_publish.GENERATED_BY)
     cmd = load_report(cmd_path, clean_machine_demo.GENERATED_BY)
     ids = {

@@ -1,4 +1,5 @@
 """Shared logic of the publication steps (``hub_release``, ``hub_publish``, ``release_candidate``,
-``clean_machine_demo``, ``publication_report``, ``publication_assets``): targets and public URLs,
-readiness rows with issue refs, verified downloads, public reports. Nothing here imports torch.
+``clean_machine_demo``, ``publication_report``, ``publication_assets``): the publication decision
+(:mod:`.decision`), targets and public URLs, readiness rows with issue refs, verified downloads,
+public reports. Nothing here imports torch.
 """
