@@ -10,6 +10,7 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
+from tools.release.publication import hub_plan
 from tools.release.publication import decision
 from ledger.artifacts import read_sums
 from ledger.reports import private_paths
@@ -83,7 +84,7 @@ def test_plan_lists_exact_checksummed_files(release_workdir, services):
     assert paper["name"] == "paper_draft.md" and paper["size"] == (release_workdir / "paper" / "paper_draft.md").stat().st_size
     # one exact-file command per published file, never a folder sync
     assert len(plan["commands"]) == plan["file_count"]
-    planned = {(f["target"], f["destination"]) for f in hub_release.planned_files(plan)}
+    planned = {(f["target"], f["destination"]) for f in hub_plan.planned_files(plan)}
     assert {(c["target"], c["destination"]) for c in plan["commands"]} == planned
     for c in plan["commands"]:  # each command names one file and its one destination
         assert c["kind"] in ("hf_upload_file", "github_release_asset") and not c["source"].endswith("/")
@@ -128,7 +129,7 @@ def test_moved_branch_fails_the_commit(published, monkeypatch):
     from tools.release.publication.targets import targets_from_args
 
     t = targets_from_args(hub_release.build_parser().parse_args(published["args"]))
-    plan = hub_release.build_plan(t)
+    plan = hub_plan.build_plan(t)
     original = hub.handle
 
     def moving(h, method, body):  # the branch moves right after the publisher read its head

@@ -31,7 +31,7 @@ from ledger.errors import ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import hub_release
+from tools.release.publication import hub_plan
 from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.public_report import write_public_report
@@ -199,11 +199,11 @@ def upload_release_assets(t: Targets, plan: dict[str, Any], token: str) -> list[
 
 def publish(t: Targets, plan_output: Path, candidate_output: Path, publish_output: Path) -> dict[str, Any]:
     """Plan, check, upload, regenerate the candidate; write the three reports; return the publish report."""
-    plan = hub_release.build_plan(t)
+    plan = hub_plan.build_plan(t)
     check_publishable(plan)
     hf_token = _token("HF_TOKEN")
     gh_token = _token("GITHUB_TOKEN", "GH_TOKEN")
-    write_public_report(plan_output, plan, generated_by=hub_release.GENERATED_BY)
+    write_public_report(plan_output, plan, generated_by=hub_plan.GENERATED_BY)
     commits = [commit_repo(t, plan, target, hf_token) for target in ("model", "dataset")]
     assets = upload_release_assets(t, plan, gh_token)
     candidate = decision.build_candidate(t, plan_path=plan_output)
@@ -246,7 +246,7 @@ STEP = Step(
     purpose="upload exactly the planned files (one Hub commit per repo, GitHub release assets)",
     flags=(
         *TARGET_FLAGS,
-        Flag("--plan-output", f"where to write {hub_release.PLAN_NAME}", required=True, role="output"),
+        Flag("--plan-output", f"where to write {hub_plan.PLAN_NAME}", required=True, role="output"),
         Flag("--candidate-output", f"where to write {decision.REPORT_NAME}", required=True, role="output"),
         Flag("--publish-output", f"where to write {REPORT_NAME}", required=True, role="output"),
     ),

@@ -20,7 +20,8 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import clean_machine_demo, hub_publish, hub_release
+from tools.release import clean_machine_demo, hub_publish
+from tools.release.publication import hub_plan
 from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS
@@ -33,7 +34,7 @@ REPORT_NAME = "publication_evidence_report.json"
 
 
 def _planned(plan: dict[str, Any], targets: tuple[str, ...]) -> set[tuple[str, str, str, int]]:
-    return {(f["target"], f["path"], f["sha256"], f["size"]) for f in hub_release.planned_files(plan) if f["target"] in targets}
+    return {(f["target"], f["path"], f["sha256"], f["size"]) for f in hub_plan.planned_files(plan) if f["target"] in targets}
 
 
 def _need(cond: bool, code: str, message: str) -> None:
@@ -47,7 +48,7 @@ def _same_ident(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -> dict[str, Any]:
     """The publication evidence document (``ok`` and ``issues``) for the four reports. Writes nothing."""
-    plan = load_report(plan_path, hub_release.GENERATED_BY)
+    plan = load_report(plan_path, hub_plan.GENERATED_BY)
     cand = load_report(cand_path, decision.GENERATED_BY)
     pub = load_report(publish_path, hub_publish.GENERATED_BY)
     cmd = load_report(cmd_path, clean_machine_demo.GENERATED_BY)
@@ -76,7 +77,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         _need(sent == _planned(plan, ("model", "dataset")), "PUBLISH_SET_MISMATCH", "the Hub commits did not carry exactly the planned model and dataset files")
         _need(all(c.get("parent_commit") for c in pub["hub_commits"]), "PUBLISH_PARENT", "a Hub commit was made without parent_commit")
         assets = {(a["asset_name"], a["sha256"], a["size"]) for g in pub["github_assets"] for a in g["assets"]}
-        want = {(f["destination"], f["sha256"], f["size"]) for f in hub_release.planned_files(plan) if f["target"] in ("demo", "paper")}
+        want = {(f["destination"], f["sha256"], f["size"]) for f in hub_plan.planned_files(plan) if f["target"] in ("demo", "paper")}
         _need(assets == want, "PUBLISH_SET_MISMATCH", "the release assets are not exactly the planned demo and paper files")
         return {}
 
@@ -103,7 +104,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         return {}
 
     def artifacts() -> dict[str, Any]:
-        planned = {(f["target"], f["path"]): f for f in hub_release.planned_files(plan)}
+        planned = {(f["target"], f["path"]): f for f in hub_plan.planned_files(plan)}
         downloaded = {(d["target"], d["path"].split("/", 1)[1]): d for d in cmd["downloaded"]}
         for a in cand["artifacts"]:
             key = (a["package"], a["path"] if a["package"] != "paper" else a["path"])
@@ -125,7 +126,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         row("publication_evidence", artifacts),
     ]
     issues = [{"check": c["name"], "code": c["code"], "message": c["message"], "issue_refs": c["issue_refs"]} for c in checks if not c["ok"]]
-    planned = {(f["target"], f["path"]) for f in hub_release.planned_files(plan)}
+    planned = {(f["target"], f["path"]) for f in hub_plan.planned_files(plan)}
     down = {(d["target"], d["path"].split("/", 1)[1]) for d in cmd.get("downloaded", [])}
     return {
         "kind": "publication_evidence",

@@ -32,7 +32,7 @@ from ledger.canonical import canonical_json
 from ledger.errors import GenoError, InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release import hub_release
+from tools.release.publication import hub_plan
 from ledger.artifacts import identity, read_sums
 from tools.release.publication.downloads import fetch_digest
 from tools.release.publication.readiness import PUBLICATION_ISSUES, blockers_of, refs, row
@@ -85,8 +85,8 @@ def _training_row(t: Targets) -> dict[str, Any]:
     from tools.release.training_run import PREFLIGHT, check_preflight
 
     check_preflight(t.model_dir / PREFLIGHT)
-    n = len(read_sums(t.model_dir / hub_release.RUN_SUMS))
-    return {"evidence": _bind(t.model_dir, "model", [PREFLIGHT, hub_release.RUN_SUMS]), "training_run_files": n}
+    n = len(read_sums(t.model_dir / hub_plan.RUN_SUMS))
+    return {"evidence": _bind(t.model_dir, "model", [PREFLIGHT, hub_plan.RUN_SUMS]), "training_run_files": n}
 
 
 def _model_row(t: Targets) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def _fixture_row(stand_in: bool, allow: bool) -> dict[str, Any]:
 
 
 def _demo_row(t: Targets, model_id: str) -> dict[str, Any]:
-    man = load_report(t.demo_dir / hub_release.DEMO_MANIFEST, "tools.demo.terminal_inference")
+    man = load_report(t.demo_dir / hub_plan.DEMO_MANIFEST, "tools.demo.terminal_inference")
     if man.get("status") != "passed":
         raise ReleaseError("DEMO_NOT_PASSED", f"terminal demo status is {man.get('status')!r}", "re-run the terminal demo")
     if man.get("model_id") != model_id:
@@ -140,7 +140,7 @@ def _demo_row(t: Targets, model_id: str) -> dict[str, Any]:
         local = t.demo_dir / Path(ident["path"]).name
         if not local.is_file() or sha256_file(local) != (ident["sha256"], ident["size"]):
             raise ProvenanceError("STALE_ARTIFACT", f"demo artifact {name} no longer matches terminal_demo_manifest.json", "re-run the terminal demo")
-    return {"evidence": _bind(t.demo_dir, "demo", [hub_release.DEMO_MANIFEST])}
+    return {"evidence": _bind(t.demo_dir, "demo", [hub_plan.DEMO_MANIFEST])}
 
 
 def _paper_row(t: Targets) -> dict[str, Any]:
@@ -158,8 +158,8 @@ def _paper_row(t: Targets) -> dict[str, Any]:
 
 
 def _index_file(plan: dict[str, Any], target: str) -> dict[str, Any]:
-    files = [f for f in hub_release.planned_files(plan) if f["target"] == target]
-    prefer = {"model": hub_release.SUMS, "dataset": hub_release.SUMS, "demo": hub_release.DEMO_MANIFEST}.get(target)
+    files = [f for f in hub_plan.planned_files(plan) if f["target"] == target]
+    prefer = {"model": hub_plan.SUMS, "dataset": hub_plan.SUMS, "demo": hub_plan.DEMO_MANIFEST}.get(target)
     for f in files:
         if f["path"] == prefer:
             return f
@@ -216,7 +216,7 @@ def _listing(plan: dict[str, Any], target: str, endpoints: Endpoints) -> tuple[s
 
 
 def _expected_names(plan: dict[str, Any], target: str, endpoints: Endpoints) -> set[str]:
-    files = hub_release.planned_files(plan)
+    files = hub_plan.planned_files(plan)
     names = {f["destination"] for f in files if f["target"] == target}
     if target in ("demo", "paper"):  # demo and paper may share one release tag
         mine = github_release(plan["demo"]["url"] if target == "demo" else plan["paper"]["url"], endpoints)
@@ -234,7 +234,7 @@ def check_artifacts(plan: dict[str, Any], endpoints: Endpoints) -> list[dict[str
     from geno_lewm.distribution.fetch import public_url
 
     out = []
-    files = hub_release.planned_files(plan)
+    files = hub_plan.planned_files(plan)
     for target in _targets_of(plan):
         mine = [f for f in files if f["target"] == target]
         res: dict[str, Any] = {"target": target, "files": len(mine), "verified": 0, "missing": [], "mismatched": [], "unexpected": []}
@@ -313,12 +313,12 @@ def build_candidate(t: Targets, *, plan_path: Path | None = None, allow_fixture:
             "--skip-public-link-check is valid only together with --allow-fixture-manifest",
             "run the public checks, or rehearse with --allow-fixture-manifest",
         )
-    plan = hub_release.build_plan(t)
+    plan = hub_plan.build_plan(t)
     stand_in = bool(plan["stand_in"])
 
     def plan_check() -> dict[str, Any]:
         if plan_path is not None:
-            given = load_report(plan_path, hub_release.GENERATED_BY)
+            given = load_report(plan_path, hub_plan.GENERATED_BY)
             if given != plan:
                 diff = sorted(k for k in set(given) | set(plan) if given.get(k) != plan.get(k))
                 raise ProvenanceError(
