@@ -103,7 +103,7 @@ def _download(plan: dict[str, Any], out: Path) -> list[dict[str, Any]]:
 
 def _verify_packages(out: Path, cand: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     from geno_lewm.datasets import verify_dataset
-    from tools.release.model_package import verify_model_package
+    from tools.release.model.packaging import verify_model_package
 
     from geno_lewm.package import model_id_of
 

@@ -90,7 +90,7 @@ def _training_row(t: Targets) -> dict[str, Any]:
 
 
 def _model_row(t: Targets) -> dict[str, Any]:
-    from tools.release.model_package import verify_model_package
+    from tools.release.model.packaging import verify_model_package
 
     doc = verify_model_package(t.model_dir)
     from geno_lewm.package import read_manifest
@@ -103,7 +103,7 @@ def _model_row(t: Targets) -> dict[str, Any]:
 
 
 def _eval_row(t: Targets) -> dict[str, Any]:
-    from tools.release.model_package import EVAL_GENERATORS, render_eval_report
+    from tools.release.model.packaging import EVAL_GENERATORS, render_eval_report
     from ledger.reports import check_rendered
 
     metrics = load_report(t.model_dir / "eval_metrics.json", EVAL_GENERATORS)
