@@ -20,7 +20,8 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import clean_machine_demo, hub_publish
+from tools.release import hub_publish
+from tools.release.publication import clean_machine
 from tools.release.publication import hub_plan
 from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
@@ -51,7 +52,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     plan = load_report(plan_path, hub_plan.GENERATED_BY)
     cand = load_report(cand_path, decision.GENERATED_BY)
     pub = load_report(publish_path, hub_publish.GENERATED_BY)
-    cmd = load_report(cmd_path, clean_machine_demo.GENERATED_BY)
+    cmd = load_report(cmd_path, clean_machine.GENERATED_BY)
     ids = {
         "plan": named_identity(plan_path),
         "release_candidate": named_identity(cand_path),
@@ -60,7 +61,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     }
 
     def candidate() -> dict[str, Any]:
-        embedded = clean_machine_demo.check_candidate(cand)
+        embedded = clean_machine.check_candidate(cand)
         _need(embedded == plan, "PLAN_MISMATCH", "the candidate's embedded Hub plan is not hub_release_plan.json")
         for r in cand["readiness"]:
             _need(
@@ -92,7 +93,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         _need(cmd.get("ok") is True and cmd.get("model_id") == cand.get("model_id"), "REPLAY_MODEL", "the replay did not pass on the candidate's model id")
         got = {(d["target"], d["path"].split("/", 1)[1], d["sha256"], d["size"]) for d in cmd["downloaded"]}
         _need(
-            got == _planned(plan, clean_machine_demo.TARGETS),
+            got == _planned(plan, clean_machine.TARGETS),
             "REPLAY_SET_MISMATCH",
             "the replay did not download exactly the planned model, dataset and demo files",
         )
