@@ -10,7 +10,7 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
-from tools.release.publication import hub_plan
+from tools.release.publication import hub_plan, hub_upload
 from tools.release.publication import decision
 from ledger.artifacts import read_sums
 from ledger.reports import private_paths
@@ -45,7 +45,7 @@ def published(release_workdir, tmp_path_factory):
     refused = hub_publish.main(argv)
     requests_after_refusal = len(hub.requests) + len(gh.requests)
     heads_before = {k: hub.head(f"{k}s/{r}") for k, r in (("model", REPO), ("dataset", DATASET_REPO))}
-    mp.setattr(hub_publish, "check_publishable", lambda plan: None)
+    mp.setattr(hub_upload, "check_publishable", lambda plan: None)
     rc = hub_publish.main(argv)
     mp.undo()
     cand = out / "release_candidate_report.json"
@@ -141,7 +141,7 @@ def test_moved_branch_fails_the_commit(published, monkeypatch):
     from ledger.errors import ReleaseError
 
     with pytest.raises(ReleaseError) as exc:
-        hub_publish.commit_repo(t, plan, "model", HF_TOKEN)
+        hub_upload.commit_repo(t, plan, "model", HF_TOKEN)
     assert exc.value.code == "RELEASE.HUB_COMMIT_FAILED" and "412" in exc.value.message and HF_TOKEN not in exc.value.message
 
 

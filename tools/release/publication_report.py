@@ -20,7 +20,7 @@ from typing import Any
 from ledger.errors import ProvenanceError, ReleaseError
 
 from tools.release.engine.declare import Flag, Step, StepCall
-from tools.release import hub_publish
+from tools.release.publication import hub_upload
 from tools.release.publication import clean_machine
 from tools.release.publication import hub_plan
 from tools.release.publication import decision
@@ -51,7 +51,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     """The publication evidence document (``ok`` and ``issues``) for the four reports. Writes nothing."""
     plan = load_report(plan_path, hub_plan.GENERATED_BY)
     cand = load_report(cand_path, decision.GENERATED_BY)
-    pub = load_report(publish_path, hub_publish.GENERATED_BY)
+    pub = load_report(publish_path, hub_upload.GENERATED_BY)
     cmd = load_report(cmd_path, clean_machine.GENERATED_BY)
     ids = {
         "plan": named_identity(plan_path),
