@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import finish, note_stand_in
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, flag_kwargs
 
 
 def machine() -> dict[str, Any]:
@@ -119,9 +119,7 @@ def _main(argv: list[str] | None) -> int:
                 args.fasta,
                 args.train_fasta or str(example_path("rCRS_chrM.fa")),
                 args.curve_sizes,
-                n_edits=args.n_edits,
-                seed=args.seed,
-                regions=args.regions,
+                **flag_kwargs(args, "n_edits", "seed", "regions"),
                 resamples=args.bootstrap,
                 steps=args.curve_steps,
             )

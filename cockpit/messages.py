@@ -32,7 +32,7 @@ class StepFinished(Message):
     """A step run ended."""
 
     step: str  # step name
-    result: Any  # tools.release.runner.StepOutcome
+    result: Any  # tools.release.engine.runner.StepOutcome
 
 
 @dataclass
@@ -46,14 +46,14 @@ class RehearsalProgress(Message):
 class RehearsalStep(Message):
     """A rehearsal step started, passed or failed."""
 
-    event: Any  # tools.release.rehearse.StepProgress
+    event: Any  # tools.release.gate.rehearsal.StepProgress
 
 
 @dataclass
 class RehearsalFinished(Message):
     """The offline rehearsal ended."""
 
-    result: Any  # tools.release.rehearse.RehearsalResult
+    result: Any  # tools.release.gate.rehearsal.RehearsalResult
 
 
 @dataclass
@@ -74,8 +74,8 @@ class LedgerVerified(Message):
 class GatesLoaded(Message):
     """Gate states were derived again (Release screen)."""
 
-    states: list[Any]  # tools.release.gates.GateState, in gates.toml order
-    issues: Any = None  # the offline issues cache (tools.release.issues), or None when never synced
+    states: list[Any]  # tools.release.gate.states.GateState, in gates.toml order
+    issues: Any = None  # the offline issues cache (tools.release.gate.issues), or None when never synced
 
 
 @dataclass

@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 
     from ledger.store import StoredEvent
     from ledger.verify import VerifyReport
-    from tools.release.gates import GateState, StepRunInfo
-    from tools.release.flags import StepFlag
-    from tools.release.issues import IssueCache
-    from tools.release.runner import StepOutcome
-    from tools.release.steps import StepSpec
+    from tools.release.gate.states import GateState, StepRunInfo
+    from tools.release.engine.forms import StepFlag
+    from tools.release.gate.issues import IssueCache
+    from tools.release.engine.runner import StepOutcome
+    from tools.release.engine.registry import StepSpec
 
 #: Columns of the Ledger screen's table (one row per event).
 EVENT_COLUMNS = ["seq", "kind", "ts", "step", "key_id", "hash"]
@@ -81,7 +81,7 @@ class StepView:
     latest: StepRunInfo | None  # the latest finished run (None if never run)
     artifacts: list[ArtifactRow] = field(default_factory=list)  # identities recorded by ``latest``
     runs: pa.Table | None = None  # the last runs from v_steps (newest first)
-    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.flags.form_flags)
+    flags: list[StepFlag] = field(default_factory=list)  # the step's flags (tools.release.engine.forms.form_flags)
     flags_error: str = ""  # why the flags could not be listed ("" when they could)
     prefill: dict[str, str] = field(default_factory=dict)  # flag -> form text (latest run, else the rehearsal's value)
     prefill_source: str = ""  # where ``prefill`` came from, in words
@@ -162,22 +162,22 @@ class Services:
     # -- release ------------------------------------------------------------------------------
 
     def gate_states(self) -> list[GateState]:
-        """Every gate's derived state (``tools.release.status.gate_states``)."""
-        from tools.release.status import gate_states
+        """Every gate's derived state (``tools.release.gate.status.gate_states``)."""
+        from tools.release.gate.status import gate_states
 
         return gate_states(self.workdir)
 
     def steps(self) -> dict[str, StepSpec]:
-        """The step registry (``tools.release.steps.STEPS``)."""
-        from tools.release.steps import STEPS
+        """The step registry (``tools.release.engine.registry.STEPS``)."""
+        from tools.release.engine.registry import STEPS
 
         return STEPS
 
     def step_view(self, name: str, *, runs_limit: int = 20) -> StepView:
         """The Step screen's data: registry entry, latest run, its artifacts (fresh or stale) and last runs."""
         from ledger.artifacts import stale_identities
-        from tools.release.gates import latest_runs
-        from tools.release.steps import step as get_step
+        from tools.release.gate.states import latest_runs
+        from tools.release.engine.registry import step as get_step
 
         spec = get_step(name)
         ledger = self._read()
@@ -212,7 +212,7 @@ class Services:
     def _add_form(self, view: StepView) -> None:
         """Fill the view's flags and their prefilled values (latest run, else the rehearsal)."""
         from ledger.errors import GenoError
-        from tools.release.flags import flag_values, form_flags, form_text
+        from tools.release.engine.forms import flag_values, form_flags, form_text
 
         try:
             view.flags = form_flags(view.name, self.workdir)
@@ -246,20 +246,20 @@ class Services:
         return argv
 
     def run_step(self, name: str, argv: Sequence[str], log: Callable[[str], None]) -> StepOutcome:
-        """Run a step with ledger recording (``tools.release.runner.run_step``); never raises for a step failure."""
-        from tools.release.runner import run_step
+        """Run a step with ledger recording (``tools.release.engine.runner.run_step``); never raises for a step failure."""
+        from tools.release.engine.runner import run_step
 
         return run_step(name, list(argv), self.workdir, log=log)
 
     def rehearsal_plan(self) -> list[str]:
-        """The rehearsal's step names, in order (``tools.release.rehearse.PLAN``)."""
-        from tools.release.rehearse import PLAN
+        """The rehearsal's step names, in order (``tools.release.gate.rehearsal.PLAN``)."""
+        from tools.release.gate.rehearsal import PLAN
 
         return [entry.step for entry in PLAN]
 
     def last_rehearsal(self) -> dict[str, StepRunInfo]:
         """The latest finished run of every rehearsal step the ledger holds (step -> run; absent when never run)."""
-        from tools.release.gates import latest_runs_from_views
+        from tools.release.gate.states import latest_runs_from_views
 
         plan = set(self.rehearsal_plan())
         ledger = self._read()
@@ -271,17 +271,17 @@ class Services:
 
     def issue_cache(self) -> IssueCache | None:
         """The issue titles and states ``geno-lewm-release issues sync`` cached in the workspace (None if none)."""
-        from tools.release.issues import load_issue_cache
+        from tools.release.gate.issues import load_issue_cache
 
         return load_issue_cache(self.workdir)
 
     def rehearse(self, progress: Callable[[str], None], *, on_step: Callable[[Any], None] | None = None, until: str | None = None) -> Any:
-        """Run the offline rehearsal in ``workdir`` (``tools.release.rehearse.rehearse``).
+        """Run the offline rehearsal in ``workdir`` (``tools.release.gate.rehearsal.rehearse``).
 
-        ``progress`` gets every log line, ``on_step`` a ``tools.release.rehearse.StepProgress``
+        ``progress`` gets every log line, ``on_step`` a ``tools.release.gate.rehearsal.StepProgress``
         per step start and outcome; ``until`` stops after that step.
         """
-        from tools.release.rehearse import rehearse
+        from tools.release.gate.rehearsal import rehearse
 
         return rehearse(self.workdir, progress=progress, on_step=on_step, until=until)
 

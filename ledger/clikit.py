@@ -26,7 +26,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ledger.errors import EXIT_INTERRUPTED, GenoError, InputError, InternalError
 
@@ -117,3 +117,8 @@ def entry_point(main: Callable[[list[str] | None], int | None]) -> Callable[[], 
 
     _entry.__doc__ = main.__doc__
     return _entry
+
+
+def flag_kwargs(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """``{name: args.name}`` for each of ``names``: keyword arguments a command passes straight on from its parsed flags."""
+    return {name: getattr(args, name) for name in names}

@@ -1,7 +1,7 @@
 """The release-steps table of ``docs/release-steps.md``, rendered from the step declarations.
 
 ``python -m tools.steps_doc --write`` refreshes it; a test fails when the table is stale, so a
-step's flags, gate and purpose are documented exactly as declared (:mod:`tools.release.declare`).
+step's flags, gate and purpose are documented exactly as declared (:mod:`tools.release.engine.declare`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Rehearse screen: run the whole offline rehearsal with per-step progress.
 
-Lists the rehearsal plan (``tools.release.rehearse.PLAN``), then calls
-``tools.release.rehearse.rehearse(workdir, progress=…, on_step=…)`` in a background worker.
+Lists the rehearsal plan (``tools.release.gate.rehearsal.PLAN``), then calls
+``tools.release.gate.rehearsal.rehearse(workdir, progress=…, on_step=…)`` in a background worker.
 Every log line goes to the log; each structured ``StepProgress`` event (started, passed, failed
 with its code and hint) sets that step's row and the progress bar. When the rehearsal returns,
 its result's step outcomes set the final word for each row (steps it never reached: ``not run``).

@@ -22,8 +22,8 @@ from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import GatesLoaded
 
 if TYPE_CHECKING:
-    from tools.release.gates import GateState
-    from tools.release.issues import IssueCache
+    from tools.release.gate.states import GateState
+    from tools.release.gate.issues import IssueCache
 
 
 class ReleaseScreen(CockpitScreen):
@@ -78,7 +78,7 @@ class ReleaseScreen(CockpitScreen):
 
     def _refs(self, s: GateState) -> str:
         """The gate's issue refs; with the issue cache, closed ones are marked ``(closed)``."""
-        from tools.release.issues import ref_number
+        from tools.release.gate.issues import ref_number
 
         out = []
         for ref in s.issue_refs:

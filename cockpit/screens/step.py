@@ -2,12 +2,12 @@
 
 Shows the step's description and the exact command, the prerequisites that have not passed yet
 (earlier steps of its gate, gates it needs), and a form with one field per flag of the step
-(``tools.release.flags.form_flags``: required ones marked ``*``, defaults as placeholders,
+(``tools.release.engine.forms.form_flags``: required ones marked ``*``, defaults as placeholders,
 prefilled from the latest run or, before any, with what the offline rehearsal passes in this
 workspace; paths are relative to the workspace). Other tabs: the inputs and outputs its latest run
 recorded (path, sha256 prefix, size, fresh/stale/missing against the bytes on disk now) and its
 last runs from the ledger. ``r`` runs (or re-runs) the step through
-``tools.release.runner.run_step`` in a background worker, streaming its log; a failure shows the
+``tools.release.engine.runner.run_step`` in a background worker, streaming its log; a failure shows the
 error code, message and hint once, in the status line.
 """
 
@@ -28,11 +28,11 @@ from textual.widgets import DataTable, Footer, Input, Log, ProgressBar, Static, 
 from cockpit.arrow_table import ArrowTable
 from cockpit.base import CockpitScreen, TopBar, load_in_worker
 from cockpit.messages import LogLine, StepFinished, StepViewLoaded
-from tools.release.flags import flag_values, form_text
+from tools.release.engine.forms import flag_values, form_text
 
 if TYPE_CHECKING:
     from cockpit.services import StepView
-    from tools.release.flags import StepFlag
+    from tools.release.engine.forms import StepFlag
 
 
 def human_size(n: int) -> str:

@@ -13,7 +13,7 @@ import sys
 
 from geno_lewm.numerics_mode import add_numerics_flag
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, flag_kwargs
 
 
 def _main(argv: list[str] | None) -> int:
@@ -41,17 +41,7 @@ def _main(argv: list[str] | None) -> int:
         numerics_mode.require(args.numerics)  # before torch loads
     from geno_lewm.scoring.receipts import verify_receipts
 
-    res = verify_receipts(
-        args.model_dir,
-        args.receipts,
-        args.scores,
-        fasta=args.fasta,
-        vcf=args.vcf,
-        revocation_list=args.revocation_list,
-        sample=args.sample,
-        device=args.device,
-        numerics=args.numerics,
-    )
+    res = verify_receipts(args.model_dir, args.receipts, args.scores, **flag_kwargs(args, "fasta", "vcf", "revocation_list", "sample", "device", "numerics"))
     for w in res.warnings:
         upgrade = f"; upgrade to {w['upgrade_to']}" if w.get("upgrade_to") else ""
         print(f"warning[{w['code']}]: model {w['model_id'][:16]}… is yanked ({w['reason']}){upgrade}", file=sys.stderr)

@@ -145,7 +145,7 @@ def goto(settle):
 @pytest.fixture(scope="session")
 def rehearsed_template(tmp_path_factory) -> Path:
     """A workspace where the whole offline rehearsal passed (built once per session; do not edit it)."""
-    from tools.release.rehearse import rehearse
+    from tools.release.gate.rehearsal import rehearse
 
     wd = tmp_path_factory.mktemp("cockpit-rehearsed") / "ws"
     result = rehearse(wd)

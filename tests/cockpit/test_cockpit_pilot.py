@@ -207,8 +207,8 @@ async def test_release_R_starts_the_rehearsal(workdir, settle, monkeypatch):
     calls = []
 
     def fake(self, progress, *, on_step=None, until=None):
-        from tools.release.rehearse import RehearsalResult, StepProgress
-        from tools.release.runner import StepOutcome
+        from tools.release.gate.rehearsal import RehearsalResult, StepProgress
+        from tools.release.engine.runner import StepOutcome
 
         calls.append(until)
         progress("a log line that names no step")
@@ -238,8 +238,8 @@ async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir
     release = threading.Event()
 
     def fake(self, progress, *, on_step=None, until=None):
-        from tools.release.rehearse import RehearsalResult, StepProgress
-        from tools.release.runner import StepOutcome
+        from tools.release.gate.rehearsal import RehearsalResult, StepProgress
+        from tools.release.engine.runner import StepOutcome
 
         progress("== dataset_snapshot")  # log text only: must not move any row
         on_step(StepProgress("dataset_spec_check", 1, 2, "started"))
@@ -270,7 +270,7 @@ async def test_rehearsal_rows_follow_structured_step_events_not_log_text(workdir
 
 async def test_step_failure_hint_comes_from_the_outcome(workdir, settle, monkeypatch):
     from cockpit import services
-    from tools.release.runner import StepOutcome
+    from tools.release.engine.runner import StepOutcome
 
     def fake(self, name, argv, log):
         log("error[INPUT.MISSING_FILE]: spec not found")  # no hint line in the log

@@ -222,7 +222,7 @@ async def test_event_view_says_when_no_checkpoint_exists(fixed_workspace, settle
 
 
 async def test_blockers_show_issue_titles_from_the_cache(workdir, settle, screen_text):
-    from tools.release.issues import CACHE_NAME, GENERATED_BY
+    from tools.release.gate.issues import CACHE_NAME, GENERATED_BY
 
     workdir.mkdir(parents=True)
     (workdir / CACHE_NAME).write_text(

@@ -1,6 +1,6 @@
 """Build a small but real fixture release (dataset, model package, demo, paper) through the rehearsal plan.
 
-The rehearsal's ordered plan (``tools.release.rehearse.PLAN``) runs every release step through the
+The rehearsal's ordered plan (``tools.release.gate.rehearsal.PLAN``) runs every release step through the
 step runner, recorded in the workdir's ledger. Two changes keep it fast and self-contained here:
 training uses a shrunken copy of the tiny CPU config (a handful of steps), and the Carbon baseline and
 eval steps read copies of the eval inputs placed under the model directory (their artifact root),
@@ -114,7 +114,7 @@ def _drop_rollout(argv: list[str]) -> list[str]:
 
 def fixture_plan(workdir: Path):
     """The rehearsal plan with the small training config and eval inputs under the model directory."""
-    from tools.release.rehearse import PLAN, PlanEntry
+    from tools.release.gate.rehearsal import PLAN, PlanEntry
 
     small = str(_small_config(workdir))
     plan = []
@@ -139,7 +139,7 @@ def fixture_plan(workdir: Path):
 
 def build_fixture_release(workdir: Path, log=None):
     """Run the fixture plan in ``workdir``; return the rehearsal result (``ok`` when every step passed)."""
-    from tools.release.rehearse import rehearse
+    from tools.release.gate.rehearsal import rehearse
 
     workdir.mkdir(parents=True, exist_ok=True)
     return rehearse(workdir, progress=log, plan=fixture_plan(workdir))

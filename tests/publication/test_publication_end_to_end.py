@@ -10,6 +10,8 @@ from conftest import DATASET_REPO, GH_REPO, REPO, TAG, target_args
 from fake_services import FakeGitHub, FakeHub
 
 from tools.release import clean_machine_demo, hub_publish, hub_release, publication_assets, publication_report, release_candidate
+from tools.release.publication import hub_plan, hub_upload
+from tools.release.publication import decision
 from ledger.artifacts import read_sums
 from ledger.reports import private_paths
 
@@ -43,7 +45,7 @@ def published(release_workdir, tmp_path_factory):
     refused = hub_publish.main(argv)
     requests_after_refusal = len(hub.requests) + len(gh.requests)
     heads_before = {k: hub.head(f"{k}s/{r}") for k, r in (("model", REPO), ("dataset", DATASET_REPO))}
-    mp.setattr(hub_publish, "check_publishable", lambda plan: None)
+    mp.setattr(hub_upload, "check_publishable", lambda plan: None)
     rc = hub_publish.main(argv)
     mp.undo()
     cand = out / "release_candidate_report.json"
@@ -82,7 +84,7 @@ def test_plan_lists_exact_checksummed_files(release_workdir, services):
     assert paper["name"] == "paper_draft.md" and paper["size"] == (release_workdir / "paper" / "paper_draft.md").stat().st_size
     # one exact-file command per published file, never a folder sync
     assert len(plan["commands"]) == plan["file_count"]
-    planned = {(f["target"], f["destination"]) for f in hub_release.planned_files(plan)}
+    planned = {(f["target"], f["destination"]) for f in hub_plan.planned_files(plan)}
     assert {(c["target"], c["destination"]) for c in plan["commands"]} == planned
     for c in plan["commands"]:  # each command names one file and its one destination
         assert c["kind"] in ("hf_upload_file", "github_release_asset") and not c["source"].endswith("/")
@@ -127,7 +129,7 @@ def test_moved_branch_fails_the_commit(published, monkeypatch):
     from tools.release.publication.targets import targets_from_args
 
     t = targets_from_args(hub_release.build_parser().parse_args(published["args"]))
-    plan = hub_release.build_plan(t)
+    plan = hub_plan.build_plan(t)
     original = hub.handle
 
     def moving(h, method, body):  # the branch moves right after the publisher read its head
@@ -139,7 +141,7 @@ def test_moved_branch_fails_the_commit(published, monkeypatch):
     from ledger.errors import ReleaseError
 
     with pytest.raises(ReleaseError) as exc:
-        hub_publish.commit_repo(t, plan, "model", HF_TOKEN)
+        hub_upload.commit_repo(t, plan, "model", HF_TOKEN)
     assert exc.value.code == "RELEASE.HUB_COMMIT_FAILED" and "412" in exc.value.message and HF_TOKEN not in exc.value.message
 
 
@@ -149,7 +151,7 @@ def test_fixture_candidate_then_clean_machine_replay(published):
     cand = _load(published["cand"])
     assert cand["ready"] is True and cand["fixture"] is True and cand["blockers"] == []
     rows = {r["name"]: r for r in cand["readiness"]}
-    assert set(rows) == set(release_candidate.EXPECTED_ROWS) and all(r["issue_refs"] for r in rows.values())
+    assert set(rows) == set(decision.EXPECTED_ROWS) and all(r["issue_refs"] for r in rows.values())
     assert {c["target"] for c in cand["public_artifacts"]["checks"]} == {"model", "dataset", "demo", "paper"}
     bound = {(a["package"], a["path"]) for a in cand["artifacts"]}
     for need in [
@@ -247,7 +249,7 @@ def test_extra_file_fails_the_public_check(published):
 def _tampered_candidate(published, name: str, edit) -> Path:
     doc = _load(published["cand"])
     edit(doc["hub_plan"])
-    doc["hub_plan_sha256"] = release_candidate.plan_sha256(doc["hub_plan"])
+    doc["hub_plan_sha256"] = decision.plan_sha256(doc["hub_plan"])
     p = published["wd"] / f"t_{name}" / "release_candidate_report.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(doc), encoding="utf-8")

@@ -67,20 +67,21 @@ def test_suite_refuses_binary_metric_mode_for_continuous_benchmarks(tmp_path, ca
 
 def test_suite_refuses_spearman_for_clinvar_and_a_row_mode_that_disagrees(tmp_path, capsys):
     from ledger.errors import ConfigError
+    from tools.release.benchmark.suite import plan_steps
 
     doc = json.loads(config_path("first_experiment", "v0.2_benchmark_suite.template.json").read_text())
     values = {"model_dir": str(tmp_path), "fasta": "ref.fa", "carbon_model_dir": "c", "logp_cache": "l.jsonl"}
-    assert v02_benchmark_suite.plan_steps(doc, values)  # the template itself plans
+    assert plan_steps(doc, values)  # the template itself plans
     clinvar = next(r for r in doc["rows"] if r["name"] == "clinvar_coding")
     ev = next(s for s in clinvar["steps"] if s["command"] == "geno-lewm-eval")
     ev["argv"][ev["argv"].index("--metric-mode") + 1] = "spearman"
     with pytest.raises(ConfigError, match="clinvar_coding.eval") as exc:
-        v02_benchmark_suite.plan_steps(doc, values)
+        plan_steps(doc, values)
     assert exc.value.code == "CONFIG.SUITE_METRIC_MODE"
     ev["argv"][ev["argv"].index("--metric-mode") + 1] = "binary"
     clinvar["metric_mode"] = "spearman"
     with pytest.raises(ConfigError, match="row metric_mode 'spearman'"):
-        v02_benchmark_suite.plan_steps(doc, values)
+        plan_steps(doc, values)
 
 
 def test_execute_clears_outputs_and_fails_when_a_command_fails(tmp_path):

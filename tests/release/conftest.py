@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.release.rehearse import rehearse
+from tools.release.gate.rehearsal import rehearse
 
 
 @pytest.fixture(scope="session")

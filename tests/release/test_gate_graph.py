@@ -6,7 +6,7 @@ import pytest
 
 from ledger.errors import ConfigError
 from ledger.events import check_gate_graph, make_event
-from tools.release.gates import load_gates
+from tools.release.gate.states import load_gates
 
 
 @pytest.mark.parametrize(

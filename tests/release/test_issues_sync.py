@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from tools.release.cli import main
-from tools.release.issues import CACHE_NAME, GENERATED_BY, cited_refs, describe_age, load_issue_cache
+from tools.release.gate.issues import CACHE_NAME, GENERATED_BY, cited_refs, describe_age, load_issue_cache
 
 TOKEN = "ghp_loopbacktesttoken0123456789"
 

@@ -11,9 +11,9 @@ import pytest
 
 from ledger.errors import ConfigError, InputError, ProvenanceError
 from tools.release import cli
-from tools.release.dataset_package import verify_dataset
-from tools.release.replay import replay
-from tools.release.status import gate_states
+from tools.release.dataset.packaging import verify_dataset
+from tools.release.gate.replay import replay
+from tools.release.gate.status import gate_states
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_status_json_and_no_torch_import(dataset_workdir):
 
 
 def test_snapshot_refuses_existing_dir_and_mismatched_inputs(dataset_workdir, tmp_path):
-    from tools.release.dataset_snapshot import build_snapshot, check_inputs, load_spec
+    from tools.release.dataset.snapshot import build_snapshot, check_inputs, load_spec
 
     spec = dataset_workdir / "specs" / "dataset-snapshot-snv.json"
     with pytest.raises(InputError) as exc:

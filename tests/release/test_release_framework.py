@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.artifacts import check_sums, public_argv, read_sums, render_sums, write_sums
-from tools.release.context import ReleaseContext
-from tools.release.recording import record_command
+from tools.release.engine.context import ReleaseContext
+from tools.release.engine.recording import record_command
 from ledger.reports import check_generated_by, check_rendered, load_report, private_paths, write_report
-from tools.release.status import gate_states
+from tools.release.gate.status import gate_states
 
 HEX = "a" * 64
 

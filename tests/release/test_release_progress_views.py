@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tools.release.gates import _STEP_KINDS, latest_runs, latest_runs_from_views
-from tools.release.rehearse import StepProgress, rehearse
-from tools.release.runner import run_step
-from tools.release.status import gate_states
+from tools.release.gate.states import _STEP_KINDS, latest_runs, latest_runs_from_views
+from tools.release.gate.rehearsal import StepProgress, rehearse
+from tools.release.engine.runner import run_step
+from tools.release.gate.status import gate_states
 
 
 def test_rehearsal_reports_each_step_as_structured_events(tmp_path):
@@ -28,7 +28,7 @@ def test_failed_step_carries_code_and_hint_in_outcome_and_progress(tmp_path):
     out = run_step("dataset_spec_check", ["--spec-json", str(wd / "missing.json")], wd, log=lambda line: None)
     assert not out.ok and out.code and out.hint and not out.hint.startswith("hint:")
 
-    from tools.release.rehearse import PLAN, PlanEntry
+    from tools.release.gate.rehearsal import PLAN, PlanEntry
 
     broken = [PlanEntry(PLAN[0].step, lambda l: ["--spec-json", str(l.workdir / "nope.json")]), PLAN[1]]
     events: list[StepProgress] = []

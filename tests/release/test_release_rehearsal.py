@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tools.release import cli
-from tools.release.rehearse import GATES_UP_TO_PAPER, rehearse
-from tools.release.replay import replay
-from tools.release.status import gate_states
+from tools.release.gate.rehearsal import GATES_UP_TO_PAPER, rehearse
+from tools.release.gate.replay import replay
+from tools.release.gate.status import gate_states
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from ledger.errors import ConfigError, InputError, ProvenanceError, ReleaseError
 from tools.release import changelog, check_sdist_assets, efficiency_report, training_run
-from tools.release.dataset_package import package_dataset, verify_dataset
+from tools.release.dataset.packaging import package_dataset, verify_dataset
 from ledger.reports import load_json
 
 ROOT = Path(__file__).resolve().parents[2]

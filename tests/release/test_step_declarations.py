@@ -9,9 +9,9 @@ from pathlib import Path
 from ledger.store import Ledger
 from tools import steps_doc
 from tools.release import cli
-from tools.release.declare import Step
-from tools.release.gates import load_gates
-from tools.release.steps import all_steps, step_flags
+from tools.release.engine.declare import Step
+from tools.release.gate.states import load_gates
+from tools.release.engine.registry import all_steps, step_flags
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,11 +1,11 @@
-"""``tools.release.flags.form_flags``: each step's flags from its own parser, with the rehearsal's values."""
+"""``tools.release.engine.forms.form_flags``: each step's flags from its own parser, with the rehearsal's values."""
 
 from __future__ import annotations
 
 import sys
 
-from tools.release.flags import flag_values, form_flags, step_parser
-from tools.release.steps import STEPS
+from tools.release.engine.forms import flag_values, form_flags, step_parser
+from tools.release.engine.registry import STEPS
 
 
 def test_flags_come_from_the_parser_with_rehearsal_values(tmp_path):

@@ -29,14 +29,14 @@ def test_training_rebuilds_the_same_package_twice_on_this_machine_with_the_same_
     """
     import torch
 
-    from tools.release.baseline_model import build_baseline_model
+    from tools.release.gate.bit_match_model import build_baseline_model
 
     first = tmp_path / "first"
     first_id = build_baseline_model(first)
     other_threads = 1 if torch.get_num_threads() > 1 else 2
     code = (
         "import sys, torch; torch.set_num_threads(int(sys.argv[2]));"
-        "from tools.release.baseline_model import build_baseline_model;"
+        "from tools.release.gate.bit_match_model import build_baseline_model;"
         "print(build_baseline_model(sys.argv[1]), torch.get_num_threads())"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "second"), str(other_threads)], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -77,7 +77,7 @@ def test_a_one_digit_score_difference_fails_the_gate_naming_the_variant(tmp_path
     """The baseline says one digit more than re-scoring gives: the gate fails, naming variant and field."""
     from ledger.canonical import sha256_hex
     from ledger.store import Ledger
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     root = _project_copy(tmp_path)
@@ -107,7 +107,8 @@ def test_a_one_digit_score_difference_fails_the_gate_naming_the_variant(tmp_path
 
 def test_update_baseline_is_its_own_recorded_step_and_reproduces_the_committed_bytes(baseline_model, tmp_path):
     from ledger.store import Ledger
-    from tools.release.bit_match_baseline import UPDATE_STEP, main
+    from tools.release.bit_match_baseline import main
+    from tools.release.gate.bit_match import UPDATE_STEP
 
     bdir = tmp_path / "w" / "baseline"
     rc = main(
@@ -131,7 +132,7 @@ def test_update_baseline_is_its_own_recorded_step_and_reproduces_the_committed_b
 
 def test_a_hand_edited_baseline_or_a_different_model_is_refused(baseline_model, tmp_path):
     from ledger.errors import GenoError, ReleaseError
-    from tools.release.bit_match_baseline import check_bit_match
+    from tools.release.gate.bit_match import check_bit_match
 
     bdir = tmp_path / "b"
     shutil.copytree(BASELINE, bdir)
@@ -158,7 +159,7 @@ def test_a_hand_edited_baseline_or_a_different_model_is_refused(baseline_model, 
 
 
 def test_first_difference_names_row_count_and_commitment_changes():
-    from tools.release.bit_match_baseline import Rescored, first_difference
+    from tools.release.gate.bit_match import Rescored, first_difference
 
     base = Rescored("m", (BASELINE / "scores.jsonl").read_bytes(), (BASELINE / "output_commitments.jsonl").read_bytes())
     assert first_difference(base, base) is None
@@ -175,3 +176,17 @@ def test_first_difference_names_row_count_and_commitment_changes():
     d = first_difference(base, tampered)
     v = doc["variant"]
     assert (d.file, d.line, d.field, d.variant) == ("output_commitments.jsonl", 3, "output_commitment", f"{v['chrom']}:{v['pos']}:{v['ref']}>{v['alt']}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--threads", "0"], "--threads must be at least 1"), (["--rebuild-model"], "--rebuild-model needs --update-baseline")],
+)
+def test_bad_flag_combinations_are_refused_as_usage_errors_before_anything_runs(argv, message, tmp_path, capsys):
+    from tools.release.bit_match_baseline import main
+
+    assert main([*argv, "--workdir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "error[INPUT.USAGE]: python -m tools.release.bit_match_baseline: " + message in err
+    assert "run `python -m tools.release.bit_match_baseline --help` for usage" in err
+    assert not (tmp_path / "w").exists()

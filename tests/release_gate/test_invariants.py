@@ -19,7 +19,7 @@ def _tag(repo, version, symbols, deprecated=None):
 
 
 def test_removing_a_symbol_without_deprecation_fails_inv_rel_5(repo, live_snapshot):
-    from tools.release.invariants import check_deprecations
+    from tools.release.gate.invariants import check_deprecations
 
     _tag(repo, "0.1.0", {**live_snapshot, OLD: "def()"})
     v = check_deprecations(repo, version="0.2.0", current=live_snapshot)
@@ -28,7 +28,7 @@ def test_removing_a_symbol_without_deprecation_fails_inv_rel_5(repo, live_snapsh
 
 
 def test_removal_after_a_minor_of_deprecation_passes_inv_rel_5_but_not_within_it(repo, live_snapshot):
-    from tools.release.invariants import check_deprecations
+    from tools.release.gate.invariants import check_deprecations
 
     _tag(repo, "0.1.0", {**live_snapshot, OLD: "def()"}, {OLD: "use new_helper"})
     assert check_deprecations(repo, version="0.2.0", current=live_snapshot).ok
@@ -37,7 +37,7 @@ def test_removal_after_a_minor_of_deprecation_passes_inv_rel_5_but_not_within_it
 
 
 def test_inv_rel_1_refuses_breaking_changes_in_a_minor_and_reads_the_tag_not_the_worktree(repo, live_snapshot):
-    from tools.release.invariants import check_public_api
+    from tools.release.gate.invariants import check_public_api
 
     _tag(repo, "0.1.0", {**live_snapshot, OLD: "def()"})
     set_snapshot(repo, live_snapshot)  # the working tree's snapshot no longer lists it: the tag's does
@@ -48,7 +48,7 @@ def test_inv_rel_1_refuses_breaking_changes_in_a_minor_and_reads_the_tag_not_the
 
 
 def test_without_a_tag_inv_rel_1_compares_with_the_committed_snapshot_and_says_so(repo, live_snapshot):
-    from tools.release.invariants import check_public_api
+    from tools.release.gate.invariants import check_public_api
 
     set_snapshot(repo, live_snapshot)
     v = check_public_api(repo, version="0.1.0", current=live_snapshot)
@@ -56,7 +56,7 @@ def test_without_a_tag_inv_rel_1_compares_with_the_committed_snapshot_and_says_s
 
 
 def test_a_missing_changelog_section_fails_inv_rel_3(repo):
-    from tools.release.invariants import check_changelog
+    from tools.release.gate.invariants import check_changelog
 
     v = check_changelog(repo, version="0.3.0")
     assert not v.ok and v.code == "RELEASE.INV_REL_3" and "0.3.0" in v.message
@@ -68,7 +68,7 @@ def test_a_missing_changelog_section_fails_inv_rel_3(repo):
 
 
 def test_inv_rel_6_names_missing_assets_of_an_sdist(tmp_path):
-    from tools.release.invariants import check_sdist
+    from tools.release.gate.invariants import check_sdist
 
     src = tmp_path / "geno_lewm-0.0.0"
     (src / "tools").mkdir(parents=True)
@@ -138,7 +138,7 @@ def test_gate_check_inspects_the_given_checkouts_source_not_the_installed_packag
 
 def test_source_snapshot_refuses_a_checkout_without_an_importable_api(repo):
     from ledger.errors import ReleaseError
-    from tools.release.invariants import check_public_api
+    from tools.release.gate.invariants import check_public_api
 
     with pytest.raises(ReleaseError) as exc:
         check_public_api(repo, version="0.2.0")  # the repo holds no geno_lewm/api.py: never fall back to the installed one
@@ -146,7 +146,7 @@ def test_source_snapshot_refuses_a_checkout_without_an_importable_api(repo):
 
 
 def test_gate_check_on_this_checkout_passes_api_changelog_and_sdist(tmp_path):
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     ctx = ReleaseContext.for_workdir(tmp_path / "w", log=lambda line: None)
@@ -159,7 +159,7 @@ def test_gate_check_on_this_checkout_passes_api_changelog_and_sdist(tmp_path):
 
 def test_unknown_skip_is_a_usage_error(tmp_path):
     from ledger.errors import InputError
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
     from tools.release.gate_check import gate_check
 
     with pytest.raises(InputError):

@@ -123,7 +123,7 @@ def test_prepare_bumps_version_drafts_changelog_and_records_on_a_repo_copy(repo,
 
 def test_prepare_refuses_a_breaking_minor_and_an_additive_patch_without_writing(repo, live_snapshot):
     from ledger.errors import ReleaseError
-    from tools.release.prepare import prepare
+    from tools.release.versioning.version_bump import prepare
 
     set_snapshot(repo, {**live_snapshot, "geno_lewm.versioning.gone": "def()"})
     commit(repo, "Snapshot")
@@ -141,7 +141,7 @@ def test_prepare_refuses_a_breaking_minor_and_an_additive_patch_without_writing(
 
 
 def test_bump_kind_and_pre_releases():
-    from tools.release.prepare import bump_kind, check_semver
+    from tools.release.versioning.version_bump import bump_kind, check_semver
 
     assert [bump_kind("0.1.0", v) for v in ("1.0.0", "0.2.0", "0.1.1", "0.1.0rc1")] == ["major", "minor", "patch", "prerelease"]
     from ledger.errors import ReleaseError

@@ -187,7 +187,7 @@ def test_engine_flags_need_engine_ray(tmp_path, model_dir, cohort, examples, cap
 def test_release_step_records_one_ledger_event_per_shard(ray_local, single, tmp_path, model_dir, cohort, examples, monkeypatch) -> None:
     from ledger.store import Ledger
     from tools.release.cluster_score import main as cluster_main
-    from tools.release.context import ReleaseContext
+    from tools.release.engine.context import ReleaseContext
 
     work = tmp_path / "release"
     shutil.copytree(model_dir, work / "model")

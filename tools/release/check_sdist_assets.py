@@ -28,7 +28,7 @@ from typing import Any
 
 from ledger.errors import ReleaseError, ResourceError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 
 #: Folders whose every checkout file the sdist must carry (release page, INV-REL-6).
 ASSET_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")

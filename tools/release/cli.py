@@ -26,8 +26,8 @@ from ledger.errors import ProvenanceError, ReleaseError
 def _status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tools.release.context import ReleaseContext
-    from tools.release.status import gate_states, render_text, status_report
+    from tools.release.engine.context import ReleaseContext
+    from tools.release.gate.status import gate_states, render_text, status_report
 
     ctx = ReleaseContext.from_args(args)
     states = gate_states(ctx, artifact_root=Path(args.artifacts) if args.artifacts else None)
@@ -39,8 +39,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tools.release.context import ReleaseContext
-    from tools.release.runner import run_step
+    from tools.release.engine.context import ReleaseContext
+    from tools.release.engine.runner import run_step
 
     ctx = ReleaseContext.from_args(args)
     step_args = list(args.step_args)
@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from tools.release.rehearse import rehearse
+    from tools.release.gate.rehearsal import rehearse
 
     result = rehearse(args.workdir, progress=lambda line: print(line, file=sys.stderr), until=args.until)
     if args.json:
@@ -65,8 +65,8 @@ def _rehearse(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from tools.release.replay import replay
-    from tools.release.status import render_text
+    from tools.release.gate.replay import replay
+    from tools.release.gate.status import render_text
 
     report = replay(args.ledger, args.artifacts, trusted_keys=args.trusted_keys, checkpoint=args.checkpoint)
     if args.json:
@@ -91,7 +91,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def step_rows() -> list[dict]:
     """Every registered step as ``{name, gate, kind, module, available, purpose, flags}`` (``steps --json``)."""
-    from tools.release.steps import all_steps
+    from tools.release.engine.registry import all_steps
 
     return [
         {
@@ -123,14 +123,14 @@ def _steps(args: argparse.Namespace) -> int:
 
 
 def _subcommand_steps() -> list:
-    from tools.release.steps import all_steps
+    from tools.release.engine.registry import all_steps
 
     return [s for s in all_steps().values() if getattr(s, "subcommand", "")]
 
 
 def build_parser() -> ArgumentParser:
     """The ``geno-lewm-release`` argument parser."""
-    from tools.release.context import add_common_flags
+    from tools.release.engine.context import add_common_flags
 
     parser = ArgumentParser(prog="geno-lewm-release", description="Release gates and steps, recorded in the signed ledger.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,7 +157,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output (each step with its flags: name, type, required, default, help)")
     for s in _subcommand_steps():  # steps that are also subcommands (gate-check, yank, prepare): same declaration
         s.parser(s.subcommand, into=sub)
-    from tools.release import issues
+    from tools.release.gate import issues
 
     issues.add_subcommand(sub)  # a workspace helper, not a release step: it records nothing
     return parser
@@ -168,7 +168,7 @@ def _main(argv: list[str] | None) -> int:
     handlers = {"status": _status, "run": _run, "rehearse": _rehearse, "replay": _replay, "steps": _steps}
     for s in _subcommand_steps():
         handlers[s.subcommand] = lambda a, s=s: s.invoke(a, list(argv or [])[1:])
-    from tools.release import issues
+    from tools.release.gate import issues
 
     handlers["issues"] = issues.run_from_args
     if args.command not in handlers:

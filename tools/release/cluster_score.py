@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.release.declare import Flag, Step, StepCall, flags_from_parser
+from tools.release.engine.declare import Flag, Step, StepCall, flags_from_parser
 
 STEP = "cluster_score"
 _OUTPUT_ROLES = {"scores.jsonl": "scores", "receipts.jsonl": "receipts", "records.txt": "record_groups"}

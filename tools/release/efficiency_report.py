@@ -20,7 +20,7 @@ from typing import Any
 
 from geno_lewm.efficiency import FILENAME, GENERATED_BY, REQUIRED, build_efficiency_report
 
-from tools.release.declare import Derived, Flag, Step, StepCall
+from tools.release.engine.declare import Derived, Flag, Step, StepCall
 from ledger.reports import check_public_report, load_json, write_report
 
 __all__ = ["FILENAME", "GENERATED_BY", "REQUIRED", "main", "normalize", "write_efficiency_report"]

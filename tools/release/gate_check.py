@@ -1,6 +1,6 @@
 """``geno-lewm-release gate-check``: run the release invariants, record each verdict as a ledger step.
 
-Each invariant of :mod:`tools.release.invariants` runs as its own recorded step (``inv_rel_1``,
+Each invariant of :mod:`tools.release.gate.invariants` runs as its own recorded step (``inv_rel_1``,
 ``inv_rel_2``, ``inv_rel_3``, ``inv_rel_5``, ``inv_rel_6``): ``step_passed`` when it holds,
 ``step_failed`` with its error code and message when not. The command prints one line per
 invariant (or ``--json``) and exits non-zero (``RELEASE.GATE_CHECK``, exit 9) naming every failed
@@ -20,10 +20,10 @@ from typing import Any
 
 from ledger.errors import GenoError, ReleaseError
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.context import ReleaseContext
-from tools.release.invariants import CHECKS, INVARIANTS, Verdict, _verdict
-from tools.release.recording import StepRun
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.context import ReleaseContext
+from tools.release.gate.invariants import CHECKS, INVARIANTS, Verdict, _verdict
+from tools.release.engine.recording import StepRun
 
 
 #: Files each invariant reads, recorded as step inputs when under the artifact root (so a later

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ledger.errors import ProvenanceError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from tools.release import paper_draft
+from tools.release.paper import draft
 from ledger.reports import check_rendered
 
 REQUIRED_SECTIONS = ("## Citation Metadata", "## Negative Findings", "## Demo Evidence", "## Artifact Availability")
@@ -32,10 +33,10 @@ def verify_paper(model_dir: str | Path, dataset_dir: str | Path, demo_dir: str |
     for section in REQUIRED_SECTIONS:
         if f"\n{section}\n" not in f"\n{text}":
             raise ProvenanceError("PAPER_SECTION", f"{paper.name} lacks the '{section[3:]}' section", "regenerate it with python -m tools.release.paper_draft")
-    generated = paper_draft.generated_of(text)
-    inputs = paper_draft.collect(Path(model_dir), Path(dataset_dir), Path(demo_dir))
+    generated = draft.generated_of(text)
+    inputs = draft.collect(Path(model_dir), Path(dataset_dir), Path(demo_dir))
     check_preflight(Path(model_dir) / "training_preflight_report.json")
-    check_rendered(paper, lambda: paper_draft.render(inputs, generated))
+    check_rendered(paper, lambda: draft.render(inputs, generated))
     return {"generated": generated, "release_id": inputs["package"]["release_id"], "model_id": inputs["package"]["model_id"]}
 
 

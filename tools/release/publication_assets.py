@@ -19,8 +19,9 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release import clean_machine_demo, publication_report
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release import publication_report
+from tools.release.publication import clean_machine
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS
 from tools.release.publication.public_report import write_public_report
@@ -53,7 +54,7 @@ def collect(evidence_path: Path, reports: dict[str, Path], cmd_dir: Path, releas
             )
         sources.append((path.name, path))
     sources.append((evidence_path.name, evidence_path))
-    cmd = load_report(reports["clean_machine_demo_report"], clean_machine_demo.GENERATED_BY)
+    cmd = load_report(reports["clean_machine_demo_report"], clean_machine.GENERATED_BY)
     replay = cmd["replay"]
     for ident in [replay["transcript"], replay["manifest"], replay["runtime_preflight"], *replay["artifacts"].values()]:
         local = cmd_dir / ident["path"]

@@ -19,8 +19,11 @@ from typing import Any
 
 from ledger.errors import ProvenanceError, ReleaseError
 
-from tools.release.declare import Flag, Step, StepCall
-from tools.release import clean_machine_demo, hub_publish, hub_release, release_candidate
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.publication import hub_upload
+from tools.release.publication import clean_machine
+from tools.release.publication import hub_plan
+from tools.release.publication import decision
 from tools.release.publication.downloads import named_identity
 from tools.release.publication.targets import EVIDENCE_FLAGS
 from tools.release.publication.public_report import write_public_report
@@ -32,7 +35,7 @@ REPORT_NAME = "publication_evidence_report.json"
 
 
 def _planned(plan: dict[str, Any], targets: tuple[str, ...]) -> set[tuple[str, str, str, int]]:
-    return {(f["target"], f["path"], f["sha256"], f["size"]) for f in hub_release.planned_files(plan) if f["target"] in targets}
+    return {(f["target"], f["path"], f["sha256"], f["size"]) for f in hub_plan.planned_files(plan) if f["target"] in targets}
 
 
 def _need(cond: bool, code: str, message: str) -> None:
@@ -46,10 +49,10 @@ def _same_ident(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -> dict[str, Any]:
     """The publication evidence document (``ok`` and ``issues``) for the four reports. Writes nothing."""
-    plan = load_report(plan_path, hub_release.GENERATED_BY)
-    cand = load_report(cand_path, release_candidate.GENERATED_BY)
-    pub = load_report(publish_path, hub_publish.GENERATED_BY)
-    cmd = load_report(cmd_path, clean_machine_demo.GENERATED_BY)
+    plan = load_report(plan_path, hub_plan.GENERATED_BY)
+    cand = load_report(cand_path, decision.GENERATED_BY)
+    pub = load_report(publish_path, hub_upload.GENERATED_BY)
+    cmd = load_report(cmd_path, clean_machine.GENERATED_BY)
     ids = {
         "plan": named_identity(plan_path),
         "release_candidate": named_identity(cand_path),
@@ -58,7 +61,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
     }
 
     def candidate() -> dict[str, Any]:
-        embedded = clean_machine_demo.check_candidate(cand)
+        embedded = clean_machine.check_candidate(cand)
         _need(embedded == plan, "PLAN_MISMATCH", "the candidate's embedded Hub plan is not hub_release_plan.json")
         for r in cand["readiness"]:
             _need(
@@ -75,7 +78,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         _need(sent == _planned(plan, ("model", "dataset")), "PUBLISH_SET_MISMATCH", "the Hub commits did not carry exactly the planned model and dataset files")
         _need(all(c.get("parent_commit") for c in pub["hub_commits"]), "PUBLISH_PARENT", "a Hub commit was made without parent_commit")
         assets = {(a["asset_name"], a["sha256"], a["size"]) for g in pub["github_assets"] for a in g["assets"]}
-        want = {(f["destination"], f["sha256"], f["size"]) for f in hub_release.planned_files(plan) if f["target"] in ("demo", "paper")}
+        want = {(f["destination"], f["sha256"], f["size"]) for f in hub_plan.planned_files(plan) if f["target"] in ("demo", "paper")}
         _need(assets == want, "PUBLISH_SET_MISMATCH", "the release assets are not exactly the planned demo and paper files")
         return {}
 
@@ -90,7 +93,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         _need(cmd.get("ok") is True and cmd.get("model_id") == cand.get("model_id"), "REPLAY_MODEL", "the replay did not pass on the candidate's model id")
         got = {(d["target"], d["path"].split("/", 1)[1], d["sha256"], d["size"]) for d in cmd["downloaded"]}
         _need(
-            got == _planned(plan, clean_machine_demo.TARGETS),
+            got == _planned(plan, clean_machine.TARGETS),
             "REPLAY_SET_MISMATCH",
             "the replay did not download exactly the planned model, dataset and demo files",
         )
@@ -102,7 +105,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         return {}
 
     def artifacts() -> dict[str, Any]:
-        planned = {(f["target"], f["path"]): f for f in hub_release.planned_files(plan)}
+        planned = {(f["target"], f["path"]): f for f in hub_plan.planned_files(plan)}
         downloaded = {(d["target"], d["path"].split("/", 1)[1]): d for d in cmd["downloaded"]}
         for a in cand["artifacts"]:
             key = (a["package"], a["path"] if a["package"] != "paper" else a["path"])
@@ -124,7 +127,7 @@ def bind(plan_path: Path, cand_path: Path, publish_path: Path, cmd_path: Path) -
         row("publication_evidence", artifacts),
     ]
     issues = [{"check": c["name"], "code": c["code"], "message": c["message"], "issue_refs": c["issue_refs"]} for c in checks if not c["ok"]]
-    planned = {(f["target"], f["path"]) for f in hub_release.planned_files(plan)}
+    planned = {(f["target"], f["path"]) for f in hub_plan.planned_files(plan)}
     down = {(d["target"], d["path"].split("/", 1)[1]) for d in cmd.get("downloaded", [])}
     return {
         "kind": "publication_evidence",

@@ -25,7 +25,7 @@ from ledger.canonical import canonical_json
 from ledger.errors import InputError
 from ledger.fsutil import atomic_write_text
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import identity
 from ledger.reports import decode
 from tools.release.publication.public_report import write_public_report

@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.errors import InputError, ProvenanceError
 
-from tools.release.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall
 from ledger.artifacts import identity
 from tools.release.publication.public_report import write_public_report
 from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR

@@ -37,9 +37,9 @@ from geno_lewm.train.run_package import (  # noqa: F401 - the run package format
 from geno_lewm.train.run_package import package_run as _package
 from ledger.reports import load_json
 
-from tools.release.context import ReleaseContext
-from tools.release.declare import Flag, Step, StepCall
-from tools.release.recording import StepRun
+from tools.release.engine.context import ReleaseContext
+from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.recording import StepRun
 
 
 def package_run(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from ledger.errors import InputError
 from ledger.identity import check_public_path
-from tools.release.declare import Flag
+from tools.release.engine.declare import Flag
 
 
 DEFAULT_HUB = "https://huggingface.co"

@@ -30,7 +30,7 @@ from ledger.errors import InputError, ReleaseError
 #: The cache file, relative to the release working directory.
 CACHE_NAME = "issues_cache.json"
 #: ``generated_by`` of the cache.
-GENERATED_BY = "tools.release.issues"
+GENERATED_BY = "tools.release.issues"  # the cache format's generator marker (kept when the module moved: old caches stay valid)
 #: GitHub's REST API root (``--api-url`` overrides it, e.g. for GitHub Enterprise).
 DEFAULT_API_URL = "https://api.github.com"
 #: Environment variables read for the token, in order.
@@ -85,7 +85,7 @@ def ref_number(ref: str) -> int | None:
 def cited_refs(gates: Iterable[Any] | None = None) -> list[int]:
     """Every issue number the gates cite (sorted, distinct)."""
     if gates is None:
-        from tools.release.gates import load_gates
+        from tools.release.gate.states import load_gates
 
         gates = load_gates()
     numbers = {ref_number(r) for g in gates for r in g.issue_refs}

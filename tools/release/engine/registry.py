@@ -2,11 +2,11 @@
 
 Two kinds of step:
 
-- ``release`` — a ``tools.release.<name>`` module declaring a :class:`tools.release.declare.Step`
+- ``release`` — a ``tools.release.<name>`` module declaring a :class:`tools.release.engine.declare.Step`
   (its flags, gate, purpose and body); it records itself in the ledger;
 - ``command`` — any other command (``geno-lewm-train``, ``geno-lewm-score``, ``bench.inference`` …),
   declared here as a :class:`StepSpec` and run through
-  :func:`tools.release.recording.record_command`; the declaration names which of its flags are
+  :func:`tools.release.engine.recording.record_command`; the declaration names which of its flags are
   inputs and which are outputs, so the ledger records their identities. Its flags come from the
   command's own ``build_parser()``.
 
@@ -29,12 +29,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StepSpec:
-    """A step that wraps an existing command (recorded by :func:`tools.release.recording.record_command`)."""
+    """A step that wraps an existing command (recorded by :func:`tools.release.engine.recording.record_command`)."""
 
     name: str  # step name as recorded in the ledger and listed in gates.toml
     module: str  # module holding ``main(argv) -> int`` and ``build_parser()``
     description: str  # one line for humans (status, cockpit, docs)
-    kind: str = "command"  # always "command" (declared release steps are tools.release.declare.Step)
+    kind: str = "command"  # always "command" (declared release steps are tools.release.engine.declare.Step)
     gate: str = ""  # the gate (configs/release/gates.toml) whose steps include it
     fixed_args: tuple[str, ...] = ()  # arguments always passed first (e.g. "--carbon-preflight")
     input_flags: tuple[str, ...] = ()  # command kind: flags whose values are recorded inputs
@@ -68,7 +68,7 @@ class StepSpec:
 
     def flag_rows(self) -> list[dict[str, Any]]:
         """The command's flags as ``{name, type, required, default, help}`` rows (from its ``build_parser()``)."""
-        from tools.release.declare import flags_from_parser
+        from tools.release.engine.declare import flags_from_parser
 
         roles = {f: "input" for f in self.input_flags} | {f: "output" for f in self.output_flags}
         parser = self.parser()
@@ -94,99 +94,100 @@ def _flag_values(argv: Sequence[str], flags: Sequence[str]) -> list[Path]:
     return out
 
 
+def command_step(name: str, gate: str, command: str, io: str, purpose: str, *, siblings: tuple[str, ...] = ()) -> StepSpec:
+    """A command step declared in one row.
+
+    ``command`` is ``"MODULE [FIXED ARGS…]"``; ``io`` is ``"INPUT FLAGS… -> OUTPUT FLAGS…"`` (the flags
+    whose values the ledger records as inputs and outputs); ``siblings`` are files the command writes
+    beside its first output.
+    """
+    module, *fixed = command.split()
+    inputs, _, outputs = io.partition("->")
+    return StepSpec(
+        name,
+        module,
+        purpose,
+        gate=gate,
+        fixed_args=tuple(fixed),
+        input_flags=tuple(inputs.split()),
+        output_flags=tuple(outputs.split()),
+        sibling_outputs=siblings,
+    )
+
+
+#: The trainer's recorded inputs and output (both modes).
+_TRAINER_IO = "--dataset-dir --carbon-model-dir --training-config -> --run-dir"
+#: What every command scoring the eval split reads: the model package, the VCF and its reference.
+_SCORING_INPUTS = "--model-dir --vcf --fasta"
+#: The effective eval config the eval commands write beside their metrics.
+_EVAL_CONFIG = ("eval_config.effective.yaml",)
+
 _COMMANDS: list[StepSpec] = [
-    StepSpec(
+    command_step(
         "training_preflight",
-        "geno_lewm.cli.train",
+        "training",
+        "geno_lewm.cli.train --carbon-preflight",
+        _TRAINER_IO,
         "preflight the training inputs (geno-lewm-train --carbon-preflight)",
-        gate="training",
-        fixed_args=("--carbon-preflight",),
-        input_flags=("--dataset-dir", "--carbon-model-dir", "--training-config"),
-        output_flags=("--run-dir",),
     ),
-    StepSpec(
-        "train",
-        "geno_lewm.cli.train",
-        "train the predictor (geno-lewm-train --carbon-train)",
-        gate="training",
-        fixed_args=("--carbon-train",),
-        input_flags=("--dataset-dir", "--carbon-model-dir", "--training-config"),
-        output_flags=("--run-dir",),
+    command_step("train", "training", "geno_lewm.cli.train --carbon-train", _TRAINER_IO, "train the predictor (geno-lewm-train --carbon-train)"),
+    command_step(
+        "calibrate", "evaluation", "geno_lewm.cli.calibrate", "--fasta --exclude-vcf -> --model-dir", "fit the score calibration table (geno-lewm-calibrate)"
     ),
-    StepSpec(
-        "calibrate",
-        "geno_lewm.cli.calibrate",
-        "fit the score calibration table (geno-lewm-calibrate)",
-        gate="evaluation",
-        input_flags=("--fasta", "--exclude-vcf"),
-        output_flags=("--model-dir",),
-    ),
-    StepSpec(
+    command_step(
         "score",
+        "evaluation",
         "geno_lewm.cli.score",
+        f"{_SCORING_INPUTS} -> --output-scores --output-receipts --output-report --output-vcf --output-parquet",
         "score variants with receipts (geno-lewm-score)",
-        gate="evaluation",
-        input_flags=("--model-dir", "--vcf", "--fasta"),
-        output_flags=("--output-scores", "--output-receipts", "--output-report", "--output-vcf", "--output-parquet"),
     ),
-    StepSpec(
+    command_step(
         "carbon_baseline",
+        "evaluation",
         "geno_lewm.cli.carbon_baseline",
+        "--vcf --fasta --carbon-model-dir -> --output-scores --logp-cache-jsonl --output-summary",
         "Carbon zero-shot baseline scores (geno-lewm-carbon-baseline)",
-        gate="evaluation",
-        input_flags=("--vcf", "--fasta", "--carbon-model-dir"),
-        output_flags=("--output-scores", "--logp-cache-jsonl", "--output-summary"),
     ),
-    StepSpec(
-        "rollout",
-        "geno_lewm.cli.rollout",
-        "rollout fidelity metrics (geno-lewm-rollout)",
-        gate="evaluation",
-        input_flags=("--model-dir", "--fasta", "--vcf"),
-        output_flags=("--output-json",),
+    command_step(
+        "rollout", "evaluation", "geno_lewm.cli.rollout", "--model-dir --fasta --vcf -> --output-json", "rollout fidelity metrics (geno-lewm-rollout)"
     ),
-    StepSpec(
+    command_step(
         "eval",
+        "evaluation",
         "geno_lewm.cli.eval",
+        "--scores-jsonl --labels --baseline-scores-jsonl -> --output-metrics",
         "evaluate scores against labels and the baseline (geno-lewm-eval)",
-        gate="evaluation",
-        input_flags=("--scores-jsonl", "--labels", "--baseline-scores-jsonl"),
-        output_flags=("--output-metrics",),
-        sibling_outputs=("eval_config.effective.yaml",),
+        siblings=_EVAL_CONFIG,
     ),
-    StepSpec(
+    command_step(
         "eval_all",
+        "evaluation",
         "geno_lewm.cli.eval_all",
+        "--metrics-json -> --output-metrics --output-report",
         "aggregate metrics into eval_metrics.json and eval_report.md (geno-lewm-eval-all)",
-        gate="evaluation",
-        input_flags=("--metrics-json",),
-        output_flags=("--output-metrics", "--output-report"),
-        sibling_outputs=("eval_config.effective.yaml",),
+        siblings=_EVAL_CONFIG,
     ),
-    StepSpec(
+    command_step(
         "bench_inference",
-        "bench.inference",
+        "efficiency",
+        "bench.inference --release-efficiency",
+        f"{_SCORING_INPUTS} -> --output-json",
         "measure latency/throughput/memory (python -m bench.inference --release-efficiency)",
-        gate="efficiency",
-        fixed_args=("--release-efficiency",),
-        input_flags=("--model-dir", "--vcf", "--fasta"),
-        output_flags=("--output-json",),
     ),
-    StepSpec(
+    command_step(
         "terminal_demo",
+        "demo",
         "tools.demo.terminal_inference",
+        f"{_SCORING_INPUTS} -> --output-dir",
         "terminal demo transcript + manifest from the real score command",
-        gate="demo",
-        input_flags=("--model-dir", "--vcf", "--fasta"),
-        output_flags=("--output-dir",),
     ),
 ]
 
 
 def _declared() -> list[Any]:
-    """Every :class:`tools.release.declare.Step` declared by a module of ``tools.release``."""
+    """Every :class:`tools.release.engine.declare.Step` declared by a module of ``tools.release``."""
     import tools.release
-    from tools.release.declare import Step
+    from tools.release.engine.declare import Step
 
     found: list[Any] = []
     for info in pkgutil.iter_modules(tools.release.__path__):
@@ -199,7 +200,7 @@ def _declared() -> list[Any]:
 
 @cache
 def _registry() -> dict[str, Any]:
-    from tools.release.gates import load_gates
+    from tools.release.gate.states import load_gates
 
     order: dict[str, tuple[int, int]] = {}
     for gi, g in enumerate(load_gates()):
@@ -217,7 +218,7 @@ def __getattr__(name: str) -> Any:
 
 
 def all_steps() -> dict[str, Any]:
-    """name -> declaration (:class:`tools.release.declare.Step` or :class:`StepSpec`), in release order."""
+    """name -> declaration (:class:`tools.release.engine.declare.Step` or :class:`StepSpec`), in release order."""
     return _registry()
 
 

@@ -2,7 +2,7 @@
 
 :func:`rehearse` stages the bundled examples and the committed dataset snapshot spec into a
 working directory and runs the ordered :data:`PLAN` — each entry a registered step name plus a
-function building its argv from the :class:`Layout` — through :func:`tools.release.runner.run_step`,
+function building its argv from the :class:`Layout` — through :func:`tools.release.engine.runner.run_step`,
 so every step is recorded in the workdir's ledger. It stops at the first failure (or after
 ``until``), then derives gate states. Everything it produces is a fixture: the tiny stand-in
 encoder, a demo dataset snapshot, CPU training; the summary says so.
@@ -21,10 +21,10 @@ from typing import Any
 
 from ledger.errors import ReleaseError
 
-from tools.release.context import Log, ReleaseContext
-from tools.release.gates import GateState
-from tools.release.runner import StepOutcome, run_step
-from tools.release.steps import all_steps
+from tools.release.engine.context import Log, ReleaseContext
+from tools.release.gate.states import GateState
+from tools.release.engine.runner import StepOutcome, run_step
+from tools.release.engine.registry import all_steps
 
 FIXTURE_NOTICE = (
     "This was a FIXTURE REHEARSAL: tiny stand-in encoder, demo dataset snapshot (17 demo-labelled "
@@ -43,111 +43,60 @@ REHEARSAL_RELEASE_ID = "geno-lewm-v0.1.0-tiny-carbon-r1"  # fallback when the ru
 GATES_UP_TO_PAPER = ("dataset", "training", "evaluation", "efficiency", "model_package", "demo", "paper")
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where the rehearsal puts everything (all under ``workdir``, which is also the artifact root)."""
-
-    workdir: Path  # release working directory (workspace + artifact root)
-
-    @property
-    def upstream(self) -> Path:
-        """Staged upstream inputs (``--inputs-dir``)."""
-        return self.workdir / "upstream"
-
-    @property
-    def spec(self) -> Path:
-        """Staged copy of the dataset snapshot spec."""
-        return self.workdir / "specs" / "dataset-snapshot-snv.json"
-
-    @property
-    def dataset(self) -> Path:
-        """Dataset package directory."""
-        return self.workdir / "dataset"
-
-    @property
-    def encoder(self) -> Path:
-        """Tiny stand-in Carbon checkpoint."""
-        return self.workdir / "carbon-tiny"
-
-    @property
-    def run(self) -> Path:
-        """Training run directory."""
-        return self.workdir / "run"
-
-    @property
-    def model(self) -> Path:
-        """Model package directory (a copy of the packaged run, then calibrated and evaluated)."""
-        return self.workdir / "model"
-
-    @property
-    def eval(self) -> Path:
-        """Per-benchmark scores and metrics."""
-        return self.workdir / "eval"
-
-    @property
-    def demo(self) -> Path:
-        """Terminal demo output directory."""
-        return self.workdir / "demo"
-
-    @property
-    def meta(self) -> Path:
-        """Release metadata JSON files written by the driver."""
-        return self.workdir / "metadata"
-
-    @property
-    def paper(self) -> Path:
-        """Paper draft path."""
-        return self.workdir / "paper" / "paper_draft.md"
-
-    @property
-    def eval_vcf(self) -> Path:
-        """Eval-split VCF staged inside the model package."""
-        return self.model / "eval" / "inputs" / "eval.vcf"
-
-    @property
-    def eval_fasta(self) -> Path:
-        """Reference staged inside the model package."""
-        return self.model / "eval" / "inputs" / "rCRS_chrM.fa"
-
-    @property
-    def phased_vcf(self) -> Path:
-        """Phased-genotype VCF for the phased_haplotype rollout track (inside the model package)."""
-        return self.model / "eval" / "inputs" / "phased_haplotypes.vcf"
-
-    @property
-    def fidelity_json(self) -> Path:
-        """World-model fidelity on held-out edits (python -m bench.fidelity's document), for eval_all."""
-        return self.model / "eval" / "fidelity.json"
-
-    @property
-    def rollout_json(self) -> Path:
-        """Rollout metrics (both tracks)."""
-        return self.model / "eval" / "rollout_metrics.json"
-
-    @property
-    def fasta(self) -> Path:
-        """Reference FASTA inside the dataset package."""
-        return self.dataset / "reference" / "rCRS_chrM.fa"
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One rehearsal step: a registered step name, its argv builder and an optional preparation."""
-
-    step: str  # name in tools.release.steps.STEPS
-    args: Callable[[Layout], list[str]]  # argv for the step (after its fixed args)
-    prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
-
-
 #: Edits per fidelity track in the rehearsal's eval report (small: a fixture, not a measurement).
 FIDELITY_EDITS = 100
 #: The training config the rehearsal model uses: the learning recipe (rfcs/RFC-0014-world-model-fidelity.md).
 RECIPE_CONFIG = "train-tiny-cpu-context.yaml"
 
 
-def _recipe_config(l: Layout) -> Path:
-    """The recipe config staged inside the working directory (the ledger records inputs under its root)."""
-    return l.workdir / "configs" / RECIPE_CONFIG
+class _Under:
+    """A :class:`Layout` path: ``parts`` joined under another of its paths (``base``); ``doc`` says what it holds."""
+
+    def __init__(self, base: str, *parts: str, doc: str) -> None:
+        self.base, self.parts, self.__doc__ = base, parts, doc
+
+    def __get__(self, layout: Layout | None, owner: type | None = None) -> Any:
+        if layout is None:
+            return self
+        return Path(getattr(layout, self.base), *self.parts)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the rehearsal puts everything (all under ``workdir``, which is also the artifact root)."""
+
+    workdir: Path  # release working directory (workspace + artifact root)
+
+    upstream = _Under("workdir", "upstream", doc="Staged upstream inputs (``--inputs-dir``).")
+    spec = _Under("workdir", "specs", "dataset-snapshot-snv.json", doc="Staged copy of the dataset snapshot spec.")
+    recipe_config = _Under(
+        "workdir", "configs", RECIPE_CONFIG, doc="The recipe config staged inside the working directory (the ledger records inputs under its root)."
+    )
+    dataset = _Under("workdir", "dataset", doc="Dataset package directory.")
+    encoder = _Under("workdir", "carbon-tiny", doc="Tiny stand-in Carbon checkpoint.")
+    run = _Under("workdir", "run", doc="Training run directory.")
+    model = _Under("workdir", "model", doc="Model package directory (a copy of the packaged run, then calibrated and evaluated).")
+    eval = _Under("workdir", "eval", doc="Per-benchmark scores and metrics.")
+    demo = _Under("workdir", "demo", doc="Terminal demo output directory.")
+    meta = _Under("workdir", "metadata", doc="Release metadata JSON files written by the driver.")
+    paper = _Under("workdir", "paper", "paper_draft.md", doc="Paper draft path.")
+    eval_vcf = _Under("model", "eval", "inputs", "eval.vcf", doc="Eval-split VCF staged inside the model package.")
+    eval_fasta = _Under("model", "eval", "inputs", "rCRS_chrM.fa", doc="Reference staged inside the model package.")
+    phased_vcf = _Under(
+        "model", "eval", "inputs", "phased_haplotypes.vcf", doc="Phased-genotype VCF for the phased_haplotype rollout track (inside the model package)."
+    )
+    fidelity_json = _Under("model", "eval", "fidelity.json", doc="World-model fidelity on held-out edits (python -m bench.fidelity's document), for eval_all.")
+    rollout_json = _Under("model", "eval", "rollout_metrics.json", doc="Rollout metrics (both tracks).")
+    fasta = _Under("dataset", "reference", "rCRS_chrM.fa", doc="Reference FASTA inside the dataset package.")
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One rehearsal step: a registered step name, its argv builder and an optional preparation."""
+
+    step: str  # name in tools.release.engine.registry.STEPS
+    args: Callable[[Layout], list[str]]  # argv for the step (after its fixed args)
+    prepare: Callable[[Layout], None] | None = None  # driver work before the step (staging, metadata)
 
 
 def _stage(l: Layout) -> None:
@@ -158,8 +107,8 @@ def _stage(l: Layout) -> None:
         shutil.copyfile(example_path(name), l.upstream / "examples" / name)
     l.spec.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config_path("first_experiment", "dataset-snapshot-snv.json"), l.spec)
-    _recipe_config(l).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config_path(RECIPE_CONFIG), _recipe_config(l))
+    l.recipe_config.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_path(RECIPE_CONFIG), l.recipe_config)
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -311,208 +260,92 @@ def _commit() -> str:
     return "0" * 40
 
 
-def _s(p: Path) -> str:
-    return str(p)
+def argv(*template: str) -> Callable[[Layout], list[str]]:
+    """An argv builder for a :class:`PlanEntry`: the words of ``template``, each formatted with the layout as ``l``.
 
+    ``argv("--model-dir {l.model}", "--output {l.model}/report.json")`` gives, for a layout ``l``,
+    ``["--model-dir", str(l.model), "--output", f"{l.model}/report.json"]``. Words split on
+    whitespace before formatting, so a workdir with spaces stays one argument.
+    """
+    words = " ".join(template).split()
+    return lambda l: [w.format(l=l) for w in words]
+
+
+#: Flags of every step that reads the staged eval inputs from the model package.
+_EVAL_INPUTS = "--model-dir {l.model} --vcf {l.eval_vcf} --fasta {l.eval_fasta}"
+#: Flags shared by the trainer's preflight and training modes.
+_TRAINER = "--dataset-dir {l.dataset} --carbon-model-dir {l.encoder} --run-dir {l.run} --training-config {l.recipe_config}"
+#: Flags shared by the paper draft and the paper package.
+_PAPER_INPUTS = "--model-dir {l.model} --dataset-dir {l.dataset} --demo-dir {l.demo}"
 
 #: The ordered rehearsal. Steps whose modules are owned by other layers are run through their
 #: public CLI ``main(argv)`` (recorded by ``record_command``).
 PLAN: list[PlanEntry] = [
-    PlanEntry("dataset_spec_check", lambda l: ["--spec-json", _s(l.spec)], _stage),
-    PlanEntry("dataset_input_check", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream)]),
-    PlanEntry("dataset_snapshot", lambda l: ["--spec-json", _s(l.spec), "--inputs-dir", _s(l.upstream), "--dataset-dir", _s(l.dataset), "--overwrite"]),
-    PlanEntry("dataset_package", lambda l: ["--dataset-dir", _s(l.dataset), "--metadata-json", _s(l.dataset / "dataset_metadata.json")]),
-    PlanEntry("dataset_integrity", lambda l: ["--dataset-dir", _s(l.dataset)]),
-    PlanEntry(
-        "training_preflight",
-        lambda l: [
-            "--dataset-dir",
-            _s(l.dataset),
-            "--carbon-model-dir",
-            _s(l.encoder),
-            "--run-dir",
-            _s(l.run),
-            "--allow-cpu",
-            "--training-config",
-            _s(_recipe_config(l)),
-        ],
-        _build_encoder,
-    ),
-    PlanEntry(
-        "train",
-        lambda l: [
-            "--dataset-dir",
-            _s(l.dataset),
-            "--carbon-model-dir",
-            _s(l.encoder),
-            "--run-dir",
-            _s(l.run),
-            "--device",
-            "cpu",
-            "--no-progress",
-            "--training-config",
-            _s(_recipe_config(l)),
-        ],
-    ),
-    PlanEntry("training_run", lambda l: ["--run-dir", _s(l.run), "--metadata-json", _s(l.meta / "training_run.json")], _training_meta),
+    PlanEntry("dataset_spec_check", argv("--spec-json {l.spec}"), _stage),
+    PlanEntry("dataset_input_check", argv("--spec-json {l.spec} --inputs-dir {l.upstream}")),
+    PlanEntry("dataset_snapshot", argv("--spec-json {l.spec} --inputs-dir {l.upstream} --dataset-dir {l.dataset} --overwrite")),
+    PlanEntry("dataset_package", argv("--dataset-dir {l.dataset} --metadata-json {l.dataset}/dataset_metadata.json")),
+    PlanEntry("dataset_integrity", argv("--dataset-dir {l.dataset}")),
+    PlanEntry("training_preflight", argv(_TRAINER, "--allow-cpu"), _build_encoder),
+    PlanEntry("train", argv(_TRAINER, "--device cpu --no-progress")),
+    PlanEntry("training_run", argv("--run-dir {l.run} --metadata-json {l.meta}/training_run.json"), _training_meta),
     PlanEntry(
         "calibrate",
-        lambda l: [
-            "--model-dir",
-            _s(l.model),
-            "--fasta",
-            _s(l.fasta),
-            "--exclude-vcf",
-            _s(l.dataset / "variants" / "eval.vcf"),
-            "--n-null",
-            "300",
-            "--device",
-            "cpu",
-        ],
+        argv("--model-dir {l.model} --fasta {l.fasta} --exclude-vcf {l.dataset}/variants/eval.vcf --n-null 300 --device cpu"),
         _assemble_model,
     ),
     PlanEntry(
         "score",
-        lambda l: [
-            "--model-dir",
-            _s(l.model),
-            "--vcf",
-            _s(l.eval_vcf),
-            "--fasta",
-            _s(l.eval_fasta),
-            "--output-scores",
-            _s(l.model / "eval" / "scores.jsonl"),
-            "--output-receipts",
-            _s(l.model / "eval" / "receipts.jsonl"),
-            "--quiet",
-        ],
+        argv(_EVAL_INPUTS, "--output-scores {l.model}/eval/scores.jsonl --output-receipts {l.model}/eval/receipts.jsonl --quiet"),
         _stage_eval_inputs,
     ),
     PlanEntry(
         "carbon_baseline",
-        lambda l: [
-            "--artifact-root",
-            _s(l.model),
-            "--vcf",
-            _s(l.eval_vcf),
-            "--fasta",
-            _s(l.eval_fasta),
-            "--carbon-model-dir",
-            _s(l.model / "encoder"),
-            "--output-scores",
-            _s(l.model / "eval" / "baseline.jsonl"),
-            "--logp-cache-jsonl",
-            _s(l.model / "eval" / "logp_cache.jsonl"),
-            "--device",
-            "cpu",
-        ],
+        argv(
+            "--artifact-root {l.model} --vcf {l.eval_vcf} --fasta {l.eval_fasta} --carbon-model-dir {l.model}/encoder",
+            "--output-scores {l.model}/eval/baseline.jsonl --logp-cache-jsonl {l.model}/eval/logp_cache.jsonl --device cpu",
+        ),
     ),
     PlanEntry(
         "rollout",
-        lambda l: [
-            "--model-dir",
-            _s(l.model),
-            "--fasta",
-            _s(l.eval_fasta),
-            "--vcf",
-            _s(l.phased_vcf),
-            "--synthetic-chains",
-            "8",
-            "--split",
-            "eval",
-            "--device",
-            "cpu",
-            "--output-json",
-            _s(l.rollout_json),
-        ],
+        argv(
+            "--model-dir {l.model} --fasta {l.eval_fasta} --vcf {l.phased_vcf} --synthetic-chains 8 --split eval --device cpu",
+            "--output-json {l.rollout_json}",
+        ),
         _stage_rollout_inputs,
     ),
     PlanEntry(
         "eval",
-        lambda l: [
-            "--scores-jsonl",
-            _s(l.model / "eval" / "scores.jsonl"),
-            "--labels",
-            _s(l.eval_vcf),
-            "--metric-mode",
-            "binary",
-            "--baseline-scores-jsonl",
-            _s(l.model / "eval" / "baseline.jsonl"),
-            "--baseline-score-field",
-            "carbon_zero_shot_score",
-            "--baseline-name",
-            "carbon_zero_shot",
-            "--label-source",
-            "demo",
-            "--split",
-            "eval",
-            "--stand-in",
-            "--artifact-root",
-            _s(l.model),
-            "--output-metrics",
-            _s(l.model / "eval" / "metrics_demo.json"),
-        ],
+        argv(
+            "--scores-jsonl {l.model}/eval/scores.jsonl --labels {l.eval_vcf} --metric-mode binary",
+            "--baseline-scores-jsonl {l.model}/eval/baseline.jsonl --baseline-score-field carbon_zero_shot_score --baseline-name carbon_zero_shot",
+            "--label-source demo --split eval --stand-in --artifact-root {l.model} --output-metrics {l.model}/eval/metrics_demo.json",
+        ),
     ),
     PlanEntry(
         "eval_all",
-        lambda l: [
-            "--metrics-json",
-            _s(l.model / "eval" / "metrics_demo.json"),
-            "--metrics-json",
-            _s(l.rollout_json),
-            "--metrics-json",
-            _s(l.fidelity_json),
-            "--stand-in",
-            "--artifact-root",
-            _s(l.model),
-            "--output-metrics",
-            _s(l.model / "eval_metrics.json"),
-            "--output-report",
-            _s(l.model / "eval_report.md"),
-        ],
+        argv(
+            "--metrics-json {l.model}/eval/metrics_demo.json --metrics-json {l.rollout_json} --metrics-json {l.fidelity_json}",
+            "--stand-in --artifact-root {l.model} --output-metrics {l.model}/eval_metrics.json --output-report {l.model}/eval_report.md",
+        ),
         _fidelity_metrics,
     ),
     PlanEntry(
         "bench_inference",
-        lambda l: [
-            "--model-dir",
-            _s(l.model),
-            "--vcf",
-            _s(l.eval_vcf),
-            "--fasta",
-            _s(l.eval_fasta),
-            "--samples",
-            "3",
-            "--warmup",
-            "1",
-            "--device",
-            "cpu",
-            "--output-json",
-            _s(l.model / "efficiency_report.json"),
-        ],
+        argv(_EVAL_INPUTS, "--samples 3 --warmup 1 --device cpu --output-json {l.model}/efficiency_report.json"),
     ),
-    PlanEntry("efficiency_report", lambda l: ["--bench-json", _s(l.model / "efficiency_report.json"), "--model-dir", _s(l.model)]),
-    PlanEntry("model_package", lambda l: ["--model-dir", _s(l.model), "--metadata-json", _s(l.meta / "model_package.json")], _model_meta),
+    PlanEntry("efficiency_report", argv("--bench-json {l.model}/efficiency_report.json --model-dir {l.model}")),
+    PlanEntry("model_package", argv("--model-dir {l.model} --metadata-json {l.meta}/model_package.json"), _model_meta),
     PlanEntry(
         "terminal_demo",
-        lambda l: [
-            "--model-dir",
-            _s(l.model),
-            "--vcf",
-            _s(l.demo / "inputs" / "eval.vcf"),
-            "--fasta",
-            _s(l.demo / "inputs" / l.fasta.name),
-            "--output-dir",
-            _s(l.demo),
-            "--artifact-root",
-            _s(l.demo),
-            "--device",
-            "cpu",
-        ],
+        argv(
+            "--model-dir {l.model} --vcf {l.demo}/inputs/eval.vcf --fasta {l.demo}/inputs/{l.fasta.name}",
+            "--output-dir {l.demo} --artifact-root {l.demo} --device cpu",
+        ),
         _stage_demo_inputs,
     ),
-    PlanEntry("paper_draft", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--output", _s(l.paper)]),
-    PlanEntry("paper_package", lambda l: ["--model-dir", _s(l.model), "--dataset-dir", _s(l.dataset), "--demo-dir", _s(l.demo), "--paper-path", _s(l.paper)]),
+    PlanEntry("paper_draft", argv(_PAPER_INPUTS, "--output {l.paper}")),
+    PlanEntry("paper_package", argv(_PAPER_INPUTS, "--paper-path {l.paper}")),
 ]
 
 
@@ -525,7 +358,7 @@ class StepProgress:
     wall time (0 when it started).
     """
 
-    step: str  # step name (tools.release.steps.STEPS)
+    step: str  # step name (tools.release.engine.registry.STEPS)
     index: int  # 1-based position in this rehearsal
     total: int  # steps this rehearsal runs (up to ``until``)
     outcome: str  # "started" | "passed" | "failed"
@@ -563,7 +396,7 @@ class RehearsalResult:
 
     def render(self) -> str:
         """Human summary: steps, gate status, the fixture notice."""
-        from tools.release.status import render_text
+        from tools.release.gate.status import render_text
 
         lines = ["Rehearsal steps"]
         for s in self.steps:
@@ -588,7 +421,7 @@ def rehearse(
     when it passes or fails (with its error code and hint). ``until`` stops after that step. A
     step whose module is not installed stops the rehearsal with ``RELEASE.STEP_UNAVAILABLE``.
     """
-    from tools.release.status import gate_states
+    from tools.release.gate.status import gate_states
 
     log = progress or (lambda line: None)
     notify = on_step or (lambda event: None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.errors import InputError
 
-from tools.release.gates import GateState, derive_states, gates_from_ledger_body, latest_gates_body, latest_runs, load_gates
+from tools.release.gate.states import GateState, derive_states, gates_from_ledger_body, latest_gates_body, latest_runs, load_gates
 
 
 @dataclass

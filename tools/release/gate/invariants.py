@@ -309,8 +309,8 @@ def check_deprecations(project_root: str | os.PathLike[str], *, version: str | N
 
 
 def check_bit_match_invariant(project_root: str | os.PathLike[str], *, model_dir: str | os.PathLike[str] | None = None, threads: int | None = None) -> Verdict:
-    """INV-REL-2: :func:`tools.release.bit_match_baseline.check_bit_match` as a verdict."""
-    from tools.release.bit_match_baseline import check_bit_match
+    """INV-REL-2: :func:`tools.release.gate.bit_match.check_bit_match` as a verdict."""
+    from tools.release.gate.bit_match import check_bit_match
 
     try:
         res = check_bit_match(project_root, model_dir=model_dir, threads=threads)

@@ -32,7 +32,7 @@ from ledger.errors import GenoError, InputError, ReleaseError
 from ledger.identity import Identity
 
 from ledger.artifacts import identity, list_files, public_argv
-from tools.release.context import Log, ReleaseContext
+from tools.release.engine.context import Log, ReleaseContext
 
 _ERROR_LINE = re.compile(r"error\[(?P<code>[A-Z]+\.[A-Z0-9_]+)\]: (?P<message>.*)")
 _HINT_LINE = re.compile(r"^hint: (?P<hint>.*)")
@@ -103,7 +103,7 @@ class StepRun:
 
     def __enter__(self) -> StepRun:
         if self.ctx.record:
-            from tools.release.gates import ensure_gates_recorded
+            from tools.release.gate.states import ensure_gates_recorded
 
             ledger, signer = self.ctx.ledger(), self.ctx.signer()
             ensure_gates_recorded(ledger, signer)
@@ -142,7 +142,7 @@ class StepRun:
 
     def _gate_passed(self) -> bool:
         """True when a gate this step belongs to is passed now (recorded runs; bytes on disk are not re-read)."""
-        from tools.release.gates import derive_states, latest_runs_from_views, load_gates
+        from tools.release.gate.states import derive_states, latest_runs_from_views, load_gates
 
         defs = load_gates()
         mine = {g.name for g in defs if self.step in g.steps}

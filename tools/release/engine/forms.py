@@ -1,10 +1,10 @@
 """Each release step's flags, as a form shows them: :func:`form_flags`.
 
-The source is the step's one declaration (:mod:`tools.release.declare`): :func:`step_parser` is the
+The source is the step's one declaration (:mod:`tools.release.engine.declare`): :func:`step_parser` is the
 parser the step itself parses with (``Step.parser()`` for a declared step, the command's
 ``build_parser()`` for a command step). Each flag comes back as a :class:`StepFlag` — name, type,
 required, default, help — with the value the offline rehearsal would use in a given workspace
-(``suggested``, from :data:`tools.release.rehearse.PLAN`, paths relative to the workspace).
+(``suggested``, from :data:`tools.release.gate.rehearsal.PLAN`, paths relative to the workspace).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class StepFlag:
 
 def step_parser(name: str) -> argparse.ArgumentParser:
     """The argparse parser step ``name`` parses its arguments with (from its declaration; nothing runs)."""
-    from tools.release.steps import step as get_step
+    from tools.release.engine.registry import step as get_step
 
     spec = get_step(name)
     if not spec.available():
@@ -123,7 +123,7 @@ def _text(value: Any) -> str | None:
 
 def rehearsal_values(name: str, workdir: str | os.PathLike[str]) -> dict[str, list[str]]:
     """Flag → values the offline rehearsal passes to step ``name`` in ``workdir`` (paths relative to it)."""
-    from tools.release.rehearse import PLAN, Layout
+    from tools.release.gate.rehearsal import PLAN, Layout
 
     wd = Path(workdir).absolute()
     for entry in PLAN:
@@ -178,8 +178,8 @@ def form_flags(name: str, workdir: str | os.PathLike[str] | None = None) -> list
 
     With ``workdir``, each flag the offline rehearsal sets carries that value in ``suggested``.
     """
-    from tools.release.steps import STEPS
-    from tools.release.steps import step as get_step
+    from tools.release.engine.registry import STEPS
+    from tools.release.engine.registry import step as get_step
 
     spec = get_step(name)
     parser = step_parser(name)

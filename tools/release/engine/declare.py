@@ -13,12 +13,12 @@ Every ``tools.release.<name>`` step module holds one :class:`Step` (like a nox s
     main = STEP.main
 
 From that declaration come ``python -m tools.release.<name>`` (:meth:`Step.main`), the registry
-(:mod:`tools.release.steps`), ``geno-lewm-release run STEP`` / ``steps [--json]``, the docs table
+(:mod:`tools.release.engine.registry`), ``geno-lewm-release run STEP`` / ``steps [--json]``, the docs table
 (``docs/release-steps.md``) and the cockpit's step form (:meth:`Step.flag_rows`).
 
 :meth:`Step.main` is the one shared entry point: it parses the flags (plus the common ledger flags),
-runs the declared usage check, builds the :class:`~tools.release.context.ReleaseContext`, opens the
-recorded run (:class:`~tools.release.recording.StepRun`), records the declared inputs and outputs,
+runs the declared usage check, builds the :class:`~tools.release.engine.context.ReleaseContext`, opens the
+recorded run (:class:`~tools.release.engine.recording.StepRun`), records the declared inputs and outputs,
 calls the body, closes the context and prints the body's summary lines; typed errors go through
 :func:`ledger.clikit.run_cli`. Nothing here imports torch.
 """
@@ -30,9 +30,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ledger.clikit import ArgumentParser, run_cli
+from ledger.errors import InputError
 
 #: Flag types as shown by ``geno-lewm-release steps --json`` and the docs table.
 FLAG_TYPES = ("path", "str", "int", "float", "bool", "choice")
@@ -122,9 +123,9 @@ class StepCall:
 
     step: Step  # the declaration being run
     args: argparse.Namespace  # parsed flags (derived defaults filled in)
-    ctx: Any  # tools.release.context.ReleaseContext
+    ctx: Any  # tools.release.engine.context.ReleaseContext
     argv: list[str]  # the step's argv as given (no program name)
-    run: Any = None  # tools.release.recording.StepRun; None for a step that records itself
+    run: Any = None  # tools.release.engine.recording.StepRun; None for a step that records itself
     exit_code: int = 0  # what main returns when the body does not raise
     said: list[tuple[str, bool]] = field(default_factory=list)  # (line, to_stderr) printed after recording
 
@@ -209,7 +210,7 @@ class Step:
 
         With ``into`` (an argparse sub-parsers object) the parser is added as ``prog`` there.
         """
-        from tools.release.context import add_common_flags
+        from tools.release.engine.context import add_common_flags
 
         description = self.details or self.purpose
         if into is not None:
@@ -229,8 +230,8 @@ class Step:
 
     def invoke(self, args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
         """Run the step for parsed ``args`` (usage check, context, recording, body, printing)."""
-        from tools.release.context import ReleaseContext
-        from tools.release.recording import StepRun
+        from tools.release.engine.context import ReleaseContext
+        from tools.release.engine.recording import StepRun
 
         if self.check is not None:
             self.check(args)
@@ -254,6 +255,10 @@ class Step:
         for line, err in call.said:
             print(line, file=sys.stderr if err else sys.stdout)
         return call.exit_code
+
+    def usage_error(self, message: str, hint: str = "") -> NoReturn:
+        """Refuse the flags as the step's own parser does: ``INPUT.USAGE`` with ``PROG: message`` (hint: ``run `PROG --help```)."""
+        raise InputError("USAGE", f"{self.prog}: {message}", hint or f"run `{self.prog} --help` for usage")
 
     def _main(self, argv: list[str] | None) -> int:
         return self.invoke(self.parser().parse_args(argv), argv)

@@ -2,7 +2,7 @@
 
 ``run_step(name, argv, workspace, log=print)`` is what ``geno-lewm-release run`` and the cockpit
 call. ``release`` steps record themselves (the runner passes the workspace flags); ``command``
-steps are wrapped by :func:`tools.release.recording.record_command`.
+steps are wrapped by :func:`tools.release.engine.recording.record_command`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from ledger.errors import GenoError, ReleaseError
 
-from tools.release.context import Log, ReleaseContext
-from tools.release.recording import capture_output, record_command
-from tools.release.steps import step as get_step
+from tools.release.engine.context import Log, ReleaseContext
+from tools.release.engine.recording import capture_output, record_command
+from tools.release.engine.registry import step as get_step
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Python API (the cockpit calls these directly)::
 
-    from tools.release.status import gate_states, status_report
+    from tools.release.gate.status import gate_states, status_report
     states = gate_states("/path/to/workdir")          # list[GateState]
     report = status_report(states)                     # JSON-friendly dict
 """
@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tools.release.context import ReleaseContext
-from tools.release.gates import GateDef, GateState, blockers, derive_states, latest_runs_from_views, load_gates
+from tools.release.engine.context import ReleaseContext
+from tools.release.gate.states import GateDef, GateState, blockers, derive_states, latest_runs_from_views, load_gates
 
 
 def _context(workspace: str | os.PathLike[str] | ReleaseContext) -> ReleaseContext:
