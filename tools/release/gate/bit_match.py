@@ -133,28 +133,10 @@ def rescore(
         work = Path(tmp)
         shutil.copyfile(vcf, work / "input.vcf")
         shutil.copyfile(fasta, work / "input.fa")
-        cmd = [
-            sys.executable,
-            "-m",
-            "geno_lewm.cli.score",
-            "--model-dir",
-            os.fspath(Path(model_dir).resolve()),
-            "--vcf",
-            "input.vcf",
-            "--fasta",
-            "input.fa",
-            "--output-scores",
-            SCORES_NAME,
-            "--output-receipts",
-            "receipts.jsonl",
-            "--device",
-            "cpu",
-            "--numerics",
-            numerics,
-            "--quiet",
-        ]
-        if threads is not None:
-            cmd += ["--threads", str(threads)]
+        from geno_lewm.cli.score import score_argv
+
+        cmd = [sys.executable, "-m", "geno_lewm.cli.score"]
+        cmd += score_argv(Path(model_dir).resolve(), "input.vcf", "input.fa", SCORES_NAME, "receipts.jsonl", device="cpu", numerics=numerics, threads=threads)
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             last = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()), "no error output")
