@@ -96,18 +96,48 @@ def prefer_passive_threads() -> None:
 def default_cpu_threads() -> int:
     """Torch CPU threads for scoring when ``--threads`` is not given: the CPUs not already busy.
 
-    ``cpu_count − round(1-minute load average)``, at least 1 and at most ``cpu_count``. On a machine
-    shared with other jobs, intra-op threads that cannot all get a core make every parallel region
-    wait for the slowest one (a 49,704-variant run was 25× slower with 2 threads than with 1 under
-    load); on an idle machine every core is used. Scoring outputs do not depend on the thread count
-    (docs/numerical-contract.md), so the choice changes only speed.
+    ``cpu_count − busy``, at least 1 and at most ``cpu_count``, where ``busy`` is
+    :func:`busy_cpus`. On a machine shared with other jobs, intra-op threads that cannot all get a
+    core make every parallel region wait for the slowest one (a 49,704-variant run was 25× slower
+    with 2 threads than with 1 under load); on an idle machine every core is used. Scoring outputs do
+    not depend on the thread count (docs/numerical-contract.md), so the choice changes only speed.
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
-        busy = round(os.getloadavg()[0])
+        load = os.getloadavg()[0]
     except OSError:
-        busy = 0
-    return max(1, min(cpus, cpus - busy))
+        load = 0.0
+    return max(1, min(cpus, cpus - busy_cpus(load, _runnable_now())))
+
+
+def busy_cpus(load_1m: float, runnable_others: int | None) -> int:
+    """CPUs taken by other work: the 1-minute load average, capped by what is runnable right now.
+
+    The load average lags by a minute: right after another job ends (the previous run of a loop, a
+    benchmark's last child) it still counts that job, and a quiet 2-core machine would score on one
+    thread (0.80× the speed of two on all chrM SNVs). ``runnable_others`` — the other runnable tasks
+    seen now (Linux ``/proc/loadavg``), None where unknown — caps it, so only work that is still
+    running counts.
+    """
+    busy = round(load_1m)
+    return busy if runnable_others is None else min(busy, runnable_others)
+
+
+def _runnable_now(samples: int = 3, gap_s: float = 0.005) -> int | None:
+    """Most other runnable tasks over a few samples of ``/proc/loadavg`` (this process excluded); None off Linux."""
+    import time
+
+    seen = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as fh:
+                running = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        seen.append(running - 1)  # the reading process itself is running
+        if i + 1 < samples:
+            time.sleep(gap_s)
+    return max(0, max(seen))
 
 
 def scoring_threads(requested: int | None) -> int | None:

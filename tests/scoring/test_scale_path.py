@@ -126,3 +126,25 @@ def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) 
     assert s.alts == n > 400
     assert s.work["distinct_windows"] > 256  # more than the window LRU's capacity within one chunk
     assert s.work["windows_encoded"] == s.work["distinct_windows"]
+
+
+def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> None:
+    from geno_lewm import runtime
+
+    # a lagging load average (the previous job just ended) no longer takes a core away
+    assert runtime.busy_cpus(1.3, 0) == 0
+    # sustained load: both signals agree, so it counts
+    assert runtime.busy_cpus(3.2, 2) == 2
+    assert runtime.busy_cpus(0.2, 3) == 0  # a momentary burst with a quiet minute does not count
+    assert runtime.busy_cpus(2.0, None) == 2  # no /proc/loadavg: the load average alone
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    monkeypatch.setattr(runtime, "_runnable_now", lambda: 0)
+    assert runtime.default_cpu_threads() == 2
+    monkeypatch.setattr(runtime, "_runnable_now", lambda: 1)
+    assert runtime.default_cpu_threads() == 1
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(runtime, "_runnable_now", lambda: 5)
+    assert runtime.default_cpu_threads() == 1  # never below one thread
+    sample = runtime._runnable_now()
+    assert sample is None or sample >= 0
