@@ -106,6 +106,9 @@ class CalibrationTable:
         self.gc_cuts = (canonical_number(gc_cuts[0]), canonical_number(gc_cuts[1]))
         self.min_count = int(min_count)
         self.meta = dict(meta or {})
+        # derived once: each bucket's confidence as published, and the terciles of the windows seen
+        self._confidence = {name: canonical_decimal(len(v) / (len(v) + self.min_count)) for name, v in self.buckets.items()}
+        self._terciles: dict[float, str] = {}
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
@@ -125,24 +128,19 @@ class CalibrationTable:
         return cls(buckets, gc_cuts=cuts, min_count=min_count, meta=meta)
 
     def tercile(self, gc: float) -> str:
-        """GC tercile name of a window GC fraction."""
-        g = canonical_number(gc)
-        return GC_TERCILES[0] if g < self.gc_cuts[0] else GC_TERCILES[1] if g < self.gc_cuts[1] else GC_TERCILES[2]
-
-    def _tercile_of(self, gc: float) -> str:
-        """:meth:`tercile`, memoised: a window's variants share its GC fraction (a bounded cache)."""
-        memo = self.__dict__.setdefault("_terciles", {})
-        t = memo.get(gc)
+        """GC tercile name of a window GC fraction (memoised: a window's variants share its GC fraction)."""
+        t = self._terciles.get(gc)
         if t is None:
-            if len(memo) > 4096:
-                memo.clear()
-            t = memo[gc] = self.tercile(gc)
+            if len(self._terciles) > 4096:
+                self._terciles.clear()
+            g = canonical_number(gc)
+            t = self._terciles[gc] = GC_TERCILES[0] if g < self.gc_cuts[0] else GC_TERCILES[1] if g < self.gc_cuts[1] else GC_TERCILES[2]
         return t
 
     # -- lookup -------------------------------------------------------------------------------
     def bucket_for(self, features: Features) -> str:
         """The bucket used after back-off."""
-        t = self._tercile_of(features.gc)
+        t = self.tercile(features.gc)
         for name in (f"{t}/{features.region}", f"{t}/*"):
             if len(self.buckets.get(name, ())) >= self.min_count:
                 return name
@@ -164,11 +162,7 @@ class CalibrationTable:
         s = float(score)
         lo, hi = bisect.bisect_left(null, s), bisect.bisect_right(null, s)
         n = len(null)
-        confidence = self.__dict__.setdefault("_confidence", {})
-        conf = confidence.get(name)
-        if conf is None:
-            conf = confidence[name] = canonical_decimal(n / (n + self.min_count))
-        return canonical_decimal(100.0 * (lo + 0.5 * (hi - lo)) / n), name, conf
+        return canonical_decimal(100.0 * (lo + 0.5 * (hi - lo)) / n), name, self._confidence[name]
 
     # -- storage ------------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:

@@ -42,8 +42,6 @@ def supported(config: dict[str, Any]) -> str | None:
         return f"hidden_act {config.get('hidden_act')!r}"
     if int(config.get("pretraining_tp", 1) or 1) != 1:
         return "pretraining_tp > 1"
-    if config.get("_attn_implementation") not in (None, "sdpa"):
-        return f"attention implementation {config.get('_attn_implementation')!r}"
     return None
 
 
@@ -156,7 +154,7 @@ class LlamaDecoder(nn.Module):
     """Llama-style causal LM (decoder stack + LM head) whose parameters carry transformers' names."""
 
     def __init__(self, config: dict[str, Any], *, device: str = "cpu") -> None:
-        """Build the (randomly initialised) modules; ``device="meta"`` allocates nothing, for loading."""
+        """Build the untrained modules; ``device="meta"`` allocates no weights, for loading (RoPE frequencies are always on the CPU)."""
         super().__init__()
         reason = supported(config)
         if reason is not None:
@@ -238,7 +236,6 @@ def load_decoder(config: dict[str, Any], files: list[Path], dtype: torch.dtype) 
     model.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}, assign=True)
     if tied:
         model.lm_head.weight = model.model.embed_tokens.weight
-    model.inv_freq = _inv_freq(config)
     return model.eval().requires_grad_(False)
 
 

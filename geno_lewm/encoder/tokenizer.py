@@ -118,19 +118,29 @@ class CarbonDNATokenizer:
         return n_bases // self.k + n_bases % self.k
 
     def token_at(self, seq: str, index: int) -> int:
-        """``encode_window(seq)[index]`` for a DNA token (``1 <= index <= dna_token_count(len(seq))``), without tokenising the window.
+        """``encode_window(seq)[index]`` for a DNA token (``1 <= index <= dna_token_count(len(seq))``), without tokenising the window."""
+        return self.tokens_at(seq, [index])[0]
 
-        The scorer asks for a few tokens around each variant's locus; tokenising the whole window
-        twice per variant to read them was the largest per-variant cost of context models.
+    def tokens_at(self, seq: str, indices: list[int], *, keep: list[bool] | None = None) -> list[int]:
+        """``[encode_window(seq)[i] for i in indices]`` for DNA tokens, without tokenising the window.
+
+        ``keep`` (same length): positions where it is False are not read and hold 0. The scorer asks
+        for a few tokens around each variant's locus; tokenising the whole window twice per variant
+        to read them was the largest per-variant cost of context models.
         """
-        k = self.k
-        n_kmers = len(seq) // k
-        if not 1 <= index <= n_kmers + len(seq) % k:
-            raise IndexError(f"token index {index} is outside the {n_kmers + len(seq) % k} DNA tokens of a {len(seq)} bp window")
-        if index <= n_kmers:
-            start = (index - 1) * k
-            return self.kmer_ids.get(seq[start : start + k].upper(), self.unk_id)
-        return self.base_ids.get(seq[n_kmers * k + index - 1 - n_kmers].upper(), self.unk_id)
+        k, unk, kmer, base = self.k, self.unk_id, self.kmer_ids.get, self.base_ids.get
+        s = seq.upper()
+        n_kmers = len(s) // k
+        last = n_kmers + len(s) % k
+        out = []
+        for i, t in enumerate(indices):
+            if keep is not None and not keep[i]:
+                out.append(0)
+                continue
+            if not 1 <= t <= last:
+                raise IndexError(f"token index {t} is outside the {last} DNA tokens of a {len(s)} bp window")
+            out.append(kmer(s[(t - 1) * k : t * k], unk) if t <= n_kmers else base(s[n_kmers * k + t - 1 - n_kmers], unk))
+        return out
 
     def num_tokens(self, window_bp: int) -> int:
         """Length of :meth:`encode_window`'s output for a window of ``window_bp`` bases."""

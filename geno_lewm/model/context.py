@@ -24,24 +24,13 @@ def context_token_ids(tokenizer, window_bp: int, refs: list[str], alts: list[str
 
     Returns ``(ref_ids (B, C), alt_ids (B, C), mask (B, C))`` long/long/bool tensors with C =
     2*radius + 1; masked positions (outside the DNA tokens) hold id 0. Only those C tokens of each
-    window are read (:meth:`CarbonDNATokenizer.token_at`), never the whole window.
+    window are read (:meth:`CarbonDNATokenizer.tokens_at`), never the whole window.
     """
     import torch
 
     c = 2 * radius + 1
     if not refs:
         return torch.zeros((0, c), dtype=torch.long), torch.zeros((0, c), dtype=torch.long), torch.zeros((0, c), dtype=torch.bool)
-    k, kmer_ids, base_ids, unk = tokenizer.k, tokenizer.kmer_ids, tokenizer.base_ids, tokenizer.unk_id
-
-    def read(seq: str, ids: list[int], inside: list[bool]) -> list[int]:
-        """``[tokenizer.token_at(seq, t) if ok else 0 ...]``, inlined: this runs for every scored variant."""
-        s = seq.upper()
-        n_kmers = len(s) // k
-        return [
-            (kmer_ids.get(s[(t - 1) * k : t * k], unk) if t <= n_kmers else base_ids.get(s[n_kmers * k + t - 1 - n_kmers], unk)) if ok else 0
-            for t, ok in zip(ids, inside, strict=True)
-        ]
-
     # the variants of one window share its reference string (and, within a k-mer, the locus token):
     # their reference rows are read once. Keys use id(): every `refs` string is alive during the call.
     ref_memo: dict[tuple[int, int], tuple[list[int], list[bool]]] = {}
@@ -57,9 +46,9 @@ def context_token_ids(tokenizer, window_bp: int, refs: list[str], alts: list[str
         if memo is None:
             last = tokenizer.dna_token_count(len(r))  # last DNA token (the tags excluded)
             inside = [1 <= t <= last for t in ids]
-            memo = ref_memo[(id(r), centre)] = (read(r, ids, inside), inside)
+            memo = ref_memo[(id(r), centre)] = (tokenizer.tokens_at(r, ids, keep=inside), inside)
         rows_ref.append(memo[0])
-        rows_alt.append(read(a, ids, memo[1]))
+        rows_alt.append(tokenizer.tokens_at(a, ids, keep=memo[1]))
         rows_mask.append(memo[1])
     ref_ids = torch.tensor(rows_ref, dtype=torch.long)  # (B, C)
     alt_ids = torch.tensor(rows_alt, dtype=torch.long)  # (B, C)
