@@ -99,8 +99,9 @@ def default_cpu_threads() -> int:
     ``cpu_count − busy``, at least 1 and at most ``cpu_count``, where ``busy`` is
     :func:`busy_cpus`. On a machine shared with other jobs, intra-op threads that cannot all get a
     core make every parallel region wait for the slowest one (a 49,704-variant run was 25× slower
-    with 2 threads than with 1 under load); on an idle machine every core is used. Scoring outputs do
-    not depend on the thread count (docs/numerical-contract.md), so the choice changes only speed.
+    with 2 threads than with 1 under load); on an idle machine every core is used. Default-mode
+    scores agree within the receipt tolerance across thread counts, not always byte for byte
+    (docs/numerical-contract.md); ``--numerics reproducible`` pins one thread.
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:

@@ -40,7 +40,7 @@ def build_parser() -> ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, counting only tasks still runnable now; at least 1; outputs do not depend on it)",
+        help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, counting only tasks still runnable now; at least 1; scores agree within the receipt tolerance across thread counts, exactly with --numerics reproducible)",
     )
     add_numerics_flag(p)
     p.add_argument(
