@@ -12,6 +12,7 @@ when that runs out, with ``N``. The left part of the window and the locus never 
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
@@ -22,7 +23,12 @@ _ALLELE = frozenset("ACGTN")
 EDIT_KINDS = ("snv", "ins", "del", "mnv")
 
 
+_UPPER_ALLELE = re.compile(r"[ACGTN]+")
+
+
 def _check_allele(text: str, what: str) -> str:
+    if type(text) is str and _UPPER_ALLELE.fullmatch(text):  # the usual case: already an upper-case allele
+        return text
     if not isinstance(text, str) or not text:
         raise InputError("BAD_ALLELE", f"{what} allele is empty", "give REF and ALT as non-empty strings of A, C, G, T, N")
     up = text.upper()

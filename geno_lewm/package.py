@@ -361,6 +361,7 @@ class ModelPackage:
         windows: list[tuple[str, str]] | None = None,
         alts: list[str] | None = None,
         scales: torch.Tensor | None = None,
+        actions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predicted latent after each edit: (B, D), B edits → (B, D) float32 on CPU. No encoder call.
 
@@ -369,6 +370,8 @@ class ModelPackage:
         context models only) overrides each row's changed window (see :meth:`context`). ``scales``
         (B,) — each source's pre-normalisation scale from the same encoder pass
         (``geno_lewm.state.pool_scales``) — is required when :attr:`uses_scale` and ignored otherwise.
+        ``actions`` (B, A) may carry the edits' action embeddings already computed (the scorer's
+        memo: :class:`geno_lewm.scoring.scorer.ActionMemo`).
         """
         import torch
 
@@ -380,7 +383,7 @@ class ModelPackage:
             )
         dev = next(self.predictor.parameters()).device
         with torch.inference_mode():
-            a = self.action_encoder.embed(edits)  # (B, A)
+            a = self.action_encoder.embed(edits) if actions is None else actions.to(dev)  # (B, A)
             s = source_states.to(dev, torch.float32).unsqueeze(1)  # (B, 1, D)
             if self.uses_scale:
                 if scales is None:

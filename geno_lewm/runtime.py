@@ -154,6 +154,24 @@ def scoring_threads(requested: int | None) -> int | None:
     return None if "torch" in sys.modules else default_cpu_threads()
 
 
+def scoring_parallelism(workers: int | None, threads: int | None) -> tuple[int, int | None]:
+    """``(worker processes, torch threads per process)`` for a local scoring command.
+
+    Explicit values win (``threads`` defaults to 1 per worker when only ``workers`` is given). With
+    neither, a fresh process makes each free CPU (:func:`default_cpu_threads`) a one-thread worker
+    process: the per-variant work is mostly Python, which intra-op threads do not share. With only
+    ``threads``, or inside a process that already imported torch, the run stays in one process
+    (:func:`scoring_threads`).
+    """
+    import sys
+
+    if workers is not None:
+        return workers, threads or 1
+    if threads or "torch" in sys.modules:
+        return 1, scoring_threads(threads)
+    return default_cpu_threads(), 1
+
+
 def step_seed(seed: int, step: int, stream: int = 0) -> int:
     """A per-step seed derived from the run seed (so a resumed run draws the same batches)."""
     return (seed * 1_000_003 + step * 7_919 + stream * 104_729) % (2**63 - 1)

@@ -62,9 +62,19 @@ def pool_states(hidden: torch.Tensor, token_index: torch.Tensor, contract: State
     n_tok = window_bp // k is derived from T = n_tok + 2. Centred pooling averages the tokens
     within ``radius`` of the locus token, clipped to the DNA tokens.
     """
+    return _normalised(_pooled_mean(hidden, token_index, contract), contract)
+
+
+def pool_states_and_scales(hidden: torch.Tensor, token_index: torch.Tensor, contract: StateContract) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pool_states(...), pool_scales(...))`` of the same rows, pooling once: (B, D), (B,)."""
+    z = _pooled_mean(hidden, token_index, contract)  # (B, H)
+    return _normalised(z, contract), _scale_of(z, contract)
+
+
+def _normalised(z: torch.Tensor, contract: StateContract) -> torch.Tensor:
+    """The state from the pooled mean: the contract's normalisation and dtype, (B, H) → (B, D) float32."""
     import torch
 
-    z = _pooled_mean(hidden, token_index, contract)  # (B, H)
     if contract.normalize == "layernorm":
         z = torch.nn.functional.layer_norm(z, z.shape[-1:], eps=1e-5)  # (B, H)
     elif contract.normalize == "l2":
@@ -99,9 +109,13 @@ def pool_scales(hidden: torch.Tensor, token_index: torch.Tensor, contract: State
     change of the normalised state scales with its inverse: a predictor with
     ``predictor.scale_input`` reads it beside the state (RFC-0014). Same encoder pass, no extra cost.
     """
+    return _scale_of(_pooled_mean(hidden, token_index, contract), contract)
+
+
+def _scale_of(z: torch.Tensor, contract: StateContract) -> torch.Tensor:
+    """The normalisation's scale of pooled means: (B, H) → (B,) float32 (see :func:`pool_scales`)."""
     import torch
 
-    z = _pooled_mean(hidden, token_index, contract)  # (B, H)
     if contract.normalize == "layernorm":
         return torch.sqrt(z.var(dim=-1, unbiased=False) + 1e-5).contiguous()  # (B,)
     if contract.normalize == "l2":
@@ -137,5 +151,5 @@ def encode_states(encoder, contract: StateContract, windows: list[str], bp_loci:
         hidden = encoder.hidden_states(windows, layer)  # (B, T, H)
     idx = locus_token_indices(encoder.tokenizer, contract, bp_loci)  # (B,)
     if with_scales:
-        return pool_states(hidden, idx, contract), pool_scales(hidden, idx, contract)  # (B, D), (B,)
+        return pool_states_and_scales(hidden, idx, contract)  # (B, D), (B,)
     return pool_states(hidden, idx, contract)  # (B, D)

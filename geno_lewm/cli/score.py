@@ -40,7 +40,7 @@ def build_parser() -> ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="torch CPU threads (default: the CPUs not already busy: CPU count minus the 1-minute load average, counting only tasks still runnable now; at least 1; scores agree within the receipt tolerance across thread counts, exactly with --numerics reproducible)",
+        help="torch CPU threads per scoring process (default 1 per worker; with --threads alone, one process with that many threads); scores agree within the receipt tolerance across thread counts, exactly with --numerics reproducible, and never depend on --workers",
     )
     add_numerics_flag(p)
     p.add_argument(
@@ -55,7 +55,7 @@ def build_parser() -> ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="with --engine ray: worker actors (default: as many as the cluster's CPUs, or GPUs with --gpus-per-worker, allow; at most one per shard)",
+        help="local: scoring processes forked after the model loads (default: the CPUs not already busy: CPU count minus the 1-minute load average, counting only tasks still runnable now; at least 1; CPU on Linux, else 1); with --engine ray: worker actors (default: as many as the cluster's CPUs, or GPUs with --gpus-per-worker, allow; at most one per shard)",
     )
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --engine ray: GPUs each worker reserves (default 0)")
     p.add_argument("--resume", action="store_true", help="with --engine ray: reuse shards whose outputs in the work folder (<scores>.shards/) still verify")
@@ -110,19 +110,20 @@ def _main(argv: list[str] | None) -> int:
     numerics_mode.require(args.numerics)  # before torch loads
     if args.output_report:
         check_writable(args.output_report)  # before any work: a bad path must not cost a scoring run
-    from geno_lewm.runtime import scoring_threads
+    from geno_lewm.runtime import scoring_parallelism
     from geno_lewm.scoring.report import batch_report
     from geno_lewm.scoring.run import print_summary, score_vcf
 
     if args.engine == "ray":
         return _main_ray(parser, args)
-    for flag in ("ray_address", "shards", "workers"):
+    for flag in ("ray_address", "shards"):
         if getattr(args, flag) is not None:
             parser.error(f"--{flag.replace('_', '-')} needs --engine ray")
     if args.resume or args.keep_shards or args.gpus_per_worker:
         parser.error("--resume, --keep-shards and --gpus-per-worker need --engine ray")
     # free CPUs in a fresh process; an embedding process keeps its own thread count
-    summary = score_vcf(args.model_dir, args.vcf, args.fasta, shard=args.shard, threads=scoring_threads(args.threads), **scoring_options(args))
+    workers, threads = scoring_parallelism(args.workers, args.threads)
+    summary = score_vcf(args.model_dir, args.vcf, args.fasta, shard=args.shard, threads=threads, workers=workers, **scoring_options(args))
     if args.output_report:
         doc = batch_report(summary, scores=args.output_scores, receipts=args.output_receipts)
         atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -148,6 +148,20 @@ def error_row(model_id: str, issue, *, stand_in: bool) -> ScoreRow:
     )
 
 
+#: ScoreRow's attributes in constructor order (the columns of :func:`row_columns`).
+ROW_ATTRIBUTES: Final[tuple[str, ...]] = tuple(ScoreRow.__dataclass_fields__)
+
+
+def row_columns(rows: list[ScoreRow]) -> tuple[list[Any], ...]:
+    """The rows as one list per attribute (:data:`ROW_ATTRIBUTES` order): compact to send between processes."""
+    return tuple([getattr(r, name) for r in rows] for name in ROW_ATTRIBUTES)
+
+
+def rows_from_columns(columns: tuple[list[Any], ...]) -> list[ScoreRow]:
+    """The rows back from :func:`row_columns`."""
+    return list(map(ScoreRow, *columns))
+
+
 def canonical_field(value: Any) -> str | None:
     """Canonical string of a row's number as read back from JSON (None stays None)."""
     return None if value is None else canonical_decimal(value)
@@ -159,8 +173,11 @@ __all__ = [
     "SCORE_ROW_SCHEMA_VERSION",
     "UNCALIBRATED",
     "ScoreRow",
+    "ROW_ATTRIBUTES",
     "canonical_field",
     "error_row",
     "json_number",
+    "row_columns",
+    "rows_from_columns",
     "scored_row",
 ]

@@ -24,8 +24,9 @@ from geno_lewm.scoring.batching import Shard, Sharder, chunked
 from geno_lewm.scoring.netguard import no_network
 from geno_lewm.scoring.progress import Progress
 from geno_lewm.scoring.reference import Reference
-from geno_lewm.scoring.rows import GENERATED_BY, ScoreRow, error_row, scored_row
+from geno_lewm.scoring.rows import GENERATED_BY, ROW_ATTRIBUTES, ScoreRow, error_row, row_columns, scored_row
 from geno_lewm.scoring.variants import Region, Variant, VariantIssue, read_variants
+from geno_lewm.scoring.workers import ChunkResult, WorkerPool, usable_workers
 
 SUMMARY_SCHEMA_VERSION: Final = "1.0.0"
 STAND_IN_NOTE: Final = "Scored with the tiny stand-in encoder: the scores carry no biological skill."
@@ -109,9 +110,10 @@ class ScoringSession:
         variant: the memo is keyed on the window's identity and holds only the last few windows.
         """
         from geno_lewm.calibration import gc_fraction
-        from geno_lewm.scoring.commitments import build_receipt, window_sha256
+        from geno_lewm.scoring.commitments import ReceiptEncoder, window_sha256
 
-        memo: OrderedDict[tuple[str, int, str], tuple[str, float | None]] = OrderedDict()
+        receipts = ReceiptEncoder(state_contract_hash=self.contract_hash, calibration_hash=self.calibration_hash, runtime=self.runtime, timestamp=timestamp)
+        memo: OrderedDict[tuple[str, int, str], tuple[Any, float | None]] = OrderedDict()
         for r in results:
             if isinstance(r, VariantIssue):
                 yield error_row(self.model_id, r, stand_in=self.stand_in), None
@@ -121,22 +123,40 @@ class ScoringSession:
             key = (win.chrom, win.start0, win.seq)
             per_window = memo.get(key)
             if per_window is None:
-                per_window = (window_sha256(win.seq), gc_fraction(win.seq) if self.calibration is not None else None)
+                per_window = (receipts.window_part(win, window_sha256(win.seq)), gc_fraction(win.seq) if self.calibration is not None else None)
                 memo[key] = per_window
                 if len(memo) > 64:
                     memo.popitem(last=False)
             row = self.row_for(p, r.score, gc=per_window[1])
-            receipt = build_receipt(
-                row,
-                win,
-                p.edit,
-                state_contract_hash=self.contract_hash,
-                calibration_hash=self.calibration_hash,
-                runtime=self.runtime,
-                timestamp=timestamp,
-                window_hash=per_window[0],
-            )
+            receipt = receipts.receipt(row, per_window[0], p.edit)
             yield row, receipt
+
+    def score_chunk(self, scorer: Any, items: list[Variant | VariantIssue], *, timestamp: str) -> ChunkResult:
+        """Score one chunk of reader items: its rows (input order), their JSONL bytes and the receipts' JSONL bytes.
+
+        The unit of work of a scoring run, in-process or in a worker process (:mod:`geno_lewm.scoring.workers`).
+        """
+        rows: list[ScoreRow] = []
+        row_lines: list[bytes] = []
+        receipt_lines: list[bytes] = []
+        for row, receipt in self.rows(scorer.score(items), timestamp=timestamp):
+            rows.append(row)
+            row_lines.append(row.to_json())
+            if receipt is not None:
+                receipt_lines.append(receipt.to_json())
+        return ChunkResult(row_columns(rows), _lines(row_lines), _lines(receipt_lines))
+
+
+def _worker_threads(numerics: str, threads: int | None) -> int:
+    """Torch threads of each worker process: the pinned count in reproducible mode, else ``threads`` (default 1)."""
+    from geno_lewm import numerics_mode
+
+    return numerics_mode.apply_threads(numerics, threads) or 1
+
+
+def _lines(lines: list[bytes]) -> bytes:
+    """JSON lines joined, each ending in a newline."""
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 @dataclass
@@ -161,6 +181,7 @@ class ScoreSummary:
     calibrated: bool = False
     runtime: dict[str, str] = field(default_factory=dict)
     timestamp: str = ""
+    workers: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (``generated_by=geno-lewm-score``)."""
@@ -185,6 +206,7 @@ class ScoreSummary:
             "work": self.work,
             "calibrated": self.calibrated,
             "runtime": self.runtime,
+            "workers": self.workers,
             "timing": {"seconds": round(self.seconds, 3), "alts_per_second": round(self.alts / self.seconds, 1) if self.seconds > 0 else None},
             "outputs": self.outputs,
             "timestamp": self.timestamp,
@@ -216,6 +238,7 @@ def score_vcf(
     numerics: str = "default",
     timestamp: str | None = None,
     on_row: Callable[[ScoreRow], None] | None = None,
+    workers: int = 1,
 ) -> ScoreSummary:
     """Score every ALT of ``vcf`` and write the outputs atomically; return the run summary.
 
@@ -224,7 +247,10 @@ def score_vcf(
     and one receipt per scored ALT. Never touches the network. ``numerics="reproducible"`` pins the
     CPU kernels (:mod:`geno_lewm.numerics_mode`; before torch loads, else ``RESOURCE.NUMERICS_UNPINNED``).
     ``timestamp`` (default: now) is the receipts' run time; ``on_row`` sees every row as it is
-    written (the cluster engine records each row's input-record ordinal with it).
+    written (the cluster engine records each row's input-record ordinal with it). ``workers > 1``
+    scores chunks in that many forked processes of ``threads`` torch threads each
+    (:mod:`geno_lewm.scoring.workers`; CPU on Linux, else in-process): the same bytes as one process
+    with ``threads`` threads.
     """
     from geno_lewm.scoring.writers import JsonlWriter, ParquetWriter, VcfWriter, check_vcf_output_name
     from ledger.fsutil import StagedOutputs
@@ -272,30 +298,50 @@ def score_vcf(
                     continue
                 yield item
 
+        n_workers = usable_workers(workers, device=sess.runtime["device"], default=1)
+        chunks = chunked(kept(), max(batch_size * 8, 256))
         with staged, contextlib.ExitStack() as stack:
+            # workers fork before any output file is open (a child must hold no parent buffer)
+            pool = (
+                stack.enter_context(
+                    WorkerPool(sess, os.fspath(fasta), n_workers, threads=_worker_threads(numerics, threads), batch_size=batch_size, timestamp=stamp)
+                )
+                if n_workers > 1
+                else None
+            )
             scores_w = stack.enter_context(JsonlWriter(output_scores))
             receipts_w = stack.enter_context(JsonlWriter(output_receipts))
             vcf_w = stack.enter_context(VcfWriter(output_vcf, contigs=ref.lengths, model_id=sess.model_id, stand_in=sess.stand_in)) if output_vcf else None
             pq_w = stack.enter_context(ParquetWriter(output_parquet)) if output_parquet else None
-            for chunk in chunked(kept(), max(batch_size * 8, 256)):
+            results = pool.map(chunks) if pool is not None else (sess.score_chunk(scorer, chunk, timestamp=stamp) for chunk in chunks)
+            for result in results:
+                n = result.count
+                scores_w.write_lines(result.row_lines, n)
                 n_err = 0
-                for row, receipt in sess.rows(scorer.score(chunk), timestamp=stamp):
-                    scores_w.write(row)
-                    if on_row is not None:
-                        on_row(row)
-                    if vcf_w is not None:
-                        vcf_w.write(row)
-                    if pq_w is not None:
-                        pq_w.write(row)
-                    summary.alts += 1
-                    if receipt is None:
-                        errors[row.error_code or "?"] += 1
+                for code in result.columns[ROW_ATTRIBUTES.index("error_code")]:
+                    if code is not None:
+                        errors[code] += 1
                         n_err += 1
-                    else:
-                        receipts_w.write(receipt)
-                        summary.scored += 1
-                bar.update(len(chunk), n_err)
+                receipts_w.write_lines(result.receipt_lines, n - n_err)
+                if pq_w is not None:
+                    pq_w.write_columns(result.columns)
+                if vcf_w is not None or on_row is not None:
+                    for row in result.rows():
+                        if on_row is not None:
+                            on_row(row)
+                        if vcf_w is not None:
+                            vcf_w.write(row)
+                summary.alts += n
+                summary.scored += n - n_err
+                bar.update(n, n_err)
         bar.close()
+        import torch
+
+        summary.workers = {"processes": n_workers, "threads_per_process": _worker_threads(numerics, threads) if pool is not None else torch.get_num_threads()}
+        if pool is not None:
+            for stats in pool.stats:
+                scorer.stats.merge(stats)
+            summary.workers["peak_rss_mb"] = pool.peak_rss_mb
         summary.work = scorer.stats.to_dict()
     summary.errors = sum(errors.values())
     summary.errors_by_code = dict(errors)

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from geno_lewm.scoring.rows import ScoreRow
+from geno_lewm.scoring.rows import GENERATED_BY, ROW_ATTRIBUTES, SCORE_ROW_SCHEMA_VERSION, ScoreRow
 from ledger.errors import InputError
 from ledger.fsutil import atomic_path
 
@@ -44,8 +44,21 @@ class JsonlWriter:
         self._fh.write(row.to_json() + b"\n")
         self.count += 1
 
+    def write_lines(self, data: bytes, count: int) -> None:
+        """Append ``count`` rows already encoded as JSON lines (each ending in a newline)."""
+        assert self._fh is not None
+        self._fh.write(data)
+        self.count += count
+
     def __exit__(self, *exc: Any) -> bool | None:
         return self._stack.__exit__(*exc)
+
+
+#: Parquet columns with one value for every row, columns holding canonical decimal strings as floats,
+#: and the ScoreRow attribute behind a column of another name.
+_CONSTANT_COLUMNS: dict[str, str] = {"schema_version": SCORE_ROW_SCHEMA_VERSION, "generated_by": GENERATED_BY}
+_NUMBER_COLUMNS = frozenset({"score", "percentile", "confidence"})
+_ATTRIBUTE_OF = {"id": "vid"}
 
 
 class ParquetWriter:
@@ -97,6 +110,21 @@ class ParquetWriter:
         for name, value in row.to_dict().items():
             self._cols[name].append(value)
         self.count += 1
+        if len(self._cols["pos"]) >= self.row_group_size:
+            self._flush()
+
+    def write_columns(self, columns: tuple[list[Any], ...]) -> None:
+        """Append rows given as :func:`~geno_lewm.scoring.rows.row_columns` (the same values :meth:`write` appends)."""
+        by_name = dict(zip(ROW_ATTRIBUTES, columns, strict=True))
+        n = len(by_name["pos"])
+        for name, values in self._cols.items():
+            if name in _CONSTANT_COLUMNS:
+                values.extend([_CONSTANT_COLUMNS[name]] * n)
+            elif name in _NUMBER_COLUMNS:
+                values.extend([None if v is None else float(v) for v in by_name[name]])
+            else:
+                values.extend(by_name[_ATTRIBUTE_OF.get(name, name)])
+        self.count += n
         if len(self._cols["pos"]) >= self.row_group_size:
             self._flush()
 

@@ -158,3 +158,50 @@ def test_context_ids_read_only_the_needed_tokens_and_equal_whole_window_tokenisa
         assert got == want, (window_bp, radius)
     empty = context_token_ids(tok, window_bp, [], [], [], 2)
     assert [t.shape for t in empty] == [torch.Size([0, 5])] * 3
+
+
+def _per_batch_scores(pkg, scorer, placed):
+    """Raw scores computed the way the scorer did before its memos: every 64-row batch pooled and embedded whole."""
+    from geno_lewm.scoring.scorer import PREDICTOR_BATCH
+    from geno_lewm.state import locus_token_indices, pool_scales, pool_states
+
+    out = []
+    for i in range(0, len(placed), PREDICTOR_BATCH):
+        batch = placed[i : i + PREDICTOR_BATCH]
+        padded = batch + [batch[0]] * (PREDICTOR_BATCH - len(batch))
+        hidden = torch.stack([scorer._hidden[(p.window.chrom, p.window.start0)] for p in padded])
+        idx = locus_token_indices(pkg.encoder.tokenizer, pkg.contract, [p.edit.locus for p in padded])
+        src = pool_states(hidden, idx, pkg.contract)
+        scales = pool_scales(hidden, idx, pkg.contract) if pkg.uses_scale else None
+        with torch.inference_mode():
+            pred = pkg.predict(src, [p.edit for p in padded], [(p.window.seq, p.window.right_flank) for p in padded], scales=scales)
+        out += (pred - src).norm(dim=-1)[: len(batch)].tolist()
+    return out
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_memoised_states_and_actions_give_the_per_batch_bytes(scale_run, shuffled):
+    """The scorer's memos (pooled state per window locus token, action embedding per edit) change no score bit,
+    in saturation order (memo hits within and across batches) and shuffled (mixed windows in every batch)."""
+    import random
+
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.resources import example_path
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.scorer import Scorer
+    from geno_lewm.scoring.variants import Variant
+
+    pkg = ModelPackage.load(scale_run, device="cpu")
+    with Reference(example_path("rCRS_chrM.fa")) as ref:
+        seq = ref.fetch("chrM", 0, ref.lengths["chrM"]).upper()
+        variants = [Variant("chrM", p + 1, seq[p], a) for p in [*range(4990, 5060), *range(8000, 8030)] for a in "ACGT" if a != seq[p]]
+        variants += [Variant("chrM", p + 1, seq[p], seq[p] + "T") for p in range(5000, 5020)]  # insertions
+        variants += [Variant("chrM", p + 1, seq[p : p + 3], seq[p]) for p in range(8005, 8015)]  # deletions
+        if shuffled:
+            random.Random(0).shuffle(variants)
+        scorer = Scorer(pkg, ref)
+        placed = [scorer.place(v) for v in variants]
+        got = scorer.predict_scores(placed)
+        want = _per_batch_scores(pkg, scorer, placed)
+    assert got == want
+    assert len(scorer._actions._rows) < len(variants)  # repeated edits were embedded once
