@@ -142,7 +142,7 @@ STEP = Step(
     body=_body,
     purpose="build the sdist and check it carries every release asset of the checkout (INV-REL-6)",
     flags=(
-        common_flag("--project-root", help="source checkout to build and list (default: this checkout)"),
+        common_flag("--project-root"),
         Flag("--sdist", "check this sdist archive instead of building one", role="input"),
     ),
 )
