@@ -61,26 +61,26 @@ def _rehearse_screen():
     return RehearseScreen()
 
 
+#: The cockpit's modes in the order of their number keys (1, 2, …): (mode, title in the key help, screen factory).
+MODE_TABLE = (
+    ("release", "Release", ReleaseScreen),
+    ("ledger", "Ledger", _ledger_screen),
+    ("sql", "SQL", _sql_screen),
+    ("demo", "Demo", _demo_screen),
+    ("rehearse", "Rehearse", _rehearse_screen),
+)
+
+
 class CockpitApp(App[int]):
     """The cockpit. ``workdir`` is the release working directory (workspace + artifact root)."""
 
     TITLE = "GenoLeWM cockpit"
     CSS_PATH = "cockpit.tcss"
-    MODES: ClassVar = {
-        "release": ReleaseScreen,
-        "ledger": _ledger_screen,
-        "sql": _sql_screen,
-        "demo": _demo_screen,
-        "rehearse": _rehearse_screen,
-    }
+    MODES: ClassVar = {mode: screen for mode, _title, screen in MODE_TABLE}
     DEFAULT_MODE = "release"
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('release')", "Release", show=False, id="app.release"),
-        Binding("2", "switch_mode('ledger')", "Ledger", show=False, id="app.ledger"),
-        Binding("3", "switch_mode('sql')", "SQL", show=False, id="app.sql"),
-        Binding("4", "switch_mode('demo')", "Demo", show=False, id="app.demo"),
-        Binding("5", "switch_mode('rehearse')", "Rehearse", show=False, id="app.rehearse"),
+        *(Binding(str(key), f"switch_mode('{mode}')", title, show=False, id=f"app.{mode}") for key, (mode, title, _screen) in enumerate(MODE_TABLE, 1)),
         Binding("f1,question_mark", "help", "Keys", id="app.help"),
         Binding("v", "verify", "Verify ledger", show=False, id="app.verify"),
         Binding("q", "quit", "Quit", id="app.quit"),

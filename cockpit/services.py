@@ -107,6 +107,11 @@ class EventDetail:
     proof_status: str = ""  # "verified", "not covered (…)" or the verification error
 
 
+def _summary_field(name: str, cast: Callable[[Any], Any], doc: str) -> property:
+    """A read-only property: ``cast(self.summary.<name>)``, documented by ``doc``."""
+    return property(lambda self: cast(getattr(self.summary, name)), doc=doc)
+
+
 @dataclass
 class DemoResult:
     """A Demo scoring run: the score rows (Arrow), the run summary and the receipt verification."""
@@ -116,25 +121,10 @@ class DemoResult:
     verify: Any  # geno_lewm.scoring.receipts.VerifyResult
     out_dir: Path  # where the scores and receipts were written
 
-    @property
-    def model_id(self) -> str:
-        """The scored model package's id."""
-        return str(self.summary.model_id)
-
-    @property
-    def stand_in(self) -> bool:
-        """True when the package uses the tiny stand-in encoder (no biological skill)."""
-        return bool(self.summary.stand_in)
-
-    @property
-    def scored(self) -> int:
-        """Number of ALTs scored."""
-        return int(self.summary.scored)
-
-    @property
-    def errors(self) -> int:
-        """Number of error rows."""
-        return int(self.summary.errors)
+    model_id = _summary_field("model_id", str, "The scored model package's id.")
+    stand_in = _summary_field("stand_in", bool, "True when the package uses the tiny stand-in encoder (no biological skill).")
+    scored = _summary_field("scored", int, "Number of ALTs scored.")
+    errors = _summary_field("errors", int, "Number of error rows.")
 
 
 class Services:

@@ -22,6 +22,7 @@ with ``--debug`` (anywhere in argv) or ``GENO_LEWM_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -117,6 +118,19 @@ def entry_point(main: Callable[[list[str] | None], int | None]) -> Callable[[], 
 
     _entry.__doc__ = main.__doc__
     return _entry
+
+
+def finish(doc: Any, *, as_json: bool, note: str | None = None, code: int = 0) -> int:
+    """End a command by the output contract and return ``code``: ``note`` on stderr, then ``doc`` on stdout with ``as_json``.
+
+    ``doc`` is printed as every command's ``--json`` output is: indented JSON with sorted keys.
+    Usage: ``return finish(summary, as_json=args.json, note=f"scored {n} variants")``.
+    """
+    if note is not None:
+        print(note, file=sys.stderr)
+    if as_json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    return code
 
 
 def flag_kwargs(args: argparse.Namespace, *names: str) -> dict[str, Any]:

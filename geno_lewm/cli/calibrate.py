@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, finish
 
 
 def build_parser() -> ArgumentParser:
@@ -15,14 +15,14 @@ def build_parser() -> ArgumentParser:
         prog="geno-lewm-calibrate",
         description="Score a null set of random SNVs (disjoint from the training edits) and store the calibration table in the model package (RFC-0009).",
     )
-    p.add_argument("--model-dir", required=True, help="model package directory (resealed with calibration.parquet)")
-    p.add_argument("--fasta", required=True, help="reference FASTA the null SNVs are drawn from")
+    add_flags(p, "--model-dir", required=True, help="model package directory (resealed with calibration.parquet)")
+    add_flags(p, "--fasta", required=True)
     p.add_argument("--n-null", type=int, default=2000, help="number of null SNVs (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="null-set seed (default 0)")
+    add_flags(p, "--seed", help="null-set seed")
     p.add_argument("--min-count", type=int, default=30, help="minimum null count of a bucket before back-off (default 30)")
     p.add_argument("--exclude-vcf", help="also exclude these variants' positions from the null set")
     add_device_flag(p, default="auto")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    add_flags(p, "--json")
     return p
 
 
@@ -33,13 +33,8 @@ def _main(argv: list[str] | None) -> int:
     doc = calibrate_package(
         args.model_dir, args.fasta, n_null=args.n_null, seed=args.seed, min_count=args.min_count, exclude_vcf=args.exclude_vcf, device=args.device
     )
-    print(
-        f"calibration table: {doc['null_set']['n']} null SNVs ({doc['null_set']['scope']}), {len(doc['buckets'])} buckets; model_id {doc['model_id'][:16]}…",
-        file=sys.stderr,
-    )
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    return 0
+    note = f"calibration table: {doc['null_set']['n']} null SNVs ({doc['null_set']['scope']}), {len(doc['buckets'])} buckets; model_id {doc['model_id'][:16]}…"
+    return finish(doc, as_json=args.json, note=note)
 
 
 main = command(_main, "Run ``geno-lewm-calibrate`` and return its exit code.")

@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, finish
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_to_root
 
@@ -30,18 +31,14 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="geno-lewm-carbon-baseline", description="Score VCF variants with the Carbon zero-shot log-likelihood ratio (the baseline for GenoLeWM)."
     )
-    p.add_argument("--artifact-root", required=True, help="root all paths are recorded relative to")
-    p.add_argument("--vcf", required=True, help="input VCF (.vcf or bgzipped+tabix .vcf.gz)")
-    p.add_argument("--fasta", required=True, help="reference FASTA")
-    p.add_argument("--carbon-model-dir", required=True, help="Carbon checkpoint directory (e.g. <model-package>/encoder)")
-    p.add_argument("--output-scores", required=True, help="baseline score rows (JSONL)")
+    add_flags(p, "--artifact-root", "--vcf", "--fasta", "--carbon-model-dir", "--output-scores", required=True)
     p.add_argument("--logp-cache-jsonl", help="scoped sequence log-likelihood cache (read and updated)")
     p.add_argument("--output-summary", help="summary JSON (default: <output-scores stem>.summary.json)")
     p.add_argument("--window-bp", type=int, default=600, help="window width; use the model's state contract window (default 600)")
-    p.add_argument("--batch-size", type=int, default=32, help="sequences per encoder call (default 32)")
-    p.add_argument("--region", help="only score CHR:START-END")
+    add_flags(p, "--batch-size", default=32)
+    add_flags(p, "--region")
     add_device_flag(p, default="auto")
-    p.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
+    add_flags(p, "--json")
     return p
 
 
@@ -109,13 +106,8 @@ def _main(argv: list[str] | None) -> int:
     if ident.stand_in:
         summary["stand_in_note"] = "Scored with the tiny stand-in encoder: the scores carry no biological skill."
     atomic_write_text(summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    print(
-        f"baseline: scored {counts['scored']:,} of {counts['alts']:,} ALTs in {seconds:.2f}s ({scorer.stats.encoder_calls} encoder calls, {scorer.stats.cache_hits} cache hits)",
-        file=sys.stderr,
-    )
-    if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
-    return 0
+    note = f"baseline: scored {counts['scored']:,} of {counts['alts']:,} ALTs in {seconds:.2f}s ({scorer.stats.encoder_calls} encoder calls, {scorer.stats.cache_hits} cache hits)"
+    return finish(summary, as_json=args.json, note=note)
 
 
 class _Row:

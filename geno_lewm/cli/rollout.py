@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
 from ledger.errors import InputError
@@ -21,15 +22,14 @@ def build_parser() -> ArgumentParser:
         prog="geno-lewm-rollout",
         description="Roll edit chains through the predictor alone and compare each step with the encoder's measured latent (cosine, L2, Recall@k) beside the source-state baseline.",
     )
-    p.add_argument("--model-dir", required=True, help="model package directory")
-    p.add_argument("--fasta", required=True, help="reference FASTA")
-    p.add_argument("--vcf", help="VCF with phased genotypes (phased_haplotype track)")
+    add_flags(p, "--model-dir", "--fasta", required=True)
+    add_flags(p, "--vcf", help="VCF with phased genotypes (phased_haplotype track)")
     p.add_argument("--output-json", required=True, help="metrics JSON for the eval helper")
     p.add_argument("--synthetic-chains", type=int, default=32, help="synthetic chains (default 32; 0 = skip the track)")
     p.add_argument("--steps", type=int, default=5, help="edits per synthetic chain (default 5)")
     p.add_argument("--max-steps", type=int, default=20, help="longest phased-haplotype chain used (default 20)")
     p.add_argument("--k", type=int, default=5, help="k of Recall@k (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="synthetic-chain and bootstrap seed")
+    add_flags(p, "--seed", help="synthetic-chain and bootstrap seed")
     p.add_argument("--bootstrap", type=int, default=1000, help="chain-level bootstrap resamples for the intervals (default 1000; 0 = none)")
     p.add_argument("--ci-level", type=float, default=0.95, help="two-sided interval level (default 0.95)")
     p.add_argument("--split", default="test", help="split name the rows are reported under (default test)")

@@ -13,9 +13,10 @@ import json
 import sys
 from typing import Any
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.numerics_mode import add_numerics_flag
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, finish
 from ledger.fsutil import atomic_write_text, check_writable
 
 
@@ -24,17 +25,14 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="geno-lewm-score", description="Score VCF variants with a GenoLeWM model package (one predictor call per variant; reference windows encoded once)."
     )
-    p.add_argument("--model-dir", required=True, help="model package directory (manifest.json; hashes verified before loading)")
-    p.add_argument("--vcf", required=True, help="input .vcf or bgzipped+tabix .vcf.gz")
-    p.add_argument("--fasta", required=True, help="reference FASTA (the .fai index is built when missing)")
-    p.add_argument("--output-scores", required=True, help="score rows (JSONL)")
+    add_flags(p, "--model-dir", "--vcf", "--fasta", "--output-scores", required=True)
     p.add_argument("--output-receipts", required=True, help="receipts, one per scored ALT (JSONL)")
     p.add_argument("--output-vcf", help="annotated sites-only VCF (.vcf.gz, bgzipped + .tbi)")
     p.add_argument("--output-parquet", help="the score rows as Parquet")
     p.add_argument("--output-report", help="batch receipt report (JSON) for the score/receipt files")
-    p.add_argument("--region", help="only score CHR:START-END (1-based, inclusive)")
+    add_flags(p, "--region")
     p.add_argument("--shard", help="score shard I/N (1-based) of the genome; shards concatenate to the full run")
-    p.add_argument("--batch-size", type=int, default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
+    add_flags(p, "--batch-size", default=64, help="reference windows per encoder call (default 64); the predictor always runs fixed 64-row batches")
     add_device_flag(p, default="auto")
     p.add_argument(
         "--threads",
@@ -47,7 +45,7 @@ def build_parser() -> ArgumentParser:
         "--engine",
         choices=("local", "ray"),
         default="local",
-        help="local: this process (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)",
+        help="local: this machine, in --workers processes (default); ray: shards on a Ray cluster, merged into the same outputs (docs/cluster.md)",
     )
     p.add_argument("--ray-address", help="with --engine ray: the cluster to join (ADDR or auto); default: start a local Ray instance sized to this machine")
     p.add_argument("--shards", type=int, default=None, help="with --engine ray: number of shards (regions of the input; default 4)")
@@ -60,7 +58,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --engine ray: GPUs each worker reserves (default 0)")
     p.add_argument("--resume", action="store_true", help="with --engine ray: reuse shards whose outputs in the work folder (<scores>.shards/) still verify")
     p.add_argument("--keep-shards", action="store_true", help="with --engine ray: keep the work folder after the merge")
-    p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
+    add_flags(p, "--json")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
@@ -128,9 +126,7 @@ def _main(argv: list[str] | None) -> int:
         doc = batch_report(summary, scores=args.output_scores, receipts=args.output_receipts)
         atomic_write_text(args.output_report, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     print_summary(summary)
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
-    return 0
+    return finish(summary.to_dict(), as_json=args.json)
 
 
 def scoring_options(args: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, command
+from geno_lewm.cli.options import add_flags
+from ledger.clikit import ArgumentParser, command, flag_kwargs
 from ledger.errors import InputError
 
 
@@ -17,15 +18,13 @@ def build_parser() -> ArgumentParser:
     mode.add_argument("--build-tiny-encoder", metavar="DIR", help="write the tiny stand-in Carbon checkpoint into DIR and exit")
     mode.add_argument("--carbon-preflight", action="store_true", help="check inputs and write training_preflight_report.json into --run-dir")
     mode.add_argument("--carbon-train", action="store_true", help="train into --run-dir (which becomes a model package)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --build-tiny-encoder")
+    add_flags(p, "--seed", help="seed for --build-tiny-encoder")
     p.add_argument("--pretrain-steps", type=int, default=40, help="LM pretraining steps for --build-tiny-encoder (0 = random weights)")
     p.add_argument("--training-config", help="training config YAML (default: the bundled configs/train-tiny-cpu.yaml)")
-    p.add_argument("--carbon-model-dir", help="local Carbon checkpoint directory (config, safetensors, tokenizer files)")
+    add_flags(p, "--carbon-model-dir")
     p.add_argument("--dataset-dir", help="dataset package directory (its dataset_manifest.json names the reference and the train split; release evidence)")
-    p.add_argument(
-        "--fasta", help="reference FASTA (default: the manifest's reference in --dataset-dir, else its one top-level FASTA, else the bundled example)"
-    )
-    p.add_argument("--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default: the manifest's train split, else as for --fasta)")
+    add_flags(p, "--fasta", help="reference FASTA (default: the manifest's reference in --dataset-dir, else its one top-level FASTA, else the bundled example)")
+    add_flags(p, "--vcf", help="VCF of edits (.vcf or .vcf.gz + tabix; default: the manifest's train split, else as for --fasta)")
     p.add_argument("--run-dir", help="run directory")
     p.add_argument("--cache-dir", help="window-embedding cache directory (default: <run-dir>/window_cache)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override runtime.device")
@@ -38,7 +37,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--min-gpu-gib", type=float, default=40.0, help="preflight: minimum CUDA memory (default 40)")
     p.add_argument("--allow-cpu", action="store_true", help="preflight: accept a machine without a suitable GPU (rehearsal)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--json", action="store_true", help="print the resulting report as JSON on stdout")
+    add_flags(p, "--json", help="print the resulting report as JSON on stdout")
     return p
 
 
@@ -130,12 +129,8 @@ def _main(argv: list[str] | None) -> int:
 
         report = run_preflight(
             training_config=config_file,
-            carbon_model_dir=args.carbon_model_dir,
-            run_dir=args.run_dir,
-            dataset_dir=args.dataset_dir,
-            min_gpu_gib=args.min_gpu_gib,
-            allow_cpu=args.allow_cpu,
             require_dataset=not args.allow_cpu or args.dataset_dir is not None,
+            **flag_kwargs(args, "carbon_model_dir", "run_dir", "dataset_dir", "min_gpu_gib", "allow_cpu"),
         )
         print(json.dumps(report, indent=2, sort_keys=True) if args.json else f"preflight passed; wrote {REPORT_NAME}")
         return 0
@@ -147,15 +142,10 @@ def _main(argv: list[str] | None) -> int:
     record = train_run(
         load_config(config_file),
         model_dir=args.carbon_model_dir,
-        run_dir=args.run_dir,
         fasta=fasta,
         vcf=vcf,
-        dataset_dir=args.dataset_dir,
-        cache_dir=args.cache_dir,
-        resume_from=args.resume_from,
-        stop_after_steps=args.stop_after_steps,
-        device=args.device,
         progress=not args.no_progress,
+        **flag_kwargs(args, "run_dir", "dataset_dir", "cache_dir", "resume_from", "stop_after_steps", "device"),
     )
     if args.package_release_run and record["status"] == "completed":
         from geno_lewm.train.run_package import package_run

@@ -7,12 +7,11 @@ the fetched manifest (RFC-0010).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, finish
 from ledger.errors import InputError
 
 DEFAULT_INDEX_ENV = "GENO_LEWM_RELEASE_INDEX"
@@ -59,17 +58,12 @@ def _main(argv: list[str] | None) -> int:
                 raise InputError("CONSENT_REQUIRED", "installing needs consent and no terminal is attached", "re-run with --yes, or --check-only to look")
             answer = input(f"install {summary['release_id']} into {install_dir.name}/? [y/N] ").strip().lower()
             if answer not in {"y", "yes"}:
-                print("not installed", file=sys.stderr)
                 summary["action"] = "declined"
-                if args.json:
-                    print(json.dumps(summary, indent=2, sort_keys=True))
-                return 0
+                return finish(summary, as_json=args.json, note="not installed")
         dest = install(plan, install_dir, progress=lambda n, total, rel: print(f"  [{n}/{total}] {rel} verified", file=sys.stderr))
         summary["action"] = "installed"
         print(f"installed {dest.name} (all {len(plan.files)} artifacts match the manifest)", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
-    return 0
+    return finish(summary, as_json=args.json)
 
 
 main = command(_main, "Run ``geno-lewm-update`` and return its exit code.")

@@ -8,28 +8,28 @@ docs/numerical-contract.md.
 
 from __future__ import annotations
 
-import json
 import sys
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.numerics_mode import add_numerics_flag
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command, flag_kwargs
+from ledger.clikit import ArgumentParser, command, finish, flag_kwargs
 
 
 def _main(argv: list[str] | None) -> int:
     p = ArgumentParser(
         prog="geno-lewm-verify-receipts", description="Verify receipts against the model package and score rows; fails naming the first bad receipt line."
     )
-    p.add_argument("--model-dir", required=True, help="model package directory the receipts claim")
+    add_flags(p, "--model-dir", required=True, help="model package directory the receipts claim")
     p.add_argument("--receipts", required=True, help="receipts JSONL")
     p.add_argument("--scores", required=True, help="score rows JSONL written with the receipts")
-    p.add_argument("--fasta", help="reference FASTA: rebuild and hash every committed reference window")
-    p.add_argument("--vcf", help="input VCF (with --fasta): re-score a sample of receipts")
+    add_flags(p, "--fasta", help="reference FASTA: rebuild and hash every committed reference window")
+    add_flags(p, "--vcf", help="input VCF (with --fasta): re-score a sample of receipts")
     p.add_argument("--sample", type=int, default=16, help="receipts to re-score with --fasta/--vcf (default 16)")
     p.add_argument("--revocation-list", help="JSON list of yanked model ids (warns model_yanked; still verifies)")
     add_device_flag(p, default="cpu")
     add_numerics_flag(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_flags(p, "--json", help="print the result as JSON on stdout")
     args = p.parse_args(argv)
     if args.vcf and not args.fasta:
         p.error("--vcf needs --fasta")
@@ -49,11 +49,7 @@ def _main(argv: list[str] | None) -> int:
         f"verified {res.receipts:,} receipts against {res.score_rows:,} scored rows ({res.error_rows:,} error rows); windows checked {res.windows_checked:,}; re-scored {res.rescored:,}",
         file=sys.stderr,
     )
-    if res.reproduction_line():
-        print(res.reproduction_line(), file=sys.stderr)
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=2, sort_keys=True))
-    return 0
+    return finish(res.to_dict(), as_json=args.json, note=res.reproduction_line() or None)
 
 
 main = command(_main, "Run ``geno-lewm-verify-receipts`` and return its exit code.")

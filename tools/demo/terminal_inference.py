@@ -8,11 +8,11 @@ receipt JSONL, ``score_receipt_batch_report.json``, ``runtime_preflight_report.j
 
 from __future__ import annotations
 
-import json
 import sys
 
+from geno_lewm.cli.options import add_flags
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command
+from ledger.clikit import ArgumentParser, command, finish
 
 
 def build_parser() -> ArgumentParser:
@@ -20,13 +20,11 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="python -m tools.demo.terminal_inference", description="Run the terminal demo: real score command, verified receipts, transcript and manifest."
     )
-    p.add_argument("--model-dir", required=True, help="model package directory")
-    p.add_argument("--vcf", required=True, help="demo VCF")
-    p.add_argument("--fasta", required=True, help="reference FASTA")
+    add_flags(p, "--model-dir", "--vcf", "--fasta", required=True)
     p.add_argument("--output-dir", required=True, help="where the demo artifacts go (owned files are cleared first)")
-    p.add_argument("--artifact-root", help="root recorded paths are relative to (default: the current directory)")
+    add_flags(p, "--artifact-root", help="root the recorded paths are relative to (default: the current directory)")
     add_device_flag(p, default="cpu")
-    p.add_argument("--json", action="store_true", help="print the demo manifest on stdout")
+    add_flags(p, "--json", help="print the demo manifest on stdout")
     return p
 
 
@@ -35,10 +33,8 @@ def _main(argv: list[str] | None) -> int:
     from geno_lewm.scoring.demo_run import MANIFEST, TRANSCRIPT, run_terminal_demo
 
     man = run_terminal_demo(args.model_dir, args.vcf, args.fasta, args.output_dir, artifact_root=args.artifact_root, device=args.device)
-    print(f"terminal demo {man['status']}: exit code {man['exit_code']}; wrote {TRANSCRIPT} and {MANIFEST}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(man, indent=2, sort_keys=True))
-    return 0 if man["status"] == "passed" else 9
+    note = f"terminal demo {man['status']}: exit code {man['exit_code']}; wrote {TRANSCRIPT} and {MANIFEST}"
+    return finish(man, as_json=args.json, note=note, code=0 if man["status"] == "passed" else 9)
 
 
 main = command(_main, "Run the terminal demo and return its exit code.")

@@ -11,7 +11,7 @@ import sys
 
 from ledger.clikit import flag_kwargs
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.gate.bit_match import BASELINE_DIR, PACKAGE_NAME, STEP, run_recorded
 
 
@@ -49,11 +49,11 @@ DECLARED = Step(
             f"model package to score with (default: the committed package {BASELINE_DIR}/{PACKAGE_NAME}); with --update-baseline it becomes the committed package",
         ),
         Flag("--baseline-dir", f"baseline folder (default: {BASELINE_DIR} in the project root)"),
-        Flag("--project-root", "source checkout holding examples/ and the baseline (default: this checkout)"),
+        common_flag("--project-root", help="source checkout holding examples/ and the baseline (default: this checkout)"),
         Flag("--threads", "passed to geno-lewm-score --threads (reproducible numerics always use one thread)", "int"),
         Flag("--update-baseline", "write a new baseline instead of checking (recorded as step bit_match_baseline.update)", "bool"),
         Flag("--rebuild-model", "with --update-baseline: rebuild the committed package from the recipe first (tools.release.gate.bit_match_model)", "bool"),
-        Flag("--json", "print the result as JSON on stdout", "bool"),
+        common_flag("--json"),
     ),
     details="INV-REL-2: re-score the fixed input with the committed model package under reproducible numerics and compare score rows and output commitments byte for byte with the committed baseline.",
 )

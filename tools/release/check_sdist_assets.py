@@ -28,7 +28,7 @@ from typing import Any
 
 from ledger.errors import ReleaseError, ResourceError
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 
 #: Folders whose every checkout file the sdist must carry (release page, INV-REL-6).
 ASSET_DIRS = ("bench/", "configs/first_experiment/", "tools/", "docs/", "rfcs/", "examples/")
@@ -142,7 +142,7 @@ STEP = Step(
     body=_body,
     purpose="build the sdist and check it carries every release asset of the checkout (INV-REL-6)",
     flags=(
-        Flag("--project-root", "source checkout to build and list (default: this checkout)"),
+        common_flag("--project-root"),
         Flag("--sdist", "check this sdist archive instead of building one", role="input"),
     ),
 )

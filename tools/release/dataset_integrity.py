@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tools.release.engine.declare import Derived, Flag, Step, StepCall
+from tools.release.engine.declare import Derived, Flag, Step, StepCall, common_flag
 from geno_lewm.release_metadata import validate_metadata
 from ledger.reports import check_public_report, load_json
 from tools.release.dataset.split_integrity import FILENAME, write_split_integrity
@@ -30,7 +30,7 @@ STEP = Step(
     body=_body,
     purpose="train/eval leakage evidence and observed class balance (split_integrity.json)",
     flags=(
-        Flag("--dataset-dir", "dataset package directory", required=True),
+        common_flag("--dataset-dir"),
         Flag(
             "--metadata-json",
             "dataset metadata",

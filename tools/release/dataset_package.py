@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from geno_lewm.release_metadata import validate_metadata
 from ledger.reports import load_json
 from tools.release.dataset.packaging import package_dataset
@@ -29,7 +29,7 @@ STEP = Step(
     body=_body,
     purpose="normalise dataset metadata; write data card, manifest, split integrity, SHA256SUMS",
     flags=(
-        Flag("--dataset-dir", "dataset package directory (reference + per-split VCFs)", required=True),
+        common_flag("--dataset-dir", help="dataset package directory (reference + per-split VCFs)"),
         Flag("--metadata-json", "dataset metadata JSON (dataset_snapshot writes dataset_metadata.json)", required=True, role="input"),
     ),
     details="Generate dataset_package.json, data_card.md, dataset_manifest.json, split_integrity.json and SHA256SUMS.",

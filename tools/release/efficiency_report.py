@@ -20,7 +20,7 @@ from typing import Any
 
 from geno_lewm.efficiency import FILENAME, GENERATED_BY, REQUIRED, build_efficiency_report
 
-from tools.release.engine.declare import Derived, Flag, Step, StepCall
+from tools.release.engine.declare import Derived, Flag, Step, StepCall, common_flag
 from ledger.reports import check_public_report, load_json, write_report
 
 __all__ = ["FILENAME", "GENERATED_BY", "REQUIRED", "main", "normalize", "write_efficiency_report"]
@@ -51,7 +51,7 @@ STEP = Step(
     purpose="normalise bench output into efficiency_report.json",
     flags=(
         Flag("--bench-json", "benchmark output JSON (bench.inference)", required=True, role="input"),
-        Flag("--model-dir", "model directory (output goes to MODEL_DIR/efficiency_report.json)", required=True),
+        common_flag("--model-dir", help="model package directory (output goes to MODEL_DIR/efficiency_report.json)"),
         Flag("--output", "output path", default=Derived("MODEL_DIR/efficiency_report.json", lambda c: Path(c.args.model_dir) / FILENAME), role="output"),
     ),
     details="Normalise bench.inference output into efficiency_report.json.",

@@ -20,7 +20,7 @@ from typing import Any
 
 from ledger.errors import GenoError, ReleaseError
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.engine.context import ReleaseContext
 from tools.release.gate.invariants import CHECKS, INVARIANTS, Verdict, _verdict
 from tools.release.engine.recording import StepRun
@@ -139,12 +139,12 @@ STEP = Step(
     purpose="run the release invariants INV-REL-1/2/3/5/6, one ledger step each",
     flags=(
         Flag("--version", "version being released (default: geno_lewm.__version__ of the project root)", "str"),
-        Flag("--project-root", "source checkout (default: this checkout)"),
+        common_flag("--project-root"),
         Flag("--model-dir", "INV-REL-2: score with this copy of the baseline package (default: the committed tests/baselines/bit_match/model)"),
         Flag("--sdist", "INV-REL-6: check this sdist instead of building one"),
         Flag("--threads", "INV-REL-2: torch CPU threads while scoring", "int"),
         Flag("--skip", "skip an invariant (repeatable)", "str", repeat=True, metavar="INV-REL-N"),
-        Flag("--json", "print the verdicts as JSON on stdout", "bool"),
+        common_flag("--json", help="print the verdicts as JSON on stdout"),
     ),
     details="Run the release invariants and record each verdict in the ledger.",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from ledger.artifacts import list_files
 from ledger.reports import load_json
 from tools.release.model.packaging import package_model
@@ -28,7 +28,7 @@ STEP = Step(
     body=_body,
     purpose="normalised model_package.json, model_card.md and SHA256SUMS for a model dir",
     flags=(
-        Flag("--model-dir", "model package directory (manifest.json, eval and efficiency reports)", required=True),
+        common_flag("--model-dir", help="model package directory (manifest.json, eval and efficiency reports)"),
         Flag("--metadata-json", "release metadata (release_id, commit, extra_files, …)", required=True, role="input"),
     ),
     details="Write model_package.json, model_card.md and SHA256SUMS for a model directory.",

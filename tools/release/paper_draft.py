@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ledger.fsutil import atomic_write_text
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.paper.draft import collect, render, utc_now
 
 
@@ -26,11 +26,7 @@ def _body(call: StepCall) -> str:
 
 
 #: The packages a paper is rendered from and verified against (paper_draft and paper_package).
-PAPER_INPUT_FLAGS = (
-    Flag("--model-dir", "model package directory", required=True),
-    Flag("--dataset-dir", "dataset package directory", required=True),
-    Flag("--demo-dir", "terminal demo directory", required=True),
-)
+PAPER_INPUT_FLAGS = tuple(common_flag(name) for name in ("--model-dir", "--dataset-dir", "--demo-dir"))
 
 STEP = Step(
     "paper_draft",

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.versioning.version_bump import STEP, pr_body, prepare
 
 
@@ -41,8 +41,8 @@ DECLARED = Step(
     purpose="check semver, bump __version__ + pyproject.toml, draft the CHANGELOG, print the release-PR body",
     flags=(
         Flag("--version", "the version to release, X.Y.Z (PEP 440 pre-releases a/b/rc allowed)", "str", required=True),
-        Flag("--project-root", "source checkout to update (default: this checkout)"),
-        Flag("--json", "print the result as JSON instead of the PR body", "bool"),
+        common_flag("--project-root", help="source checkout to update (default: this checkout)"),
+        common_flag("--json", help="print the result as JSON instead of the PR body"),
     ),
     details="Prepare a release: semver check, version bump, CHANGELOG draft, release-PR body.",
 )

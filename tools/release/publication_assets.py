@@ -19,7 +19,7 @@ from typing import Any
 from ledger.errors import InputError, ProvenanceError, ReleaseError
 from ledger.identity import sha256_file
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release import publication_report
 from tools.release.publication import clean_machine
 from tools.release.publication.downloads import named_identity
@@ -112,7 +112,7 @@ STEP = Step(
         Flag("--release-url", "GitHub release tag URL the assets go to (the demo release)", "str", required=True),
         Flag("--stage-dir", "directory the assets are copied into under their asset names", required=True, role="output"),
         Flag("--output", f"report path ({REPORT_NAME})", required=True, role="output"),
-        Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
+        common_flag("--github-url"),
     ),
     details="Bind and stage the publication-evidence assets for the demo release tag.",
 )

@@ -58,6 +58,22 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
+def rows_output_flags(what: str) -> tuple[Flag, Flag]:
+    """``--output`` (the ``what`` JSONL) and ``--report``: the outputs of a step that writes rows with a report (see :func:`write_rows`)."""
+    return (
+        Flag("--output", f"{what} JSONL to write", required=True, role="output"),
+        Flag("--report", "report JSON to write", required=True, role="output"),
+    )
+
+
+def write_rows(call: StepCall, rows: list[dict[str, Any]], report: dict[str, Any], *, generated_by: str) -> Path:
+    """Write ``rows`` to ``--output`` (JSONL) and ``report`` plus the output's identity to ``--report``; return the output path."""
+    out = Path(call.args.output)
+    write_jsonl(out, rows)
+    write_public_report(call.args.report, {**report, "output": identity(out, out.parent)}, generated_by=generated_by)
+    return out
+
+
 class StateRef(msgspec.Struct):
     """A measured latent state: a window-cache key and the token inside it."""
 
@@ -116,22 +132,17 @@ def resolve(spec_rows: list[dict[str, Any]], cache_dir: Path) -> tuple[list[dict
 
 
 def _body(call: StepCall) -> str:
-    spec, cache, out = Path(call.args.spec_jsonl), Path(call.args.cache_dir), Path(call.args.output)
+    spec, cache = Path(call.args.spec_jsonl), Path(call.args.cache_dir)
     rows, index = resolve(read_jsonl(spec, "spec"), cache)
     call.run.input(*[cache / ident["path"] for ident in index])
-    write_jsonl(out, rows)
-    write_public_report(
-        call.args.report,
-        {
-            "kind": "rollout_state_examples",
-            "examples": len(rows),
-            "spec": identity(spec, spec.parent),
-            "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
-            "output": identity(out, out.parent),
-            "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
-        },
-        generated_by=GENERATED_BY,
-    )
+    report = {
+        "kind": "rollout_state_examples",
+        "examples": len(rows),
+        "spec": identity(spec, spec.parent),
+        "cache_index": {"shards": index, "sha256": hashlib.sha256(canonical_json({"shards": index})).hexdigest()},
+        "limitations": ["Resolves measured cached states only: no Carbon encoding and no held-out haplotype construction happen here."],
+    }
+    out = write_rows(call, rows, report, generated_by=GENERATED_BY)
     return f"rollout state examples: {len(rows)} examples over {len(index)} cache shards -> {out.name}"
 
 
@@ -143,8 +154,7 @@ STEP = Step(
     flags=(
         Flag("--spec-jsonl", "cache-keyed example specs (JSONL)", required=True, role="input"),
         Flag("--cache-dir", "window-embedding cache directory", required=True),
-        Flag("--output", "examples JSONL to write", required=True, role="output"),
-        Flag("--report", "report JSON to write", required=True, role="output"),
+        *rows_output_flags("examples"),
     ),
     details="Resolve cache-keyed rollout example specs to measured latent-state shards.",
 )

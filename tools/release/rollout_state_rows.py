@@ -16,11 +16,10 @@ from typing import Any
 
 from ledger.errors import InputError, ProvenanceError
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from ledger.artifacts import identity
-from tools.release.publication.public_report import write_public_report
 from tools.release.rollout_state_examples import GENERATED_BY as EXAMPLES_GENERATOR
-from tools.release.rollout_state_examples import SCHEMA_VERSION, read_jsonl, write_jsonl
+from tools.release.rollout_state_examples import SCHEMA_VERSION, read_jsonl, rows_output_flags, write_rows
 
 GENERATED_BY = "tools.release.rollout_state_rows"
 ROWS_KIND = "geno-lewm-rollout-states"
@@ -90,24 +89,19 @@ def build_rows(rows: list[dict[str, Any]], model_dir: Path, cache_dir: Path) -> 
 
 
 def _body(call: StepCall) -> str:
-    ex, model, cache, out = Path(call.args.examples_jsonl), Path(call.args.model_dir), Path(call.args.cache_dir), Path(call.args.output)
+    ex, model, cache = Path(call.args.examples_jsonl), Path(call.args.model_dir), Path(call.args.cache_dir)
     examples = read_jsonl(ex, "examples")
     check_examples(examples)
     call.run.input(model / "manifest.json")
     rows = build_rows(examples, model, cache)
-    write_jsonl(out, rows)
-    write_public_report(
-        call.args.report,
-        {
-            "kind": "rollout_state_rows",
-            "rows": len(rows),
-            "model_id": rows[0]["model_id"] if rows else "",
-            "examples": identity(ex, ex.parent),
-            "model_manifest": identity(model / "manifest.json", model),
-            "output": identity(out, out.parent),
-        },
-        generated_by=GENERATED_BY,
-    )
+    report = {
+        "kind": "rollout_state_rows",
+        "rows": len(rows),
+        "model_id": rows[0]["model_id"] if rows else "",
+        "examples": identity(ex, ex.parent),
+        "model_manifest": identity(model / "manifest.json", model),
+    }
+    out = write_rows(call, rows, report, generated_by=GENERATED_BY)
     return f"rollout state rows: {len(rows)} rows -> {out.name}"
 
 
@@ -118,10 +112,9 @@ STEP = Step(
     purpose="predictor rollout-state rows from measured latent examples",
     flags=(
         Flag("--examples-jsonl", "output of tools.release.rollout_state_examples", required=True, role="input"),
-        Flag("--model-dir", "model package directory", required=True),
+        common_flag("--model-dir"),
         Flag("--cache-dir", "the window cache the examples were resolved in", required=True),
-        Flag("--output", "rollout-states JSONL to write", required=True, role="output"),
-        Flag("--report", "report JSON to write", required=True, role="output"),
+        *rows_output_flags("rollout-states"),
     ),
     details="Roll measured example states through the packaged predictor (geno-lewm-rollout-states JSONL).",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.publication.public_report import write_public_report
 from tools.release.benchmark.suite import GENERATED_BY, placeholder_values, run_suite
 
@@ -30,7 +30,7 @@ STEP = Step(
     purpose="plan or execute the v0.2 benchmark command graph",
     flags=(
         Flag("--manifest", "suite manifest (the template filled in)", required=True, role="input"),
-        Flag("--model-dir", "model package directory: working directory and root of recorded paths", required=True),
+        common_flag("--model-dir", help="model package directory: working directory and root of recorded paths"),
         Flag("--output-report", "suite report JSON", required=True, role="output"),
         Flag("--set", "placeholder value (repeat)", "str", repeat=True, metavar="NAME=VALUE"),
         Flag("--execute", "run the commands (default: plan only, ok=false)", "bool"),

@@ -11,7 +11,7 @@ import sys
 
 from ledger.errors import InputError
 
-from tools.release.engine.declare import Flag, Step, StepCall
+from tools.release.engine.declare import Flag, Step, StepCall, common_flag
 from tools.release.versioning.revocation import DEFAULT_LIST_NAME, STEP, yank
 
 
@@ -46,7 +46,7 @@ DECLARED = Step(
         Flag("--upgrade-to", "replacement model id or release id (the upgrade path)", "str", default=""),
         Flag("--output", f"revocation list file (default: {DEFAULT_LIST_NAME} under --workdir / the artifact root)"),
         Flag("--changelog", "CHANGELOG.md to update (default: CHANGELOG.md under the artifact root)"),
-        Flag("--json", "print the result as JSON on stdout", "bool"),
+        common_flag("--json"),
     ),
     details="Yank a released model: ledger event, CHANGELOG entry and the revocation list.",
 )

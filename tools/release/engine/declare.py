@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -115,6 +115,25 @@ class Flag:
         if self.role:
             row["role"] = self.role
         return row
+
+
+#: Flags several steps take, each declared once; a step takes one with :func:`common_flag`.
+COMMON_FLAGS: dict[str, Flag] = {
+    f.name: f
+    for f in (
+        Flag("--model-dir", "model package directory", required=True),
+        Flag("--dataset-dir", "dataset package directory", required=True),
+        Flag("--demo-dir", "terminal demo directory", required=True),
+        Flag("--project-root", "source checkout (default: this checkout)"),
+        Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
+        Flag("--json", "print the result as JSON on stdout", "bool"),
+    )
+}
+
+
+def common_flag(name: str, **overrides: Any) -> Flag:
+    """The common flag ``name`` of :data:`COMMON_FLAGS`, with ``overrides`` for what differs in a step (``help``, ``role`` …)."""
+    return replace(COMMON_FLAGS[name], **overrides)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from ledger.errors import InputError
 from ledger.identity import check_public_path
-from tools.release.engine.declare import Flag
+from tools.release.engine.declare import Flag, common_flag
 
 
 DEFAULT_HUB = "https://huggingface.co"
@@ -76,9 +76,9 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 #: The flags naming packages and public targets (shared by plan, publish and candidate); the local
 #: packages are the steps' recorded inputs.
 TARGET_FLAGS: tuple[Flag, ...] = (
-    Flag("--model-dir", "model package directory (SHA256SUMS + training_run_SHA256SUMS)", required=True, role="input"),
-    Flag("--dataset-dir", "dataset package directory (SHA256SUMS)", required=True, role="input"),
-    Flag("--demo-dir", "terminal demo directory (terminal_demo_manifest.json)", required=True, role="input"),
+    common_flag("--model-dir", help="model package directory (SHA256SUMS + training_run_SHA256SUMS)", role="input"),
+    common_flag("--dataset-dir", help="dataset package directory (SHA256SUMS)", role="input"),
+    common_flag("--demo-dir", help="terminal demo directory (terminal_demo_manifest.json)", role="input"),
     Flag("--repo-id", "Hugging Face model repo id (owner/name)", "str", required=True),
     Flag("--model-url", "public base URL of the model files (default: <hub-endpoint>/<repo-id>)", "str"),
     Flag("--dataset-url", "public base URL of the dataset (a Hugging Face dataset URL for a real release)", "str", required=True),
@@ -87,7 +87,7 @@ TARGET_FLAGS: tuple[Flag, ...] = (
     Flag("--paper-url", "direct public URL of the paper file (its last component is the paper file name)", "str"),
     Flag("--commit-sha", "source commit of the release (hex)", "str", required=True),
     Flag("--hub-endpoint", "Hugging Face endpoint", "str", default=DEFAULT_HUB),
-    Flag("--github-url", "GitHub web base", "str", default=DEFAULT_GITHUB),
+    common_flag("--github-url", default=DEFAULT_GITHUB),
     Flag("--github-api-url", "GitHub REST API base", "str", default=DEFAULT_GITHUB_API),
 )
 
