@@ -56,7 +56,7 @@ from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
 from ledger.identity import relative_or_name, sha256_file
 
-from bench.report import write_json
+from bench.report import worker_memory, write_json
 from bench.synth import DEFAULT_SEED, DENSITIES, write_density_vcf, write_reference
 
 #: Targets of issue 15 (2 CPU cores, stand-in model); reported beside the measurements.
@@ -282,6 +282,7 @@ def measure_density(
         "predictor_calls": int(s_lewm["work"]["predictor_calls"]),
         "variants_per_window": round(n / max(1, int(s_lewm["work"]["distinct_windows"])), 2),
         "peak_rss_mb": w["peak_rss_mb"],
+        **worker_memory(s_lewm, lewm[-1]["peak_rss_mb"]),
         "repeats": len(lewm),
     }
     if base:
@@ -447,8 +448,10 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     dens = doc.get("densities", {})
     whole = doc.get("whole_contig_saturation")
     add("start-up to first score / bare torch import", st and st["ratio_vs_torch_import"], TARGETS["startup_vs_torch_import"], at_most=True)
-    rss = [d["peak_rss_mb"] for d in dens.values()] + ([whole["peak_rss_mb"]] if whole else [])
-    add("peak RSS MB (any run)", max(rss) if rss else None, TARGETS["peak_rss_mb"], at_most=True)
+    runs = [*dens.values(), *([whole] if whole else [])]
+    add("peak RSS MB (largest process of any run)", max(d["peak_rss_mb"] for d in runs) if runs else None, TARGETS["peak_rss_mb"], at_most=True)
+    sums = [d["peak_rss_mb_sum"] for d in runs if "peak_rss_mb_sum" in d]
+    add("peak RSS MB (all processes of a run added: an upper bound)", max(sums) if sums else None, TARGETS["peak_rss_mb"], at_most=True)
     add(
         "every SNV of the first contig, end to end incl. start-up, variants/s",
         whole and whole["world_model_vps_with_startup"],

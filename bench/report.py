@@ -18,6 +18,22 @@ def host_basics() -> dict[str, Any]:
     return {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(), "python": platform.python_version()}
 
 
+def worker_memory(summary: dict[str, Any], peak_rss_mb: float) -> dict[str, Any]:
+    """A scoring run's processes and memory from its ``--json`` summary and the command's peak RSS (``wait4``: its largest process).
+
+    ``peak_rss_mb_sum`` adds the worker processes' own peaks to it: an upper bound of the run's
+    memory, since pages the workers share with the parent (torch's libraries, the loaded model,
+    copy-on-write after the fork) are counted once per process.
+    """
+    workers = summary.get("workers") or {}
+    peaks = [float(x) for x in workers.get("peak_rss_mb", [])]
+    return {
+        "worker_processes": int(workers.get("processes", 1)),
+        "worker_peak_rss_mb": peaks,
+        "peak_rss_mb_sum": round(peak_rss_mb + sum(peaks), 1),
+    }
+
+
 def command_line(module: str, argv: list[str] | None) -> list[str]:
     """``python -m <module>`` and its arguments (``sys.argv`` when ``argv`` is None), absolute paths cut to their file names."""
     return ["python", "-m", module] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])]

@@ -30,7 +30,7 @@ from ledger.clikit import ArgumentParser, command
 from ledger.identity import sha256_file
 
 from bench.inference import load_average, run_child, score_cmd
-from bench.report import command_line, host_basics, write_json
+from bench.report import command_line, host_basics, worker_memory, write_json
 from bench.synth import DEFAULT_SEED, write_density_vcf, write_reference
 
 
@@ -62,13 +62,23 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
             if rows[-1]["variants"] >= 1_000_000
             else None,
             {
-                "name": "peak RSS MB at any N",
+                "name": "peak RSS MB at any N (largest process)",
                 "target": "≤ 800",
                 "measured": max(r["peak_rss_mb"] for r in rows),
                 "met": max(r["peak_rss_mb"] for r in rows) <= 800,
             },
+            {
+                "name": "peak RSS MB at any N (all processes added: an upper bound, shared pages counted per process)",
+                "target": "≤ 800",
+                "measured": max(r["peak_rss_mb_sum"] for r in rows),
+                "met": max(r["peak_rss_mb_sum"] for r in rows) <= 800,
+            },
         ],
-        "machine": {**host_basics(), "threads": args.threads or "default: CPUs not busy (geno_lewm.runtime.default_cpu_threads)", "device": args.device},
+        "machine": {
+            **host_basics(),
+            "threads": args.threads or "default: the free CPUs as one-thread worker processes (geno_lewm.runtime.scoring_parallelism)",
+            "device": args.device,
+        },
         "load": {"before": load_before, "after": load_average()},
         "command": command_line("bench.scale", argv),
         "claim_boundary": "Timing evidence on a shared machine; not model-quality evidence.",
@@ -122,6 +132,7 @@ def _main(argv: list[str] | None) -> int:
                 "variants_per_s_with_startup": round(scored / res["wall_s"], 1),
                 "us_per_variant": round(1e6 * scoring_s / max(scored, 1), 2),
                 "peak_rss_mb": round(res["peak_rss_mb"], 1),
+                **worker_memory(summary, res["peak_rss_mb"]),
                 "encoder_passes": int(summary["work"]["windows_encoded"]),
                 "predictor_calls": int(summary["work"]["predictor_calls"]),
                 "output_bytes": sum(f.stat().st_size for f in out.iterdir()),

@@ -109,6 +109,7 @@ class CalibrationTable:
         # derived once: each bucket's confidence as published, and the terciles of the windows seen
         self._confidence = {name: canonical_decimal(len(v) / (len(v) + self.min_count)) for name, v in self.buckets.items()}
         self._terciles: dict[float, str] = {}
+        self._percentiles: dict[tuple[str, int, int], str] = {}
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
@@ -161,8 +162,11 @@ class CalibrationTable:
         null = self.buckets[name]
         s = float(score)
         lo, hi = bisect.bisect_left(null, s), bisect.bisect_right(null, s)
-        n = len(null)
-        return canonical_decimal(100.0 * (lo + 0.5 * (hi - lo)) / n), name, self._confidence[name]
+        key = (name, lo, hi)  # a bucket has at most 2n+1 rank pairs: each percentile is formatted once
+        pct = self._percentiles.get(key)
+        if pct is None:
+            pct = self._percentiles[key] = canonical_decimal(100.0 * (lo + 0.5 * (hi - lo)) / len(null))
+        return pct, name, self._confidence[name]
 
     # -- storage ------------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:

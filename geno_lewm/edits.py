@@ -88,6 +88,11 @@ class EditSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         ref, alt = _check_allele(self.ref, "REF"), _check_allele(self.alt, "ALT")
         if classify(ref, alt) != self.kind:
             raise InputError("EDIT_KIND", f"edit kind {self.kind!r} does not match REF {self.ref!r} / ALT {self.alt!r} (that is {classify(ref, alt)!r})")
+        self.validate_placement(window)
+
+    def validate_placement(self, window: str) -> None:
+        """The part of :meth:`validate` that depends on ``window``: bounds and REF (for an edit just made by :meth:`from_vcf`)."""
+        ref = self.ref
         if self.offset < 0 or self.offset + len(ref) > len(window) or self.locus >= len(window):
             raise InputError(
                 "EDIT_OUT_OF_WINDOW",
@@ -95,7 +100,7 @@ class EditSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "centre the window on the variant (geno_lewm.windows.reference_window)",
             )
         seen = window[self.offset : self.offset + len(ref)].upper()
-        if seen != ref:
+        if seen != ref.upper():
             raise InputError(
                 "REF_MISMATCH",
                 f"REF {ref!r} does not match the reference {seen!r} at window offset {self.offset}",
@@ -106,6 +111,11 @@ class EditSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def apply_edit(window: str, edit: EditSpec, *, right_flank: str = "") -> str:
     """The edited window, validated first; same length as ``window`` by the module's length rule."""
     edit.validate(window)
+    return edited_window(window, edit, right_flank=right_flank)
+
+
+def edited_window(window: str, edit: EditSpec, *, right_flank: str = "") -> str:
+    """:func:`apply_edit` for an edit already validated against ``window`` (the scorer validates once, when it places a variant)."""
     width = len(window)
     edited = window[: edit.offset] + edit.alt.upper() + window[edit.offset + len(edit.ref) :]
     if len(edited) > width:

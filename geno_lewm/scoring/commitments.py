@@ -8,7 +8,6 @@ This module does not import the scoring run, so scoring and verification do not 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -70,21 +69,35 @@ def output_commitment(*, model_id: str, input_commitment: str, calibration_hash:
     return sha256_hex(canonical_json({"calibration_hash": calibration_hash, "input_commitment": input_commitment, "model_id": model_id, "output": output}))
 
 
-@dataclass(frozen=True)
 class Receipt:
-    """A receipt as a plain document (see module docstring)."""
+    """A receipt: its document (see module docstring) and its canonical JSON bytes.
 
-    doc: dict[str, Any]
-    #: top-level fields already canonicalised when the commitments were computed (see :func:`build_receipt`)
-    checked: tuple[str, ...] = ()
-    #: the canonical JSON bytes when the builder already has them (:class:`ReceiptEncoder`)
-    data: bytes | None = None
+    Built from the document (:func:`build_receipt`) or from the bytes (:class:`ReceiptEncoder`,
+    the scoring run's fast path); the other form is derived on first use.
+    """
+
+    __slots__ = ("_data", "_doc", "checked")
+
+    def __init__(self, doc: dict[str, Any] | None = None, checked: tuple[str, ...] = (), data: bytes | None = None) -> None:
+        if doc is None and data is None:
+            raise ValueError("a receipt needs its document or its bytes")
+        self._doc = doc
+        self._data = data
+        #: top-level fields already canonicalised when the commitments were computed (see :func:`build_receipt`)
+        self.checked = checked
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The receipt document."""
+        if self._doc is None:
+            self._doc = msgspec.json.decode(self._data)
+        return self._doc
 
     def to_json(self) -> bytes:
         """Canonical JSON bytes (one line)."""
-        if self.data is not None:
-            return self.data
-        return canonical_json_of_checked(self.doc, self.checked) if self.checked else canonical_json(self.doc)
+        if self._data is None:
+            self._data = canonical_json_of_checked(self._doc, self.checked) if self.checked else canonical_json(self._doc)
+        return self._data
 
 
 def build_receipt(
@@ -139,13 +152,12 @@ class ReceiptEncoder:
     def __init__(self, *, state_contract_hash: str, calibration_hash: str | None, runtime: dict[str, str], timestamp: str) -> None:
         self.state_contract_hash = str(state_contract_hash)
         self.calibration_hash = None if calibration_hash is None else str(calibration_hash)
-        self.runtime = dict(runtime)
         self.timestamp = str(timestamp)
-        self._runtime_raw = msgspec.Raw(canonical_json(self.runtime))  # checked for floats here, once
+        self._runtime_raw = msgspec.Raw(canonical_json(dict(runtime)))  # checked for floats here, once
 
     @staticmethod
-    def window_part(window: Any, window_hash: str) -> tuple[msgspec.Raw, str, dict[str, Any]]:
-        """The window's share of every input document placed in it: its placement (encoded), its sha256 and the placement."""
+    def window_part(window: Any, window_hash: str) -> tuple[msgspec.Raw, str]:
+        """The window's share of every input document placed in it: its placement (encoded) and its sha256."""
         placement = {
             "chrom": str(window.chrom),
             "start0": int(window.start0),
@@ -153,11 +165,11 @@ class ReceiptEncoder:
             "pad_left": int(window.pad_left),
             "pad_right": int(window.pad_right),
         }
-        return msgspec.Raw(canonical_json(placement)), str(window_hash), placement
+        return msgspec.Raw(canonical_json(placement)), str(window_hash)
 
-    def receipt(self, row: ScoreRow, window_part: tuple[msgspec.Raw, str, dict[str, Any]], edit: Any) -> Receipt:
-        """The receipt of a scored ``row`` whose edit ``edit`` lies in the window of ``window_part``."""
-        placement, window_hash, placement_doc = window_part
+    def receipt(self, row: ScoreRow, window_part: tuple[msgspec.Raw, str], edit: Any) -> Receipt:
+        """The receipt of a scored ``row`` whose edit ``edit`` lies in the window of ``window_part`` (its bytes; the document on demand)."""
+        placement, window_hash = window_part
         edit_doc = {"kind": edit.kind, "offset": int(edit.offset), "ref": edit.ref, "alt": edit.alt}
         inp = {"reference_window_sha256": window_hash, "window": placement, "edit": edit_doc, "state_contract_hash": self.state_contract_hash}
         inp_bytes = _SORTED.encode(inp)
@@ -182,9 +194,7 @@ class ReceiptEncoder:
             "runtime": self._runtime_raw,
             "timestamp": self.timestamp,
         }
-        data = _SORTED.encode(doc)
-        doc.update(input={**inp, "window": dict(placement_doc)}, output=out, runtime=dict(self.runtime))
-        return Receipt(doc, checked=RECEIPT_FIELDS, data=data)
+        return Receipt(data=_SORTED.encode(doc))
 
 
 # --------------------------------------------------------------------------------------------

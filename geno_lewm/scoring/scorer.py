@@ -94,7 +94,7 @@ class ScorerStats:
 
 
 class RowMemo:
-    """An LRU of per-row tensor results keyed by everything a row depends on: each key computed once per run.
+    """A bounded memo (oldest out first) of per-row tensor results keyed by everything a row depends on.
 
     Saturation and clustered input repeat the same work row after row: the same edit at the same
     window offset in many windows (its action embedding), the same locus token of the same window
@@ -107,7 +107,7 @@ class RowMemo:
 
     def __init__(self, *, capacity: int = 65536) -> None:
         self.capacity = capacity
-        self._rows: OrderedDict[Any, tuple[torch.Tensor, ...]] = OrderedDict()
+        self._rows: dict[Any, tuple[torch.Tensor, ...]] = {}
 
     def rows(self, keys: list[Any], compute: Callable[[list[Any]], tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
         """The rows of ``keys`` stacked per output, ``compute(missing keys)`` giving each output's rows for the unseen ones."""
@@ -118,12 +118,10 @@ class RowMemo:
             outs = compute(missing)
             for j, key in enumerate(missing):
                 self._rows[key] = tuple(o[j].clone() for o in outs)  # clones: a kept row must not hold its whole batch
-        picked = []
-        for key in keys:
-            picked.append(self._rows[key])
-            self._rows.move_to_end(key)
-        while len(self._rows) > max(self.capacity, len(keys)):
-            self._rows.popitem(last=False)
+        rows = self._rows
+        picked = [rows[key] for key in keys]
+        while len(rows) > max(self.capacity, len(keys)):
+            del rows[next(iter(rows))]  # the oldest first
         return tuple(torch.stack(col) for col in zip(*picked, strict=True))
 
 
@@ -160,8 +158,8 @@ class WindowPlacer:
 
         try:
             win = self.window_for(variant.chrom, variant.pos0)
-            edit = EditSpec.from_vcf(win.start0, variant.pos, variant.ref, variant.alt)
-            edit.validate(win.seq)
+            edit = EditSpec.from_vcf(win.start0, variant.pos, variant.ref, variant.alt)  # alleles and kind checked here
+            edit.validate_placement(win.seq)
         except InputError as err:
             return VariantIssue(variant.chrom, variant.pos, variant.ref, variant.alt, err.code, err.message, variant.vid, variant.alt_index, variant.record)
         return Placed(variant, win, edit)
@@ -267,6 +265,8 @@ class Scorer:
         """Raw scores ``||predict(source, edit) − source||_2`` for placed variants (fixed-shape batches)."""
         import torch
 
+        from geno_lewm.edits import edited_window
+
         out: list[float] = []
         self._ensure_hidden([p.window for p in placed])
         for i in range(0, len(placed), PREDICTOR_BATCH):
@@ -276,9 +276,12 @@ class Scorer:
             # every window of the chunk was encoded above and is kept until the chunk is done
             src, scales = self._pooled(padded, with_scales=True) if self.package.uses_scale else (self._pooled(padded), None)  # (P, D), (P,)|None
             with torch.inference_mode():
-                ctx = [(p.window.seq, p.window.right_flank) for p in padded] if self.package.uses_context else None
                 edits = [p.edit for p in padded]
-                pred = self.package.predict(src, edits, ctx, scales=scales, actions=self._actions_of(edits))  # (P, D)
+                ctx = alts = None
+                if self.package.uses_context:  # each edit was validated when it was placed
+                    ctx = [(p.window.seq, p.window.right_flank) for p in padded]
+                    alts = [edited_window(p.window.seq, p.edit, right_flank=p.window.right_flank) for p in padded]
+                pred = self.package.predict(src, edits, ctx, alts=alts, scales=scales, actions=self._actions_of(edits))  # (P, D)
                 shift = (pred.float().cpu() - src.float()).norm(dim=-1)[:n]  # (n,)
             self.stats.predictor_calls += 1
             out.extend(float(x) for x in shift.tolist())

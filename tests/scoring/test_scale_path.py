@@ -131,6 +131,7 @@ def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) 
 def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> None:
     from geno_lewm import runtime
 
+    runnable_now = runtime._runnable_now
     # a lagging load average (the previous job just ended) no longer takes a core away
     assert runtime.busy_cpus(1.3, 0) == 0
     # sustained load: both signals agree, so it counts
@@ -146,5 +147,10 @@ def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> N
     monkeypatch.setattr(runtime.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr(runtime, "_runnable_now", lambda: 5)
     assert runtime.default_cpu_threads() == 1  # never below one thread
-    sample = runtime._runnable_now()
+    sample = runnable_now()
     assert sample is None or sample >= 0
+    # a task seen in one sample only (a kernel thread, a short command) is not a busy CPU; one runnable in every sample is
+    blips = iter([3, 1, 2, 1, 4])
+    assert runnable_now(gap_s=0, read=lambda: next(blips)) == 0
+    steady = iter([2, 3, 2, 2, 2])
+    assert runnable_now(gap_s=0, read=lambda: next(steady)) == 1
