@@ -94,35 +94,61 @@ class ScorerStats:
 
 
 class RowMemo:
-    """A bounded memo (oldest out first) of per-row tensor results keyed by everything a row depends on.
+    """A bounded memo of per-row tensor results keyed by everything a row depends on, in preallocated slots.
 
     Saturation and clustered input repeat the same work row after row: the same edit at the same
     window offset in many windows (its action embedding), the same locus token of the same window
     for the three ALTs of every base (its pooled source state). :meth:`rows` computes the missing
-    keys' rows in one call and stacks the requested ones. It is exact because every such row
+    keys' rows in one call and gathers the requested ones. It is exact because every such row
     depends on its own inputs only, never on the other rows of its batch: the scorer's fixed
-    predictor batches rely on the same property, and tests/scoring compares every output byte of
-    memoised runs with the per-batch computation.
+    predictor batches rely on the same property, and tests/model/test_edit_context.py compares
+    every score of memoised runs with the per-batch computation.
+
+    Rows live in one ``(capacity, …)`` tensor per output, reused oldest slot first: memory is fixed
+    at any input size (one small tensor per row fragmented the heap: a worker grew to 922 MB at 10⁶
+    variants).
     """
 
-    def __init__(self, *, capacity: int = 65536) -> None:
+    def __init__(self, *, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._rows: dict[Any, tuple[torch.Tensor, ...]] = {}
+        self._slot: dict[Any, int] = {}
+        self._key_at: list[Any] = [None] * capacity
+        self._next = 0
+        self._store: tuple[torch.Tensor, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self._slot)
 
     def rows(self, keys: list[Any], compute: Callable[[list[Any]], tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
-        """The rows of ``keys`` stacked per output, ``compute(missing keys)`` giving each output's rows for the unseen ones."""
+        """The rows of ``keys`` per output, ``compute(missing keys)`` giving each output's rows for the unseen ones."""
         import torch
 
-        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
+        if 2 * len(keys) > self.capacity:
+            raise ValueError(f"a memo of {self.capacity} rows cannot serve {len(keys)} keys at once")
+        missing = list(dict.fromkeys(k for k in keys if k not in self._slot))
         if missing:
             outs = compute(missing)
-            for j, key in enumerate(missing):
-                self._rows[key] = tuple(o[j].clone() for o in outs)  # clones: a kept row must not hold its whole batch
-        rows = self._rows
-        picked = [rows[key] for key in keys]
-        while len(rows) > max(self.capacity, len(keys)):
-            del rows[next(iter(rows))]  # the oldest first
-        return tuple(torch.stack(col) for col in zip(*picked, strict=True))
+            if self._store is None:
+                self._store = tuple(torch.empty((self.capacity, *o.shape[1:]), dtype=o.dtype, device=o.device) for o in outs)
+            wanted = set(keys)
+            slots = []
+            for key in missing:
+                while self._key_at[self._next] in wanted:  # never reuse the slot of a row this call returns
+                    self._next = (self._next + 1) % self.capacity
+                slot = self._next
+                self._next = (slot + 1) % self.capacity
+                old = self._key_at[slot]
+                if old is not None:
+                    del self._slot[old]
+                self._key_at[slot] = key
+                self._slot[key] = slot
+                slots.append(slot)
+            at = torch.tensor(slots, dtype=torch.long)
+            for store, out in zip(self._store, outs, strict=True):
+                store[at] = out
+        assert self._store is not None
+        idx = torch.tensor([self._slot[k] for k in keys], dtype=torch.long)
+        return tuple(store[idx] for store in self._store)
 
 
 class WindowPlacer:

@@ -204,4 +204,4 @@ def test_memoised_states_and_actions_give_the_per_batch_bytes(scale_run, shuffle
         got = scorer.predict_scores(placed)
         want = _per_batch_scores(pkg, scorer, placed)
     assert got == want
-    assert len(scorer._actions._rows) < len(variants)  # repeated edits were embedded once
+    assert len(scorer._actions) < len(variants)  # repeated edits were embedded once

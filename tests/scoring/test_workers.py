@@ -96,3 +96,33 @@ def test_worker_count_rules(monkeypatch) -> None:
     monkeypatch.setattr(runtime, "default_cpu_threads", lambda: 6)
     monkeypatch.delitem(sys.modules, "torch")
     assert runtime.scoring_parallelism(None, None) == (6, 1)
+
+
+def test_row_memo_reuses_slots_and_always_returns_the_rows_of_its_keys() -> None:
+    """A small memo under churn: every call returns exactly the rows of its keys, computing only unseen ones."""
+    import random
+
+    import torch
+
+    from geno_lewm.scoring.scorer import RowMemo
+
+    memo = RowMemo(capacity=16)
+    computed: list[int] = []
+
+    def compute(missing: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        computed.extend(missing)
+        return torch.tensor([[k, -k] for k in missing], dtype=torch.float32), torch.tensor(missing, dtype=torch.float32)
+
+    rng = random.Random(0)
+    for _ in range(300):
+        keys = [rng.randrange(40) for _ in range(rng.randrange(1, 9))]
+        a, b = memo.rows(keys, compute)
+        assert a.tolist() == [[k, -k] for k in keys] and b.tolist() == keys
+        assert len(memo) <= 16
+    assert len(computed) < 300 * 4  # hits happened
+    again = len(computed)
+    memo.rows([1, 1, 1], compute)
+    memo.rows([1], compute)
+    assert len(computed) - again <= 1  # a repeated key is computed at most once
+    with pytest.raises(ValueError):
+        memo.rows(list(range(9)), compute)  # more than half the capacity at once
