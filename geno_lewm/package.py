@@ -371,7 +371,7 @@ class ModelPackage:
         (B,) — each source's pre-normalisation scale from the same encoder pass
         (``geno_lewm.state.pool_scales``) — is required when :attr:`uses_scale` and ignored otherwise.
         ``actions`` (B, A) may carry the edits' action embeddings already computed (the scorer's
-        memo: :class:`geno_lewm.scoring.scorer.ActionMemo`).
+        memo, :class:`geno_lewm.scoring.scorer.RowMemo`).
         """
         import torch
 

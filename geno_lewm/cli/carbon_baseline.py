@@ -80,7 +80,7 @@ def _main(argv: list[str] | None) -> int:
             region = Region.parse(args.region) if args.region else None
             for chunk in chunked(read_variants(vcf, ref, region=region, max_allele_bp=max(1, args.window_bp // 4)), 512):
                 for item in scorer.score(chunk):
-                    w.write(_Row(baseline_row(item, encoder_identity=ident)))
+                    w.write_lines(baseline_row(item, encoder_identity=ident) + b"\n", 1)
                     counts["alts"] += 1
                     if hasattr(item, "code"):
                         counts["errors"] += 1
@@ -108,17 +108,6 @@ def _main(argv: list[str] | None) -> int:
     atomic_write_text(summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     note = f"baseline: scored {counts['scored']:,} of {counts['alts']:,} ALTs in {seconds:.2f}s ({scorer.stats.encoder_calls} encoder calls, {scorer.stats.cache_hits} cache hits)"
     return finish(summary, as_json=args.json, note=note)
-
-
-class _Row:
-    """Adapter: pre-encoded JSON bytes for :class:`JsonlWriter`."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def to_json(self) -> bytes:
-        """The encoded row."""
-        return self.data
 
 
 main = command(_main, "Run ``geno-lewm-carbon-baseline`` and return its exit code.")

@@ -47,16 +47,26 @@ def input_document(window: Any, edit: Any, state_contract_hash: str, *, window_h
     """
     return {
         "reference_window_sha256": window_sha256(window.seq) if window_hash is None else window_hash,
-        "window": {
-            "chrom": window.chrom,
-            "start0": int(window.start0),
-            "width": len(window.seq),
-            "pad_left": int(window.pad_left),
-            "pad_right": int(window.pad_right),
-        },
-        "edit": {"kind": edit.kind, "offset": int(edit.offset), "ref": edit.ref, "alt": edit.alt},
+        "window": window_placement(window),
+        "edit": edit_document(edit),
         "state_contract_hash": state_contract_hash,
     }
+
+
+def window_placement(window: Any) -> dict[str, Any]:
+    """The ``input.window`` part of a receipt: where the reference window lies and how it is padded."""
+    return {
+        "chrom": str(window.chrom),
+        "start0": int(window.start0),
+        "width": len(window.seq),
+        "pad_left": int(window.pad_left),
+        "pad_right": int(window.pad_right),
+    }
+
+
+def edit_document(edit: Any) -> dict[str, Any]:
+    """The ``input.edit`` part of a receipt."""
+    return {"kind": edit.kind, "offset": int(edit.offset), "ref": edit.ref, "alt": edit.alt}
 
 
 def input_commitment(doc: dict[str, Any]) -> str:
@@ -158,20 +168,12 @@ class ReceiptEncoder:
     @staticmethod
     def window_part(window: Any, window_hash: str) -> tuple[msgspec.Raw, str]:
         """The window's share of every input document placed in it: its placement (encoded) and its sha256."""
-        placement = {
-            "chrom": str(window.chrom),
-            "start0": int(window.start0),
-            "width": len(window.seq),
-            "pad_left": int(window.pad_left),
-            "pad_right": int(window.pad_right),
-        }
-        return msgspec.Raw(canonical_json(placement)), str(window_hash)
+        return msgspec.Raw(canonical_json(window_placement(window))), str(window_hash)
 
     def receipt(self, row: ScoreRow, window_part: tuple[msgspec.Raw, str], edit: Any) -> Receipt:
         """The receipt of a scored ``row`` whose edit ``edit`` lies in the window of ``window_part`` (its bytes; the document on demand)."""
         placement, window_hash = window_part
-        edit_doc = {"kind": edit.kind, "offset": int(edit.offset), "ref": edit.ref, "alt": edit.alt}
-        inp = {"reference_window_sha256": window_hash, "window": placement, "edit": edit_doc, "state_contract_hash": self.state_contract_hash}
+        inp = {"reference_window_sha256": window_hash, "window": placement, "edit": edit_document(edit), "state_contract_hash": self.state_contract_hash}
         inp_bytes = _SORTED.encode(inp)
         ic = hashlib.sha256(inp_bytes).hexdigest()
         out = row.output_fields()

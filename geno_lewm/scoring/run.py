@@ -56,6 +56,7 @@ class ScoringSession:
         import torch
 
         configure_determinism(0, threads=threads, deterministic=True)
+        self.threads: int = torch.get_num_threads()  # torch threads this process scores with
         with no_network():
             self.package = ModelPackage.load(model_dir, device=device)
         self.model_id: str = self.package.model_id
@@ -299,13 +300,12 @@ def score_vcf(
                 yield item
 
         n_workers = usable_workers(workers, device=sess.runtime["device"], default=1)
+        worker_threads = _worker_threads(numerics, threads)
         chunks = chunked(kept(), max(batch_size * 8, 256))
         with staged, contextlib.ExitStack() as stack:
             # workers fork before any output file is open (a child must hold no parent buffer)
             pool = (
-                stack.enter_context(
-                    WorkerPool(sess, os.fspath(fasta), n_workers, threads=_worker_threads(numerics, threads), batch_size=batch_size, timestamp=stamp)
-                )
+                stack.enter_context(WorkerPool(sess, os.fspath(fasta), n_workers, threads=worker_threads, batch_size=batch_size, timestamp=stamp))
                 if n_workers > 1
                 else None
             )
@@ -335,9 +335,7 @@ def score_vcf(
                 summary.scored += n - n_err
                 bar.update(n, n_err)
         bar.close()
-        import torch
-
-        summary.workers = {"processes": n_workers, "threads_per_process": _worker_threads(numerics, threads) if pool is not None else torch.get_num_threads()}
+        summary.workers = {"processes": n_workers, "threads_per_process": worker_threads if pool is not None else sess.threads}
         if pool is not None:
             for stats in pool.stats:
                 scorer.stats.merge(stats)

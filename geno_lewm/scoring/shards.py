@@ -317,18 +317,6 @@ def _row_of(line: bytes, record: int) -> ScoreRow:
     )
 
 
-class _Line:
-    """A pre-serialised JSONL line for :class:`~geno_lewm.scoring.writers.JsonlWriter`."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def to_json(self) -> bytes:
-        return self.data
-
-
 def _lines(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         for line in fh:
@@ -361,7 +349,7 @@ def merge_shards(
             with open(d / "scores.jsonl", "rb") as src:
                 shutil.copyfileobj(src, scores_w, 1 << 20)
             for line in _lines(d / "receipts.jsonl"):
-                receipts_w.write(_Line(line))
+                receipts_w.write_lines(line + b"\n", 1)
             if vcf_w is None and pq_w is None:
                 continue
             top = -1

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from geno_lewm.scoring.rows import GENERATED_BY, ROW_ATTRIBUTES, SCORE_ROW_SCHEMA_VERSION, ScoreRow
+from geno_lewm.scoring.rows import GENERATED_BY, ROW_ATTRIBUTES, SCORE_ROW_SCHEMA_VERSION, ScoreRow, row_columns
 from ledger.errors import InputError
 from ledger.fsutil import atomic_path
 
@@ -107,11 +107,7 @@ class ParquetWriter:
 
     def write(self, row: ScoreRow) -> None:
         """Append one row (flushed in row groups)."""
-        for name, value in row.to_dict().items():
-            self._cols[name].append(value)
-        self.count += 1
-        if len(self._cols["pos"]) >= self.row_group_size:
-            self._flush()
+        self.write_columns(row_columns([row]))
 
     def write_columns(self, columns: tuple[list[Any], ...]) -> None:
         """Append rows given as :func:`~geno_lewm.scoring.rows.row_columns` (the same values :meth:`write` appends)."""
