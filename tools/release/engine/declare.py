@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from geno_lewm.cli.options import FLAGS as CLI_FLAGS
 from ledger.clikit import ArgumentParser, run_cli
 from ledger.errors import InputError
 
@@ -117,16 +118,17 @@ class Flag:
         return row
 
 
-#: Flags several steps take, each declared once; a step takes one with :func:`common_flag`.
+#: Flags several steps take, each declared once; a step takes one with :func:`common_flag`. A flag the
+#: console scripts share too reads as it does there (``geno_lewm.cli.options.FLAGS``).
 COMMON_FLAGS: dict[str, Flag] = {
     f.name: f
     for f in (
-        Flag("--model-dir", "model package directory", required=True),
+        Flag("--model-dir", CLI_FLAGS["--model-dir"]["help"], required=True),
         Flag("--dataset-dir", "dataset package directory", required=True),
         Flag("--demo-dir", "terminal demo directory", required=True),
         Flag("--project-root", "source checkout (default: this checkout)"),
         Flag("--github-url", "GitHub web base", "str", default="https://github.com"),
-        Flag("--json", "print the result as JSON on stdout", "bool"),
+        Flag("--json", CLI_FLAGS["--json"]["help"], "bool"),
     )
 }
 
