@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geno_lewm.cli.options import add_flags
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command, finish
+from ledger.clikit import ArgumentParser, command, exit_at_once, finish
 from ledger.fsutil import atomic_write_text
 from ledger.identity import relative_to_root
 
@@ -110,7 +110,7 @@ def _main(argv: list[str] | None) -> int:
     return finish(summary, as_json=args.json, note=note)
 
 
-main = command(_main, "Run ``geno-lewm-carbon-baseline`` and return its exit code.")
+main = exit_at_once(command(_main, "Run ``geno-lewm-carbon-baseline`` and return its exit code."))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 from geno_lewm.cli.options import add_flags
 from geno_lewm.numerics_mode import add_numerics_flag
 from geno_lewm.runtime import add_device_flag
-from ledger.clikit import ArgumentParser, command, finish
+from ledger.clikit import ArgumentParser, command, exit_at_once, finish
 from ledger.fsutil import atomic_write_text, check_writable
 
 
@@ -182,7 +182,7 @@ def _main_ray(parser: ArgumentParser, args: Any) -> int:
     return 0
 
 
-main = command(_main, "Run ``geno-lewm-score`` and return its exit code.")
+main = exit_at_once(command(_main, "Run ``geno-lewm-score`` and return its exit code."))
 
 
 if __name__ == "__main__":

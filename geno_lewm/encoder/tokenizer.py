@@ -142,6 +142,28 @@ class CarbonDNATokenizer:
             out.append(kmer(s[(t - 1) * k : t * k], unk) if t <= n_kmers else base(s[n_kmers * k + t - 1 - n_kmers], unk))
         return out
 
+    def tokens_at_changed(self, seq: str, indices: list[int], like: str, like_tokens: list[int], *, keep: list[bool] | None = None) -> list[int]:
+        """:meth:`tokens_at` of ``seq``, given ``like_tokens = tokens_at(like, indices, keep=keep)`` of a sequence of the same length.
+
+        Only the tokens whose bases differ between ``seq`` and ``like`` are looked up: an edited
+        window changes one or a few of the tokens around its locus, and the reference's are known.
+        Sequences of different lengths fall back to :meth:`tokens_at`.
+        """
+        if len(seq) != len(like) or len(like_tokens) != len(indices):
+            return self.tokens_at(seq, indices, keep=keep)
+        k = self.k
+        n_kmers = len(seq) // k
+        out = list(like_tokens)
+        for i, t in enumerate(indices):
+            if keep is not None and not keep[i]:
+                continue
+            lo, hi = ((t - 1) * k, t * k) if t <= n_kmers else (n_kmers * k + t - 1 - n_kmers, n_kmers * k + t - n_kmers)
+            part = seq[lo:hi]
+            if part != like[lo:hi]:  # equal bases (any case) are the same token
+                part = part.upper()
+                out[i] = self.kmer_ids.get(part, self.unk_id) if t <= n_kmers else self.base_ids.get(part, self.unk_id)
+        return out
+
     def num_tokens(self, window_bp: int) -> int:
         """Length of :meth:`encode_window`'s output for a window of ``window_bp`` bases."""
         return 2 + window_bp // self.k + window_bp % self.k

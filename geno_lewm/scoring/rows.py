@@ -19,6 +19,7 @@ row are a pure function of the canonical strings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -87,6 +88,14 @@ class ScoreRow:
 
     def to_dict(self) -> dict[str, Any]:
         """The row as plain Python values (numbers parsed back from their canonical strings)."""
+        return self._document(float)
+
+    def to_json(self) -> bytes:
+        """One JSON line (no newline): fixed field order, numbers as canonical raw tokens."""
+        return _ENC.encode(self._document(_raw_number))
+
+    def _document(self, number: Callable[[str], Any]) -> dict[str, Any]:
+        """The row's fields in output order, each canonical number string passed through ``number``."""
         return {
             "schema_version": SCORE_ROW_SCHEMA_VERSION,
             "generated_by": GENERATED_BY,
@@ -96,22 +105,19 @@ class ScoreRow:
             "id": self.vid,
             "ref": self.ref,
             "alt": self.alt,
-            "score": None if self.score is None else float(self.score),
-            "percentile": None if self.percentile is None else float(self.percentile),
+            "score": None if self.score is None else number(self.score),
+            "percentile": None if self.percentile is None else number(self.percentile),
             "bucket": self.bucket,
-            "confidence": None if self.confidence is None else float(self.confidence),
+            "confidence": None if self.confidence is None else number(self.confidence),
             "error_code": self.error_code,
             "error_message": self.error_message,
             "stand_in": self.stand_in,
         }
 
-    def to_json(self) -> bytes:
-        """One JSON line (no newline): fixed field order, numbers as canonical raw tokens."""
-        d = self.to_dict()
-        for name in ("score", "percentile", "confidence"):
-            value = getattr(self, name)
-            d[name] = None if value is None else msgspec.Raw(value.encode("ascii"))
-        return _ENC.encode(d)
+
+def _raw_number(value: str) -> msgspec.Raw:
+    """A canonical decimal string as a raw JSON number token."""
+    return msgspec.Raw(value.encode("ascii"))
 
 
 def _canonical(x: float | str | None) -> str | None:

@@ -325,12 +325,11 @@ def score_vcf(
                 receipts_w.write_lines(result.receipt_lines, n - n_err)
                 if pq_w is not None:
                     pq_w.write_columns(result.columns)
-                if vcf_w is not None or on_row is not None:
+                if vcf_w is not None:
+                    vcf_w.write_columns(result.columns)
+                if on_row is not None:
                     for row in result.rows():
-                        if on_row is not None:
-                            on_row(row)
-                        if vcf_w is not None:
-                            vcf_w.write(row)
+                        on_row(row)
                 summary.alts += n
                 summary.scored += n - n_err
                 bar.update(n, n_err)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from geno_lewm.scoring.rows import GENERATED_BY, ROW_ATTRIBUTES, SCORE_ROW_SCHEMA_VERSION, ScoreRow, row_columns
 from ledger.errors import InputError
@@ -137,6 +137,10 @@ class ParquetWriter:
         return self._stack.__exit__(*exc)
 
 
+#: What the annotated VCF reads of a row, in this order (the record ordinal first: it groups ALTs).
+_VCF_FIELDS: Final = ("record", "chrom", "pos", "ref", "vid", "alt", "score", "percentile", "bucket", "confidence", "error_code")
+_VCF_FIELD_INDEX: Final = tuple(ROW_ATTRIBUTES.index(name) for name in _VCF_FIELDS)
+
 _INFO_LINES = (
     '##INFO=<ID=GLEWM_SCORE,Number=A,Type=Float,Description="GenoLeWM raw score: L2 norm of predicted minus source latent (canonical 8 significant digits)">',
     '##INFO=<ID=GLEWM_PCT,Number=A,Type=Float,Description="GenoLeWM calibrated percentile within the calibration bucket (0-100)">',
@@ -163,7 +167,7 @@ class VcfWriter:
         self.model_id = model_id
         self.stand_in = stand_in
         self.count = 0
-        self._group: list[ScoreRow] = []
+        self._group: list[tuple[Any, ...]] = []  # the current record's rows, as _VCF_FIELDS values
         self._last: tuple[int, int] | None = None
         self._order = {c: i for i, c in enumerate(self.contigs)}
         self._tmp: Path | None = None
@@ -192,30 +196,35 @@ class VcfWriter:
 
     def write(self, row: ScoreRow) -> None:
         """Add one row; the ALTs of one input record (same ``record`` ordinal) share an output record."""
-        if self._group:
-            head = self._group[0]
-            if head.record != row.record:
-                self._emit()
-        self._group.append(row)
+        self._add(tuple(getattr(row, name) for name in _VCF_FIELDS))
+
+    def write_columns(self, columns: tuple[list[Any], ...]) -> None:
+        """Add rows given as :func:`~geno_lewm.scoring.rows.row_columns` (what :meth:`write` adds, without building rows)."""
+        for values in zip(*(columns[i] for i in _VCF_FIELD_INDEX), strict=True):
+            self._add(values)
+
+    def _add(self, values: tuple[Any, ...]) -> None:
+        """Add one row's :data:`_VCF_FIELDS` values."""
+        if self._group and self._group[0][0] != values[0]:
+            self._emit()
+        self._group.append(values)
         self.count += 1
 
     def _emit(self) -> None:
         rows, self._group = self._group, []
-        head = rows[0]
-        if head.chrom not in self._order or head.pos < 1:
+        _, chrom, pos, ref, vid = rows[0][:5]
+        if chrom not in self._order or pos < 1:
             return  # contigs absent from the FASTA, or POS 0, cannot be placed in an indexed VCF (the rows carry the error)
-        key = (self._order[head.chrom], head.pos)
+        key = (self._order[chrom], pos)
         if self._last is not None and key < self._last:
-            raise InputError("VCF_UNSORTED", f"input is not coordinate-sorted at {head.chrom}:{head.pos}", "sort the VCF (bcftools sort) to write --output-vcf")
+            raise InputError("VCF_UNSORTED", f"input is not coordinate-sorted at {chrom}:{pos}", "sort the VCF (bcftools sort) to write --output-vcf")
         self._last = key
-        rec = self._vf.new_record(
-            contig=head.chrom, start=head.pos - 1, stop=head.pos - 1 + len(head.ref), alleles=(head.ref, *[r.alt for r in rows]), id=head.vid
-        )
-        rec.info["GLEWM_SCORE"] = tuple(None if r.score is None else float(r.score) for r in rows)
-        rec.info["GLEWM_PCT"] = tuple(None if r.percentile is None else float(r.percentile) for r in rows)
-        rec.info["GLEWM_BUCKET"] = tuple(r.bucket or "." for r in rows)
-        rec.info["GLEWM_CONF"] = tuple(None if r.confidence is None else float(r.confidence) for r in rows)
-        rec.info["GLEWM_ERR"] = tuple(r.error_code or "." for r in rows)
+        rec = self._vf.new_record(contig=chrom, start=pos - 1, stop=pos - 1 + len(ref), alleles=(ref, *[r[5] for r in rows]), id=vid)
+        rec.info["GLEWM_SCORE"] = tuple(None if r[6] is None else float(r[6]) for r in rows)
+        rec.info["GLEWM_PCT"] = tuple(None if r[7] is None else float(r[7]) for r in rows)
+        rec.info["GLEWM_BUCKET"] = tuple(r[8] or "." for r in rows)
+        rec.info["GLEWM_CONF"] = tuple(None if r[9] is None else float(r[9]) for r in rows)
+        rec.info["GLEWM_ERR"] = tuple(r[10] or "." for r in rows)
         self._vf.write(rec)
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:

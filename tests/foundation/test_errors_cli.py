@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -96,3 +97,62 @@ def test_console_script_reports_usage_error_without_traceback():
     assert "Traceback" not in proc.stderr
     ok = subprocess.run([str(exe), "version"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and ok.stdout.strip()
+
+
+_EXIT_SCRIPT = """
+import atexit, sys, threading, time
+from ledger.clikit import command, exit_at_once
+
+out = sys.argv[1]
+
+
+class Witness:
+    def __init__(self, path):
+        self.path = path
+
+    def __del__(self, open=open):  # runs only when the interpreter tears down its modules
+        with open(self.path, "w") as fh:
+            fh.write("ran")
+
+
+witness = Witness(out + ".teardown")
+
+
+def _main(argv):
+    atexit.register(lambda: open(out + ".atexit", "w").write("ran"))
+    if "--thread" in argv:
+        threading.Thread(target=lambda: (time.sleep(0.3), open(out + ".thread", "w").write("done"))).start()
+    sys.stdout.write("no newline at the end")
+    return 3
+
+
+main = exit_at_once(command(_main, "a test command"))
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_exit_at_once_keeps_code_output_and_exit_handlers_and_skips_teardown(tmp_path, thread):
+    """A console run of an ``exit_at_once`` command leaves without interpreter teardown, losing nothing.
+
+    Its code, its unflushed stdout and its ``atexit`` handlers survive; module teardown does not run.
+    With a non-daemon thread still working it exits normally, so the thread finishes.
+    """
+    script = tmp_path / "cmd.py"
+    script.write_text(_EXIT_SCRIPT)
+    out = tmp_path / "o"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(script), str(out), *(["--thread"] if thread else [])], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "no newline at the end"
+    assert Path(f"{out}.atexit").read_text() == "ran"
+    assert Path(f"{out}.teardown").exists() is thread  # skipped, unless a thread made it exit normally
+    assert Path(f"{out}.thread").exists() is thread
+
+
+def test_exit_at_once_returns_when_given_argv():
+    """Called with an argument list (tests, the release tools), the command returns its code."""
+    from ledger.clikit import command, exit_at_once
+
+    assert exit_at_once(command(lambda argv: 4, "doc"))(["x"]) == 4

@@ -160,6 +160,50 @@ def test_context_ids_read_only_the_needed_tokens_and_equal_whole_window_tokenisa
     assert [t.shape for t in empty] == [torch.Size([0, 5])] * 3
 
 
+def test_normalised_embedding_rows_equal_normalising_the_gathered_rows(tiny_encoder):
+    """Rows of the once-normalised table are bit for bit the per-gather normalisation the context used to do."""
+    from geno_lewm.model.context import normalised_embeddings
+
+    table = tiny_encoder.model.get_input_embeddings().weight  # (V, H)
+    rows = normalised_embeddings(table)
+    assert normalised_embeddings(table) is rows  # computed once per table
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(1, 1), (3, 5), (64, 7), (64, 11), (257, 3), (table.shape[0],)]
+    for shape in shapes:
+        ids = torch.randint(0, table.shape[0], shape, generator=gen)
+        with torch.inference_mode():
+            gathered = table[ids].float().cpu()
+            want = torch.nn.functional.layer_norm(gathered, gathered.shape[-1:], eps=1e-5)
+        assert torch.equal(rows[ids], want), shape
+    copy = torch.nn.Parameter(table.detach().clone())
+    before = normalised_embeddings(copy).clone()
+    with torch.no_grad():
+        copy[0] += 1.0  # modified in place: the cached rows no longer hold
+    assert not torch.equal(normalised_embeddings(copy)[0], before[0])
+    assert torch.equal(normalised_embeddings(copy)[1:], before[1:])
+
+
+def test_changed_tokens_equal_reading_every_token(tiny_model_dir):
+    """``tokens_at_changed`` reads only tokens that differ from the reference's and still equals ``tokens_at``."""
+    import random
+
+    from geno_lewm.encoder.tokenizer import CarbonDNATokenizer
+
+    tok = CarbonDNATokenizer.from_dir(tiny_model_dir)
+    rng = random.Random(7)
+    for width in (25, 600):
+        ref = "".join(rng.choice(_DNA) for _ in range(width))
+        last = tok.dna_token_count(width)
+        ids = list(range(1, last + 1))
+        keep = [rng.random() < 0.8 for _ in ids]
+        like = tok.tokens_at(ref, ids, keep=keep)
+        for _ in range(50):
+            alt = "".join(rng.choice(_DNA) if rng.random() < 0.05 else b for b in ref)
+            assert tok.tokens_at_changed(alt, ids, ref, like, keep=keep) == tok.tokens_at(alt, ids, keep=keep)
+        shorter = ref[:-1]  # another length: read in full
+        assert tok.tokens_at_changed(shorter, ids[:-1], ref, like[:-1]) == tok.tokens_at(shorter, ids[:-1])
+
+
 def _per_batch_scores(pkg, scorer, placed):
     """Raw scores computed the way the scorer did before its memos: every 64-row batch pooled and embedded whole."""
     from geno_lewm.scoring.scorer import PREDICTOR_BATCH

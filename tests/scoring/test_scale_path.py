@@ -154,3 +154,37 @@ def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> N
     assert runnable_now(gap_s=0, read=lambda: next(blips)) == 0
     steady = iter([2, 3, 2, 2, 2])
     assert runnable_now(gap_s=0, read=lambda: next(steady)) == 1
+
+
+def test_vcf_writer_columns_write_what_rows_write(tmp_path: Path) -> None:
+    """``VcfWriter.write_columns`` (chunks that split a record's ALTs included) writes the bytes ``write`` writes."""
+    import gzip
+
+    from geno_lewm.scoring.rows import ScoreRow, row_columns
+    from geno_lewm.scoring.writers import VcfWriter
+
+    rows = []
+    for record, pos in enumerate(range(10, 40)):
+        for i, alt in enumerate("ACGT"[: 1 + record % 3]):
+            err = "INPUT.REF_MISMATCH" if (record + i) % 7 == 0 else None
+            num = None if err else f"{record + i / 4:.6g}"
+            rows.append(
+                ScoreRow("m" * 64, "chrM", pos, "T", alt, None if i else f"rs{pos}", num, num, None if err else "gc_mid/*", num, err, err, True, record)
+            )
+
+    def write(path: Path, chunks: list[int] | None) -> bytes:
+        with VcfWriter(path, contigs={"chrM": 16569}, model_id="m" * 64, stand_in=True) as w:
+            if chunks is None:
+                for row in rows:
+                    w.write(row)
+            else:
+                at = 0
+                for size in chunks:
+                    w.write_columns(row_columns(rows[at : at + size]))
+                    at += size
+        assert Path(f"{path}.tbi").is_file()
+        return gzip.open(path).read()
+
+    want = write(tmp_path / "rows.vcf.gz", None)
+    assert want.count(b"\nchrM\t") == 30
+    assert write(tmp_path / "cols.vcf.gz", [5, 1, 13, len(rows) - 19]) == want
