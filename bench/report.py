@@ -34,6 +34,79 @@ def worker_memory(summary: dict[str, Any], peak_rss_mb: float) -> dict[str, Any]
     }
 
 
+class TreeMemory:
+    """The peak proportional set size (PSS) of a running process and its children, sampled from ``/proc`` (a context manager).
+
+    PSS charges each shared page to the processes sharing it in equal parts, so the sum over a
+    process tree is what the run really holds: torch's libraries and the loaded model, shared
+    copy-on-write by forked scoring workers, count once (the summed RSS counts them per process).
+    Sampled every ``interval`` seconds from a thread of the benchmark (about a millisecond of
+    ``/proc`` reads per sample, outside the measured processes), so a peak shorter than the
+    interval can be missed. ``peak_mb`` is None where ``/proc/<pid>/smaps_rollup`` is unreadable.
+    """
+
+    def __init__(self, pid: int, *, interval: float = 0.25) -> None:
+        import threading
+
+        self.pid = pid
+        self.interval = interval
+        self.peak_mb: float | None = None
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            total = self.sample()
+            if total is not None:
+                self.samples += 1
+                self.peak_mb = total if self.peak_mb is None else max(self.peak_mb, total)
+            if self._stop.wait(self.interval):
+                return
+
+    def sample(self) -> float | None:
+        """The PSS (MiB) of the process and its children now; None when none could be read."""
+        pids = [self.pid, *_children(self.pid)]
+        sizes = [kb for kb in map(_pss_kb, pids) if kb is not None]
+        return round(sum(sizes) / 1024.0, 1) if sizes else None
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (``/proc/<pid>/task/*/children``; empty where unreadable)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _pss_kb(pid: int) -> int | None:
+    """``Pss`` of ``/proc/<pid>/smaps_rollup`` in kB (None when the process is gone or the file unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def command_line(module: str, argv: list[str] | None) -> list[str]:
     """``python -m <module>`` and its arguments (``sys.argv`` when ``argv`` is None), absolute paths cut to their file names."""
     return ["python", "-m", module] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])]

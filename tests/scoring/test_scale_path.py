@@ -188,3 +188,42 @@ def test_vcf_writer_columns_write_what_rows_write(tmp_path: Path) -> None:
     want = write(tmp_path / "rows.vcf.gz", None)
     assert want.count(b"\nchrM\t") == 30
     assert write(tmp_path / "cols.vcf.gz", [5, 1, 13, len(rows) - 19]) == want
+
+
+def test_tree_memory_adds_the_children_and_counts_shared_pages_once(tmp_path: Path) -> None:
+    """``TreeMemory`` sums PSS over a process and its children; pages a fork shares are not counted twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bench.report import TreeMemory, _children
+
+    if not Path("/proc/self/smaps_rollup").is_file():
+        pytest.skip("no /proc/<pid>/smaps_rollup on this system")
+    code = (
+        "import os, sys, time\n"
+        "shared = b'x' * (96 << 20)\n"  # touched before the fork: shared copy-on-write
+        "if os.fork() == 0:\n"
+        "    own = b'y' * (48 << 20)\n"  # the child's own pages
+        "    time.sleep(60); os._exit(0)\n"
+        "time.sleep(1.0); print('ready', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        assert len(_children(proc.pid)) == 1
+        total = TreeMemory(proc.pid).sample()
+        rss = sum(int(ln.split()[1]) for pid in [proc.pid, *_children(proc.pid)] for ln in open(f"/proc/{pid}/status") if ln.startswith("VmRSS:")) / 1024
+        assert total is not None and 96 + 48 <= total < 96 * 2 + 48  # the shared 96 MB once, not twice
+        assert rss >= 96 * 2 + 48  # RSS counts the shared pages in both processes
+        with TreeMemory(proc.pid, interval=0.05) as memory:
+            time.sleep(0.3)
+        assert memory.samples >= 2 and memory.peak_mb is not None and memory.peak_mb >= 96 + 48
+    finally:
+        for child in _children(proc.pid):
+            os.kill(child, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+    assert TreeMemory(proc.pid).sample() is None  # gone: nothing to read
