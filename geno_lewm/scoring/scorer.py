@@ -294,12 +294,13 @@ class Scorer:
         from geno_lewm.edits import edited_window
 
         out: list[float] = []
-        self._ensure_hidden([p.window for p in placed])
         for i in range(0, len(placed), PREDICTOR_BATCH):
             batch = placed[i : i + PREDICTOR_BATCH]
             n = len(batch)
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
-            # every window of the chunk was encoded above and is kept until the chunk is done
+            # the batch's windows (at most PREDICTOR_BATCH) are encoded now and kept until it is done: hidden
+            # states held at once stay within the LRU's budget or one batch's windows, whatever the chunk size
+            self._ensure_hidden([p.window for p in batch])
             src, scales = self._pooled(padded, with_scales=True) if self.package.uses_scale else (self._pooled(padded), None)  # (P, D), (P,)|None
             with torch.inference_mode():
                 edits = [p.edit for p in padded]

@@ -128,6 +128,40 @@ def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) 
     assert s.work["windows_encoded"] == s.work["distinct_windows"]
 
 
+def test_hidden_states_held_at_once_stay_within_one_predictor_batch(tmp_path: Path, model_dir: Path) -> None:
+    """A chunk over far more windows than the LRU holds keeps at most one predictor batch's windows resident, with the same scores.
+
+    At a real model's size a window's hidden states are megabytes (8 kb, 1,280 wide: 6.8 MB), so
+    holding every window of a sparse chunk at once would not be bounded memory.
+    """
+    from bench.synth import write_density_vcf, write_reference
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.scorer import PREDICTOR_BATCH, Scorer
+    from geno_lewm.scoring.variants import read_variants
+
+    fasta = write_reference(tmp_path / "ref.fa", total_bp=400_000, contigs=1, seed=5)
+    vcf, _ = write_density_vcf(tmp_path / "sparse.vcf", fasta, "sparse", seed=5)
+    pkg = ModelPackage.load(model_dir, device="cpu")
+    with Reference(fasta) as ref:
+        items = list(read_variants(vcf, ref, max_allele_bp=64))
+        small = Scorer(pkg, ref, cache_windows=2)
+        resident: list[int] = []
+        ensure = small._ensure_hidden
+
+        def watched(windows):
+            ensure(windows)
+            resident.append(len(small._hidden))
+
+        small._ensure_hidden = watched
+        got = small.score(items)  # one chunk
+        want = Scorer(pkg, ref).score(items)
+    assert small.stats.distinct_windows and len(small.stats.distinct_windows) > 3 * PREDICTOR_BATCH
+    assert max(resident) <= PREDICTOR_BATCH
+    assert small.stats.windows_encoded == len(small.stats.distinct_windows)  # sorted input: still one pass per window
+    assert [getattr(r, "score", None) for r in got] == [getattr(r, "score", None) for r in want]
+
+
 def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> None:
     from geno_lewm import runtime
 
