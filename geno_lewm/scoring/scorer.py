@@ -287,6 +287,27 @@ class Scorer:
         return self._actions.rows(edits, embed)[0]
 
     # -- predictor side --------------------------------------------------------------------------
+    def _encode_ahead(self, placed: list[Placed], start: int) -> int:
+        """Encode the windows of the predictor batches from ``start`` while they fit one encoder batch; return where they end.
+
+        The batches whose windows together number at most ``batch_size`` (always at least one
+        batch) are encoded in one go and kept until they are scored: dense input still fills the
+        encoder's batches, and the hidden states held at once stay within the window cache's
+        budget or ``batch_size`` windows (one batch's, at most :data:`PREDICTOR_BATCH`, if more),
+        whatever the chunk size. Holding every window of a sparse chunk at once would be about
+        0.9 GB per process at a Carbon-500M shape.
+        """
+        windows: dict[tuple[str, int], Window] = {}
+        end = start
+        while end < len(placed):
+            add = {(p.window.chrom, p.window.start0): p.window for p in placed[end : end + PREDICTOR_BATCH]}
+            if end > start and len(windows.keys() | add.keys()) > self.batch_size:
+                break
+            windows.update(add)
+            end += PREDICTOR_BATCH
+        self._ensure_hidden(list(windows.values()))
+        return end
+
     def predict_scores(self, placed: list[Placed]) -> list[float]:
         """Raw scores ``||predict(source, edit) − source||_2`` for placed variants (fixed-shape batches)."""
         import torch
@@ -294,13 +315,13 @@ class Scorer:
         from geno_lewm.edits import edited_window
 
         out: list[float] = []
+        encoded_to = 0  # placed[:encoded_to] have their windows encoded and kept
         for i in range(0, len(placed), PREDICTOR_BATCH):
             batch = placed[i : i + PREDICTOR_BATCH]
             n = len(batch)
             padded = batch + [batch[0]] * (PREDICTOR_BATCH - n)
-            # the batch's windows (at most PREDICTOR_BATCH) are encoded now and kept until it is done: hidden
-            # states held at once stay within the LRU's budget or one batch's windows, whatever the chunk size
-            self._ensure_hidden([p.window for p in batch])
+            if i >= encoded_to:
+                encoded_to = self._encode_ahead(placed, i)
             src, scales = self._pooled(padded, with_scales=True) if self.package.uses_scale else (self._pooled(padded), None)  # (P, D), (P,)|None
             with torch.inference_mode():
                 edits = [p.edit for p in padded]

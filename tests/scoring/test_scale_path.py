@@ -128,8 +128,8 @@ def test_sparse_input_encodes_each_window_once(tmp_path: Path, model_dir: Path) 
     assert s.work["windows_encoded"] == s.work["distinct_windows"]
 
 
-def test_hidden_states_held_at_once_stay_within_one_predictor_batch(tmp_path: Path, model_dir: Path) -> None:
-    """A chunk over far more windows than the LRU holds keeps at most one predictor batch's windows resident, with the same scores.
+def test_hidden_states_held_at_once_stay_within_one_encoder_batch(tmp_path: Path, model_dir: Path) -> None:
+    """A chunk over far more windows than the LRU holds keeps at most one encoder batch of windows (64) resident, with the same scores.
 
     At a real model's size a window's hidden states are megabytes (8 kb, 1,280 wide: 6.8 MB), so
     holding every window of a sparse chunk at once would not be bounded memory.
