@@ -40,17 +40,23 @@ class TreeMemory:
     PSS charges each shared page to the processes sharing it in equal parts, so the sum over a
     process tree is what the run really holds: torch's libraries and the loaded model, shared
     copy-on-write by forked scoring workers, count once (the summed RSS counts them per process).
-    Sampled every ``interval`` seconds from a thread of the benchmark: a sample reads about 1.7 ms
-    of ``/proc`` per process, so once a second keeps the sampler under 0.5% of a core, out of the
-    timings it sits beside (every 0.25 s, three processes would take 2% of a core). A peak shorter than
-    the interval can be missed. ``peak_mb`` is None where ``/proc/<pid>/smaps_rollup`` is unreadable.
+    Sampled from a thread of the benchmark: every ``first_interval`` seconds for the first
+    ``first_s`` seconds (start-up, while one process loads and a core is mostly idle; a short run
+    still gets samples after its workers fork), then every ``interval`` seconds. A sample reads
+    about 1.7 ms of ``/proc`` per process, so once a second keeps the sampler under 0.5% of a core,
+    out of the timings it sits beside. A peak shorter than the interval can be missed, so for a
+    run of a second or two the figure is a lower bound. ``peak_mb`` is None where
+    ``/proc/<pid>/smaps_rollup`` is unreadable.
     """
 
-    def __init__(self, pid: int, *, interval: float = 1.0) -> None:
+    def __init__(self, pid: int, *, interval: float = 1.0, first_interval: float = 0.1, first_s: float = 2.0) -> None:
         import threading
+        import time
 
         self.pid = pid
         self.interval = interval
+        self.first_interval = first_interval
+        self._fast_until = time.monotonic() + first_s
         self.peak_mb: float | None = None
         self.samples = 0
         self._stop = threading.Event()
@@ -65,12 +71,14 @@ class TreeMemory:
         self._thread.join()
 
     def _run(self) -> None:
+        import time
+
         while True:
             total = self.sample()
             if total is not None:
                 self.samples += 1
                 self.peak_mb = total if self.peak_mb is None else max(self.peak_mb, total)
-            if self._stop.wait(self.interval):
+            if self._stop.wait(self.first_interval if time.monotonic() < self._fast_until else self.interval):
                 return
 
     def sample(self) -> float | None:
