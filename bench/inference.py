@@ -56,7 +56,7 @@ from geno_lewm.runtime import add_device_flag
 from ledger.clikit import ArgumentParser, command
 from ledger.identity import relative_or_name, sha256_file
 
-from bench.report import TreeMemory, worker_memory, write_json
+from bench.report import TreeMemory, target_row, worker_memory, write_json
 from bench.synth import DEFAULT_SEED, DENSITIES, write_density_vcf, write_reference
 
 #: Targets of issue 15 (2 CPU cores, stand-in model); reported beside the measurements.
@@ -437,15 +437,9 @@ def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
 
     def add(name: str, measured: float | None, target: float, *, at_most: bool = False) -> None:
-        if measured is not None:
-            rows.append(
-                {
-                    "name": name,
-                    "target": ("≤ " if at_most else "≥ ") + str(target),
-                    "measured": measured,
-                    "met": measured <= target if at_most else measured >= target,
-                }
-            )
+        row = target_row(name, measured, target, at_most=at_most)
+        if row is not None:
+            rows.append(row)
 
     st = doc.get("startup")
     dens = doc.get("densities", {})

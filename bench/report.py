@@ -34,6 +34,18 @@ def worker_memory(summary: dict[str, Any], peak_rss_mb: float) -> dict[str, Any]
     }
 
 
+def target_row(name: str, measured: float | None, target: float, *, at_most: bool = False) -> dict[str, Any] | None:
+    """A target beside its measurement (``met`` false for a miss); None when nothing was measured."""
+    if measured is None:
+        return None
+    return {
+        "name": name,
+        "target": ("≤ " if at_most else "≥ ") + str(target),
+        "measured": measured,
+        "met": measured <= target if at_most else measured >= target,
+    }
+
+
 class TreeMemory:
     """The peak proportional set size (PSS) of a running process and its children, sampled from ``/proc`` (a context manager).
 

@@ -9,7 +9,8 @@ variant costs the same at every size and a linear run shows flat variants/s. Eac
 console script as a child process (every output: scores, receipts, annotated VCF, Parquet) and
 records the child's wall time, its own scoring time (``--json`` summary), variants/s, the child's
 peak RSS (``wait4``) and the peak PSS of all its processes (sampled: :class:`bench.report.TreeMemory`).
-``linearity`` compares the largest size's per-variant cost with the smallest non-trivial size's. Outputs are deleted after each size (10⁶ receipts are about 1 GB).
+``linearity`` compares the largest size's per-variant cost with the smallest non-trivial size's.
+Outputs are deleted after each size (10⁶ receipts are about 1 GB).
 
 Without ``--model-dir`` the stand-in demo model is built (or reused) in ``--workdir`` as
 ``geno-lewm-demo`` builds it. Timing evidence only; the machine and its load are recorded.
@@ -30,21 +31,8 @@ from ledger.clikit import ArgumentParser, command
 from ledger.identity import sha256_file
 
 from bench.inference import load_average, run_child, score_cmd
-from bench.report import command_line, host_basics, worker_memory, write_json
+from bench.report import command_line, host_basics, target_row, worker_memory, write_json
 from bench.synth import DEFAULT_SEED, write_density_vcf, write_reference
-
-
-def _pss_target(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The whole run's memory target (PSS of every process, sampled; bench.report.TreeMemory), None where /proc gave none."""
-    pss = [r["peak_pss_mb"] for r in rows if r.get("peak_pss_mb") is not None]
-    if not pss:
-        return None
-    return {
-        "name": "peak memory MB at any N, all processes (PSS, sampled every 0.1 s for 2 s, then every 1 s)",
-        "target": "≤ 800",
-        "measured": max(pss),
-        "met": max(pss) <= 800,
-    }
 
 
 def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_before: dict[str, Any], *, complete: bool) -> dict[str, Any]:
@@ -71,22 +59,20 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
         "sizes": rows,
         "linearity": lin,
         "targets": [
-            {"name": "10^6 variants/s (scoring time)", "target": "≥ 25000", "measured": rows[-1]["variants_per_s"], "met": rows[-1]["variants_per_s"] >= 25_000}
-            if rows[-1]["variants"] >= 1_000_000
-            else None,
-            {
-                "name": "peak RSS MB at any N (largest process)",
-                "target": "≤ 800",
-                "measured": max(r["peak_rss_mb"] for r in rows),
-                "met": max(r["peak_rss_mb"] for r in rows) <= 800,
-            },
-            {
-                "name": "peak RSS MB at any N (all processes added: an upper bound, shared pages counted per process)",
-                "target": "≤ 800",
-                "measured": max(r["peak_rss_mb_sum"] for r in rows),
-                "met": max(r["peak_rss_mb_sum"] for r in rows) <= 800,
-            },
-            _pss_target(rows),
+            target_row("10^6 variants/s (scoring time)", rows[-1]["variants_per_s"], 25_000) if rows[-1]["variants"] >= 1_000_000 else None,
+            target_row("peak RSS MB at any N (largest process)", max(r["peak_rss_mb"] for r in rows), 800, at_most=True),
+            target_row(
+                "peak RSS MB at any N (all processes added: an upper bound, shared pages counted per process)",
+                max(r["peak_rss_mb_sum"] for r in rows),
+                800,
+                at_most=True,
+            ),
+            target_row(
+                "peak memory MB at any N, all processes (PSS, sampled every 0.1 s for 2 s, then every 1 s)",
+                max((r["peak_pss_mb"] for r in rows if r.get("peak_pss_mb") is not None), default=None),
+                800,
+                at_most=True,
+            ),
         ],
         "machine": {
             **host_basics(),

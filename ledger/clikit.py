@@ -22,6 +22,7 @@ with ``--debug`` (anywhere in argv) or ``GENO_LEWM_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -147,14 +148,13 @@ def exit_at_once(main: Callable[[list[str] | None], int]) -> Callable[[list[str]
     Usage: ``main = exit_at_once(command(_main, "Run geno-lewm-x and return its exit code."))``.
     """
 
+    @functools.wraps(main)
     def _command(argv: list[str] | None = None) -> int:
         code = main(argv)
         if argv is None:
             exit_process(code)
         return code
 
-    for name in ("__doc__", "__name__", "__qualname__", "__module__"):
-        setattr(_command, name, getattr(main, name))
     return _command
 
 

@@ -128,10 +128,9 @@ class CarbonDNATokenizer:
         for a few tokens around each variant's locus; tokenising the whole window twice per variant
         to read them was the largest per-variant cost of context models.
         """
-        k, unk, kmer, base = self.k, self.unk_id, self.kmer_ids.get, self.base_ids.get
         s = seq.upper()
-        n_kmers = len(s) // k
-        last = n_kmers + len(s) % k
+        n_kmers = len(s) // self.k
+        last = n_kmers + len(s) % self.k
         out = []
         for i, t in enumerate(indices):
             if keep is not None and not keep[i]:
@@ -139,8 +138,20 @@ class CarbonDNATokenizer:
                 continue
             if not 1 <= t <= last:
                 raise IndexError(f"token index {t} is outside the {last} DNA tokens of a {len(s)} bp window")
-            out.append(kmer(s[(t - 1) * k : t * k], unk) if t <= n_kmers else base(s[n_kmers * k + t - 1 - n_kmers], unk))
+            lo, hi = self._token_span(t, n_kmers)
+            out.append(self._token_id(s[lo:hi], t <= n_kmers))
         return out
+
+    def _token_span(self, t: int, n_kmers: int) -> tuple[int, int]:
+        """The bases ``[lo, hi)`` of DNA token ``t`` in a sequence of ``n_kmers`` full k-mers (then one token per remainder base)."""
+        if t <= n_kmers:
+            return (t - 1) * self.k, t * self.k
+        lo = n_kmers * self.k + t - 1 - n_kmers
+        return lo, lo + 1
+
+    def _token_id(self, upper_part: str, is_kmer: bool) -> int:
+        """The id of one token's upper-case bases (a k-mer, or a remainder base)."""
+        return (self.kmer_ids if is_kmer else self.base_ids).get(upper_part, self.unk_id)
 
     def tokens_at_changed(self, seq: str, indices: list[int], like: str, like_tokens: list[int], *, keep: list[bool] | None = None) -> list[int]:
         """:meth:`tokens_at` of ``seq``, given ``like_tokens = tokens_at(like, indices, keep=keep)`` of a sequence of the same length.
@@ -151,17 +162,14 @@ class CarbonDNATokenizer:
         """
         if len(seq) != len(like) or len(like_tokens) != len(indices):
             return self.tokens_at(seq, indices, keep=keep)
-        k = self.k
-        n_kmers = len(seq) // k
+        n_kmers = len(seq) // self.k
         out = list(like_tokens)
         for i, t in enumerate(indices):
             if keep is not None and not keep[i]:
                 continue
-            lo, hi = ((t - 1) * k, t * k) if t <= n_kmers else (n_kmers * k + t - 1 - n_kmers, n_kmers * k + t - n_kmers)
-            part = seq[lo:hi]
-            if part != like[lo:hi]:  # equal bases (any case) are the same token
-                part = part.upper()
-                out[i] = self.kmer_ids.get(part, self.unk_id) if t <= n_kmers else self.base_ids.get(part, self.unk_id)
+            lo, hi = self._token_span(t, n_kmers)
+            if seq[lo:hi] != like[lo:hi]:  # equal bases (any case) are the same token
+                out[i] = self._token_id(seq[lo:hi].upper(), t <= n_kmers)
         return out
 
     def num_tokens(self, window_bp: int) -> int:
