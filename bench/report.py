@@ -133,6 +133,23 @@ def command_line(module: str, argv: list[str] | None) -> list[str]:
     return ["python", "-m", module] + [a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:])]
 
 
+#: What the tiny stand-in's timings are (the encoder's own note names any other stand-in).
+TINY_TIMINGS_NOTE = "Measured with the tiny stand-in encoder (no biological skill); timings only."
+
+
+def timings_note(model_dir: str | Path) -> str:
+    """The stand-in sentence for a package's timings: its encoder's own ``geno_lewm_note`` when it has one, else the tiny stand-in's.
+
+    A randomly initialised Carbon-shaped encoder (``bench.cuda``) is a stand-in too, but not the tiny one.
+    """
+    try:
+        cfg = json.loads((Path(model_dir) / "encoder" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return TINY_TIMINGS_NOTE
+    note = cfg.get("geno_lewm_note") if cfg.get("geno_lewm_encoder_id") != "tiny-carbon" else None
+    return note if isinstance(note, str) and note else TINY_TIMINGS_NOTE
+
+
 def note_stand_in(doc: dict[str, Any], stand_in: bool) -> None:
     """Add ``stand_in_note`` (the tiny stand-in encoder's sentence) to ``doc`` when the figures come from the stand-in model."""
     if stand_in:

@@ -31,7 +31,7 @@ from ledger.clikit import ArgumentParser, command
 from ledger.identity import sha256_file
 
 from bench.inference import load_average, run_child, score_cmd
-from bench.report import command_line, host_basics, target_row, worker_memory, write_json
+from bench.report import command_line, host_basics, target_row, timings_note, worker_memory, write_json
 from bench.synth import DEFAULT_SEED, write_density_vcf, write_reference
 
 
@@ -52,7 +52,7 @@ def _write(args: Any, argv: list[str] | None, rows: list[dict[str, Any]], load_b
         "model_id": sha256_file(Path(args.model_dir) / "manifest.json")[0],
         "release_id": manifest["release_id"],
         "stand_in": manifest["stand_in"],
-        **({"stand_in_note": "Measured with the tiny stand-in encoder (no biological skill); timings only."} if manifest["stand_in"] else {}),
+        **({"stand_in_note": timings_note(args.model_dir)} if manifest["stand_in"] else {}),
         "reference": f"synthetic {args.reference_mb} Mb, 2 contigs, seed {args.seed} (generated at run time, not committed)",
         "density": f"one random SNV per base with probability {args.rate} (bench.synth 'uniform')",
         "outputs_written": ["scores JSONL", "receipts JSONL", "annotated VCF (bgzip + tabix)", "Parquet"],

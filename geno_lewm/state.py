@@ -90,7 +90,7 @@ def _pooled_mean(hidden: torch.Tensor, token_index: torch.Tensor, contract: Stat
 
     h = hidden.float()  # (B, T, H)
     bsz, t_len, _ = h.shape
-    pos = torch.arange(t_len).unsqueeze(0)  # (1, T)
+    pos = torch.arange(t_len, device=h.device).unsqueeze(0)  # (1, T)
     dna = (pos >= 1) & (pos <= t_len - 2)  # (1, T)
     if contract.pooling == "centred":
         idx = token_index.to(torch.long).view(bsz, 1)  # (B, 1)

@@ -238,7 +238,7 @@ class Scorer:
                 missing.append(w)
         for i in range(0, len(missing), self.batch_size):
             batch = missing[i : i + self.batch_size]
-            hidden = self.encoder.hidden_states([w.seq for w in batch], self.layer)  # (B, T, H)
+            hidden = self.encoder.device_hidden_states([w.seq for w in batch], self.layer)  # (B, T, H) on the encoder's device
             self.stats.encoder_calls += 1
             self.stats.windows_encoded += len(batch)
             for w, h in zip(batch, hidden.unbind(0), strict=True):
@@ -266,8 +266,9 @@ class Scorer:
 
         def pool(missing: list[tuple[str, int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
             hidden = torch.stack([self._hidden[(chrom, start0)] for chrom, start0, _ in missing])  # (U, T, H)
-            idx = torch.tensor([t for _, _, t in missing], dtype=torch.long)  # (U,)
-            return pool_states_and_scales(hidden, idx, self.contract)  # (U, D), (U,)
+            idx = torch.tensor([t for _, _, t in missing], dtype=torch.long, device=hidden.device)  # (U,)
+            states, scales = pool_states_and_scales(hidden, idx, self.contract)  # (U, D), (U,) where the states live
+            return states.cpu(), scales.cpu()
 
         states, scales = self._states.rows(keys, pool)  # (B, D), (B,)
         return (states, scales) if with_scales else states

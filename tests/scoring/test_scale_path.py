@@ -162,6 +162,49 @@ def test_hidden_states_held_at_once_stay_within_one_encoder_batch(tmp_path: Path
     assert [getattr(r, "score", None) for r in got] == [getattr(r, "score", None) for r in want]
 
 
+def _window_states_and_scores(model_dir: Path, examples, device: str, chunks: int):
+    """Score the demo VCF on ``device`` in ``chunks`` chunks: (the window states' devices, the scores)."""
+    from geno_lewm.package import ModelPackage
+    from geno_lewm.scoring.reference import Reference
+    from geno_lewm.scoring.scorer import Scorer
+    from geno_lewm.scoring.variants import read_variants
+
+    pkg = ModelPackage.load(model_dir, device=device)
+    with Reference(examples["fasta"]) as ref:
+        items = list(read_variants(examples["vcf"], ref, max_allele_bp=64))
+        scorer = Scorer(pkg, ref)
+        step = -(-len(items) // chunks)
+        got = [r for i in range(0, len(items), step) for r in scorer.score(items[i : i + step])]
+        devices = {h.device.type for h in scorer._hidden.values()}
+    return devices, [getattr(r, "score", None) for r in got]
+
+
+def test_device_hidden_states_are_the_hidden_states(model_dir: Path, examples) -> None:
+    """The states the scorer keeps where the encoder runs are the host API's values, bit for bit."""
+    import torch
+
+    from geno_lewm.encoder.carbon import CarbonEncoder
+
+    seq = "".join(x.strip() for x in examples["fasta"].read_text().splitlines() if not x.startswith(">"))
+    enc = CarbonEncoder.load(model_dir / "encoder", device="cpu")
+    windows = [seq[i : i + 600] for i in (0, 700, 5_000)] + [seq[9_000:9_300]]  # one shorter: right-padded
+    on_device = enc.device_hidden_states(windows, enc.num_layers)
+    assert on_device.device == enc.device and on_device.dtype == torch.float32
+    assert torch.equal(on_device, enc.hidden_states(windows, enc.num_layers))
+    assert on_device[3, 60:].abs().sum() == 0  # padding still zero
+    devices, _ = _window_states_and_scores(model_dir, examples, "cpu", 1)
+    assert devices == {"cpu"}
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_scoring_keeps_window_states_on_the_gpu_and_scores_do_not_depend_on_chunks(model_dir: Path, examples) -> None:
+    """On CUDA the window states stay on the GPU (only pooled rows reach the host), and the fixed-shape contract holds there too."""
+    devices, one = _window_states_and_scores(model_dir, examples, "cuda", 1)
+    assert devices == {"cuda"}
+    _, three = _window_states_and_scores(model_dir, examples, "cuda", 3)
+    assert one == three and all(isinstance(x, float) for x in one if x is not None)
+
+
 def test_default_threads_count_only_work_that_is_still_running(monkeypatch) -> None:
     from geno_lewm import runtime
 
