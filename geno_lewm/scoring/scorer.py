@@ -5,8 +5,9 @@ For a chunk of variants (:meth:`Scorer.score`):
 1. each variant is placed in its tile's reference window (:mod:`geno_lewm.scoring.batching`) and
    turned into an :class:`~geno_lewm.edits.EditSpec` validated against the window;
 2. windows not already in the run's window cache (an LRU of per-window hidden states at the
-   contract layer) are encoded, ``batch_size`` windows per encoder call: **one encoder pass per
-   distinct window per run** for coordinate-sorted input (counted in :attr:`Scorer.stats`);
+   contract layer, kept on the encoder's device: on CUDA only the pooled rows reach the host) are
+   encoded, ``batch_size`` windows per encoder call: **one encoder pass per distinct window per
+   run** for coordinate-sorted input (counted in :attr:`Scorer.stats`);
 3. the source state of each variant is pooled at its edit locus by the state contract's one path
    (:func:`geno_lewm.state.pool_states`), and the predictor maps (source state, edit) to the
    predicted latent of the edited window, in micro-batches of exactly :data:`PREDICTOR_BATCH` rows
