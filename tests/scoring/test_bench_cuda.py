@@ -29,3 +29,36 @@ def test_bench_cuda_builds_a_random_stand_in_trains_and_packages_it(tmp_path: Pa
     assert manifest["stand_in"] is True and manifest["encoder"]["id"] == "carbon-shaped-random-h32-l1"
     assert any(a["role"] == "calibration" for a in manifest["artifacts"])
     assert "Random-initialised" in timings_note(package) and timings_note(tmp_path / "nowhere") == TINY_TIMINGS_NOTE
+
+
+def test_variant_cost_splits_a_scoring_process_and_profiles_it(tmp_path: Path, model_dir: Path, examples) -> None:
+    from bench.variant_cost import main
+
+    out = tmp_path / "cost.json"
+    assert (
+        main(
+            [
+                "--model-dir",
+                str(model_dir),
+                "--fasta",
+                str(examples["fasta"]),
+                "--max-bp",
+                "400",
+                "--device",
+                "cpu",
+                "--torch-profile",
+                "--output-json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    doc = json.loads(out.read_text())
+    assert doc["variants"] == 1200 and doc["device"] == "cpu" and doc["predictor_calls"] >= 1200 // 64
+    split = doc["per_variant_us"]
+    parts = ["score (place, pool, encode, predict)", "rows, calibration, receipts, JSON"]
+    assert all(split[k] > 0 for k in parts) and abs(sum(split[k] for k in parts) - split["total"]) <= 0.2
+    inner = ["  predictor calls incl. edit context", "  encoder calls", "  placing, pooling, memo tables"]
+    assert abs(sum(split[k] for k in inner) - split[parts[0]]) <= 0.2 and split[inner[0]] > 0
+    prof = doc["torch_profile"]
+    assert prof["top_self_cpu"] and any(r["op"] == "aten::copy_" for r in prof["traffic"])
