@@ -142,11 +142,13 @@ def timings_note(model_dir: str | Path) -> str:
 
     A randomly initialised Carbon-shaped encoder (``bench.cuda``) is a stand-in too, but not the tiny one.
     """
+    from geno_lewm.encoder.tiny import TINY_ENCODER_ID
+
     try:
         cfg = json.loads((Path(model_dir) / "encoder" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return TINY_TIMINGS_NOTE
-    note = cfg.get("geno_lewm_note") if cfg.get("geno_lewm_encoder_id") != "tiny-carbon" else None
+    note = cfg.get("geno_lewm_note") if cfg.get("geno_lewm_encoder_id") != TINY_ENCODER_ID else None
     return note if isinstance(note, str) and note else TINY_TIMINGS_NOTE
 
 
